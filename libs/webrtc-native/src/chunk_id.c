@@ -1,0 +1,57 @@
+#include "chunk_id.h"
+
+#include <string.h>
+
+#include <openssl/evp.h>
+
+void chunk_id_of(struct chunk_id *out, const void *data, size_t len)
+{
+	unsigned int n = 0;
+	/* EVP_Digest with SHA-256 cannot fail short of memory exhaustion inside
+	 * OpenSSL; on failure we leave an all-zero id, which names no content. */
+	if (!EVP_Digest(data, len, out->bytes, &n, EVP_sha256(), NULL) || n != CHUNK_ID_LEN)
+		memset(out->bytes, 0, sizeof(out->bytes));
+}
+
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+bool chunk_id_parse(struct chunk_id *out, const char *hex, size_t len)
+{
+	struct chunk_id id;
+
+	if (len != CHUNK_ID_HEX_LEN)
+		return false;
+	for (size_t i = 0; i < CHUNK_ID_LEN; i++) {
+		int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return false;
+		id.bytes[i] = (uint8_t)(hi << 4 | lo);
+	}
+	*out = id;
+	return true;
+}
+
+void chunk_id_format(const struct chunk_id *id, char buf[CHUNK_ID_HEX_LEN + 1])
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < CHUNK_ID_LEN; i++) {
+		buf[2 * i] = digits[id->bytes[i] >> 4];
+		buf[2 * i + 1] = digits[id->bytes[i] & 0xf];
+	}
+	buf[CHUNK_ID_HEX_LEN] = '\0';
+}
+
+bool chunk_id_equal(const struct chunk_id *a, const struct chunk_id *b)
+{
+	return memcmp(a->bytes, b->bytes, CHUNK_ID_LEN) == 0;
+}

@@ -1,0 +1,44 @@
+// esbuild bundles. One entry per shipped artefact; output under dist/.
+//   node scripts/build.mjs            build all
+//   node scripts/build.mjs cli        build one (by name)
+import { build } from "esbuild";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT } from "./bootstrap.mjs";
+
+/** Shipped bundles. `entry` paths that do not exist yet are reported, not silently dropped. */
+export const BUNDLES = {
+  // `pear-fog` command line (keygen, publish, verify, ...), Node.
+  cli: {
+    entry: "src/cli/main.ts",
+    outfile: "dist/pear-fog.mjs",
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    banner: { js: "#!/usr/bin/env node" },
+  },
+};
+
+export async function buildBundles(names = Object.keys(BUNDLES)) {
+  for (const name of names) {
+    const b = BUNDLES[name];
+    if (!b) throw new Error(`unknown bundle "${name}" (known: ${Object.keys(BUNDLES).join(", ")})`);
+    const { entry, ...opts } = b;
+    if (!existsSync(join(ROOT, entry))) throw new Error(`bundle ${name}: missing entry ${entry}`);
+    await build({
+      absWorkingDir: ROOT,
+      entryPoints: [entry],
+      bundle: true,
+      sourcemap: "linked",
+      legalComments: "none",
+      logLevel: "warning",
+      ...opts,
+    });
+  }
+}
+
+const names = process.argv.slice(2);
+buildBundles(names.length ? names : undefined).catch((err) => {
+  console.error(`build: ${err.message}`);
+  process.exit(1);
+});
