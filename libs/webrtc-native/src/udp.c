@@ -1,0 +1,188 @@
+#include "udp.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+struct udp_socket {
+	struct loop_fd lfd;
+	struct udp_callbacks cb;
+	void *user;
+	uint16_t port;
+	uint8_t bufs[UDP_RECV_BATCH][UDP_MAX_DATAGRAM];
+	struct udp_addr from[UDP_RECV_BATCH];
+};
+
+static void udp_cb(struct loop_fd *lfd, uint32_t events)
+{
+	struct udp_socket *s = container_of(lfd, struct udp_socket, lfd);
+	struct mmsghdr msgs[UDP_RECV_BATCH];
+	struct iovec iov[UDP_RECV_BATCH];
+
+	/* Bounded per wake-up so one busy socket cannot starve timers and other fds. */
+	for (int round = 0; round < 8; round++) {
+		int n;
+		for (int i = 0; i < UDP_RECV_BATCH; i++) {
+			iov[i] = (struct iovec){ s->bufs[i], UDP_MAX_DATAGRAM };
+			msgs[i] = (struct mmsghdr){ .msg_hdr = {
+							    .msg_name = &s->from[i].ss,
+							    .msg_namelen = sizeof(s->from[i].ss),
+							    .msg_iov = &iov[i],
+							    .msg_iovlen = 1,
+						    } };
+		}
+		n = recvmmsg(lfd->fd, msgs, UDP_RECV_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			return;
+		for (int i = 0; i < n; i++) {
+			if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
+				continue;
+			s->from[i].len = msgs[i].msg_hdr.msg_namelen;
+			s->cb.on_datagram(s->user, s->bufs[i], msgs[i].msg_len, &s->from[i]);
+		}
+		if (n < UDP_RECV_BATCH)
+			return;
+	}
+}
+
+struct udp_socket *udp_socket_new(struct loop *l, const char *host, uint16_t port,
+				  const struct udp_callbacks *cb, void *user, int *err)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICHOST | AI_PASSIVE };
+	struct addrinfo *ai = NULL;
+	struct sockaddr_storage bound;
+	socklen_t blen = sizeof(bound);
+	struct udp_socket *s;
+	char portstr[8];
+	int fd, one = 1, rc, bufsz = 1 << 20;
+
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	if ((rc = getaddrinfo(host, portstr, &hints, &ai)) != 0) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		*err = -errno;
+		freeaddrinfo(ai);
+		return NULL;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&bound, &blen) < 0) {
+		*err = -errno;
+		close(fd);
+		freeaddrinfo(ai);
+		return NULL;
+	}
+	freeaddrinfo(ai);
+	if (!(s = calloc(1, sizeof(*s)))) {
+		close(fd);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	s->cb = *cb;
+	s->user = user;
+	s->port = ntohs(bound.ss_family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port
+						   : ((struct sockaddr_in6 *)&bound)->sin6_port);
+	s->lfd.fd = fd;
+	s->lfd.cb = udp_cb;
+	if ((*err = loop_fd_add(l, &s->lfd, EPOLLIN)) < 0) {
+		close(fd);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void udp_socket_free(struct udp_socket *s)
+{
+	if (!s)
+		return;
+	close(s->lfd.fd); /* closing removes it from epoll */
+	free(s);
+}
+
+uint16_t udp_socket_port(const struct udp_socket *s)
+{
+	return s->port;
+}
+
+int udp_socket_fd(const struct udp_socket *s)
+{
+	return s->lfd.fd;
+}
+
+int udp_send(struct udp_socket *s, const uint8_t *data, size_t len, const struct udp_addr *to)
+{
+	ssize_t n = sendto(s->lfd.fd, data, len, MSG_DONTWAIT, (const struct sockaddr *)&to->ss, to->len);
+
+	return n < 0 ? -errno : 0;
+}
+
+bool udp_addr_equal(const struct udp_addr *a, const struct udp_addr *b)
+{
+	if (a->ss.ss_family != b->ss.ss_family)
+		return false;
+	if (a->ss.ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)&a->ss, *y = (const void *)&b->ss;
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)&a->ss, *y = (const void *)&b->ss;
+		return x->sin6_port == y->sin6_port &&
+		       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+	}
+	return false;
+}
+
+const char *udp_addr_format(const struct udp_addr *a, char *buf, size_t cap)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+
+	if (a->ss.ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)&a->ss;
+		inet_ntop(AF_INET, &x->sin_addr, host, sizeof(host));
+		snprintf(buf, cap, "%s:%u", host, ntohs(x->sin_port));
+	} else if (a->ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)&a->ss;
+		inet_ntop(AF_INET6, &x->sin6_addr, host, sizeof(host));
+		snprintf(buf, cap, "[%s]:%u", host, ntohs(x->sin6_port));
+	} else {
+		snprintf(buf, cap, "?");
+	}
+	return buf;
+}
+
+uint32_t udp_addr_hash(const struct udp_addr *a)
+{
+	/* FNV-1a over address and port. */
+	const uint8_t *p;
+	size_t n;
+	uint32_t h = 2166136261u;
+
+	if (a->ss.ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)&a->ss;
+		h = (h ^ (x->sin_port & 0xff)) * 16777619u;
+		h = (h ^ (x->sin_port >> 8)) * 16777619u;
+		p = (const uint8_t *)&x->sin_addr;
+		n = sizeof(x->sin_addr);
+	} else {
+		const struct sockaddr_in6 *x = (const void *)&a->ss;
+		h = (h ^ (x->sin6_port & 0xff)) * 16777619u;
+		h = (h ^ (x->sin6_port >> 8)) * 16777619u;
+		p = (const uint8_t *)&x->sin6_addr;
+		n = sizeof(x->sin6_addr);
+	}
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}

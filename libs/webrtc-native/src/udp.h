@@ -1,0 +1,40 @@
+/* udp: the non-blocking UDP socket pear-fogd's WebRTC peers share (one port for all,
+ * demultiplexed by the caller per RFC 7983 and by remote address). */
+#ifndef PEARFOG_UDP_H
+#define PEARFOG_UDP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "loop.h"
+
+#define UDP_MAX_DATAGRAM 2048 /* larger datagrams are truncated → dropped by their parser */
+#define UDP_RECV_BATCH 32
+
+struct udp_addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
+
+struct udp_socket;
+
+struct udp_callbacks {
+	void (*on_datagram)(void *user, const uint8_t *data, size_t len, const struct udp_addr *from);
+};
+
+/* Bind host:port ("0.0.0.0", "::", "127.0.0.1"; port 0 = ephemeral). */
+struct udp_socket *udp_socket_new(struct loop *l, const char *host, uint16_t port,
+				  const struct udp_callbacks *cb, void *user, int *err);
+void udp_socket_free(struct udp_socket *s);
+uint16_t udp_socket_port(const struct udp_socket *s);
+int udp_socket_fd(const struct udp_socket *s);
+/* Send one datagram. Returns 0, or -errno (EAGAIN: kernel buffer full, dropped: UDP). */
+int udp_send(struct udp_socket *s, const uint8_t *data, size_t len, const struct udp_addr *to);
+
+bool udp_addr_equal(const struct udp_addr *a, const struct udp_addr *b);
+/* "1.2.3.4:5" or "[::1]:5" into buf (at least 64 bytes). */
+const char *udp_addr_format(const struct udp_addr *a, char *buf, size_t cap);
+uint32_t udp_addr_hash(const struct udp_addr *a);
+
+#endif
