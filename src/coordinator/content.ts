@@ -1,0 +1,364 @@
+// Content: published manifests, the chunk index (which node holds which chunk), popularity,
+// and placement (which nodes should hold which chunks).
+//
+// Manifests arrive as JSON over REST and go through a pluggable ManifestVerifier that returns
+// the content id, chunk list and origins (the real format lives in src/protocol/manifest*).
+//
+// Placement (planPlacement): demand is tracked per (content, cluster) as popularity = decayed
+// count of browser finds from that cluster (half-life `popularityHalfLifeMs`). For every
+// demand above `minPopularity`, most popular first, and every chunk of that content, the
+// R = `replication` nodes nearest to the demand cluster that can take the chunk (same cluster
+// first, then by RTT to the cluster's leader, then by id; a node qualifies if it already holds
+// the chunk, or has free store for it and has not hit `maxChunksPerNodeRound`) are the targets;
+// targets not yet holding it are told to fetch it (node.hold) from the origins and from
+// current holders. Store caps are respected by tracking each node's free bytes during the plan.
+import type { HoldSource } from "../protocol/messages";
+import { CHUNK_ID_RE, LIMITS, OPAQUE_ID_RE } from "../protocol/messages";
+import type { CoordinatorDb } from "./db";
+
+/** What the coordinator needs to know about a manifest. */
+export interface ManifestInfo {
+  contentId: string;
+  chunks: { id: string; size: number }[];
+  /** HTTP origins the chunks can be fetched from (chunk URL = origin + "/" + chunk id). */
+  origins: string[];
+}
+
+/** Why a manifest upload was refused. */
+export class ManifestRejected extends Error {
+  constructor(
+    readonly code: "invalid" | "bad_signature" | "conflict" | "too_large",
+    readonly detail: string,
+  ) {
+    super(`manifest ${code}: ${detail}`);
+    this.name = "ManifestRejected";
+  }
+}
+
+/**
+ * Checks an uploaded manifest (already JSON-parsed) and extracts its index information.
+ * Throws ManifestRejected. `publisherDid` is the authenticated uploader.
+ */
+export type ManifestVerifier = (manifest: unknown, publisherDid: string) => ManifestInfo;
+
+/** Most chunks accepted in one manifest. */
+export const MAX_MANIFEST_CHUNKS = 1_000_000;
+
+/**
+ * Structural verifier used until the signed manifest format is wired in:
+ * `{ contentId: string, chunks: [{ id: <64 hex>, size: bytes }], origins?: [url] }`.
+ */
+export const structuralManifestVerifier: ManifestVerifier = (m) => {
+  if (typeof m !== "object" || m === null || Array.isArray(m)) {
+    throw new ManifestRejected("invalid", "manifest: expected object");
+  }
+  const o = m as Record<string, unknown>;
+  const contentId = o.contentId;
+  if (
+    typeof contentId !== "string" ||
+    contentId.length > LIMITS.contentId ||
+    !OPAQUE_ID_RE.test(contentId)
+  ) {
+    throw new ManifestRejected("invalid", "contentId: expected id string");
+  }
+  if (!Array.isArray(o.chunks) || o.chunks.length === 0) {
+    throw new ManifestRejected("invalid", "chunks: expected non-empty array");
+  }
+  if (o.chunks.length > MAX_MANIFEST_CHUNKS) {
+    throw new ManifestRejected("too_large", `chunks: more than ${MAX_MANIFEST_CHUNKS}`);
+  }
+  const chunks = o.chunks.map((c: unknown, i) => {
+    const r = c as { id?: unknown; size?: unknown } | null;
+    if (typeof r?.id !== "string" || !CHUNK_ID_RE.test(r.id)) {
+      throw new ManifestRejected("invalid", `chunks[${i}].id: expected 64 lowercase hex`);
+    }
+    if (typeof r.size !== "number" || !Number.isSafeInteger(r.size) || r.size < 0) {
+      throw new ManifestRejected("invalid", `chunks[${i}].size: expected byte count`);
+    }
+    return { id: r.id, size: r.size };
+  });
+  const origins = o.origins === undefined ? [] : o.origins;
+  if (
+    !Array.isArray(origins) ||
+    origins.length > LIMITS.holdSources ||
+    !origins.every(
+      (u) => typeof u === "string" && /^https?:\/\/\S+$/.test(u) && u.length < LIMITS.url,
+    )
+  ) {
+    throw new ManifestRejected("invalid", "origins: expected array of http(s) URLs");
+  }
+  return { contentId, chunks, origins: origins as string[] };
+};
+
+/** An exponentially decayed counter. */
+export class Decayed {
+  private value = 0;
+  private at = 0;
+  constructor(private readonly halfLifeMs: number) {}
+  add(amount: number, now: number): void {
+    this.value = this.get(now) + amount;
+    this.at = now;
+  }
+  get(now: number): number {
+    if (this.value === 0) return 0;
+    const dt = Math.max(0, now - this.at);
+    return this.value * Math.pow(2, -dt / this.halfLifeMs);
+  }
+}
+
+export interface PlacementNode {
+  id: string;
+  cluster: string | undefined;
+  /** Store bytes still free. */
+  freeBytes: number;
+}
+export interface PlacementDemand {
+  content: ManifestInfo;
+  cluster: string;
+  popularity: number;
+}
+export interface PlacementInput {
+  demands: PlacementDemand[];
+  nodes: PlacementNode[];
+  /** Nodes holding (or already told to fetch) a chunk. */
+  holders: (chunkId: string) => ReadonlySet<string>;
+  /** RTT from a node to a cluster's leader, ms; undefined = unknown. */
+  rttToCluster: (nodeId: string, cluster: string) => number | undefined;
+  replication: number;
+  maxChunksPerNodeRound: number;
+  unknownRttMs: number;
+}
+export interface HoldPlan {
+  node: string;
+  content: string;
+  chunks: string[];
+  sources: HoldSource[];
+}
+
+/** Pure placement planner; see the file comment for the rule. */
+export function planPlacement(input: PlacementInput): HoldPlan[] {
+  const free = new Map(input.nodes.map((n) => [n.id, n.freeBytes]));
+  const assignedCount = new Map<string, number>();
+  const assigned = new Map<string, Set<string>>(); // chunk -> nodes assigned this round
+  const plans = new Map<string, HoldPlan>(); // node|content -> plan
+  const demands = [...input.demands].sort(
+    (a, b) => b.popularity - a.popularity || cmp(a.content.contentId, b.content.contentId),
+  );
+  for (const d of demands) {
+    const order = [...input.nodes]
+      .map((n) => ({
+        n,
+        same: n.cluster === d.cluster ? 0 : 1,
+        rtt: input.rttToCluster(n.id, d.cluster) ?? input.unknownRttMs,
+      }))
+      .sort((a, b) => a.same - b.same || a.rtt - b.rtt || cmp(a.n.id, b.n.id))
+      .map((x) => x.n);
+    for (const chunk of d.content.chunks) {
+      const held = input.holders(chunk.id);
+      const mine = assigned.get(chunk.id) ?? new Set<string>();
+      const targets: string[] = [];
+      for (const n of order) {
+        if (targets.length >= input.replication) break;
+        if (held.has(n.id) || mine.has(n.id)) {
+          targets.push(n.id);
+          continue;
+        }
+        if ((free.get(n.id) ?? 0) < chunk.size) continue;
+        if ((assignedCount.get(n.id) ?? 0) >= input.maxChunksPerNodeRound) continue;
+        targets.push(n.id);
+        free.set(n.id, (free.get(n.id) ?? 0) - chunk.size);
+        assignedCount.set(n.id, (assignedCount.get(n.id) ?? 0) + 1);
+        mine.add(n.id);
+        assigned.set(chunk.id, mine);
+        const key = `${n.id}|${d.content.contentId}`;
+        let plan = plans.get(key);
+        if (!plan) {
+          plan = { node: n.id, content: d.content.contentId, chunks: [], sources: [] };
+          plans.set(key, plan);
+        }
+        plan.chunks.push(chunk.id);
+      }
+    }
+  }
+  // Sources: the origins, then up to a few nodes holding chunks of that content already.
+  for (const plan of plans.values()) {
+    const sources: HoldSource[] = [];
+    const content = demands.find((d) => d.content.contentId === plan.content)?.content;
+    for (const url of content?.origins ?? []) sources.push({ kind: "origin", url });
+    const peers = new Set<string>();
+    for (const c of plan.chunks) {
+      for (const h of input.holders(c)) if (h !== plan.node) peers.add(h);
+    }
+    for (const p of [...peers].sort()) {
+      if (sources.length >= LIMITS.holdSources) break;
+      sources.push({ kind: "node", nodeId: p });
+    }
+    plan.sources = sources;
+  }
+  return [...plans.values()].sort((a, b) => cmp(a.node, b.node) || cmp(a.content, b.content));
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Manifests, chunk index, popularity and pending holds. */
+export class ContentIndex {
+  private readonly manifests = new Map<string, ManifestInfo>();
+  private readonly holdersOf = new Map<string, Set<string>>();
+  private readonly inventoryOf = new Map<string, Set<string>>();
+  private readonly demand = new Map<string, { content: string; cluster: string; pop: Decayed }>();
+  /** chunk -> node -> expiry of an unconfirmed hold instruction. */
+  private readonly pending = new Map<string, Map<string, number>>();
+
+  constructor(
+    private readonly db: CoordinatorDb,
+    private readonly verify: ManifestVerifier,
+    private readonly halfLifeMs: number,
+  ) {
+    for (const row of db.listManifests()) {
+      try {
+        this.manifests.set(row.contentId, verify(JSON.parse(row.body), row.publisherDid));
+      } catch {
+        // A manifest stored by an older verifier no longer passes: keep it in the db, do not index.
+      }
+    }
+  }
+
+  /** Verifies and stores a manifest; returns its info. Throws ManifestRejected. */
+  publish(publisherDid: string, body: string, now = Date.now()): ManifestInfo {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      throw new ManifestRejected("invalid", "body is not JSON");
+    }
+    const info = this.verify(parsed, publisherDid);
+    const existing = this.db.getManifest(info.contentId);
+    if (existing && existing.publisherDid !== publisherDid) {
+      throw new ManifestRejected(
+        "conflict",
+        `content ${info.contentId} belongs to another publisher`,
+      );
+    }
+    this.db.putManifest({ contentId: info.contentId, publisherDid, body, createdAt: now });
+    this.manifests.set(info.contentId, info);
+    return info;
+  }
+
+  remove(contentId: string, publisherDid: string): boolean {
+    const ok = this.db.deleteManifest(contentId, publisherDid);
+    if (ok) this.manifests.delete(contentId);
+    return ok;
+  }
+
+  get(contentId: string): ManifestInfo | undefined {
+    return this.manifests.get(contentId);
+  }
+
+  contents(): ManifestInfo[] {
+    return [...this.manifests.values()];
+  }
+
+  /** Applies a node's inventory delta (or full inventory). */
+  applyInventory(nodeId: string, add: string[], remove: string[], full: boolean): void {
+    let inv = this.inventoryOf.get(nodeId);
+    if (!inv) {
+      inv = new Set();
+      this.inventoryOf.set(nodeId, inv);
+    }
+    if (full) {
+      for (const c of inv) this.holdersOf.get(c)?.delete(nodeId);
+      inv.clear();
+    }
+    for (const c of remove) {
+      inv.delete(c);
+      this.holdersOf.get(c)?.delete(nodeId);
+    }
+    for (const c of add) {
+      inv.add(c);
+      let h = this.holdersOf.get(c);
+      if (!h) {
+        h = new Set();
+        this.holdersOf.set(c, h);
+      }
+      h.add(nodeId);
+      this.pending.get(c)?.delete(nodeId);
+    }
+  }
+
+  /** Forgets everything a node holds (it went away). */
+  dropNode(nodeId: string): void {
+    const inv = this.inventoryOf.get(nodeId);
+    if (inv) for (const c of inv) this.holdersOf.get(c)?.delete(nodeId);
+    this.inventoryOf.delete(nodeId);
+    for (const key of this.pending.keys())
+      if (key.startsWith(`${nodeId}|`)) this.pending.delete(key);
+  }
+
+  holders(chunkId: string): ReadonlySet<string> {
+    return this.holdersOf.get(chunkId) ?? new Set();
+  }
+
+  inventorySize(nodeId: string): number {
+    return this.inventoryOf.get(nodeId)?.size ?? 0;
+  }
+
+  /** Counts a find for `contentId` from a browser in `cluster`. */
+  recordFind(contentId: string, cluster: string, now: number): void {
+    const key = `${contentId}|${cluster}`;
+    let d = this.demand.get(key);
+    if (!d) {
+      d = { content: contentId, cluster, pop: new Decayed(this.halfLifeMs) };
+      this.demand.set(key, d);
+    }
+    d.pop.add(1, now);
+  }
+
+  popularity(contentId: string, now: number): number {
+    let sum = 0;
+    for (const d of this.demand.values()) if (d.content === contentId) sum += d.pop.get(now);
+    return sum;
+  }
+
+  /** Demands above `minPopularity` for known content; forgets ones that decayed away. */
+  demands(now: number, minPopularity: number): PlacementDemand[] {
+    const out: PlacementDemand[] = [];
+    for (const [key, d] of this.demand) {
+      const pop = d.pop.get(now);
+      if (pop < 0.01) {
+        this.demand.delete(key);
+        continue;
+      }
+      const content = this.manifests.get(d.content);
+      if (content && pop >= minPopularity)
+        out.push({ content, cluster: d.cluster, popularity: pop });
+    }
+    return out;
+  }
+
+  /** Holders plus nodes with an unexpired hold instruction for the chunk. */
+  holdersOrPending(chunkId: string, now: number): Set<string> {
+    const out = new Set(this.holders(chunkId));
+    const m = this.pending.get(chunkId);
+    if (m) {
+      for (const [node, exp] of m) {
+        if (exp < now) m.delete(node);
+        else out.add(node);
+      }
+      if (m.size === 0) this.pending.delete(chunkId);
+    }
+    return out;
+  }
+
+  markPending(nodeId: string, chunks: string[], until: number): void {
+    for (const c of chunks) {
+      let m = this.pending.get(c);
+      if (!m) {
+        m = new Map();
+        this.pending.set(c, m);
+      }
+      m.set(nodeId, until);
+    }
+  }
+}
