@@ -31,10 +31,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (rc != SDP_OK || strlen(buf) != len)
 		abort();
-	setup = strstr(buf, "a=setup:passive\r\n");
+	setup = strstr(buf, "\r\na=setup:passive\r\n");
 	if (!setup)
 		abort();
-	memcpy(setup, "a=setup:actpass\r\n", 17); /* same length */
+	memcpy(setup, "\r\na=setup:actpass\r\n", 19); /* same length */
 	if (sdp_offer_parse(buf, len, &back) != SDP_OK)
 		abort();
 	if (strcmp(back.mid, offer.mid) != 0 || back.n_media != offer.n_media)

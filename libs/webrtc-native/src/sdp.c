@@ -104,17 +104,25 @@ static bool ice_string_ok(const char *p, size_t n, size_t min)
 	return true;
 }
 
-/* RFC 8866 §9 token-char: printable ASCII except specials. */
-static bool is_token(struct span s)
+/* RFC 8866 §9 token-char: %x21 / %x23-27 / %x2A-2B / %x2D-2E / %x30-39 /
+ * %x41-5A / %x5E-7E.  With allow_slash, proto = token *("/" token). */
+static bool is_token_ex(struct span s, bool allow_slash)
 {
 	if (!s.n)
 		return false;
 	for (size_t i = 0; i < s.n; i++) {
 		unsigned char c = (unsigned char)s.p[i];
-		if (c <= 0x20 || c >= 0x7f || strchr("\"(),/:;<=>?@[\\]{}", c))
+		if (c == '/' && allow_slash && i > 0 && i + 1 < s.n && s.p[i - 1] != '/')
+			continue;
+		if (c <= 0x20 || c >= 0x7f || strchr("\"(),/:;<=>?@[\\]", c))
 			return false;
 	}
 	return true;
+}
+
+static bool is_token(struct span s)
+{
+	return is_token_ex(s, false);
 }
 
 static int hexval(char c)
@@ -432,7 +440,8 @@ static int parse_media(struct parse_state *st, struct span v)
 	slash = memchr(port.p, '/', port.n);
 	if (slash)
 		port.n = (size_t)(slash - port.p);
-	if (!parse_u64(port, 65535, &n) || !is_token(kind))
+	if (!parse_u64(port, 65535, &n) || !is_token(kind) || !is_token_ex(proto, true) ||
+	    !is_token(fmt))
 		return SDP_E_SYNTAX;
 	m->port = (uint16_t)n;
 	if (!copy_span(m->kind, sizeof(m->kind), kind) ||

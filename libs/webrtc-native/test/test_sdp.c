@@ -302,6 +302,10 @@ TEST(hostile_inputs)
 		{ "a=extmap-allow-mixed", "a=ext map", SDP_E_SYNTAX },
 		{ "m=application 9 UDP/DTLS/SCTP webrtc-datachannel", "m=application 9",
 		  SDP_E_SYNTAX },
+		{ "m=application 9 UDP/DTLS", "m=application 9 UDP//DTLS", SDP_E_SYNTAX },
+		{ "m=application 9 UDP/DTLS/SCTP webrtc-datachannel",
+		  "m=audio 9 RTP/AVP a=b\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel",
+		  SDP_E_SYNTAX },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
