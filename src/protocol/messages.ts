@@ -344,14 +344,6 @@ function arr<T>(max: number, item: Check<T>): Check<T[]> {
 
 type Shape = Record<string, Check<unknown>>;
 
-/**
- * Narrows a structural validator to the message interface it checks. The validators and the
- * interfaces are kept in step by messages.test.ts, which round-trips a typed example of every
- * message through its decoder.
- */
-function as<M>(check: Check<unknown>): Check<M> {
-  return check as Check<M>;
-}
 type Out<S extends Shape, O extends Shape> = { [K in keyof S]: ReturnType<S[K]> } & {
   [K in keyof O]?: ReturnType<O[K]>;
 };
@@ -424,7 +416,11 @@ const errorMessage = obj(
 );
 const mid = str(LIMITS.id);
 
-/** One validator per `t`, per direction. */
+/**
+ * One validator per `t`, per direction. The tables are typed loosely and the decode functions
+ * narrow to the message unions; messages.test.ts keeps the two in step by round-tripping a
+ * typed example of every message through its decoder.
+ */
 const NODE_TO_COORDINATOR: Record<string, Check<unknown>> = {
   "node.hello": obj(
     { t: oneOf(["node.hello"]), nodeId: did, version: text },

@@ -1,0 +1,112 @@
+// Entry point: `pear-fog-coordinator --port 8080 --db /var/lib/pear-fog/coordinator.db ...`
+// and startCoordinator(opts) for tests and the demo.
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { resolveConfig, type CoordinatorOptions } from "./config";
+import { structuralManifestVerifier, type ManifestVerifier } from "./content";
+import { CoordinatorServer } from "./server";
+
+export interface StartOptions extends CoordinatorOptions {
+  /** Manifest check for uploads; default structuralManifestVerifier. */
+  verifier?: ManifestVerifier;
+  /** Clock, for tests. Default Date.now. */
+  now?: () => number;
+}
+
+export interface RunningCoordinator {
+  /** Base URL, e.g. "http://127.0.0.1:40123"; WebSockets at ws://…/ws/node and /ws/browser. */
+  url: string;
+  /** The server object (registry, content index, db) for tests and tooling. */
+  server: CoordinatorServer;
+  close(): Promise<void>;
+}
+
+export async function startCoordinator(opts: StartOptions = {}): Promise<RunningCoordinator> {
+  const { verifier = structuralManifestVerifier, now, ...rest } = opts;
+  const server = new CoordinatorServer(resolveConfig(rest), verifier, now);
+  let url: string;
+  try {
+    url = await server.listen();
+  } catch (e) {
+    await server.close().catch(() => undefined);
+    throw e;
+  }
+  let closed: Promise<void> | undefined;
+  return { url, server, close: () => (closed ??= server.close()) };
+}
+
+const USAGE = `usage: pear-fog-coordinator [--port N] [--host ADDR] [--db PATH]
+       [--publisher did:key:...]... [--landmark id=url]... [--admin-token TOKEN]
+       [--coordinator-id ID]`;
+
+export async function main(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        port: { type: "string" },
+        host: { type: "string" },
+        db: { type: "string" },
+        publisher: { type: "string", multiple: true },
+        landmark: { type: "string", multiple: true },
+        "admin-token": { type: "string" },
+        "coordinator-id": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+    }));
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const opts: StartOptions = {};
+  if (values.port !== undefined) {
+    const port = Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      process.stderr.write(`--port: expected 0..65535, got ${values.port}\n`);
+      return 2;
+    }
+    opts.port = port;
+  }
+  if (values.host !== undefined) opts.host = values.host;
+  if (values.db !== undefined) opts.dbPath = values.db;
+  if (values.publisher) opts.publishers = values.publisher;
+  if (values["admin-token"] !== undefined) opts.adminToken = values["admin-token"];
+  if (values["coordinator-id"] !== undefined) opts.coordinatorId = values["coordinator-id"];
+  if (values.landmark) {
+    opts.landmarks = [];
+    for (const l of values.landmark) {
+      const eq = l.indexOf("=");
+      if (eq <= 0) {
+        process.stderr.write(`--landmark: expected id=url, got ${l}\n`);
+        return 2;
+      }
+      opts.landmarks.push({ id: l.slice(0, eq), url: l.slice(eq + 1) });
+    }
+  }
+  const c = await startCoordinator(opts);
+  process.stdout.write(`pear-fog coordinator listening on ${c.url}\n`);
+  const stop = () => {
+    void c.close().then(() => process.exit(0));
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  return 0;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      if (code !== 0) process.exit(code);
+    },
+    (e: unknown) => {
+      process.stderr.write(`pear-fog-coordinator: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,730 @@
+// HTTP + WebSocket front of the coordinator: routes /ws/node and /ws/browser upgrades, the
+// REST API under /api, and the status page at "/". Wires the registry, proximity, content and
+// signalling modules together and runs the periodic sweeps.
+import { randomBytes } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import { WebSocketServer, type WebSocket } from "ws";
+import {
+  LIMITS,
+  MAX_MESSAGE_BYTES,
+  ProtocolError,
+  decodeBrowserMessage,
+  decodeNodeMessage,
+  encodeMessage,
+  type BrowserToCoordinator,
+  type CoordinatorToBrowser,
+  type CoordinatorToNode,
+  type ErrorCode,
+  type NodeToCoordinator,
+  type ProbeTarget,
+} from "../protocol/messages";
+import { ReplayCache, verifyApiRequest } from "./api-auth";
+import type { CoordinatorConfig } from "./config";
+import {
+  ContentIndex,
+  ManifestRejected,
+  planPlacement,
+  type ManifestVerifier,
+  type PlacementNode,
+} from "./content";
+import { CoordinatorDb } from "./db";
+import { LeaderClusters, RttMatrix, rankNodes, type RankCandidate } from "./proximity";
+import { NodeRegistry, type NodeLink } from "./registry";
+import { SignallingRelay, TokenBucket } from "./signalling";
+import { renderStatus, type StatusData } from "./status";
+import { DID_KEY_RE } from "../protocol/messages";
+
+/** Close codes (RFC 6455 section 7.4.2 private range 4000-4999). */
+export const CLOSE = {
+  heartbeatTimeout: 4000,
+  authFailed: 4001,
+  authTimeout: 4002,
+  full: 4003,
+  rateLimited: 4008,
+  replaced: 4009,
+  shutdown: 1001,
+} as const;
+
+/** Frames up to this size get a typed too_large error; larger ones close with 1009. */
+export const WS_MAX_PAYLOAD = 4 * MAX_MESSAGE_BYTES;
+
+interface Limits {
+  all: TokenBucket;
+  signal: TokenBucket;
+  violations: number;
+}
+
+interface BrowserConn {
+  id: string;
+  ws: WebSocket;
+  limits: Limits;
+  reported: Set<string>;
+}
+
+const UNKNOWN_CLUSTER = "unplaced";
+
+export class CoordinatorServer {
+  readonly db: CoordinatorDb;
+  readonly registry: NodeRegistry;
+  readonly content: ContentIndex;
+  readonly rtt: RttMatrix;
+  readonly clusters: LeaderClusters;
+  readonly relay: SignallingRelay;
+  private readonly http: Server;
+  private readonly wss: WebSocketServer;
+  private readonly browsers = new Map<string, BrowserConn>();
+  private readonly replay = new ReplayCache();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly landmarkIds: Set<string>;
+  private pendingNodeConns = 0;
+
+  constructor(
+    readonly cfg: CoordinatorConfig,
+    verifier: ManifestVerifier,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.db = new CoordinatorDb(cfg.dbPath);
+    for (const did of cfg.publishers) this.db.addPublisher(did, "", this.now());
+    this.registry = new NodeRegistry(cfg, this.db);
+    this.content = new ContentIndex(this.db, verifier, cfg.placement.popularityHalfLifeMs);
+    this.landmarkIds = new Set(cfg.landmarks.map((l) => l.id));
+    this.rtt = new RttMatrix(this.landmarkIds);
+    this.clusters = new LeaderClusters(this.rtt, cfg.clusterRadiusMs);
+    this.relay = new SignallingRelay(
+      cfg.signalling.sessionTtlMs,
+      cfg.signalling.maxSessionsPerBrowser,
+    );
+    this.registry.onLeave((id) => {
+      this.content.dropNode(id);
+      this.clusters.remove(id);
+      this.rtt.remove(id);
+      this.relay.closeNode(id);
+    });
+    this.http = createServer((req, res) => {
+      this.handleHttp(req, res).catch((e: unknown) => {
+        if (!res.headersSent) sendJson(res, 500, { error: "internal", detail: String(e) });
+        else res.destroy();
+      });
+    });
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: WS_MAX_PAYLOAD });
+    this.http.on("upgrade", (req, socket, head) => this.handleUpgrade(req, socket, head));
+  }
+
+  /** Listens and starts the timers; resolves to the base URL ("http://host:port"). */
+  async listen(): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.http.once("error", reject);
+      this.http.listen(this.cfg.port, this.cfg.host, () => {
+        this.http.removeListener("error", reject);
+        resolve();
+      });
+    });
+    this.timers.push(
+      setInterval(() => this.sweep(), this.cfg.sweepIntervalMs),
+      setInterval(() => this.placeContent(), this.cfg.placement.intervalMs),
+      setInterval(() => this.sendProbeLists(), this.cfg.probeIntervalMs),
+    );
+    const a = this.http.address() as AddressInfo;
+    const host = a.family === "IPv6" ? `[${a.address}]` : a.address;
+    return `http://${host}:${a.port}`;
+  }
+
+  async close(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    for (const ws of this.wss.clients) ws.close(CLOSE.shutdown, "coordinator shutting down");
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => {
+        for (const ws of this.wss.clients) ws.terminate();
+      }, 1000);
+      this.wss.close(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+    this.http.closeAllConnections();
+    await new Promise<void>((resolve) => this.http.close(() => resolve()));
+    this.db.close();
+  }
+
+  // ---------------------------------------------------------------- periodic work
+  /** Drops dead nodes and idle relay sessions. */
+  sweep(): string[] {
+    const now = this.now();
+    this.relay.expire(now);
+    return this.registry.sweep(now);
+  }
+
+  /** One placement round; returns the number of hold instructions sent. */
+  placeContent(): number {
+    const now = this.now();
+    const nodes: PlacementNode[] = this.registry
+      .list()
+      .filter(
+        (n) =>
+          n.capacity.reachability !== "relay-only" &&
+          n.credibility >= this.cfg.rank.minCredibility &&
+          n.capacity.storeCapBytes > 0,
+      )
+      .map((n) => ({
+        id: n.id,
+        cluster: this.clusters.clusterOf(n.id),
+        freeBytes: Math.max(0, n.capacity.storeCapBytes - n.capacity.storeBytes),
+      }));
+    if (nodes.length === 0) return 0;
+    const plans = planPlacement({
+      demands: this.content.demands(now, this.cfg.placement.minPopularity),
+      nodes,
+      holders: (c) => this.content.holdersOrPending(c, now),
+      rttToCluster: (n, c) => this.rtt.estimate(n, c),
+      replication: this.cfg.placement.replication,
+      maxChunksPerNodeRound: this.cfg.placement.maxChunksPerNodeRound,
+      unknownRttMs: this.cfg.unknownRttMs,
+    });
+    let sent = 0;
+    for (const p of plans) {
+      const node = this.registry.get(p.node);
+      if (!node) continue;
+      for (let i = 0; i < p.chunks.length; i += LIMITS.holdChunks) {
+        const chunks = p.chunks.slice(i, i + LIMITS.holdChunks);
+        node.link.send({ t: "node.hold", content: p.content, chunks, sources: p.sources });
+        this.content.markPending(p.node, chunks, now + this.cfg.placement.holdTimeoutMs);
+        sent++;
+      }
+    }
+    return sent;
+  }
+
+  private probeTargetsFor(selfId: string | undefined): ProbeTarget[] {
+    const out: ProbeTarget[] = this.cfg.landmarks.slice(0, this.cfg.probeTargets);
+    const peers = this.registry.list().filter((n) => n.id !== selfId && n.probeUrl);
+    // Random sample, so over successive rounds every pair gets measured.
+    for (let i = peers.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [peers[i], peers[j]] = [peers[j] as (typeof peers)[0], peers[i] as (typeof peers)[0]];
+    }
+    for (const p of peers) {
+      if (out.length >= Math.min(this.cfg.probeTargets, LIMITS.probeTargets)) break;
+      out.push({ id: p.id, url: p.probeUrl as string });
+    }
+    return out;
+  }
+
+  private sendProbeLists(): void {
+    for (const n of this.registry.list()) {
+      n.link.send({ t: "node.probe", targets: this.probeTargetsFor(n.id) });
+    }
+  }
+
+  // ---------------------------------------------------------------- websockets
+  private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const path = (req.url ?? "").split("?")[0];
+    if (path === "/ws/node") {
+      if (this.registry.size() + this.pendingNodeConns >= this.cfg.maxNodes) {
+        return rejectUpgrade(socket, 503, "too many nodes");
+      }
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.acceptNode(ws));
+    } else if (path === "/ws/browser") {
+      if (this.browsers.size >= this.cfg.maxBrowsers) {
+        return rejectUpgrade(socket, 503, "too many browsers");
+      }
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.acceptBrowser(ws));
+    } else {
+      rejectUpgrade(socket, 404, "no such endpoint");
+    }
+  }
+
+  private newLimits(): Limits {
+    const r = this.cfg.rateLimit;
+    const now = this.now();
+    return {
+      all: new TokenBucket(r.messagesBurst, r.messagesPerSec, now),
+      signal: new TokenBucket(r.signalBurst, r.signalPerSec, now),
+      violations: 0,
+    };
+  }
+
+  /** Counts a violation; closes the socket past the limit. Returns false if closed. */
+  private violation(ws: WebSocket, limits: Limits): boolean {
+    limits.violations++;
+    if (limits.violations > this.cfg.rateLimit.maxViolations) {
+      ws.close(CLOSE.rateLimited, "too many rejected messages");
+      return false;
+    }
+    return true;
+  }
+
+  private acceptNode(ws: WebSocket): void {
+    this.pendingNodeConns++;
+    let pending = true;
+    const donePending = () => {
+      if (pending) this.pendingNodeConns--;
+      pending = false;
+    };
+    const limits = this.newLimits();
+    const send = (m: CoordinatorToNode) => sendWs(ws, encodeMessage(m));
+    const link: NodeLink = { send, close: (code, reason) => ws.close(code, reason) };
+    let phase: "hello" | "challenged" | "ready" = "hello";
+    let nodeId = "";
+    let nonce = "";
+    let version = "";
+    let probeUrl: string | undefined;
+    const authTimer = setTimeout(() => {
+      if (phase !== "ready") ws.close(CLOSE.authTimeout, "authentication timeout");
+    }, this.cfg.authTimeoutMs);
+
+    ws.on("message", (data, isBinary) => {
+      const now = this.now();
+      if (!limits.all.take(now)) {
+        send(errorMsg("rate_limited", "message rate exceeded"));
+        this.violation(ws, limits);
+        return;
+      }
+      let msg: NodeToCoordinator;
+      try {
+        msg = decodeNodeMessage(frameOf(data, isBinary));
+      } catch (e) {
+        if (!(e instanceof ProtocolError)) throw e;
+        send(errorMsg(e.code, e.detail));
+        this.violation(ws, limits);
+        return;
+      }
+      if (phase === "hello") {
+        if (msg.t !== "node.hello") {
+          send(errorMsg("unauthorized", "send node.hello first"));
+          ws.close(CLOSE.authFailed, "expected node.hello");
+          return;
+        }
+        nodeId = msg.nodeId;
+        version = msg.version;
+        probeUrl = msg.probeUrl;
+        nonce = this.registry.newNonce();
+        phase = "challenged";
+        send({ t: "node.challenge", nonce, coordinatorId: this.cfg.coordinatorId });
+        return;
+      }
+      if (phase === "challenged") {
+        if (msg.t !== "node.auth" || !this.registry.verifyAuth(nodeId, nonce, msg.sig)) {
+          send(errorMsg("unauthorized", "challenge signature does not verify"));
+          ws.close(CLOSE.authFailed, "bad signature");
+          return;
+        }
+        clearTimeout(authTimer);
+        donePending();
+        phase = "ready";
+        const entry = this.registry.register(nodeId, link, version, probeUrl, now);
+        send({
+          t: "node.welcome",
+          heartbeatMs: this.cfg.heartbeatMs,
+          deadAfterMs: this.cfg.nodeDeadAfterMs,
+          credibility: entry.credibility,
+        });
+        send({ t: "node.probe", targets: this.probeTargetsFor(nodeId) });
+        return;
+      }
+      try {
+        this.onNodeMessage(nodeId, msg, limits, ws, now);
+      } catch (e) {
+        send(errorMsg("internal", e instanceof Error ? e.message : String(e)));
+      }
+    });
+    ws.on("close", () => {
+      clearTimeout(authTimer);
+      donePending();
+      if (phase === "ready") this.registry.disconnected(nodeId, link);
+    });
+    ws.on("error", () => ws.terminate());
+  }
+
+  private onNodeMessage(
+    nodeId: string,
+    msg: NodeToCoordinator,
+    limits: Limits,
+    ws: WebSocket,
+    now: number,
+  ): void {
+    const node = this.registry.get(nodeId);
+    if (!node || node.link === undefined) return;
+    switch (msg.t) {
+      case "node.heartbeat":
+        this.registry.heartbeat(nodeId, msg, now);
+        this.content.applyInventory(
+          nodeId,
+          msg.inventory.add,
+          msg.inventory.remove,
+          msg.inventory.full ?? false,
+        );
+        return;
+      case "node.probes":
+        for (const r of msg.results) {
+          if (this.landmarkIds.has(r.target) || this.registry.get(r.target)) {
+            this.rtt.add(nodeId, r.target, r.rttMs);
+          }
+        }
+        this.clusters.place(nodeId);
+        return;
+      case "sig.answer":
+      case "sig.candidate": {
+        if (!limits.signal.take(now)) {
+          node.link.send(errorMsg("rate_limited", "signalling rate exceeded"));
+          this.violation(ws, limits);
+          return;
+        }
+        const s = this.relay.fromNode(nodeId, msg.session, now);
+        if (typeof s === "string") {
+          node.link.send(errorMsg("not_found", `session: ${s}`));
+          return;
+        }
+        const b = this.browsers.get(s.browserConn);
+        if (!b) return;
+        const out: CoordinatorToBrowser =
+          msg.t === "sig.answer"
+            ? { t: "sig.answer", session: s.browserSession, node: nodeId, sdp: msg.sdp }
+            : {
+                t: "sig.candidate",
+                session: s.browserSession,
+                node: nodeId,
+                candidate: msg.candidate,
+                ...(msg.mid !== undefined ? { mid: msg.mid } : {}),
+              };
+        sendWs(b.ws, encodeMessage(out));
+        return;
+      }
+      case "node.hello":
+      case "node.auth":
+        node.link.send(errorMsg("invalid", "already authenticated"));
+        return;
+    }
+  }
+
+  private acceptBrowser(ws: WebSocket): void {
+    const id = randomBytes(12).toString("base64url");
+    const conn: BrowserConn = { id, ws, limits: this.newLimits(), reported: new Set() };
+    this.browsers.set(id, conn);
+    ws.on("message", (data, isBinary) => {
+      const now = this.now();
+      const send = (m: CoordinatorToBrowser) => sendWs(ws, encodeMessage(m));
+      if (!conn.limits.all.take(now)) {
+        send(errorMsg("rate_limited", "message rate exceeded"));
+        this.violation(ws, conn.limits);
+        return;
+      }
+      let msg: BrowserToCoordinator;
+      try {
+        msg = decodeBrowserMessage(frameOf(data, isBinary));
+      } catch (e) {
+        if (!(e instanceof ProtocolError)) throw e;
+        send(errorMsg(e.code, e.detail));
+        this.violation(ws, conn.limits);
+        return;
+      }
+      try {
+        this.onBrowserMessage(conn, msg, send, now);
+      } catch (e) {
+        send(errorMsg("internal", e instanceof Error ? e.message : String(e)));
+      }
+    });
+    ws.on("close", () => {
+      this.browsers.delete(id);
+      this.relay.closeBrowser(id);
+      this.clusters.remove(id);
+      this.rtt.remove(id);
+    });
+    ws.on("error", () => ws.terminate());
+  }
+
+  private onBrowserMessage(
+    conn: BrowserConn,
+    msg: BrowserToCoordinator,
+    send: (m: CoordinatorToBrowser) => void,
+    now: number,
+  ): void {
+    switch (msg.t) {
+      case "browser.hello":
+        send({ t: "browser.welcome", browser: conn.id, probe: this.probeTargetsFor(undefined) });
+        return;
+      case "browser.find": {
+        if (!this.content.get(msg.content)) {
+          send({ ...errorMsg("not_found", `content ${msg.content}`), req: msg.req });
+          return;
+        }
+        const cluster = this.clusters.clusterOf(conn.id) ?? UNKNOWN_CLUSTER;
+        this.content.recordFind(msg.content, cluster, now);
+        send({ t: "browser.found", req: msg.req, nodes: this.find(conn.id, msg.chunks, msg.max) });
+        return;
+      }
+      case "browser.rtt":
+        for (const s of msg.samples) {
+          if (this.landmarkIds.has(s.target) || this.registry.get(s.target)) {
+            this.rtt.add(conn.id, s.target, s.rttMs);
+          }
+        }
+        this.clusters.place(conn.id);
+        return;
+      case "browser.badchunk": {
+        const key = `${msg.node}|${msg.chunk}|${msg.reason}`;
+        if (conn.reported.has(key) || conn.reported.size >= LIMITS.findChunks * 4) return;
+        conn.reported.add(key);
+        this.registry.penalize(msg.node, msg.reason);
+        if (msg.reason === "hash_mismatch") {
+          this.content.applyInventory(msg.node, [], [msg.chunk], false);
+        }
+        return;
+      }
+      case "browser.stats":
+        this.db.addOffload(Math.floor(now / this.cfg.statsBucketMs), msg.p2pBytes, msg.httpBytes);
+        return;
+      case "sig.offer":
+      case "sig.candidate": {
+        if (!conn.limits.signal.take(now)) {
+          send(errorMsg("rate_limited", "signalling rate exceeded"));
+          this.violation(conn.ws, conn.limits);
+          return;
+        }
+        if (msg.t === "sig.offer") {
+          const node = this.registry.get(msg.node);
+          if (!node) {
+            send(errorMsg("not_found", `node ${msg.node} is not connected`));
+            return;
+          }
+          const s = this.relay.open(conn.id, msg.session, msg.node, now);
+          if (typeof s === "string") {
+            send(errorMsg(s === "too_many_sessions" ? "rate_limited" : "invalid", `session: ${s}`));
+            return;
+          }
+          node.link.send({ t: "sig.offer", session: s.relayId, sdp: msg.sdp });
+        } else {
+          const s = this.relay.fromBrowser(conn.id, msg.session, now);
+          const node = s && this.registry.get(s.node);
+          if (!s || !node) {
+            send(errorMsg("not_found", "session: unknown_session"));
+            return;
+          }
+          node.link.send({
+            t: "sig.candidate",
+            session: s.relayId,
+            candidate: msg.candidate,
+            ...(msg.mid !== undefined ? { mid: msg.mid } : {}),
+          });
+        }
+        return;
+      }
+    }
+  }
+
+  /** Ranked nodes holding any of `chunks`, for browser `browserId`. */
+  find(browserId: string, chunks: string[], max: number = LIMITS.foundNodes) {
+    const has = new Map<string, number[]>();
+    chunks.forEach((c, i) => {
+      for (const n of this.content.holders(c)) {
+        const list = has.get(n) ?? [];
+        list.push(i);
+        has.set(n, list);
+      }
+    });
+    const candidates: RankCandidate[] = [];
+    for (const [id, idx] of has) {
+      const n = this.registry.get(id);
+      if (!n) continue;
+      candidates.push({
+        id,
+        rttMs: this.rtt.estimate(browserId, id),
+        uplinkCapBps: n.capacity.uplinkCapBps,
+        uplinkUsedBps: n.capacity.uplinkUsedBps,
+        load: n.capacity.load,
+        credibility: n.credibility,
+        reachability: n.capacity.reachability,
+        has: idx,
+      });
+    }
+    return rankNodes(
+      { wanted: chunks.length, max },
+      candidates,
+      this.cfg.rank,
+      this.cfg.unknownRttMs,
+    ).map((r) => ({
+      node: r.id,
+      score: r.score,
+      has: r.has,
+      rttMs: Math.min(LIMITS.rttMs, r.rttMs),
+    }));
+  }
+
+  // ---------------------------------------------------------------- HTTP
+  statusData(): StatusData {
+    const now = this.now();
+    const bucket = Math.floor(now / this.cfg.statsBucketMs);
+    const from = bucket - this.cfg.statsBuckets + 1;
+    return {
+      generatedAt: now,
+      browsers: this.browsers.size,
+      contents: this.content.contents().length,
+      publishers: this.db.listPublishers().length,
+      offload: this.db.offloadTotals(),
+      bucketMs: this.cfg.statsBucketMs,
+      nodes: this.registry.list().map((n) => {
+        const series = new Array<number>(this.cfg.statsBuckets).fill(0);
+        for (const p of this.db.bytesSeries(n.id, from)) series[p.bucket - from] = p.bytes;
+        return {
+          id: n.id,
+          cluster: this.clusters.clusterOf(n.id) ?? UNKNOWN_CLUSTER,
+          reachability: n.capacity.reachability,
+          load: n.capacity.load,
+          uplinkCapBps: n.capacity.uplinkCapBps,
+          uplinkUsedBps: n.capacity.uplinkUsedBps,
+          storeBytes: n.capacity.storeBytes,
+          storeCapBytes: n.capacity.storeCapBytes,
+          credibility: n.credibility,
+          lastSeenAgoMs: now - n.lastSeen,
+          chunks: this.content.inventorySize(n.id),
+          bytesServed: n.bytesServed,
+          series,
+        };
+      }),
+    };
+  }
+
+  private async handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://coordinator");
+    const path = url.pathname;
+    const method = req.method ?? "GET";
+    if (method === "GET" && path === "/") {
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+      res.end(renderStatus(this.statusData()));
+      return;
+    }
+    if (method === "GET" && path === "/healthz") {
+      res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+      return;
+    }
+    if (method === "GET" && path === "/api/status") {
+      const d = this.statusData();
+      return sendJson(res, 200, d);
+    }
+    if (method === "GET" && path === "/api/contents") {
+      const now = this.now();
+      return sendJson(
+        res,
+        200,
+        this.content.contents().map((c) => ({
+          contentId: c.contentId,
+          chunks: c.chunks.length,
+          popularity: this.content.popularity(c.contentId, now),
+        })),
+      );
+    }
+    const manifestPath = /^\/api\/manifests\/([^/]+)$/.exec(path);
+    if (method === "GET" && manifestPath) {
+      const row = this.db.getManifest(decodeURIComponent(manifestPath[1] as string));
+      if (!row) return sendJson(res, 404, { error: "not_found", detail: "no such content" });
+      res.writeHead(200, { "content-type": "application/json" }).end(row.body);
+      return;
+    }
+    if (method === "POST" && path === "/api/publishers") {
+      const body = await readBody(req, 4096);
+      if (!body) return sendJson(res, 413, { error: "too_large", detail: "body over 4096 bytes" });
+      const token = this.cfg.adminToken;
+      if (!token || req.headers.authorization !== `Bearer ${token}`) {
+        return sendJson(res, 401, { error: "unauthorized", detail: "admin token required" });
+      }
+      let did: unknown;
+      let name: unknown = "";
+      try {
+        ({ did, name = "" } = JSON.parse(body.toString("utf8")) as {
+          did: unknown;
+          name?: unknown;
+        });
+      } catch {
+        return sendJson(res, 400, { error: "invalid", detail: "body is not JSON" });
+      }
+      if (typeof did !== "string" || !DID_KEY_RE.test(did) || typeof name !== "string") {
+        return sendJson(res, 400, { error: "invalid", detail: "expected {did, name?}" });
+      }
+      this.db.addPublisher(did, name.slice(0, LIMITS.text), this.now());
+      return sendJson(res, 201, { did });
+    }
+    if ((method === "POST" && path === "/api/manifests") || (method === "DELETE" && manifestPath)) {
+      const body = await readBody(req, this.cfg.api.maxBodyBytes);
+      if (!body) {
+        return sendJson(res, 413, {
+          error: "too_large",
+          detail: `body over ${this.cfg.api.maxBodyBytes} bytes`,
+        });
+      }
+      const auth = verifyApiRequest(
+        req.headers.authorization,
+        method,
+        url.pathname + url.search,
+        body,
+        this.now(),
+        this.cfg.api.maxSkewMs,
+        this.replay,
+      );
+      if (!auth.ok) return sendJson(res, 401, { error: "unauthorized", detail: auth.reason });
+      if (!this.db.getPublisher(auth.did)) {
+        return sendJson(res, 403, { error: "forbidden", detail: "unknown publisher" });
+      }
+      if (method === "DELETE") {
+        const id = decodeURIComponent((manifestPath as RegExpExecArray)[1] as string);
+        if (!this.content.remove(id, auth.did)) {
+          return sendJson(res, 404, { error: "not_found", detail: "no such content of yours" });
+        }
+        return sendJson(res, 200, { contentId: id, deleted: true });
+      }
+      try {
+        const info = this.content.publish(auth.did, body.toString("utf8"), this.now());
+        return sendJson(res, 201, { contentId: info.contentId, chunks: info.chunks.length });
+      } catch (e) {
+        if (!(e instanceof ManifestRejected)) throw e;
+        const status = e.code === "conflict" ? 409 : e.code === "too_large" ? 413 : 422;
+        return sendJson(res, status, { error: e.code, detail: e.detail });
+      }
+    }
+    sendJson(res, 404, { error: "not_found", detail: `${method} ${path}` });
+  }
+}
+
+function errorMsg(code: ErrorCode, detail: string) {
+  return { t: "error" as const, code, detail: detail.slice(0, LIMITS.text) };
+}
+
+function frameOf(data: WebSocket.RawData, isBinary: boolean): string | Uint8Array {
+  const buf = Array.isArray(data)
+    ? Buffer.concat(data)
+    : data instanceof ArrayBuffer
+      ? Buffer.from(data)
+      : data;
+  return isBinary ? new Uint8Array(buf) : buf.toString("utf8");
+}
+
+function sendWs(ws: WebSocket, text: string): void {
+  if (ws.readyState === ws.OPEN) ws.send(text);
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+}
+
+function rejectUpgrade(socket: Duplex, status: number, reason: string): void {
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+/** Reads a body of at most `max` bytes; undefined (connection drained) if larger. */
+async function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
+  const declared = Number(req.headers["content-length"] ?? "0");
+  if (declared > max) {
+    req.resume();
+    return undefined;
+  }
+  const parts: Buffer[] = [];
+  let size = 0;
+  let over = false;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > max) over = true;
+    if (!over) parts.push(chunk);
+  }
+  return over ? undefined : Buffer.concat(parts);
+}
