@@ -1,0 +1,55 @@
+/* config: pear-fogd's settings, one table for command-line flags and the UCI file.
+ *
+ * Every option is a row in config.c's option table: UCI option name (also the flag,
+ * as --name with '_' → '-'), type, default and help.  Values from the UCI file
+ * (section `config pear-fog 'main'` in /etc/config/pear-fog, or the first section of
+ * type pear-fog) are applied first, then flags.  Sizes accept K/M/G suffixes (1024-based),
+ * rates are bytes per second with the same suffixes. */
+#ifndef PEARFOG_CONFIG_H
+#define PEARFOG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_ADDRS 8
+
+struct pearfogd_config {
+	char *store_path;          /* store_path: chunk store directory */
+	uint64_t store_size;       /* store_size: byte cap of the store */
+	char *ctl_path;            /* ctl_socket: control socket path */
+	char *bind_addr;           /* bind: address the UDP and HTTP sockets bind to */
+	uint64_t rtc_port;         /* rtc_port: UDP port for WebRTC (0 = ephemeral) */
+	char *rtc_addrs[CONFIG_MAX_ADDRS]; /* rtc_address: advertised host candidate addresses */
+	size_t n_rtc_addrs;
+	uint64_t http_port;        /* http_port: TCP port for HTTP chunks/metrics (0 = off) */
+	uint64_t upload_rate;      /* upload_cap: global upload limit, bytes/s (0 = none) */
+	uint64_t peer_rate;        /* peer_upload_cap: per-peer upload limit, bytes/s (0 = none) */
+	uint64_t max_peers;        /* max_peers: concurrent WebRTC peers */
+	uint64_t max_message_size; /* max_message_size: our SDP a=max-message-size, bytes */
+	bool sharing;              /* sharing: serve peers at all */
+	char *log_level;           /* log_level: error|warn|info|debug */
+};
+
+/* Fill defaults. */
+void config_init(struct pearfogd_config *c);
+void config_free(struct pearfogd_config *c);
+
+/* Set one option by its UCI name.  On error returns negative and writes a one-line
+ * message ("upload_cap: '12x' is not a rate (bytes/s, K/M/G suffix)") into err. */
+int config_set(struct pearfogd_config *c, const char *name, const char *value, char *err,
+	       size_t err_cap);
+
+/* Load a UCI file (path); a missing file is an error.  Unknown options in the section are
+ * ignored (they belong to the agent), bad values are errors naming file, option and value. */
+int config_load_uci(struct pearfogd_config *c, const char *path, char *err, size_t err_cap);
+
+/* Parse argv; returns 0, 1 when --help/--version was handled (exit 0), or negative with err. */
+int config_parse_args(struct pearfogd_config *c, int argc, char **argv, char *err, size_t err_cap);
+
+void config_print_help(const char *argv0);
+
+/* "512M" → 536870912.  Returns false on junk or overflow. */
+bool config_parse_size(const char *s, uint64_t *out);
+
+#endif

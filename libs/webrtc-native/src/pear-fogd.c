@@ -1,0 +1,428 @@
+/* pear-fogd: the pear-fog node daemon.
+ *
+ * One process, one thread, one epoll loop: the WebRTC server (rtc_server), the chunk
+ * store, the HTTP endpoint and the control socket the agent and CLI use.  See
+ * ARCHITECTURE.md and `pear-fogd --help`. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "ctl.h"
+#include "http_server.h"
+#include "log.h"
+#include "loop.h"
+#include "metrics.h"
+#include "rtc_server.h"
+#include "store.h"
+#include "version.h"
+
+#define CHUNK_LIST_DEFAULT_LIMIT 1000
+#define CHUNK_LIST_MAX_LIMIT 10000
+
+struct daemon {
+	struct pearfogd_config cfg;
+	struct loop *loop;
+	struct store *store;
+	struct ctl_server *ctl;
+	struct http_server *http;
+	struct rtc_server *rtc;
+	struct loop_fd sig;
+	time_t started;
+};
+
+/* ---- control operations ------------------------------------------------------------ */
+
+static void op_status(void *ctx, const struct ctl_json *req, struct ctl_reply *r)
+{
+	struct daemon *d = ctx;
+	struct store_stat st;
+
+	store_stat(d->store, &st);
+	ctl_json_out_fmt(r->out,
+			 ",\"version\":\"%s\",\"uptime_s\":%lld,\"sharing\":%s,\"rtc_port\":%u,"
+			 "\"http_port\":%u,\"store_chunks\":%llu,\"store_bytes\":%llu,"
+			 "\"store_cap\":%llu,\"store_evictions\":%llu,\"upload_cap\":%llu,"
+			 "\"peer_upload_cap\":%llu",
+			 PEARFOG_VERSION, (long long)(time(NULL) - d->started),
+			 d->cfg.sharing ? "true" : "false", rtc_server_port(d->rtc),
+			 d->http ? http_server_port(d->http) : 0, (unsigned long long)st.count,
+			 (unsigned long long)st.bytes_used, (unsigned long long)st.cap_bytes,
+			 (unsigned long long)st.evictions, (unsigned long long)d->cfg.upload_rate,
+			 (unsigned long long)d->cfg.peer_rate);
+	rtc_server_render_status(d->rtc, r->out);
+	metrics_render_json_members(r->out);
+}
+
+static void op_offer(void *ctx, const struct ctl_json *req, struct ctl_reply *r)
+{
+	struct daemon *d = ctx;
+	const struct ctl_json_member *sdp = ctl_json_get(req, "sdp");
+	char session[RTC_SESSION_ID_LEN + 1], msg[200];
+	char *answer = NULL;
+
+	if (!sdp || sdp->type != CTL_JSON_STRING) {
+		ctl_reply_error(r, "bad_request", "missing \"sdp\"");
+		return;
+	}
+	if (rtc_server_accept_offer(d->rtc, sdp->str, sdp->str_len, &answer, session, msg,
+				    sizeof(msg)) < 0) {
+		metrics_add(M_PEERS_REFUSED, 1);
+		ctl_reply_error(r, "refused", "%s", msg);
+		return;
+	}
+	ctl_json_out_fmt(r->out, ",\"session\":\"%s\",\"sdp\":", session);
+	ctl_json_out_str(r->out, answer, strlen(answer));
+	free(answer);
+}
+
+static void op_close_session(void *ctx, const struct ctl_json *req, struct ctl_reply *r)
+{
+	struct daemon *d = ctx;
+	const char *id = ctl_json_get_str(req, "session");
+
+	if (!id || rtc_server_close_session(d->rtc, id) < 0)
+		ctl_reply_error(r, "not_found", "no session \"%s\"", id ? id : "");
+}
+
+static bool req_chunk_id(const struct ctl_json *req, struct chunk_id *id, struct ctl_reply *r)
+{
+	const struct ctl_json_member *m = ctl_json_get(req, "id");
+
+	if (!m || m->type != CTL_JSON_STRING || !chunk_id_parse(id, m->str, m->str_len)) {
+		ctl_reply_error(r, "bad_request", "\"id\" must be 64 hex characters");
+		return false;
+	}
+	return true;
+}
+
+/* {"op":"chunk_put","id":HEX,"path":FILE}: the agent staged a chunk in a file; it is
+ * verified against id and stored atomically (the file is left for the caller). */
+static void op_chunk_put(void *ctx, const struct ctl_json *req, struct ctl_reply *r)
+{
+	struct daemon *d = ctx;
+	const char *path = ctl_json_get_str(req, "path");
+	struct chunk_id id;
+	uint8_t *buf = NULL;
+	struct stat sb;
+	ssize_t n = 0;
+	int fd, rc;
+
+	if (!req_chunk_id(req, &id, r))
+		return;
+	if (!path) {
+		ctl_reply_error(r, "bad_request", "missing \"path\"");
+		return;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) ||
+	    sb.st_size > (off_t)STORE_MAX_CHUNK_BYTES) {
+		ctl_reply_error(r, "bad_request", "%s: %s", path,
+				fd < 0 ? strerror(errno) : "not a regular file of at most 1 MiB");
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	buf = malloc(sb.st_size ? (size_t)sb.st_size : 1);
+	if (buf)
+		n = read(fd, buf, (size_t)sb.st_size);
+	close(fd);
+	if (!buf || n != sb.st_size) {
+		free(buf);
+		ctl_reply_error(r, "io", "%s: short read", path);
+		return;
+	}
+	rc = store_put(d->store, &id, buf, (size_t)n);
+	free(buf);
+	if (rc < 0)
+		ctl_reply_error(r, rc == STORE_E_HASH_MISMATCH ? "hash_mismatch" : "store", "%s",
+				store_strerror(rc));
+}
+
+static void op_chunk_remove(void *ctx, const struct ctl_json *req, struct ctl_reply *r)
+{
+	struct daemon *d = ctx;
+	struct chunk_id id;
+	int rc;
+
+	if (!req_chunk_id(req, &id, r))
+		return;
+	if ((rc = store_remove(d->store, &id)) < 0)
+		ctl_reply_error(r, rc == STORE_E_NOT_FOUND ? "not_found" : "store", "%s",
+				store_strerror(rc));
+}
+
+/* {"op":"chunk_has","ids":[HEX...]} → {"have":[HEX...]} */
+static void op_chunk_has(void *ctx, const struct ctl_json *req, struct ctl_reply *r)
+{
+	struct daemon *d = ctx;
+	const struct ctl_json_member *ids = ctl_json_get(req, "ids");
+	bool first = true;
+
+	if (!ids || ids->type != CTL_JSON_ARRAY) {
+		ctl_reply_error(r, "bad_request", "\"ids\" must be an array of chunk ids");
+		return;
+	}
+	ctl_json_out_raw(r->out, ",\"have\":[", 9);
+	for (size_t i = 0; i < ids->n_items; i++) {
+		struct chunk_id id;
+		if (!chunk_id_parse(&id, ids->items[i], strlen(ids->items[i])) ||
+		    store_has(d->store, &id) <= 0)
+			continue;
+		ctl_json_out_fmt(r->out, "%s\"%s\"", first ? "" : ",", ids->items[i]);
+		first = false;
+	}
+	ctl_json_out_raw(r->out, "]", 1);
+}
+
+struct list_walk {
+	struct ctl_json_out *out;
+	uint64_t skip, limit, seen, written;
+};
+
+static int list_one(void *ctx, const struct chunk_id *id, uint32_t size)
+{
+	struct list_walk *w = ctx;
+	char hex[CHUNK_ID_HEX_LEN + 1];
+
+	if (w->seen++ < w->skip)
+		return 0;
+	if (w->written == w->limit)
+		return 0; /* keep counting for "total" */
+	chunk_id_format(id, hex);
+	ctl_json_out_fmt(w->out, "%s\"%s\"", w->written ? "," : "", hex);
+	w->written++;
+	return 0;
+}
+
+/* {"op":"chunk_list","offset":N,"limit":N} → {"ids":[...],"total":N}, LRU order. */
+static void op_chunk_list(void *ctx, const struct ctl_json *req, struct ctl_reply *r)
+{
+	struct daemon *d = ctx;
+	struct list_walk w = { .out = r->out, .limit = CHUNK_LIST_DEFAULT_LIMIT };
+
+	ctl_json_get_u64(req, "offset", &w.skip);
+	ctl_json_get_u64(req, "limit", &w.limit);
+	if (w.limit > CHUNK_LIST_MAX_LIMIT)
+		w.limit = CHUNK_LIST_MAX_LIMIT;
+	ctl_json_out_raw(r->out, ",\"ids\":[", 8);
+	store_foreach(d->store, list_one, &w);
+	ctl_json_out_fmt(r->out, "],\"total\":%llu", (unsigned long long)w.seen);
+}
+
+/* {"op":"limits","upload_cap":N,"peer_upload_cap":N,"store_size":N} (each optional). */
+static void op_limits(void *ctx, const struct ctl_json *req, struct ctl_reply *r)
+{
+	struct daemon *d = ctx;
+	uint64_t v;
+	int rc;
+
+	if (ctl_json_get_u64(req, "upload_cap", &v))
+		d->cfg.upload_rate = v;
+	if (ctl_json_get_u64(req, "peer_upload_cap", &v))
+		d->cfg.peer_rate = v;
+	rtc_server_set_limits(d->rtc, d->cfg.upload_rate, d->cfg.peer_rate);
+	if (ctl_json_get_u64(req, "store_size", &v)) {
+		if ((rc = store_set_cap(d->store, v)) < 0) {
+			ctl_reply_error(r, "store", "%s", store_strerror(rc));
+			return;
+		}
+		d->cfg.store_size = v;
+	}
+	ctl_json_out_fmt(r->out, ",\"upload_cap\":%llu,\"peer_upload_cap\":%llu,\"store_size\":%llu",
+			 (unsigned long long)d->cfg.upload_rate, (unsigned long long)d->cfg.peer_rate,
+			 (unsigned long long)d->cfg.store_size);
+}
+
+static void op_sharing(void *ctx, const struct ctl_json *req, struct ctl_reply *r)
+{
+	struct daemon *d = ctx;
+	const struct ctl_json_member *m = ctl_json_get(req, "enabled");
+
+	if (!m || m->type != CTL_JSON_BOOL) {
+		ctl_reply_error(r, "bad_request", "\"enabled\" must be true or false");
+		return;
+	}
+	d->cfg.sharing = m->boolean;
+	rtc_server_set_sharing(d->rtc, m->boolean);
+	log_info("sharing %s", m->boolean ? "enabled" : "disabled");
+}
+
+static const struct ctl_op ctl_ops[] = {
+	{ "status", op_status },
+	{ "offer", op_offer },
+	{ "close_session", op_close_session },
+	{ "chunk_put", op_chunk_put },
+	{ "chunk_remove", op_chunk_remove },
+	{ "chunk_has", op_chunk_has },
+	{ "chunk_list", op_chunk_list },
+	{ "limits", op_limits },
+	{ "sharing", op_sharing },
+};
+
+/* ---- HTTP source ------------------------------------------------------------------- */
+
+static int http_get_chunk(void *user, const struct chunk_id *id, uint8_t **data, size_t *len)
+{
+	struct daemon *d = user;
+	int rc = store_get(d->store, id, data, len);
+
+	if (rc == STORE_E_CORRUPT)
+		metrics_add(M_STORE_CORRUPT, 1);
+	return rc;
+}
+
+static void http_render_metrics(void *user, struct ctl_json_out *out)
+{
+	struct daemon *d = user;
+	struct store_stat st;
+
+	metrics_render_prometheus(out);
+	store_stat(d->store, &st);
+	ctl_json_out_fmt(out,
+			 "# HELP pearfog_store_bytes Bytes held in the chunk store\n"
+			 "# TYPE pearfog_store_bytes gauge\npearfog_store_bytes %llu\n"
+			 "# HELP pearfog_store_chunks Chunks held in the store\n"
+			 "# TYPE pearfog_store_chunks gauge\npearfog_store_chunks %llu\n"
+			 "# HELP pearfog_store_cap_bytes Store byte cap\n"
+			 "# TYPE pearfog_store_cap_bytes gauge\npearfog_store_cap_bytes %llu\n",
+			 (unsigned long long)st.bytes_used, (unsigned long long)st.count,
+			 (unsigned long long)st.cap_bytes);
+}
+
+static const struct http_server_source http_source = {
+	.get_chunk = http_get_chunk,
+	.render_metrics = http_render_metrics,
+};
+
+/* ---- signals and start-up ---------------------------------------------------------- */
+
+static void signal_cb(struct loop_fd *lfd, uint32_t events)
+{
+	struct daemon *d = container_of(lfd, struct daemon, sig);
+	struct signalfd_siginfo si;
+
+	while (read(lfd->fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			log_info("SIGHUP: nothing to reload yet; use the control socket");
+			continue;
+		}
+		log_info("signal %u: shutting down", si.ssi_signo);
+		loop_stop(d->loop);
+	}
+}
+
+static int setup_signals(struct daemon *d)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d->sig.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	d->sig.cb = signal_cb;
+	return d->sig.fd < 0 ? -errno : loop_fd_add(d->loop, &d->sig, EPOLLIN);
+}
+
+static int start(struct daemon *d)
+{
+	struct rtc_server_config rc = {
+		.bind_addr = d->cfg.bind_addr,
+		.port = (uint16_t)d->cfg.rtc_port,
+		.addrs = (const char *const *)d->cfg.rtc_addrs,
+		.n_addrs = d->cfg.n_rtc_addrs,
+		.max_peers = (uint32_t)d->cfg.max_peers,
+		.max_message_size = (uint32_t)d->cfg.max_message_size,
+		.upload_rate = d->cfg.upload_rate,
+		.peer_rate = d->cfg.peer_rate,
+	};
+	char msg[256] = "";
+	int err = 0;
+
+	if (!(d->loop = loop_new()) || setup_signals(d) < 0) {
+		log_error("cannot set up the event loop: %s", strerror(errno));
+		return -1;
+	}
+	d->store = store_open(d->cfg.store_path, d->cfg.store_size, &err);
+	if (!d->store) {
+		log_error("store %s: %s", d->cfg.store_path, store_strerror(err));
+		return -1;
+	}
+	d->rtc = rtc_server_new(d->loop, d->store, &rc, &err, msg, sizeof(msg));
+	if (!d->rtc) {
+		log_error("WebRTC on %s:%llu: %s", d->cfg.bind_addr,
+			  (unsigned long long)d->cfg.rtc_port, msg);
+		return -1;
+	}
+	rtc_server_set_sharing(d->rtc, d->cfg.sharing);
+	if (d->cfg.http_port) {
+		d->http = http_server_new(d->loop, d->cfg.bind_addr, (uint16_t)d->cfg.http_port,
+					  &http_source, d, &err);
+		if (!d->http) {
+			log_error("HTTP on %s:%llu: %s", d->cfg.bind_addr,
+				  (unsigned long long)d->cfg.http_port, strerror(-err));
+			return -1;
+		}
+	}
+	d->ctl = ctl_server_new(d->loop, d->cfg.ctl_path, ctl_ops,
+				sizeof(ctl_ops) / sizeof(ctl_ops[0]), d, &err);
+	if (!d->ctl) {
+		log_error("control socket %s: %s%s", d->cfg.ctl_path, strerror(-err),
+			  err == -EADDRINUSE ? " (another pear-fogd is running)" : "");
+		return -1;
+	}
+	d->started = time(NULL);
+	/* One line a supervisor or test can wait for. */
+	log_info("ready rtc_port=%u http_port=%u ctl=%s store=%s", rtc_server_port(d->rtc),
+		 d->http ? http_server_port(d->http) : 0, d->cfg.ctl_path, d->cfg.store_path);
+	return 0;
+}
+
+static void stop(struct daemon *d)
+{
+	ctl_server_free(d->ctl);
+	http_server_free(d->http);
+	rtc_server_free(d->rtc);
+	store_close(d->store);
+	if (d->sig.fd > 0)
+		close(d->sig.fd);
+	loop_free(d->loop);
+	config_free(&d->cfg);
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = { 0 };
+	char err[256] = "";
+	int rc, level;
+
+	config_init(&d.cfg);
+	rc = config_parse_args(&d.cfg, argc, argv, err, sizeof(err));
+	if (rc != 0) {
+		if (rc < 0)
+			fprintf(stderr, "pear-fogd: %s\n", err);
+		config_free(&d.cfg);
+		return rc < 0 ? 2 : 0;
+	}
+	if ((level = log_level_parse(d.cfg.log_level)) < 0) {
+		fprintf(stderr, "pear-fogd: log_level: '%s' is not error|warn|info|debug\n",
+			d.cfg.log_level);
+		config_free(&d.cfg);
+		return 2;
+	}
+	log_set_level((enum log_level)level);
+	rc = start(&d) == 0 ? loop_run(d.loop) : -1;
+	stop(&d);
+	return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,53 @@
+/* rtc_server: the WebRTC side of pear-fogd.  One UDP port shared by every browser
+ * session; each session is ICE-lite (ice_lite) → DTLS server (dtls) → SCTP (sctp) →
+ * data channels (channel) → the chunk protocol (chunk_proto) serving from the store.
+ *
+ * Demultiplexing (RFC 7983 §7): first byte 0..3 STUN, routed by the local ufrag in
+ * USERNAME; 20..63 DTLS, routed by the remote address ICE validated; anything else is
+ * dropped.  Offers arrive through the control socket (the agent relays signalling). */
+#ifndef PEARFOG_RTC_SERVER_H
+#define PEARFOG_RTC_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ctl_json.h"
+#include "loop.h"
+#include "store.h"
+
+#define RTC_MAX_ADDRS 8
+#define RTC_SESSION_ID_LEN 16 /* hex chars */
+
+struct rtc_server_config {
+	const char *bind_addr;       /* "0.0.0.0", "127.0.0.1", "::" */
+	uint16_t port;               /* 0: ephemeral */
+	const char *const *addrs;    /* advertised host candidate addresses */
+	size_t n_addrs;
+	uint32_t max_peers;          /* concurrent sessions; more offers are refused */
+	uint32_t max_message_size;   /* our a=max-message-size, bytes */
+	uint64_t upload_rate;        /* global bytes/s, 0 = unlimited */
+	uint64_t peer_rate;          /* per session bytes/s, 0 = unlimited */
+};
+
+struct rtc_server;
+
+struct rtc_server *rtc_server_new(struct loop *l, struct store *st,
+				  const struct rtc_server_config *cfg, int *err, char *errmsg,
+				  size_t errcap);
+void rtc_server_free(struct rtc_server *s);
+uint16_t rtc_server_port(const struct rtc_server *s);
+
+/* Accept a browser's offer: writes the answer SDP (malloc'd, NUL-terminated) and the
+ * session id.  Negative with a message on a bad offer or when full. */
+int rtc_server_accept_offer(struct rtc_server *s, const char *offer, size_t len, char **answer,
+			    char session_id[RTC_SESSION_ID_LEN + 1], char *errmsg, size_t errcap);
+int rtc_server_close_session(struct rtc_server *s, const char *session_id);
+
+void rtc_server_set_limits(struct rtc_server *s, uint64_t upload_rate, uint64_t peer_rate);
+void rtc_server_set_sharing(struct rtc_server *s, bool sharing);
+/* Append `,"peers":[...]` with one object per session... as flat members only:
+ * `,"peers_active":N` and `,"peer_ids":["…",…]`. */
+void rtc_server_render_status(const struct rtc_server *s, struct ctl_json_out *o);
+
+#endif
