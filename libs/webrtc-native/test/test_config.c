@@ -1,0 +1,114 @@
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "test.h"
+
+static char *write_tmp(const char *text)
+{
+	static char path[64];
+	int fd;
+
+	strcpy(path, "/tmp/pearfog-config-XXXXXX");
+	fd = mkstemp(path);
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		return NULL;
+	close(fd);
+	return path;
+}
+
+TEST(defaults_and_sizes)
+{
+	struct pearfogd_config c;
+	uint64_t v = 0;
+
+	config_init(&c);
+	CHECK_EQ_INT(c.store_size, 256ull << 20);
+	CHECK_EQ_INT(c.rtc_port, 47100);
+	CHECK(c.sharing);
+	CHECK_EQ_STR(c.store_path, "/var/lib/pear-fog/store");
+	CHECK(config_parse_size("512M", &v) && v == 512ull << 20);
+	CHECK(config_parse_size("64KiB", &v) == false); /* only K/M/G with optional B */
+	CHECK(config_parse_size("64KB", &v) && v == 65536);
+	CHECK(!config_parse_size("", &v));
+	CHECK(!config_parse_size("-1", &v));
+	CHECK(!config_parse_size("99999999999999999999", &v));
+	CHECK(!config_parse_size("17179869184G", &v)); /* overflows 2^64 */
+	config_free(&c);
+}
+
+TEST(set_reports_clear_errors)
+{
+	struct pearfogd_config c;
+	char err[200];
+
+	config_init(&c);
+	CHECK(config_set(&c, "rtc_port", "70000", err, sizeof(err)) < 0);
+	CHECK_EQ_STR(err, "rtc_port: '70000' is not a port (0-65535)");
+	CHECK(config_set(&c, "upload_cap", "12x", err, sizeof(err)) < 0);
+	CHECK_EQ_STR(err, "upload_cap: '12x' is not a rate (bytes/s, K/M/G suffix)");
+	CHECK(config_set(&c, "sharing", "maybe", err, sizeof(err)) < 0);
+	CHECK(config_set(&c, "nope", "1", err, sizeof(err)) < 0);
+	CHECK_EQ_STR(err, "unknown option 'nope'");
+	CHECK_EQ_INT(c.rtc_port, 47100); /* unchanged by failures */
+	config_free(&c);
+}
+
+TEST(uci_file_then_flags)
+{
+	struct pearfogd_config c;
+	char err[256] = "";
+	char *path = write_tmp("package pear-fog\n\n"
+			       "config pear-fog 'main'\n"
+			       "\toption store_path '/tmp/store x'\n"
+			       "\toption store_size 1G # a comment\n"
+			       "\toption coordinator 'wss://c.example/ws/node' # the agent's\n"
+			       "\tlist rtc_address '192.0.2.1'\n"
+			       "\tlist rtc_address '2001:db8::1'\n"
+			       "\toption upload_cap 2M\n");
+	char *argv[] = { "pear-fogd", "--config", path, "--upload-cap", "1M", NULL };
+
+	config_init(&c);
+	CHECK_EQ_INT(config_parse_args(&c, 3, argv, err, sizeof(err)), 0);
+	CHECK_EQ_STR(c.store_path, "/tmp/store x");
+	CHECK_EQ_INT(c.store_size, 1ull << 30);
+	CHECK_EQ_INT(c.n_rtc_addrs, 2);
+	CHECK_EQ_STR(c.rtc_addrs[1], "2001:db8::1");
+	CHECK_EQ_INT(c.upload_rate, 2ull << 20); /* the file alone */
+	config_free(&c);
+
+	config_init(&c);
+	CHECK_EQ_INT(config_parse_args(&c, 5, argv, err, sizeof(err)), 0);
+	CHECK_EQ_INT(c.upload_rate, 1ull << 20); /* flags override the file */
+	config_free(&c);
+	unlink(path);
+}
+
+TEST(uci_bad_value_names_file_line_option)
+{
+	struct pearfogd_config c;
+	char err[256] = "", expect[256];
+	char *path = write_tmp("config pear-fog\n\toption rtc_port 'http'\n");
+
+	config_init(&c);
+	CHECK(config_load_uci(&c, path, err, sizeof(err)) < 0);
+	snprintf(expect, sizeof(expect), "%s:2: rtc_port: 'http' is not a port (0-65535)", path);
+	CHECK_EQ_STR(err, expect);
+	unlink(path);
+	path = write_tmp("config pear-fog\n\toption store_path 'unterminated\n");
+	CHECK(config_load_uci(&c, path, err, sizeof(err)) < 0);
+	CHECK(strstr(err, "line") != NULL);
+	unlink(path);
+	CHECK(config_load_uci(&c, "/nonexistent/pear-fog", err, sizeof(err)) < 0);
+	CHECK(strstr(err, "No such file") != NULL);
+	config_free(&c);
+}
+
+int main(void)
+{
+	RUN(defaults_and_sizes);
+	RUN(set_reports_clear_errors);
+	RUN(uci_file_then_flags);
+	RUN(uci_bad_value_names_file_line_option);
+	return test_summary();
+}
