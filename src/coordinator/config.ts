@@ -71,7 +71,7 @@ export interface CoordinatorConfig {
     replication: number;
     /** Half-life of popularity (decayed find counts), milliseconds. Default 600000 (10 min). */
     popularityHalfLifeMs: number;
-    /** Content below this decayed popularity is not placed. Default 1 (finds). */
+    /** Content below this decayed popularity is not placed. Default 0.5 (finds; one fresh find counts 1). */
     minPopularity: number;
     /** How often placement runs, milliseconds. Default 5000. */
     intervalMs: number;
@@ -155,7 +155,7 @@ export const COORDINATOR_DEFAULTS: CoordinatorConfig = {
   placement: {
     replication: 2,
     popularityHalfLifeMs: 600_000,
-    minPopularity: 1,
+    minPopularity: 0.5,
     intervalMs: 5000,
     maxChunksPerNodeRound: 256,
     holdTimeoutMs: 120_000,
