@@ -42,18 +42,17 @@ export function fillTemplate(
   vars: { RepresentationID: string; Number?: number; Time?: number; Bandwidth?: number },
   what: string,
 ): string {
-  return tpl.replace(
-    /\$(RepresentationID|Number|Time|Bandwidth|)(?:%0(\d+)d)?\$/g,
-    (all, id: string, w?: string) => {
-      if (id === "") return "$";
-      const v = (vars as Record<string, string | number | undefined>)[id];
-      if (v === undefined)
-        throw new CliError(what, `template ${tpl} uses $${id}$, which is not defined here`);
-      if (id === "RepresentationID" && w)
-        throw new CliError(what, `bad template identifier ${all}`);
-      return w ? String(v).padStart(Number(w), "0") : String(v);
-    },
-  );
+  return tpl.replace(/\$([A-Za-z]*)(?:%0(\d+)d)?\$/g, (all, id: string, w?: string) => {
+    if (id === "") return "$";
+    if (!["RepresentationID", "Number", "Time", "Bandwidth"].includes(id)) {
+      throw new CliError(what, `unknown template identifier ${all}`);
+    }
+    const v = (vars as Record<string, string | number | undefined>)[id];
+    if (v === undefined)
+      throw new CliError(what, `template ${tpl} uses $${id}$, which is not defined here`);
+    if (id === "RepresentationID" && w) throw new CliError(what, `bad template identifier ${all}`);
+    return w ? String(v).padStart(Number(w), "0") : String(v);
+  });
 }
 
 interface Ctx {

@@ -2,6 +2,7 @@
 // <out>/manifest.json. Content: a file, a directory tree, or an HLS/DASH presentation by URL.
 import {
   closeSync,
+  existsSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -292,13 +293,16 @@ export async function publish(input: string, opts: PublishOptions): Promise<Publ
       `--chunk-size must be ${MANIFEST_LIMITS.minChunkSize}..${MANIFEST_LIMITS.maxChunkSize} bytes`,
     );
   }
+  const isUrl = /^https?:\/\//i.test(input);
+  if (!isUrl && !existsSync(input))
+    throw new CliError(`publish ${input}`, "no such file or directory");
   const store = new ChunkDir(join(opts.outDir, "chunks"), o.fsyncChunks);
   try {
     store.create();
   } catch (e) {
     throw new CliError(`publish --out ${opts.outDir}`, oneLine(e));
   }
-  const src = /^https?:\/\//i.test(input)
+  const src = isUrl
     ? await streamSource(input, chunkSize, store, o)
     : localSource(input, chunkSize, store, opts.outDir);
   let manifest: Manifest;
