@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct uci_file f;
 	struct uci_error err;
-	char ref[96];
+	static char ref[UCI_MAX_VALUE + 32];
 
 	if (uci_parse((const char *)data, size, &f, &err) != UCI_OK) {
 		if (err.code >= 0 || !err.msg[0] || f.arena)
@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		for (const struct uci_section *t = f.sections; t != s; t = t->next)
 			idx += strcmp(t->type, s->type) == 0;
-		snprintf(ref, sizeof(ref), "@%.64s[%zu]", s->type, idx);
+		snprintf(ref, sizeof(ref), "@%s[%zu]", s->type, idx);
 		if (uci_section_find(&f, ref) != s)
 			abort();
 		if (s->name && uci_section_find(&f, s->name) != s)
