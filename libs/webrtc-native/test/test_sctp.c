@@ -1,0 +1,457 @@
+/* Tests for sctp: two associations in one process wired back to back through an
+ * in-memory packet queue (no DTLS), timers advanced by hand. */
+#include "sctp.h"
+#include "test.h"
+
+#include <malloc.h>
+#include <stdlib.h>
+#include <time.h>
+
+/* ASan's allocator statistics when built with sanitizers, glibc's mallinfo2 otherwise. */
+size_t __sanitizer_get_current_allocated_bytes(void) __attribute__((weak));
+
+static size_t heap_in_use(void)
+{
+	if (__sanitizer_get_current_allocated_bytes)
+		return __sanitizer_get_current_allocated_bytes();
+	return mallinfo2().uordblks + mallinfo2().hblkhd;
+}
+
+struct pkt {
+	struct pkt *next;
+	int to; /* side index */
+	size_t len;
+	uint8_t data[];
+};
+
+struct side {
+	struct sctp_assoc *a;
+	int idx;
+	enum sctp_state state;
+	int n_msgs, n_writable, n_reset_in, n_reset_out;
+	uint16_t last_stream, last_reset;
+	uint32_t last_ppid;
+	uint8_t *last;
+	size_t last_len;
+	size_t max_pkt;
+	bool keep_copy;
+	bool free_on_message;
+	uint64_t bytes;
+};
+
+static struct pkt *q_head, **q_tail = &q_head;
+static struct side S[2];
+static unsigned drop_every; /* drop every Nth packet side 0 -> side 1 (0 = none) */
+static unsigned n_sent01;
+
+static void send_packet(void *user, const uint8_t *p, size_t len)
+{
+	struct side *s = user;
+	struct pkt *k;
+
+	if (len > s->max_pkt)
+		s->max_pkt = len;
+	if (s->idx == 0 && drop_every && ++n_sent01 % drop_every == 0)
+		return;
+	k = malloc(sizeof(*k) + len);
+	k->next = NULL;
+	k->to = !s->idx;
+	k->len = len;
+	memcpy(k->data, p, len);
+	*q_tail = k;
+	q_tail = &k->next;
+}
+
+static void on_message(void *user, uint16_t stream, uint32_t ppid, const uint8_t *d, size_t len)
+{
+	struct side *s = user;
+
+	s->n_msgs++;
+	s->bytes += len;
+	s->last_stream = stream;
+	s->last_ppid = ppid;
+	if (s->keep_copy) {
+		free(s->last);
+		s->last = malloc(len);
+		memcpy(s->last, d, len);
+		s->last_len = len;
+	}
+	if (s->free_on_message) {
+		sctp_assoc_free(s->a);
+		s->a = NULL;
+	}
+}
+
+static void on_writable(void *user)
+{
+	((struct side *)user)->n_writable++;
+}
+
+static void on_stream_reset(void *user, uint16_t stream, unsigned flags)
+{
+	struct side *s = user;
+
+	s->last_reset = stream;
+	if (flags & SCTP_RST_INCOMING)
+		s->n_reset_in++;
+	if (flags & SCTP_RST_OUTGOING)
+		s->n_reset_out++;
+}
+
+static void on_state(void *user, enum sctp_state st)
+{
+	((struct side *)user)->state = st;
+}
+
+static const struct sctp_callbacks cbs = {
+	.send_packet = send_packet,
+	.on_message = on_message,
+	.on_writable = on_writable,
+	.on_stream_reset = on_stream_reset,
+	.on_state = on_state,
+};
+
+static void q_clear(void)
+{
+	while (q_head) {
+		struct pkt *k = q_head;
+
+		q_head = k->next;
+		free(k);
+	}
+	q_tail = &q_head;
+}
+
+/* Deliver queued packets; when idle advance time.  Stops when done() or after ms. */
+static void pump(unsigned ms, bool (*done)(void))
+{
+	unsigned t = 0;
+
+	for (;;) {
+		while (q_head) {
+			struct pkt *k = q_head;
+
+			q_head = k->next;
+			if (!q_head)
+				q_tail = &q_head;
+			if (S[k->to].a)
+				sctp_assoc_on_packet(S[k->to].a, k->data, k->len);
+			free(k);
+		}
+		if ((done && done()) || t >= ms)
+			return;
+		sctp_timers_advance(SCTP_TICK_MS);
+		t += SCTP_TICK_MS;
+	}
+}
+
+static bool both_connected(void)
+{
+	return S[0].state == SCTP_ST_CONNECTED && S[1].state == SCTP_ST_CONNECTED;
+}
+
+static void pair_up(const struct sctp_assoc_config *c0, const struct sctp_assoc_config *c1)
+{
+	memset(S, 0, sizeof(S));
+	drop_every = 0;
+	for (int i = 0; i < 2; i++) {
+		S[i].idx = i;
+		S[i].a = sctp_assoc_new(i ? c1 : c0, &cbs, &S[i]);
+	}
+	pump(5000, both_connected);
+}
+
+static void pair_down(void)
+{
+	for (int i = 0; i < 2; i++) {
+		sctp_assoc_free(S[i].a);
+		S[i].a = NULL;
+		free(S[i].last);
+		S[i].last = NULL;
+	}
+	q_clear();
+}
+
+TEST(connect_both_sides)
+{
+	pair_up(NULL, NULL);
+	CHECK_EQ_INT(S[0].state, SCTP_ST_CONNECTED);
+	CHECK_EQ_INT(S[1].state, SCTP_ST_CONNECTED);
+	CHECK_EQ_INT(sctp_assoc_out_streams(S[0].a), 1024);
+	CHECK_EQ_INT(sctp_assoc_in_streams(S[1].a), 1024);
+	CHECK_EQ_INT(sctp_assoc_count(), 2);
+	CHECK(S[0].max_pkt > 0 && S[0].max_pkt <= 1163);
+	pair_down();
+	CHECK_EQ_INT(sctp_assoc_count(), 0);
+}
+
+static int n_expect;
+static bool got_expected(void)
+{
+	return S[0].n_msgs + S[1].n_msgs >= n_expect;
+}
+
+TEST(messages_both_ways)
+{
+	static const size_t sizes[] = { 1, 1024, 65536, 262144 };
+	uint8_t *buf = malloc(262144);
+
+	for (size_t i = 0; i < 262144; i++)
+		buf[i] = (uint8_t)(i * 131 + (i >> 8));
+	pair_up(NULL, NULL);
+	S[0].keep_copy = S[1].keep_copy = true;
+	CHECK_EQ_INT(sctp_assoc_send(S[0].a, 1, 53, buf, 0, NULL), SCTP_E_INVAL);
+	CHECK_EQ_INT(sctp_assoc_send(S[0].a, 1024, 53, buf, 1, NULL), SCTP_E_INVAL);
+	CHECK_EQ_INT(sctp_assoc_send(S[0].a, 1, 53, buf, 262145, NULL), SCTP_E_TOO_BIG);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		for (int from = 0; from < 2; from++) {
+			struct side *to = &S[!from];
+
+			to->n_msgs = 0;
+			n_expect = 1;
+			CHECK_EQ_INT(sctp_assoc_send(S[from].a, (uint16_t)(7 + from), 53 + from,
+						     buf, sizes[i], NULL),
+				     SCTP_OK);
+			pump(2000, got_expected);
+			CHECK_EQ_INT(to->n_msgs, 1);
+			CHECK_EQ_INT(to->last_len, sizes[i]);
+			CHECK_EQ_INT(to->last_stream, 7 + from);
+			CHECK_EQ_INT(to->last_ppid, 53 + from);
+			if (to->last_len == sizes[i])
+				CHECK_MEM(to->last, buf, sizes[i]);
+		}
+	}
+	printf("  largest packets: %zu / %zu bytes\n", S[0].max_pkt, S[1].max_pkt);
+	CHECK(S[0].max_pkt <= 1163 && S[1].max_pkt <= 1163);
+	CHECK(S[0].max_pkt > 1100); /* large messages fill packets */
+	CHECK_EQ_INT(sctp_assoc_stats(S[1].a)->msgs_in, 4);
+	pair_down();
+	free(buf);
+}
+
+TEST(oversize_dropped_and_counted)
+{
+	struct sctp_assoc_config big = sctp_assoc_config_default, small = big;
+	uint8_t *buf = calloc(1, 300000);
+
+	big.max_message_size = 1 << 20;
+	small.max_message_size = 100000;
+	pair_up(&big, &small);
+	S[1].keep_copy = true;
+	CHECK_EQ_INT(sctp_assoc_send(S[0].a, 0, 53, buf, 300000, NULL), SCTP_OK);
+	buf[0] = 0x5a;
+	CHECK_EQ_INT(sctp_assoc_send(S[0].a, 0, 53, buf, 10, NULL), SCTP_OK);
+	n_expect = 1;
+	pump(3000, got_expected);
+	CHECK_EQ_INT(S[1].n_msgs, 1);
+	CHECK_EQ_INT(S[1].last_len, 10);
+	CHECK(S[1].last && S[1].last[0] == 0x5a);
+	CHECK_EQ_INT(sctp_assoc_stats(S[1].a)->oversize_dropped, 1);
+	pair_down();
+	free(buf);
+}
+
+static bool writable_seen(void)
+{
+	return S[0].n_writable > 0;
+}
+
+TEST(back_pressure)
+{
+	uint8_t buf[16384];
+	int rc, n = 0;
+
+	memset(buf, 7, sizeof(buf));
+	pair_up(NULL, NULL);
+	while ((rc = sctp_assoc_send(S[0].a, 2, 53, buf, sizeof(buf), NULL)) == SCTP_OK)
+		n++;
+	CHECK_EQ_INT(rc, SCTP_E_AGAIN);
+	CHECK(n >= 8); /* 256 KiB buffer */
+	CHECK(sctp_assoc_buffered(S[0].a) > 65536);
+	CHECK_EQ_INT(S[0].n_writable, 0);
+	pump(5000, writable_seen);
+	CHECK_EQ_INT(S[0].n_writable, 1);
+	CHECK(sctp_assoc_buffered(S[0].a) <= 65536);
+	pump(2000, NULL);
+	CHECK_EQ_INT(S[1].n_msgs, n);
+	CHECK_EQ_INT(sctp_assoc_buffered(S[0].a), 0);
+	CHECK_EQ_INT(S[0].n_writable, 1); /* once per E_AGAIN */
+	pair_down();
+}
+
+TEST(lossy_link_reliable_and_partial)
+{
+	uint8_t buf[2000];
+	struct sctp_send_opts pr = { .unordered = true, .pr_policy = SCTP_PRP_REXMIT };
+
+	memset(buf, 1, sizeof(buf));
+	pair_up(NULL, NULL);
+	drop_every = 7;
+	for (int i = 0; i < 50; i++)
+		CHECK_EQ_INT(sctp_assoc_send(S[0].a, 4, 53, buf, sizeof(buf), NULL), SCTP_OK);
+	n_expect = 50;
+	pump(30000, got_expected);
+	CHECK_EQ_INT(S[1].n_msgs, 50); /* reliable: retransmissions fill the gaps */
+	S[1].n_msgs = 0;
+	for (int i = 0; i < 50; i++)
+		CHECK_EQ_INT(sctp_assoc_send(S[0].a, 6, 53, buf, sizeof(buf), &pr), SCTP_OK);
+	pump(3000, NULL);
+	CHECK(S[1].n_msgs < 50); /* zero retransmissions: losses stay lost */
+	CHECK(S[1].n_msgs > 25);
+	drop_every = 0;
+	S[1].n_msgs = 0;
+	CHECK_EQ_INT(sctp_assoc_send(S[0].a, 4, 53, buf, 10, NULL), SCTP_OK);
+	n_expect = 1;
+	pump(3000, got_expected);
+	CHECK_EQ_INT(S[1].n_msgs, 1); /* FORWARD-TSN moved the peer past the gaps */
+	pair_down();
+}
+
+static bool reset_done(void)
+{
+	return S[1].n_reset_in > 0 && S[0].n_reset_out > 0;
+}
+
+TEST(stream_reset)
+{
+	pair_up(NULL, NULL);
+	CHECK_EQ_INT(sctp_assoc_send(S[0].a, 3, 51, (const uint8_t *)"x", 1, NULL), SCTP_OK);
+	CHECK_EQ_INT(sctp_assoc_reset_stream(S[0].a, 3), SCTP_OK);
+	pump(2000, reset_done);
+	CHECK_EQ_INT(S[1].n_msgs, 1);
+	CHECK_EQ_INT(S[1].n_reset_in, 1);
+	CHECK_EQ_INT(S[1].last_reset, 3);
+	CHECK_EQ_INT(S[0].n_reset_out, 1);
+	/* two resets back to back (the second while the first is outstanding) */
+	CHECK_EQ_INT(sctp_assoc_reset_stream(S[0].a, 5), SCTP_OK);
+	CHECK_EQ_INT(sctp_assoc_reset_stream(S[0].a, 9), SCTP_OK);
+	pump(2000, NULL);
+	CHECK_EQ_INT(S[1].n_reset_in, 3);
+	pair_down();
+}
+
+static bool closed_1(void)
+{
+	return S[1].state == SCTP_ST_CLOSED;
+}
+
+TEST(free_sends_abort_and_close_is_graceful)
+{
+	pair_up(NULL, NULL);
+	sctp_assoc_free(S[0].a);
+	S[0].a = NULL;
+	pump(100, closed_1);
+	CHECK_EQ_INT(S[1].state, SCTP_ST_CLOSED);
+	CHECK_EQ_INT(sctp_assoc_send(S[1].a, 0, 51, (const uint8_t *)"x", 1, NULL), SCTP_E_STATE);
+	pair_down();
+
+	pair_up(NULL, NULL);
+	CHECK_EQ_INT(sctp_assoc_close(S[0].a), SCTP_OK);
+	pump(2000, closed_1);
+	CHECK_EQ_INT(S[0].state, SCTP_ST_CLOSED);
+	CHECK_EQ_INT(S[1].state, SCTP_ST_CLOSED);
+	pair_down();
+}
+
+TEST(free_inside_callback)
+{
+	pair_up(NULL, NULL);
+	S[1].free_on_message = true;
+	CHECK_EQ_INT(sctp_assoc_send(S[0].a, 0, 51, (const uint8_t *)"a", 1, NULL), SCTP_OK);
+	CHECK_EQ_INT(sctp_assoc_send(S[0].a, 0, 51, (const uint8_t *)"b", 1, NULL), SCTP_OK);
+	pump(200, NULL);
+	CHECK(S[1].a == NULL);
+	CHECK_EQ_INT(S[1].n_msgs, 1); /* nothing delivered after the free */
+	CHECK_EQ_INT(sctp_assoc_count(), 1);
+	pair_down();
+}
+
+/* Heap per idle connected association (bytes from ASan's allocator statistics). */
+TEST(measure_idle_memory)
+{
+	enum { N = 100 };
+	size_t before, after;
+
+	struct sctp_assoc_config cfg = sctp_assoc_config_default;
+
+	if (getenv("PF_SCTP_STREAMS"))
+		cfg.streams = (uint16_t)atoi(getenv("PF_SCTP_STREAMS"));
+	sctp_timers_advance(1000);
+	before = heap_in_use();
+	{
+		struct sctp_assoc *as[2 * N];
+		int up = 0;
+
+		/* pairs share the packet queue: side idx decides the direction, so wire each
+		 * pair through S[] one at a time and keep the associations */
+		for (int p = 0; p < N; p++) {
+			pair_up(&cfg, &cfg);
+			up += both_connected();
+			as[2 * p] = S[0].a;
+			as[2 * p + 1] = S[1].a;
+		}
+		q_clear();
+		after = heap_in_use();
+		CHECK_EQ_INT(up, N);
+		printf("  idle association heap: %zu bytes each (%u streams, %d pairs, %zu bytes)\n",
+		       (after - before) / (2 * N), cfg.streams, N, after - before);
+		CHECK((after - before) / (2 * N) < 512 * 1024);
+		for (int i = 0; i < 2 * N; i++)
+			sctp_assoc_free(as[i]);
+		q_clear();
+	}
+	memset(S, 0, sizeof(S));
+}
+
+static uint64_t ns_of(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Throughput through a pair in memory: PF_SCTP_BENCH_MIB MiB (default 8) of 64 KiB
+ * messages, send on E_AGAIN-free windows, pump between. */
+TEST(measure_throughput)
+{
+	const char *env = getenv("PF_SCTP_BENCH_MIB");
+	size_t mib = env ? (size_t)atoi(env) : 8, total = mib << 20, sent = 0;
+	static uint8_t buf[65536];
+	uint64_t w0, c0, w1, c1;
+
+	pair_up(NULL, NULL);
+	w0 = ns_of(CLOCK_MONOTONIC);
+	c0 = ns_of(CLOCK_PROCESS_CPUTIME_ID);
+	while (S[1].bytes < total) {
+		while (sent < total &&
+		       sctp_assoc_send(S[0].a, 1, 53, buf, sizeof(buf), NULL) == SCTP_OK)
+			sent += sizeof(buf);
+		pump(S[1].bytes < total && !q_head ? SCTP_TICK_MS : 0, NULL);
+	}
+	w1 = ns_of(CLOCK_MONOTONIC);
+	c1 = ns_of(CLOCK_PROCESS_CPUTIME_ID);
+	CHECK_EQ_INT(S[1].bytes, total);
+	printf("  throughput: %zu MiB in %.1f ms wall = %.1f MB/s, %.2f CPU ms per MiB\n", mib,
+	       (double)(w1 - w0) / 1e6, (double)total / ((double)(w1 - w0) / 1e3),
+	       (double)(c1 - c0) / 1e6 / (double)mib);
+	pair_down();
+}
+
+int main(void)
+{
+	CHECK_EQ_INT(sctp_global_init(), SCTP_OK);
+	CHECK_EQ_INT(sctp_global_init(), SCTP_OK);
+	RUN(connect_both_sides);
+	RUN(messages_both_ways);
+	RUN(oversize_dropped_and_counted);
+	RUN(back_pressure);
+	RUN(lossy_link_reliable_and_partial);
+	RUN(stream_reset);
+	RUN(free_sends_abort_and_close_is_graceful);
+	RUN(free_inside_callback);
+	RUN(measure_idle_memory);
+	RUN(measure_throughput);
+	sctp_global_shutdown();
+	return test_summary();
+}
