@@ -1,0 +1,193 @@
+import { describe, expect, it } from "vitest";
+import {
+  ContentIndex,
+  Decayed,
+  ManifestRejected,
+  planPlacement,
+  structuralManifestVerifier,
+  type ManifestInfo,
+  type PlacementInput,
+} from "./content";
+import { CoordinatorDb } from "./db";
+
+const id = (i: number) => i.toString(16).padStart(64, "0");
+
+function content(cid: string, n: number, size = 100): ManifestInfo {
+  return {
+    contentId: cid,
+    chunks: Array.from({ length: n }, (_, i) => ({ id: id(i + (cid === "b" ? 1000 : 0)), size })),
+    origins: ["https://origin.example/" + cid],
+  };
+}
+
+function input(over: Partial<PlacementInput> = {}): PlacementInput {
+  const held = new Map<string, Set<string>>();
+  return {
+    demands: [{ content: content("a", 3), cluster: "k1", popularity: 5 }],
+    nodes: [
+      { id: "n1", cluster: "k1", freeBytes: 1e9 },
+      { id: "n2", cluster: "k1", freeBytes: 1e9 },
+      { id: "n3", cluster: "k2", freeBytes: 1e9 },
+    ],
+    holders: (c) => held.get(c) ?? new Set(),
+    rttToCluster: (n) => ({ n1: 5, n2: 10, n3: 80 })[n],
+    replication: 2,
+    maxChunksPerNodeRound: 100,
+    unknownRttMs: 150,
+    ...over,
+  };
+}
+
+describe("planPlacement", () => {
+  it("places R replicas on the nodes nearest the demand cluster", () => {
+    const plans = planPlacement(input());
+    expect(plans.map((p) => [p.node, p.content, p.chunks.length])).toEqual([
+      ["n1", "a", 3],
+      ["n2", "a", 3],
+    ]);
+    expect(plans[0]!.sources).toEqual([{ kind: "origin", url: "https://origin.example/a" }]);
+  });
+
+  it("counts existing holders and names them as sources", () => {
+    const holders = (c: string) => new Set(c === id(0) ? ["n1", "n3"] : []);
+    const plans = planPlacement(input({ holders }));
+    const n1 = plans.find((p) => p.node === "n1")!;
+    expect(n1.chunks).toEqual([id(1), id(2)]);
+    const n2 = plans.find((p) => p.node === "n2")!;
+    expect(n2.chunks).toEqual([id(0), id(1), id(2)]);
+    expect(n2.sources).toContainEqual({ kind: "node", nodeId: "n1" });
+    expect(n2.sources).toContainEqual({ kind: "node", nodeId: "n3" });
+    // Nothing to do once the two nearest hold everything.
+    const all = () => new Set(["n1", "n2"]);
+    expect(planPlacement(input({ holders: all }))).toEqual([]);
+  });
+
+  it("respects store caps, skipping to the next nearest node", () => {
+    const plans = planPlacement(
+      input({
+        nodes: [
+          { id: "n1", cluster: "k1", freeBytes: 250 }, // room for two 100-byte chunks
+          { id: "n2", cluster: "k1", freeBytes: 1e9 },
+          { id: "n3", cluster: "k2", freeBytes: 1e9 },
+        ],
+      }),
+    );
+    const got = Object.fromEntries(plans.map((p) => [p.node, p.chunks]));
+    expect(got.n1).toEqual([id(0), id(1)]);
+    expect(got.n2).toEqual([id(0), id(1), id(2)]);
+    expect(got.n3).toEqual([id(2)]);
+    const bytes = (n: string) => (got[n]?.length ?? 0) * 100;
+    expect(bytes("n1")).toBeLessThanOrEqual(250);
+  });
+
+  it("serves the most popular content first when space is short", () => {
+    const plans = planPlacement(
+      input({
+        demands: [
+          { content: content("a", 2), cluster: "k1", popularity: 1 },
+          { content: content("b", 2), cluster: "k1", popularity: 9 },
+        ],
+        nodes: [{ id: "n1", cluster: "k1", freeBytes: 200 }],
+        replication: 1,
+      }),
+    );
+    expect(plans).toHaveLength(1);
+    expect(plans[0]!.content).toBe("b");
+  });
+
+  it("limits chunks per node per round", () => {
+    const plans = planPlacement(input({ maxChunksPerNodeRound: 1, replication: 1 }));
+    for (const p of plans) expect(p.chunks.length).toBe(1);
+    expect(plans.map((p) => p.node)).toEqual(["n1", "n2", "n3"]);
+  });
+});
+
+describe("Decayed", () => {
+  it("halves every half-life", () => {
+    const d = new Decayed(1000);
+    d.add(8, 0);
+    expect(d.get(1000)).toBeCloseTo(4);
+    expect(d.get(3000)).toBeCloseTo(1);
+    d.add(1, 3000);
+    expect(d.get(3000)).toBeCloseTo(2);
+  });
+});
+
+describe("structuralManifestVerifier", () => {
+  it("accepts the interim shape and rejects bad ones", () => {
+    const ok = {
+      contentId: "v1",
+      chunks: [{ id: id(1), size: 10 }],
+      origins: ["https://o.example"],
+    };
+    expect(structuralManifestVerifier(ok, "did")).toEqual(ok);
+    const bad: unknown[] = [
+      null,
+      [],
+      { chunks: [{ id: id(1), size: 1 }] },
+      { contentId: "v 1", chunks: [{ id: id(1), size: 1 }] },
+      { contentId: "v", chunks: [] },
+      { contentId: "v", chunks: [{ id: "zz", size: 1 }] },
+      { contentId: "v", chunks: [{ id: id(1), size: -1 }] },
+      { contentId: "v", chunks: [{ id: id(1), size: 1 }], origins: ["ftp://x"] },
+    ];
+    for (const b of bad)
+      expect(() => structuralManifestVerifier(b, "did")).toThrow(ManifestRejected);
+  });
+});
+
+describe("ContentIndex", () => {
+  it("stores manifests, refuses another publisher's content id, and reloads from the db", () => {
+    const db = new CoordinatorDb(":memory:");
+    db.addPublisher("p1");
+    db.addPublisher("p2");
+    const idx = new ContentIndex(db, structuralManifestVerifier, 1000);
+    const body = JSON.stringify({ contentId: "v1", chunks: [{ id: id(1), size: 10 }] });
+    expect(idx.publish("p1", body).contentId).toBe("v1");
+    expect(() => idx.publish("p2", body)).toThrow(/another publisher/);
+    expect(() => idx.publish("p1", "{nope")).toThrow(ManifestRejected);
+    const again = new ContentIndex(db, structuralManifestVerifier, 1000);
+    expect(again.get("v1")?.chunks).toEqual([{ id: id(1), size: 10 }]);
+    expect(again.remove("v1", "p2")).toBe(false);
+    expect(again.remove("v1", "p1")).toBe(true);
+    expect(again.get("v1")).toBeUndefined();
+    db.close();
+  });
+
+  it("tracks inventories, full resyncs, departures and pending holds", () => {
+    const db = new CoordinatorDb(":memory:");
+    const idx = new ContentIndex(db, structuralManifestVerifier, 1000);
+    idx.applyInventory("n1", [id(1), id(2)], [], false);
+    idx.applyInventory("n2", [id(1)], [], false);
+    expect([...idx.holders(id(1))].sort()).toEqual(["n1", "n2"]);
+    idx.applyInventory("n1", [id(3)], [], true);
+    expect(idx.holders(id(2)).size).toBe(0);
+    expect(idx.inventorySize("n1")).toBe(1);
+    idx.markPending("n3", [id(1)], 500);
+    expect([...idx.holdersOrPending(id(1), 100)].sort()).toEqual(["n2", "n3"]);
+    expect(idx.holdersOrPending(id(1), 600).has("n3")).toBe(false);
+    idx.dropNode("n2");
+    expect(idx.holders(id(1)).size).toBe(0);
+    db.close();
+  });
+
+  it("keeps demand per cluster and forgets it once decayed", () => {
+    const db = new CoordinatorDb(":memory:");
+    db.addPublisher("p");
+    const idx = new ContentIndex(db, structuralManifestVerifier, 1000);
+    idx.publish("p", JSON.stringify({ contentId: "v", chunks: [{ id: id(1), size: 1 }] }));
+    idx.recordFind("v", "k1", 0);
+    idx.recordFind("v", "k1", 0);
+    idx.recordFind("v", "k2", 0);
+    idx.recordFind("unknown", "k1", 0);
+    expect(idx.popularity("v", 0)).toBeCloseTo(3);
+    const d = idx.demands(0, 0.5);
+    expect(d.map((x) => [x.cluster, x.popularity])).toEqual([
+      ["k1", 2],
+      ["k2", 1],
+    ]);
+    expect(idx.demands(20_000, 0)).toEqual([]);
+    expect(idx.popularity("v", 20_000)).toBe(0);
+    db.close();
+  });
+});
