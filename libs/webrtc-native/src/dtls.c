@@ -522,8 +522,8 @@ static void dtls_enter(struct dtls *s)
  * before anything that writes outside a read. */
 static void dtls_trim(struct dtls *s)
 {
-	if (s->depth == 1 && s->state == DTLS_STATE_CONNECTED && s->ctx->cfg.release_buffers &&
-	    !s->free_pending && !s->trimmed && SSL_free_buffers(s->ssl))
+	if (s->depth == 1 && s->state == DTLS_STATE_CONNECTED && !s->free_pending &&
+	    !s->trimmed && SSL_free_buffers(s->ssl))
 		s->trimmed = true;
 }
 
@@ -542,10 +542,12 @@ static void dtls_untrim(struct dtls *s)
 	ERR_clear_error();
 }
 
-/* Returns true when s was freed. */
-static bool dtls_leave(struct dtls *s)
+/* Returns true when s was freed.  Sends do not trim: the peer's answer (an SCTP SACK)
+ * follows soon and trims, so a burst of sends costs one buffer set-up, not one each. */
+static bool dtls_leave(struct dtls *s, bool trim)
 {
-	dtls_trim(s);
+	if (trim && s->ctx->cfg.release_buffers)
+		dtls_trim(s);
 	if (--s->depth == 0 && s->free_pending) {
 		dtls_destroy(s);
 		return true;
@@ -681,7 +683,7 @@ int dtls_start(struct dtls *s)
 	dtls_enter(s);
 	dtls_handshake(s);
 	rc = s->state == DTLS_STATE_CLOSED ? DTLS_E_CLOSED : DTLS_OK;
-	dtls_leave(s);
+	dtls_leave(s, true);
 	return rc;
 }
 
@@ -721,7 +723,7 @@ int dtls_on_packet(struct dtls *s, const uint8_t *pkt, size_t len)
 	s->in = NULL;
 	s->in_len = 0;
 	rc = s->state == DTLS_STATE_CLOSED ? DTLS_E_CLOSED : DTLS_OK;
-	dtls_leave(s);
+	dtls_leave(s, true);
 	return rc;
 }
 
@@ -749,7 +751,7 @@ int dtls_send(struct dtls *s, const uint8_t *data, size_t len)
 		dtls_fail(s, DTLS_E_PROTOCOL);
 		rc = DTLS_E_CLOSED;
 	}
-	dtls_leave(s);
+	dtls_leave(s, false);
 	return rc;
 }
 
@@ -782,7 +784,7 @@ void dtls_on_timeout(struct dtls *s)
 		dtls_fail(s, DTLS_E_TIMEOUT);
 	else
 		ERR_clear_error();
-	dtls_leave(s);
+	dtls_leave(s, true);
 }
 
 void dtls_close(struct dtls *s)
@@ -799,7 +801,16 @@ void dtls_close(struct dtls *s)
 		ERR_clear_error();
 	}
 	dtls_set_closed(s, DTLS_OK);
-	dtls_leave(s);
+	dtls_leave(s, true);
+}
+
+void dtls_release_buffers(struct dtls *s)
+{
+	if (!s || s->depth)
+		return;
+	s->depth++;
+	dtls_trim(s);
+	s->depth--;
 }
 
 enum dtls_state dtls_state(const struct dtls *s)

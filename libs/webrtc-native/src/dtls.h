@@ -104,8 +104,10 @@ struct dtls_ctx_config {
 				      (RFC 6347 §4.2.4.1), at least DTLS_TIMER_MIN_MS */
 	uint32_t timer_max_ms;     /* the timeout doubles up to this, ms; default 60000 */
 	bool release_buffers;      /* free OpenSSL's ~21 KB of record buffers after each
-				      datagram (memory per idle session vs. a malloc per
-				      datagram); default true */
+				      received datagram: ~39 KB instead of ~60 KB per idle
+				      session, for a malloc/free per datagram (x86-64,
+				      AES-128-GCM: 190 vs 255 MB/s); default true.  When
+				      false, see dtls_release_buffers(). */
 };
 
 /* Fill defaults (detects AES instructions for prefer_chacha). */
@@ -172,6 +174,10 @@ int64_t dtls_timeout_ms(struct dtls *s);
 void dtls_on_timeout(struct dtls *s);
 /* Send close_notify (if connected) and close; on_closed(0) follows. */
 void dtls_close(struct dtls *s);
+/* Free OpenSSL's record buffers of a connected session now (they come back on the next
+ * datagram).  For callers with release_buffers off that trim idle sessions themselves, e.g.
+ * after each receive batch or in a periodic sweep.  No-op from callbacks. */
+void dtls_release_buffers(struct dtls *s);
 
 enum dtls_state dtls_state(const struct dtls *s);
 enum dtls_role dtls_role(const struct dtls *s);

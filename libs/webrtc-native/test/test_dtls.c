@@ -824,15 +824,19 @@ TEST(callbacks_reenter)
 
 /* Heap per connected, idle session (ASan's live-bytes counter; the shared context and
  * certificate are excluded, the sessions' OpenSSL state and our struct included). */
-TEST(memory_per_session)
+static size_t heap_per_session(bool release_buffers, bool release_by_hand)
 {
 	enum { N = 16 };
 	static struct pair p[N];
-	struct dtls_ctx *cctx = make_ctx(cert_a, DTLS_CIPHER_ALL, false, 0);
-	struct dtls_ctx *sctx = make_ctx(cert_b, DTLS_CIPHER_ALL, false, 0);
-	size_t before, after, per;
+	struct dtls_ctx_config cfg;
+	struct dtls_ctx *cctx, *sctx;
+	size_t before, after;
 	int err;
 
+	dtls_ctx_config_default(&cfg);
+	cfg.release_buffers = release_buffers;
+	cctx = dtls_ctx_new(cert_a, &cfg, &err);
+	sctx = dtls_ctx_new(cert_b, &cfg, &err);
 	before = __sanitizer_get_current_allocated_bytes();
 	for (int i = 0; i < N; i++) {
 		memset(&p[i], 0, sizeof(p[i]));
@@ -845,17 +849,42 @@ TEST(memory_per_session)
 		send_seq(&p[i].c, 1100, 0);
 		send_seq(&p[i].s, 1100, 0);
 		pump(&p[i].c, &p[i].s);
+		CHECK_EQ_INT(p[i].c.rx_msgs + p[i].s.rx_msgs, 2);
+		if (release_by_hand) {
+			dtls_release_buffers(p[i].c.d);
+			dtls_release_buffers(p[i].s.d);
+		}
 	}
 	after = __sanitizer_get_current_allocated_bytes();
-	per = (after - before) / (2 * N);
-	printf("  heap per connected idle session: %zu bytes (%d sessions)\n", per, 2 * N);
-	CHECK(per < 48 * 1024);
+	/* sessions keep working after their buffers went away */
 	for (int i = 0; i < N; i++) {
+		send_seq(&p[i].c, 1000, 1);
+		send_seq(&p[i].s, 1000, 1);
+		pump(&p[i].c, &p[i].s);
+		CHECK_EQ_INT(p[i].c.rx_msgs + p[i].s.rx_msgs, 4);
+		CHECK_EQ_INT(p[i].c.rx_bad + p[i].s.rx_bad, 0);
 		dtls_free(p[i].c.d);
 		dtls_free(p[i].s.d);
+		queue_clear(&p[i].c);
+		queue_clear(&p[i].s);
 	}
 	dtls_ctx_free(cctx);
 	dtls_ctx_free(sctx);
+	return (after - before) / (2 * N);
+}
+
+TEST(memory_per_session)
+{
+	size_t kept = heap_per_session(false, false);
+	size_t released = heap_per_session(true, false);
+	size_t by_hand = heap_per_session(false, true);
+
+	printf("  heap per connected idle session: %zu bytes with release_buffers, %zu without, "
+	       "%zu after dtls_release_buffers()\n",
+	       released, kept, by_hand);
+	CHECK(released < 40 * 1024);
+	CHECK(by_hand < 40 * 1024);
+	CHECK(kept > released + 16 * 1024); /* the record buffers are really gone */
 }
 
 /* ---- interop: our server, OpenSSL's s_client over UDP on 127.0.0.1 ---- */
