@@ -31,7 +31,7 @@ const struct sctp_assoc_config sctp_assoc_config_default = {
 	.send_buffer = 262144,
 	.recv_buffer = 262144,
 	.writable_low = 65536,
-	.streams = 1024,
+	.streams = 256,
 	.packet_max = 1200 - 37,
 };
 

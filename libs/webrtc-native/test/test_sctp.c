@@ -177,8 +177,8 @@ TEST(connect_both_sides)
 	pair_up(NULL, NULL);
 	CHECK_EQ_INT(S[0].state, SCTP_ST_CONNECTED);
 	CHECK_EQ_INT(S[1].state, SCTP_ST_CONNECTED);
-	CHECK_EQ_INT(sctp_assoc_out_streams(S[0].a), 1024);
-	CHECK_EQ_INT(sctp_assoc_in_streams(S[1].a), 1024);
+	CHECK_EQ_INT(sctp_assoc_out_streams(S[0].a), 256);
+	CHECK_EQ_INT(sctp_assoc_in_streams(S[1].a), 256);
 	CHECK_EQ_INT(sctp_assoc_count(), 2);
 	CHECK(S[0].max_pkt > 0 && S[0].max_pkt <= 1163);
 	pair_down();
@@ -201,7 +201,7 @@ TEST(messages_both_ways)
 	pair_up(NULL, NULL);
 	S[0].keep_copy = S[1].keep_copy = true;
 	CHECK_EQ_INT(sctp_assoc_send(S[0].a, 1, 53, buf, 0, NULL), SCTP_E_INVAL);
-	CHECK_EQ_INT(sctp_assoc_send(S[0].a, 1024, 53, buf, 1, NULL), SCTP_E_INVAL);
+	CHECK_EQ_INT(sctp_assoc_send(S[0].a, 256, 53, buf, 1, NULL), SCTP_E_INVAL);
 	CHECK_EQ_INT(sctp_assoc_send(S[0].a, 1, 53, buf, 262145, NULL), SCTP_E_TOO_BIG);
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		for (int from = 0; from < 2; from++) {
