@@ -47,6 +47,7 @@ struct side {
 };
 
 static struct dtls_cert *cert_a, *cert_b;
+static uint16_t mtu_override; /* make_ctx: 0 = default */
 
 static void side_send(void *user, const uint8_t *pkt, size_t len)
 {
@@ -153,6 +154,8 @@ static struct dtls_ctx *make_ctx(struct dtls_cert *cert, unsigned ciphers, bool 
 	dtls_ctx_config_default(&cfg);
 	cfg.ciphers = ciphers;
 	cfg.prefer_chacha = prefer_chacha;
+	if (mtu_override)
+		cfg.mtu = mtu_override;
 	if (timer_ms) {
 		cfg.timer_initial_ms = timer_ms;
 		cfg.timer_max_ms = timer_ms * 2;
@@ -535,6 +538,25 @@ TEST(each_cipher_negotiable)
 		CHECK_EQ_INT(p.s.rx_bad + p.c.rx_bad, 0);
 		pair_free(&p);
 	}
+}
+
+/* Flights are fragmented to the configured MTU (RFC 6347 §4.2.3); app data is not. */
+TEST(small_mtu)
+{
+	struct pair p;
+
+	mtu_override = DTLS_MTU_MIN;
+	pair_init(&p, DTLS_CIPHER_ALL, false, 0, NULL, NULL);
+	mtu_override = 0;
+	CHECK(pair_connect(&p));
+	CHECK(p.s.max_len <= DTLS_MTU_MIN);
+	CHECK(p.c.max_len <= DTLS_MTU_MIN);
+	CHECK(dtls_stats(p.s.d)->tx_datagrams >= 4); /* 600+ bytes of first server flight */
+	send_seq(&p.c, 1000, 0);
+	pump(&p.c, &p.s);
+	CHECK_EQ_INT(p.s.rx_msgs, 1);
+	CHECK_EQ_INT(p.s.rx_bad, 0);
+	pair_free(&p);
 }
 
 /* The server's order wins (the client here prefers the opposite). */
@@ -1049,6 +1071,164 @@ TEST(interop_openssl_s_client)
 	free(kpem);
 }
 
+/* ---- interop: our client, OpenSSL's s_server ---- */
+
+struct udp_client {
+	int fd;
+	int connected, closed;
+	char rx[256];
+	size_t rx_len;
+};
+
+static void udp_client_send(void *user, const uint8_t *pkt, size_t len)
+{
+	send(((struct udp_client *)user)->fd, pkt, len, 0);
+}
+
+static void udp_client_connected(void *user)
+{
+	((struct udp_client *)user)->connected++;
+}
+
+static void udp_client_data(void *user, const uint8_t *data, size_t len)
+{
+	struct udp_client *u = user;
+
+	if (len > sizeof(u->rx) - u->rx_len - 1)
+		len = sizeof(u->rx) - u->rx_len - 1;
+	memcpy(u->rx + u->rx_len, data, len);
+	u->rx_len += len;
+	u->rx[u->rx_len] = '\0';
+}
+
+static void udp_client_closed(void *user, int reason)
+{
+	((struct udp_client *)user)->closed++;
+}
+
+/* SHA-256 fingerprint of a PEM certificate file. */
+static bool pem_file_fingerprint(const char *path, uint8_t fp[DTLS_FP_LEN])
+{
+	FILE *f = fopen(path, "r");
+	X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+	unsigned n = 0;
+	bool ok = x && X509_digest(x, EVP_sha256(), fp, &n) == 1 && n == DTLS_FP_LEN;
+
+	X509_free(x);
+	if (f)
+		fclose(f);
+	return ok;
+}
+
+TEST(interop_openssl_s_server)
+{
+	static const struct dtls_callbacks cb = {
+		.send = udp_client_send,
+		.on_connected = udp_client_connected,
+		.on_data = udp_client_data,
+		.on_closed = udp_client_closed,
+	};
+	char dir[] = "/tmp/test_dtls_XXXXXX", cpath[64], kpath[64], cmd[256], port[8];
+	char out[8192] = "";
+	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(addr);
+	struct dtls_ctx *ctx = make_ctx(cert_a, DTLS_CIPHER_ALL, false, 100);
+	struct udp_client u = { .fd = -1 };
+	uint8_t server_fp[DTLS_FP_LEN];
+	int in_pipe[2], out_pipe[2], err, status = 0, probe;
+	size_t out_len = 0;
+	bool started = false, sent = false, closing = false;
+	int64_t deadline = now_ms() + 15000;
+	struct dtls *d = NULL;
+	pid_t pid;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(cpath, sizeof(cpath), "%s/s.pem", dir);
+	snprintf(kpath, sizeof(kpath), "%s/s.key", dir);
+	/* a P-256 certificate made by openssl itself */
+	snprintf(cmd, sizeof(cmd),
+		 "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 "
+		 "-subj /CN=s_server -keyout %s -out %s 2>/dev/null",
+		 kpath, cpath);
+	CHECK_EQ_INT(system(cmd), 0);
+	CHECK(pem_file_fingerprint(cpath, server_fp));
+	/* a free UDP port for s_server */
+	probe = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	CHECK(bind(probe, (struct sockaddr *)&addr, sizeof(addr)) == 0);
+	CHECK(getsockname(probe, (struct sockaddr *)&addr, &alen) == 0);
+	close(probe);
+	snprintf(port, sizeof(port), "%u", ntohs(addr.sin_port));
+	CHECK(pipe2(in_pipe, O_CLOEXEC) == 0 && pipe2(out_pipe, O_CLOEXEC) == 0);
+	pid = fork();
+	if (pid == 0) {
+		dup2(in_pipe[0], 0);
+		dup2(out_pipe[1], 1);
+		dup2(out_pipe[1], 2);
+		execlp("openssl", "openssl", "s_server", "-dtls1_2", "-accept", port, "-naccept", "1",
+		       "-cert", cpath, "-key", kpath, (char *)NULL);
+		_exit(127);
+	}
+	CHECK(pid > 0);
+	close(in_pipe[0]);
+	close(out_pipe[1]);
+	fcntl(out_pipe[0], F_SETFL, O_NONBLOCK);
+	u.fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	CHECK(connect(u.fd, (struct sockaddr *)&addr, sizeof(addr)) == 0);
+	d = dtls_new(ctx, DTLS_ROLE_CLIENT, server_fp, &cb, &u, &err);
+	CHECK(d != NULL);
+
+	while (d && pid > 0 && now_ms() < deadline) {
+		struct pollfd pfd[2] = { { u.fd, POLLIN, 0 }, { out_pipe[0], POLLIN, 0 } };
+		int64_t t = dtls_timeout_ms(d);
+		uint8_t buf[2048];
+		ssize_t n;
+
+		poll(pfd, 2, t >= 0 && t < 100 ? (int)t : 100);
+		while ((n = read(out_pipe[0], out + out_len, sizeof(out) - out_len - 1)) > 0)
+			out[out_len += (size_t)n] = '\0';
+		/* start once s_server listens ("ACCEPT"); the timer would cover a lost hello */
+		if (!started && strstr(out, "ACCEPT")) {
+			CHECK_EQ_INT(dtls_start(d), DTLS_OK);
+			started = true;
+		}
+		if (dtls_timeout_ms(d) == 0)
+			dtls_on_timeout(d);
+		while ((n = recv(u.fd, buf, sizeof(buf), 0)) > 0)
+			dtls_on_packet(d, buf, (size_t)n);
+		if (u.connected && !sent) {
+			CHECK_EQ_INT(dtls_send(d, (const uint8_t *)"hello from pear-fog\n", 20), DTLS_OK);
+			/* s_server sends its stdin lines as application data */
+			CHECK_EQ_INT(write(in_pipe[1], "pong\n", 5), 5);
+			sent = true;
+		}
+		if (sent && !closing && strstr(u.rx, "pong") && strstr(out, "hello from pear-fog")) {
+			dtls_close(d);
+			closing = true;
+		}
+		if (closing && waitpid(pid, &status, WNOHANG) == pid)
+			pid = 0;
+	}
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		waitpid(pid, &status, 0);
+	}
+	CHECK_EQ_INT(u.connected, 1);
+	CHECK(strstr(u.rx, "pong") != NULL);
+	CHECK(strstr(out, "hello from pear-fog") != NULL);
+	CHECK(closing && pid == 0); /* -naccept 1: s_server exits after our close_notify */
+	CHECK(d && is_ours(dtls_cipher_name(d)));
+	if (test_case_failed)
+		fprintf(stderr, "  s_server output:\n%s\n", out);
+	close(in_pipe[1]);
+	close(out_pipe[0]);
+	close(u.fd);
+	dtls_free(d);
+	dtls_ctx_free(ctx);
+	unlink(cpath);
+	unlink(kpath);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -1067,6 +1247,7 @@ int main(void)
 	RUN(config_validation);
 	RUN(handshake_and_data);
 	RUN(each_cipher_negotiable);
+	RUN(small_mtu);
 	RUN(server_preference);
 	RUN(fingerprint_mismatch_client_side);
 	RUN(fingerprint_mismatch_server_side);
@@ -1077,6 +1258,7 @@ int main(void)
 	RUN(callbacks_reenter);
 	RUN(memory_per_session);
 	RUN(interop_openssl_s_client);
+	RUN(interop_openssl_s_server);
 	dtls_cert_free(cert_a);
 	dtls_cert_free(cert_b);
 	return test_summary();
