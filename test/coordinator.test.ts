@@ -9,6 +9,7 @@ import { signApiRequest } from "../src/coordinator/api-auth";
 import { startCoordinator, type RunningCoordinator } from "../src/coordinator/main";
 import { base64urlEncode } from "../src/coordinator/signature";
 import { ed25519Sign, generateKeyPair, type KeyPair } from "../src/protocol/ed25519";
+import { buildManifest, contentId, encodeManifest, signManifest } from "../src/protocol/manifest";
 import { nodeAuthPayload, MAX_MESSAGE_BYTES } from "../src/protocol/messages";
 
 type Msg = Record<string, unknown> & { t: string };
@@ -97,6 +98,26 @@ function heartbeat(seq: number, add: string[], extra: Partial<Record<string, unk
   };
 }
 
+/** A signed one-file manifest whose 1 KiB chunks have the given ids; returns text and id. */
+function signedManifest(key: KeyPair, name: string, ids: string[]) {
+  const m = signManifest(
+    buildManifest({
+      type: "file",
+      name,
+      version: 1,
+      created: 1_700_000_000,
+      chunkSize: 1024,
+      origins: [`https://origin.example/${name}`],
+      files: [
+        { path: name, size: ids.length * 1024, chunks: ids.map((id) => ({ id, size: 1024 })) },
+      ],
+      publisher: key.did,
+    }),
+    key,
+  );
+  return { text: new TextDecoder().decode(encodeManifest(m)), id: contentId(m) };
+}
+
 async function connectNode(base: string, kp: KeyPair, coordinatorId: string): Promise<Client> {
   const c = await Client.open(`${base}/ws/node`);
   c.send({ t: "node.hello", nodeId: kp.did, version: "test", probeUrl: "http://127.0.0.1:1/ping" });
@@ -143,11 +164,8 @@ describe("coordinator", () => {
   };
   let coord: RunningCoordinator;
   let ws: string;
-  const manifest = {
-    contentId: "video-1",
-    chunks: chunkIds.map((id) => ({ id, size: 1024 })),
-    origins: ["https://origin.example/video-1"],
-  };
+  const manifest = signedManifest(publisher, "video-1", chunkIds);
+  const video1 = manifest.id;
 
   beforeAll(async () => {
     coord = await startCoordinator(opts);
@@ -218,7 +236,7 @@ describe("coordinator", () => {
   });
 
   it("accepts a signed manifest upload and refuses bad auth", async () => {
-    const body = JSON.stringify(manifest);
+    const body = manifest.text;
     const stranger = generateKeyPair();
     expect((await api(coord.url, "POST", "/api/manifests", body, undefined)).status).toBe(401);
     expect((await api(coord.url, "POST", "/api/manifests", body, stranger)).status).toBe(403);
@@ -247,7 +265,7 @@ describe("coordinator", () => {
     });
     expect(tampered.status).toBe(401);
     const ok = await api(coord.url, "POST", "/api/manifests", body, publisher);
-    expect(ok).toEqual({ status: 201, json: { contentId: "video-1", chunks: 4 } });
+    expect(ok).toEqual({ status: 201, json: { contentId: video1, chunks: 4 } });
     const bad = await api(
       coord.url,
       "POST",
@@ -256,8 +274,13 @@ describe("coordinator", () => {
       publisher,
     );
     expect(bad.status).toBe(422);
-    const got = await fetch(coord.url + "/api/manifests/video-1");
-    expect(await got.json()).toEqual(manifest);
+    // A manifest signed by someone else cannot be uploaded under this publisher's key.
+    const foreign = signedManifest(stranger, "x", chunkIds);
+    const wrong = await api(coord.url, "POST", "/api/manifests", foreign.text, publisher);
+    expect(wrong.status).toBe(422);
+    expect(wrong.json.error).toBe("wrong_publisher");
+    const got = await fetch(coord.url + `/api/manifests/${video1}`);
+    expect(await got.text()).toBe(manifest.text);
   });
 
   it("answers find with a ranked node list and places popular content", async () => {
@@ -289,7 +312,7 @@ describe("coordinator", () => {
         { target: far.did, rttMs: 120 },
       ],
     });
-    br.send({ t: "browser.find", req: 7, content: "video-1", chunks: chunkIds });
+    br.send({ t: "browser.find", req: 7, content: video1, chunks: chunkIds });
     const found = await br.next((m) => m.t === "browser.found");
     expect(found.req).toBe(7);
     const nodes = found.nodes as { node: string; has: number[]; score: number; rttMs: number }[];
@@ -305,7 +328,7 @@ describe("coordinator", () => {
     // every chunk, so the empty node (30 ms; nearer than `far` at 120 ms) is told to fetch all
     // four, from the origin and from the nodes holding them.
     const hold = await e.next((m) => m.t === "node.hold", 3000);
-    expect(hold.content).toBe("video-1");
+    expect(hold.content).toBe(video1);
     expect((hold.chunks as string[]).sort()).toEqual([...chunkIds].sort());
     expect(hold.sources).toContainEqual({ kind: "origin", url: "https://origin.example/video-1" });
     expect(hold.sources).toContainEqual({ kind: "node", nodeId: near.did });
@@ -354,7 +377,7 @@ describe("coordinator", () => {
     br.send({
       t: "browser.badchunk",
       node: far.did,
-      content: "video-1",
+      content: video1,
       chunk: chunkIds[0],
       reason: "hash_mismatch",
     });
@@ -410,19 +433,19 @@ describe("coordinator", () => {
     await coord.close();
     coord = await startCoordinator(opts);
     ws = coord.url.replace(/^http/, "ws");
-    const got = await fetch(coord.url + "/api/manifests/video-1");
+    const got = await fetch(coord.url + `/api/manifests/${video1}`);
     expect(got.status).toBe(200);
-    expect(await got.json()).toEqual(manifest);
+    expect(await got.text()).toBe(manifest.text);
     const contents = (await (await fetch(coord.url + "/api/contents")).json()) as {
       contentId: string;
     }[];
-    expect(contents.map((c) => c.contentId)).toEqual(["video-1"]);
+    expect(contents.map((c) => c.contentId)).toEqual([video1]);
     // The publisher is still known: a new upload by the same key works without re-registering.
     const again = await api(
       coord.url,
       "POST",
       "/api/manifests",
-      JSON.stringify({ ...manifest, contentId: "video-2" }),
+      signedManifest(publisher, "video-2", chunkIds.slice(0, 2)).text,
       publisher,
     );
     expect(again.status).toBe(201);

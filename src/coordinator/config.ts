@@ -105,7 +105,7 @@ export interface CoordinatorConfig {
 
   /** REST API. */
   api: {
-    /** Largest request body (a manifest), bytes. Default 4 MiB. */
+    /** Largest request body (a manifest), bytes. Default 8 MiB (MANIFEST_LIMITS.maxManifestBytes). */
     maxBodyBytes: number;
     /** Accepted clock skew of signed requests, milliseconds. Default 300000 (5 min). */
     maxSkewMs: number;
@@ -172,7 +172,7 @@ export const COORDINATOR_DEFAULTS: CoordinatorConfig = {
     maxSessionsPerBrowser: 32,
   },
   api: {
-    maxBodyBytes: 4 * 1024 * 1024,
+    maxBodyBytes: 8 * 1024 * 1024,
     maxSkewMs: 300_000,
   },
   statsBucketMs: 60_000,

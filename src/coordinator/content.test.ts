@@ -1,14 +1,36 @@
 import { describe, expect, it } from "vitest";
+import { generateKeyPair, type KeyPair } from "../protocol/ed25519";
+import { buildManifest, encodeManifest, signManifest, contentId } from "../protocol/manifest";
 import {
   ContentIndex,
   Decayed,
   ManifestRejected,
   planPlacement,
-  structuralManifestVerifier,
+  signedManifestVerifier,
   type ManifestInfo,
   type PlacementInput,
 } from "./content";
 import { CoordinatorDb } from "./db";
+
+/** A signed manifest of one file whose 1 KiB chunks have the given ids. */
+function signed(key: KeyPair, name: string, ids: string[]) {
+  const m = signManifest(
+    buildManifest({
+      type: "file",
+      name,
+      version: 1,
+      created: 1_700_000_000,
+      chunkSize: 1024,
+      origins: ["https://origin.example/" + name],
+      files: [
+        { path: name, size: ids.length * 1024, chunks: ids.map((i) => ({ id: i, size: 1024 })) },
+      ],
+      publisher: key.did,
+    }),
+    key,
+  );
+  return { bytes: encodeManifest(m), id: contentId(m) };
+}
 
 const id = (i: number) => i.toString(16).padStart(64, "0");
 
@@ -113,50 +135,74 @@ describe("Decayed", () => {
   });
 });
 
-describe("structuralManifestVerifier", () => {
-  it("accepts the interim shape and rejects bad ones", () => {
-    const ok = {
-      contentId: "v1",
-      chunks: [{ id: id(1), size: 10 }],
-      origins: ["https://o.example"],
+describe("signedManifestVerifier", () => {
+  const key = generateKeyPair();
+
+  it("accepts a signed manifest from its publisher and indexes distinct chunks", () => {
+    const m = signed(key, "v", [id(1), id(2), id(1)]);
+    expect(signedManifestVerifier(m.bytes, key.did)).toEqual({
+      contentId: m.id,
+      chunks: [
+        { id: id(1), size: 1024 },
+        { id: id(2), size: 1024 },
+      ],
+      origins: ["https://origin.example/v"],
+    });
+  });
+
+  it("maps manifest errors to typed rejections", () => {
+    const m = signed(key, "v", [id(1)]);
+    const code = (bytes: Uint8Array, did = key.did) => {
+      try {
+        signedManifestVerifier(bytes, did);
+      } catch (e) {
+        if (e instanceof ManifestRejected) return e.code;
+        throw e;
+      }
+      return "ok";
     };
-    expect(structuralManifestVerifier(ok, "did")).toEqual(ok);
-    const bad: unknown[] = [
-      null,
-      [],
-      { chunks: [{ id: id(1), size: 1 }] },
-      { contentId: "v 1", chunks: [{ id: id(1), size: 1 }] },
-      { contentId: "v", chunks: [] },
-      { contentId: "v", chunks: [{ id: "zz", size: 1 }] },
-      { contentId: "v", chunks: [{ id: id(1), size: -1 }] },
-      { contentId: "v", chunks: [{ id: id(1), size: 1 }], origins: ["ftp://x"] },
-    ];
-    for (const b of bad)
-      expect(() => structuralManifestVerifier(b, "did")).toThrow(ManifestRejected);
+    expect(code(m.bytes, generateKeyPair().did)).toBe("wrong_publisher");
+    const text = new TextDecoder().decode(m.bytes);
+    const flipped = text.replace(
+      /"signature":"(.)/,
+      (_, c: string) => `"signature":"${c === "a" ? "b" : "a"}`,
+    );
+    expect(code(new TextEncoder().encode(flipped))).toBe("bad_signature");
+    expect(code(new TextEncoder().encode(text.replace('"name":"v"', '"name":"w"')))).toBe(
+      "bad_signature",
+    );
+    expect(code(new TextEncoder().encode(" " + text))).toBe("invalid");
+    expect(code(new TextEncoder().encode("{nope"))).toBe("invalid");
+    expect(code(new Uint8Array(9 * 1024 * 1024))).toBe("too_large");
   });
 });
 
 describe("ContentIndex", () => {
   it("stores manifests, refuses another publisher's content id, and reloads from the db", () => {
+    const p1 = generateKeyPair();
+    const p2 = generateKeyPair();
     const db = new CoordinatorDb(":memory:");
-    db.addPublisher("p1");
-    db.addPublisher("p2");
-    const idx = new ContentIndex(db, structuralManifestVerifier, 1000);
-    const body = JSON.stringify({ contentId: "v1", chunks: [{ id: id(1), size: 10 }] });
-    expect(idx.publish("p1", body).contentId).toBe("v1");
-    expect(() => idx.publish("p2", body)).toThrow(/another publisher/);
-    expect(() => idx.publish("p1", "{nope")).toThrow(ManifestRejected);
-    const again = new ContentIndex(db, structuralManifestVerifier, 1000);
-    expect(again.get("v1")?.chunks).toEqual([{ id: id(1), size: 10 }]);
-    expect(again.remove("v1", "p2")).toBe(false);
-    expect(again.remove("v1", "p1")).toBe(true);
-    expect(again.get("v1")).toBeUndefined();
+    db.addPublisher(p1.did);
+    db.addPublisher(p2.did);
+    const idx = new ContentIndex(db, signedManifestVerifier, 1000);
+    const m = signed(p1, "v1", [id(1)]);
+    expect(idx.publish(p1.did, m.bytes).contentId).toBe(m.id);
+    // p2 cannot upload p1's manifest (signature names p1) ...
+    expect(() => idx.publish(p2.did, m.bytes)).toThrow(ManifestRejected);
+    // ... and a verifier that accepted it still could not take over the content id.
+    const lax = new ContentIndex(db, (b) => signedManifestVerifier(b, p1.did), 1000);
+    expect(() => lax.publish(p2.did, m.bytes)).toThrow(/another publisher/);
+    const again = new ContentIndex(db, signedManifestVerifier, 1000);
+    expect(again.get(m.id)?.chunks).toEqual([{ id: id(1), size: 1024 }]);
+    expect(again.remove(m.id, p2.did)).toBe(false);
+    expect(again.remove(m.id, p1.did)).toBe(true);
+    expect(again.get(m.id)).toBeUndefined();
     db.close();
   });
 
   it("tracks inventories, full resyncs, departures and pending holds", () => {
     const db = new CoordinatorDb(":memory:");
-    const idx = new ContentIndex(db, structuralManifestVerifier, 1000);
+    const idx = new ContentIndex(db, signedManifestVerifier, 1000);
     idx.applyInventory("n1", [id(1), id(2)], [], false);
     idx.applyInventory("n2", [id(1)], [], false);
     expect([...idx.holders(id(1))].sort()).toEqual(["n1", "n2"]);
@@ -172,22 +218,24 @@ describe("ContentIndex", () => {
   });
 
   it("keeps demand per cluster and forgets it once decayed", () => {
+    const key = generateKeyPair();
     const db = new CoordinatorDb(":memory:");
-    db.addPublisher("p");
-    const idx = new ContentIndex(db, structuralManifestVerifier, 1000);
-    idx.publish("p", JSON.stringify({ contentId: "v", chunks: [{ id: id(1), size: 1 }] }));
-    idx.recordFind("v", "k1", 0);
-    idx.recordFind("v", "k1", 0);
-    idx.recordFind("v", "k2", 0);
+    db.addPublisher(key.did);
+    const idx = new ContentIndex(db, signedManifestVerifier, 1000);
+    const v = signed(key, "v", [id(1)]).id;
+    idx.publish(key.did, signed(key, "v", [id(1)]).bytes);
+    idx.recordFind(v, "k1", 0);
+    idx.recordFind(v, "k1", 0);
+    idx.recordFind(v, "k2", 0);
     idx.recordFind("unknown", "k1", 0);
-    expect(idx.popularity("v", 0)).toBeCloseTo(3);
+    expect(idx.popularity(v, 0)).toBeCloseTo(3);
     const d = idx.demands(0, 0.5);
     expect(d.map((x) => [x.cluster, x.popularity])).toEqual([
       ["k1", 2],
       ["k2", 1],
     ]);
     expect(idx.demands(20_000, 0)).toEqual([]);
-    expect(idx.popularity("v", 20_000)).toBe(0);
+    expect(idx.popularity(v, 20_000)).toBe(0);
     db.close();
   });
 });

@@ -1,8 +1,9 @@
 // Content: published manifests, the chunk index (which node holds which chunk), popularity,
 // and placement (which nodes should hold which chunks).
 //
-// Manifests arrive as JSON over REST and go through a pluggable ManifestVerifier that returns
-// the content id, chunk list and origins (the real format lives in src/protocol/manifest*).
+// Manifests arrive as bytes over REST and go through a pluggable ManifestVerifier that returns
+// the content id, chunk list and origins; the default is signedManifestVerifier (the signed
+// format of src/protocol/manifest.ts).
 //
 // Placement (planPlacement): demand is tracked per (content, cluster) as popularity = decayed
 // count of browser finds from that cluster (half-life `popularityHalfLifeMs`). For every
@@ -12,22 +13,28 @@
 // the chunk, or has free store for it and has not hit `maxChunksPerNodeRound`) are the targets;
 // targets not yet holding it are told to fetch it (node.hold) from the origins and from
 // current holders. Store caps are respected by tracking each node's free bytes during the plan.
+import { contentId, parseManifest, verifyManifest } from "../protocol/manifest";
+import { ManifestError } from "../protocol/manifest-error";
 import type { HoldSource } from "../protocol/messages";
-import { CHUNK_ID_RE, LIMITS, OPAQUE_ID_RE } from "../protocol/messages";
+import { LIMITS } from "../protocol/messages";
 import type { CoordinatorDb } from "./db";
 
 /** What the coordinator needs to know about a manifest. */
 export interface ManifestInfo {
   contentId: string;
+  /** Distinct chunks in manifest order. */
   chunks: { id: string; size: number }[];
-  /** HTTP origins the chunks can be fetched from (chunk URL = origin + "/" + chunk id). */
+  /** HTTP origins of the content (a node computes a chunk's URL and range from the manifest). */
   origins: string[];
 }
+
+export type ManifestRejectedCode =
+  "invalid" | "bad_signature" | "wrong_publisher" | "conflict" | "too_large";
 
 /** Why a manifest upload was refused. */
 export class ManifestRejected extends Error {
   constructor(
-    readonly code: "invalid" | "bad_signature" | "conflict" | "too_large",
+    readonly code: ManifestRejectedCode,
     readonly detail: string,
   ) {
     super(`manifest ${code}: ${detail}`);
@@ -36,58 +43,43 @@ export class ManifestRejected extends Error {
 }
 
 /**
- * Checks an uploaded manifest (already JSON-parsed) and extracts its index information.
- * Throws ManifestRejected. `publisherDid` is the authenticated uploader.
+ * Checks uploaded manifest bytes and extracts the index information. Throws ManifestRejected.
+ * `publisherDid` is the authenticated uploader.
  */
-export type ManifestVerifier = (manifest: unknown, publisherDid: string) => ManifestInfo;
-
-/** Most chunks accepted in one manifest. */
-export const MAX_MANIFEST_CHUNKS = 1_000_000;
+export type ManifestVerifier = (body: Uint8Array, publisherDid: string) => ManifestInfo;
 
 /**
- * Structural verifier used until the signed manifest format is wired in:
- * `{ contentId: string, chunks: [{ id: <64 hex>, size: bytes }], origins?: [url] }`.
+ * The signed manifest format of src/protocol/manifest.ts: canonical bytes, Merkle root and
+ * Ed25519 signature must check out, and the manifest must be signed by the uploader.
+ * Content id = SHA-256 of the manifest bytes.
  */
-export const structuralManifestVerifier: ManifestVerifier = (m) => {
-  if (typeof m !== "object" || m === null || Array.isArray(m)) {
-    throw new ManifestRejected("invalid", "manifest: expected object");
+export const signedManifestVerifier: ManifestVerifier = (body, publisherDid) => {
+  let m;
+  try {
+    m = parseManifest(body);
+    verifyManifest(m, publisherDid);
+  } catch (e) {
+    if (!(e instanceof ManifestError)) throw e;
+    const code: ManifestRejectedCode =
+      e.code === "too_large" || e.code === "over_limit"
+        ? "too_large"
+        : e.code === "bad_signature" || e.code === "bad_merkle"
+          ? "bad_signature"
+          : e.code === "wrong_publisher"
+            ? "wrong_publisher"
+            : "invalid";
+    throw new ManifestRejected(code, `${e.code}: ${e.detail}${e.field ? ` at ${e.field}` : ""}`);
   }
-  const o = m as Record<string, unknown>;
-  const contentId = o.contentId;
-  if (
-    typeof contentId !== "string" ||
-    contentId.length > LIMITS.contentId ||
-    !OPAQUE_ID_RE.test(contentId)
-  ) {
-    throw new ManifestRejected("invalid", "contentId: expected id string");
-  }
-  if (!Array.isArray(o.chunks) || o.chunks.length === 0) {
-    throw new ManifestRejected("invalid", "chunks: expected non-empty array");
-  }
-  if (o.chunks.length > MAX_MANIFEST_CHUNKS) {
-    throw new ManifestRejected("too_large", `chunks: more than ${MAX_MANIFEST_CHUNKS}`);
-  }
-  const chunks = o.chunks.map((c: unknown, i) => {
-    const r = c as { id?: unknown; size?: unknown } | null;
-    if (typeof r?.id !== "string" || !CHUNK_ID_RE.test(r.id)) {
-      throw new ManifestRejected("invalid", `chunks[${i}].id: expected 64 lowercase hex`);
+  const seen = new Set<string>();
+  const chunks: ManifestInfo["chunks"] = [];
+  for (const f of m.files) {
+    for (const c of f.chunks) {
+      if (seen.has(c.id)) continue;
+      seen.add(c.id);
+      chunks.push({ id: c.id, size: c.size });
     }
-    if (typeof r.size !== "number" || !Number.isSafeInteger(r.size) || r.size < 0) {
-      throw new ManifestRejected("invalid", `chunks[${i}].size: expected byte count`);
-    }
-    return { id: r.id, size: r.size };
-  });
-  const origins = o.origins === undefined ? [] : o.origins;
-  if (
-    !Array.isArray(origins) ||
-    origins.length > LIMITS.holdSources ||
-    !origins.every(
-      (u) => typeof u === "string" && /^https?:\/\/\S+$/.test(u) && u.length < LIMITS.url,
-    )
-  ) {
-    throw new ManifestRejected("invalid", "origins: expected array of http(s) URLs");
   }
-  return { contentId, chunks, origins: origins as string[] };
+  return { contentId: contentId(m), chunks, origins: [...m.origins] };
 };
 
 /** An exponentially decayed counter. */
@@ -198,6 +190,10 @@ export function planPlacement(input: PlacementInput): HoldPlan[] {
   return [...plans.values()].sort((a, b) => cmp(a.node, b.node) || cmp(a.content, b.content));
 }
 
+function utf8(s: string): Uint8Array {
+  return new TextEncoder().encode(s);
+}
+
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -218,7 +214,7 @@ export class ContentIndex {
   ) {
     for (const row of db.listManifests()) {
       try {
-        this.manifests.set(row.contentId, verify(JSON.parse(row.body), row.publisherDid));
+        this.manifests.set(row.contentId, verify(utf8(row.body), row.publisherDid));
       } catch {
         // A manifest stored by an older verifier no longer passes: keep it in the db, do not index.
       }
@@ -226,14 +222,9 @@ export class ContentIndex {
   }
 
   /** Verifies and stores a manifest; returns its info. Throws ManifestRejected. */
-  publish(publisherDid: string, body: string, now = Date.now()): ManifestInfo {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body);
-    } catch {
-      throw new ManifestRejected("invalid", "body is not JSON");
-    }
-    const info = this.verify(parsed, publisherDid);
+  publish(publisherDid: string, body: Uint8Array, now = Date.now()): ManifestInfo {
+    const info = this.verify(body, publisherDid);
+    const text = new TextDecoder("utf-8", { fatal: true }).decode(body);
     const existing = this.db.getManifest(info.contentId);
     if (existing && existing.publisherDid !== publisherDid) {
       throw new ManifestRejected(
@@ -241,7 +232,7 @@ export class ContentIndex {
         `content ${info.contentId} belongs to another publisher`,
       );
     }
-    this.db.putManifest({ contentId: info.contentId, publisherDid, body, createdAt: now });
+    this.db.putManifest({ contentId: info.contentId, publisherDid, body: text, createdAt: now });
     this.manifests.set(info.contentId, info);
     return info;
   }

@@ -3,11 +3,11 @@
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { resolveConfig, type CoordinatorOptions } from "./config";
-import { structuralManifestVerifier, type ManifestVerifier } from "./content";
+import { signedManifestVerifier, type ManifestVerifier } from "./content";
 import { CoordinatorServer } from "./server";
 
 export interface StartOptions extends CoordinatorOptions {
-  /** Manifest check for uploads; default structuralManifestVerifier. */
+  /** Manifest check for uploads; default signedManifestVerifier. */
   verifier?: ManifestVerifier;
   /** Clock, for tests. Default Date.now. */
   now?: () => number;
@@ -22,7 +22,7 @@ export interface RunningCoordinator {
 }
 
 export async function startCoordinator(opts: StartOptions = {}): Promise<RunningCoordinator> {
-  const { verifier = structuralManifestVerifier, now, ...rest } = opts;
+  const { verifier = signedManifestVerifier, now, ...rest } = opts;
   const server = new CoordinatorServer(resolveConfig(rest), verifier, now);
   let url: string;
   try {

@@ -265,7 +265,7 @@ export class CoordinatorServer {
     const limits = this.newLimits();
     const send = (m: CoordinatorToNode) => sendWs(ws, encodeMessage(m));
     const link: NodeLink = { send, close: (code, reason) => ws.close(code, reason) };
-    let phase: "hello" | "challenged" | "ready" = "hello";
+    let phase: "hello" | "challenged" | "ready" | "closing" = "hello";
     let nodeId = "";
     let nonce = "";
     let version = "";
@@ -276,6 +276,7 @@ export class CoordinatorServer {
 
     ws.on("message", (data, isBinary) => {
       const now = this.now();
+      if (phase === "closing") return;
       if (!limits.all.take(now)) {
         send(errorMsg("rate_limited", "message rate exceeded"));
         this.violation(ws, limits);
@@ -293,6 +294,7 @@ export class CoordinatorServer {
       if (phase === "hello") {
         if (msg.t !== "node.hello") {
           send(errorMsg("unauthorized", "send node.hello first"));
+          phase = "closing";
           ws.close(CLOSE.authFailed, "expected node.hello");
           return;
         }
@@ -307,6 +309,7 @@ export class CoordinatorServer {
       if (phase === "challenged") {
         if (msg.t !== "node.auth" || !this.registry.verifyAuth(nodeId, nonce, msg.sig)) {
           send(errorMsg("unauthorized", "challenge signature does not verify"));
+          phase = "closing";
           ws.close(CLOSE.authFailed, "bad signature");
           return;
         }
@@ -324,7 +327,7 @@ export class CoordinatorServer {
         return;
       }
       try {
-        this.onNodeMessage(nodeId, msg, limits, ws, now);
+        this.onNodeMessage(nodeId, link, msg, limits, ws, now);
       } catch (e) {
         send(errorMsg("internal", e instanceof Error ? e.message : String(e)));
       }
@@ -339,13 +342,15 @@ export class CoordinatorServer {
 
   private onNodeMessage(
     nodeId: string,
+    link: NodeLink,
     msg: NodeToCoordinator,
     limits: Limits,
     ws: WebSocket,
     now: number,
   ): void {
     const node = this.registry.get(nodeId);
-    if (!node || node.link === undefined) return;
+    // Gone (timed out) or replaced by a newer connection of the same node: ignore.
+    if (!node || node.link !== link) return;
     switch (msg.t) {
       case "node.heartbeat":
         this.registry.heartbeat(nodeId, msg, now);
@@ -673,7 +678,7 @@ export class CoordinatorServer {
         return sendJson(res, 200, { contentId: id, deleted: true });
       }
       try {
-        const info = this.content.publish(auth.did, body.toString("utf8"), this.now());
+        const info = this.content.publish(auth.did, new Uint8Array(body), this.now());
         return sendJson(res, 201, { contentId: info.contentId, chunks: info.chunks.length });
       } catch (e) {
         if (!(e instanceof ManifestRejected)) throw e;
