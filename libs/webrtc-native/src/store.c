@@ -298,8 +298,8 @@ static int rebuild_index(struct store *s)
 	int rc = 0;
 
 	for (int i = 0; i < STORE_FANOUT && rc == 0; i++) {
-		char hh[3];
-		snprintf(hh, sizeof(hh), "%02x", i);
+		static const char digits[] = "0123456789abcdef";
+		char hh[3] = { digits[i >> 4], digits[i & 15], '\0' };
 		rc = scan_fanout(s, hh, &sc);
 	}
 	if (rc == 0) {
