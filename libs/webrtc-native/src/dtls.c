@@ -61,6 +61,7 @@ struct dtls {
 	bool free_pending; /* dtls_free() from a callback: free on the way out */
 	bool fp_mismatch;  /* the certificate callback refused the peer */
 	bool trimmed;      /* record buffers released, see dtls_trim() */
+	bool handshake_done;
 	struct dtls_stats stats;
 };
 
@@ -542,17 +543,14 @@ static void dtls_untrim(struct dtls *s)
 	ERR_clear_error();
 }
 
-/* Returns true when s was freed.  Sends do not trim: the peer's answer (an SCTP SACK)
- * follows soon and trims, so a burst of sends costs one buffer set-up, not one each. */
-static bool dtls_leave(struct dtls *s, bool trim)
+/* Frees s if dtls_free() was deferred.  Sends do not trim: the peer's answer (an SCTP
+ * SACK) follows soon and trims, so a burst of sends costs one buffer set-up, not one each. */
+static void dtls_leave(struct dtls *s, bool trim)
 {
 	if (trim && s->ctx->cfg.release_buffers)
 		dtls_trim(s);
-	if (--s->depth == 0 && s->free_pending) {
+	if (--s->depth == 0 && s->free_pending)
 		dtls_destroy(s);
-		return true;
-	}
-	return false;
 }
 
 static void dtls_set_closed(struct dtls *s, int reason)
@@ -602,6 +600,7 @@ static void dtls_handshake_done(struct dtls *s)
 		return;
 	}
 	s->state = DTLS_STATE_CONNECTED;
+	s->handshake_done = true;
 	if (s->cb.on_connected)
 		s->cb.on_connected(s->user);
 }
@@ -769,10 +768,14 @@ int64_t dtls_timeout_ms(struct dtls *s)
 
 void dtls_on_timeout(struct dtls *s)
 {
+	struct timeval tv;
 	int r;
 
 	if (!s || s->depth ||
 	    (s->state != DTLS_STATE_HANDSHAKING && s->state != DTLS_STATE_CONNECTED))
+		return;
+	/* not running or not yet due: nothing to do (and no buffers to set up) */
+	if (DTLSv1_get_timeout(s->ssl, &tv) != 1 || tv.tv_sec || tv.tv_usec)
 		return;
 	dtls_enter(s);
 	dtls_untrim(s);
@@ -827,7 +830,7 @@ const char *dtls_cipher_name(const struct dtls *s)
 {
 	const SSL_CIPHER *c;
 
-	if (s->state != DTLS_STATE_CONNECTED && s->state != DTLS_STATE_CLOSED)
+	if (!s->handshake_done)
 		return NULL;
 	c = SSL_get_current_cipher(s->ssl);
 	return c ? SSL_CIPHER_get_name(c) : NULL;

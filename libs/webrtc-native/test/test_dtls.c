@@ -410,6 +410,28 @@ TEST(cipher_list_order)
 		     "ECDHE-ECDSA-AES128-GCM-SHA256");
 }
 
+/* Same answer as the kernel's CPU flags ("aes" in flags on x86, Features on ARM). */
+TEST(cpu_aes_detection)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[8192];
+	int flag = -1;
+
+	CHECK(f != NULL);
+	while (f && flag < 0 && fgets(line, sizeof(line) - 1, f)) {
+		if (strncmp(line, "flags", 5) && strncmp(line, "Features", 8))
+			continue;
+		strcat(line, " ");
+		line[strcspn(line, "\n")] = ' ';
+		flag = strstr(line, " aes ") != NULL;
+	}
+	if (f)
+		fclose(f);
+	CHECK(flag >= 0);
+	CHECK_EQ_INT(dtls_cpu_has_aes(), flag);
+	printf("  AES instructions: %s\n", flag ? "yes (AES-GCM preferred)" : "no (ChaCha20 preferred)");
+}
+
 TEST(config_validation)
 {
 	struct dtls_ctx_config cfg;
@@ -598,6 +620,8 @@ TEST(fingerprint_mismatch_client_side)
 	CHECK_EQ_INT(p.s.close_reason, DTLS_E_PEER_ALERT);
 	CHECK_EQ_INT(dtls_state(p.c.d), DTLS_STATE_CLOSED);
 	CHECK_EQ_INT(dtls_timeout_ms(p.c.d), -1);
+	CHECK(dtls_cipher_name(p.c.d) == NULL);
+	CHECK_EQ_INT(dtls_send(p.c.d, (const uint8_t *)"x", 1), DTLS_E_STATE);
 	pair_free(&p);
 }
 
@@ -1244,6 +1268,7 @@ int main(void)
 	RUN(fingerprint_matches_openssl_cli);
 	RUN(record_scan);
 	RUN(cipher_list_order);
+	RUN(cpu_aes_detection);
 	RUN(config_validation);
 	RUN(handshake_and_data);
 	RUN(each_cipher_negotiable);
