@@ -1,7 +1,13 @@
 // `pear-fog verify <manifest> [chunks dir]`: signature, Merkle root and every chunk.
 import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { contentId, parseManifest, verifyChunk, verifyManifest } from "../protocol/manifest";
+import {
+  checkChunk,
+  chunkLocations,
+  contentId,
+  parseManifest,
+  verifyManifest,
+} from "../protocol/manifest";
 import { ManifestError } from "../protocol/manifest-error";
 import { MANIFEST_LIMITS, type Manifest } from "../protocol/manifest-types";
 import { parseCommandArgs } from "./args";
@@ -64,23 +70,22 @@ export function verifyPublished(
   if (chunksDir !== undefined) {
     const store = new ChunkDir(chunksDir);
     const bad: string[] = [];
-    let index = 0;
-    for (const f of m.files) {
-      for (const c of f.chunks) {
-        const i = index++;
-        const data = store.get(c.id);
-        if (!data) {
-          bad.push(`bad_chunk: chunk ${i} (${f.path ?? f.uri}): missing ${store.path(c.id)}`);
-          continue;
-        }
-        try {
-          verifyChunk(m, i, data, nodeSha256);
-        } catch (e) {
-          if (!(e instanceof ManifestError)) throw e;
-          bad.push(`${e.message} (${store.path(c.id)})`);
-        }
-        checked++;
+    for (const loc of chunkLocations(m)) {
+      const f = m.files[loc.file]!;
+      const data = store.get(loc.id);
+      if (!data) {
+        bad.push(
+          `bad_chunk: chunk ${loc.index} (${f.path ?? f.uri}): missing ${store.path(loc.id)}`,
+        );
+        continue;
       }
+      try {
+        checkChunk(loc, data, nodeSha256);
+      } catch (e) {
+        if (!(e instanceof ManifestError)) throw e;
+        bad.push(`${e.message} (${store.path(loc.id)})`);
+      }
+      checked++;
     }
     if (bad.length) {
       const more = bad.length > 1 ? ` (and ${bad.length - 1} more bad chunks)` : "";

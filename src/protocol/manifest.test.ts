@@ -4,6 +4,8 @@ import { keyPairFromSeed } from "./ed25519";
 import { hexEncode } from "./hex";
 import {
   buildManifest,
+  checkChunk,
+  chunkLocations,
   chunkBytes,
   contentId,
   encodeManifest,
@@ -156,6 +158,14 @@ describe("manifest", () => {
     expect(code(() => verifyChunk(m, 4, a))).toBe("no_such_chunk");
     expect(code(() => verifyChunk(m, "00".repeat(32), a))).toBe("no_such_chunk");
     expect(findChunk(m, -1)).toBeUndefined();
+    expect(findChunk(m, 1.5)).toBeUndefined();
+    const all = [...chunkLocations(m)];
+    expect(all.map((l) => l.index)).toEqual([0, 1, 2, 3]);
+    for (const l of all) {
+      expect(findChunk(m, l.index)).toEqual(l);
+      expect(findChunk(m, l.id)).toEqual(l);
+      checkChunk(l, l.file === 0 ? a.subarray(l.offset, l.offset + l.size) : FILES["dir/b.txt"]);
+    }
   });
 
   it("Merkle proofs of manifest chunks verify against merkleRoot", () => {

@@ -166,19 +166,53 @@ export interface ChunkLocation {
   size: number;
 }
 
-/** Locate a chunk by global index or by id (first occurrence). Undefined if absent. */
+/**
+ * Locate a chunk by global index (O(files)) or by id (O(chunks), first occurrence; build a
+ * Map from {@link chunkLocations} for many lookups). Undefined if absent.
+ */
 export function findChunk(m: Manifest, ref: number | string): ChunkLocation | undefined {
+  if (typeof ref === "number") {
+    if (!Number.isSafeInteger(ref) || ref < 0) return undefined;
+    let first = 0;
+    for (let fi = 0; fi < m.files.length; fi++) {
+      const chunks = m.files[fi]!.chunks;
+      if (ref < first + chunks.length) {
+        const ci = ref - first;
+        const c = chunks[ci]!;
+        return { index: ref, file: fi, offset: ci * m.chunkSize, id: c.id, size: c.size };
+      }
+      first += chunks.length;
+    }
+    return undefined;
+  }
+  for (const loc of chunkLocations(m)) if (loc.id === ref) return loc;
+  return undefined;
+}
+
+/** Every chunk's location, in global index order. */
+export function* chunkLocations(m: Manifest): Generator<ChunkLocation> {
   let index = 0;
   for (let fi = 0; fi < m.files.length; fi++) {
     const chunks = m.files[fi]!.chunks;
     for (let ci = 0; ci < chunks.length; ci++, index++) {
       const c = chunks[ci]!;
-      if (ref === index || ref === c.id) {
-        return { index, file: fi, offset: ci * m.chunkSize, id: c.id, size: c.size };
-      }
+      yield { index, file: fi, offset: ci * m.chunkSize, id: c.id, size: c.size };
     }
   }
-  return undefined;
+}
+
+/** Check chunk bytes against a known location: length, then SHA-256. Throws "bad_chunk". */
+export function checkChunk(loc: ChunkLocation, bytes: Uint8Array, hash: Sha256Fn = sha256): void {
+  if (bytes.length !== loc.size) {
+    throw new ManifestError(
+      "bad_chunk",
+      `chunk ${loc.index}: ${bytes.length} bytes, expected ${loc.size}`,
+    );
+  }
+  const got = hexEncode(hash(bytes));
+  if (got !== loc.id) {
+    throw new ManifestError("bad_chunk", `chunk ${loc.index}: SHA-256 ${got}, expected ${loc.id}`);
+  }
 }
 
 /**
@@ -193,16 +227,7 @@ export function verifyChunk(
 ): ChunkLocation {
   const loc = findChunk(m, ref);
   if (!loc) throw new ManifestError("no_such_chunk", `no chunk ${String(ref)} in manifest`);
-  if (bytes.length !== loc.size) {
-    throw new ManifestError(
-      "bad_chunk",
-      `chunk ${loc.index}: ${bytes.length} bytes, expected ${loc.size}`,
-    );
-  }
-  const got = hexEncode(hash(bytes));
-  if (got !== loc.id) {
-    throw new ManifestError("bad_chunk", `chunk ${loc.index}: SHA-256 ${got}, expected ${loc.id}`);
-  }
+  checkChunk(loc, bytes, hash);
   return loc;
 }
 
