@@ -44,10 +44,45 @@ static struct side S[2];
 static unsigned drop_every; /* drop every Nth packet side 0 -> side 1 (0 = none) */
 static unsigned n_sent01;
 
+/* Bitwise CRC32c (Castagnoli, reflected 0x82F63B78), independent of usrsctp. */
+static uint32_t crc32c_ref(const uint8_t *p, size_t len)
+{
+	uint32_t c = 0xffffffffu;
+
+	for (size_t i = 0; i < len; i++) {
+		c ^= p[i];
+		for (int b = 0; b < 8; b++)
+			c = (c >> 1) ^ (0x82f63b78u & (0u - (c & 1u)));
+	}
+	return ~c;
+}
+
+static unsigned bad_crc;
+static bool check_crc = true;
+
+/* RFC 9260 §6.8: checksum over the packet with the field zeroed, sent little-endian
+ * first-byte-lowest (Appendix A). */
+static bool crc_ok(const uint8_t *p, size_t len)
+{
+	uint8_t tmp[2048];
+	uint32_t c;
+
+	if (len < 12 || len > sizeof(tmp))
+		return false;
+	memcpy(tmp, p, len);
+	memset(tmp + 8, 0, 4);
+	c = crc32c_ref(tmp, len);
+	return p[8] == (uint8_t)c && p[9] == (uint8_t)(c >> 8) && p[10] == (uint8_t)(c >> 16) &&
+	       p[11] == (uint8_t)(c >> 24);
+}
+
 static void send_packet(void *user, const uint8_t *p, size_t len)
 {
 	struct side *s = user;
 	struct pkt *k;
+
+	if (check_crc && !crc_ok(p, len))
+		bad_crc++;
 
 	if (len > s->max_pkt)
 		s->max_pkt = len;
@@ -174,7 +209,10 @@ static void pair_down(void)
 
 TEST(connect_both_sides)
 {
+	/* RFC 3720 B.4 / common check value for CRC32c */
+	CHECK_EQ_INT(crc32c_ref((const uint8_t *)"123456789", 9), 0xe3069283u);
 	pair_up(NULL, NULL);
+	CHECK_EQ_INT(bad_crc, 0);
 	CHECK_EQ_INT(S[0].state, SCTP_ST_CONNECTED);
 	CHECK_EQ_INT(S[1].state, SCTP_ST_CONNECTED);
 	CHECK_EQ_INT(sctp_assoc_out_streams(S[0].a), 256);
@@ -224,6 +262,7 @@ TEST(messages_both_ways)
 	printf("  largest packets: %zu / %zu bytes\n", S[0].max_pkt, S[1].max_pkt);
 	CHECK(S[0].max_pkt <= 1163 && S[1].max_pkt <= 1163);
 	CHECK(S[0].max_pkt > 1100); /* large messages fill packets */
+	CHECK_EQ_INT(bad_crc, 0);   /* every packet carries a valid CRC32c */
 	CHECK_EQ_INT(sctp_assoc_stats(S[1].a)->msgs_in, 4);
 	pair_down();
 	free(buf);
@@ -421,6 +460,7 @@ TEST(measure_throughput)
 	uint64_t w0, c0, w1, c1;
 
 	pair_up(NULL, NULL);
+	check_crc = false; /* measure the stack, not the test's bitwise CRC */
 	w0 = ns_of(CLOCK_MONOTONIC);
 	c0 = ns_of(CLOCK_PROCESS_CPUTIME_ID);
 	while (S[1].bytes < total) {
@@ -431,6 +471,7 @@ TEST(measure_throughput)
 	}
 	w1 = ns_of(CLOCK_MONOTONIC);
 	c1 = ns_of(CLOCK_PROCESS_CPUTIME_ID);
+	check_crc = true;
 	CHECK_EQ_INT(S[1].bytes, total);
 	printf("  throughput: %zu MiB in %.1f ms wall = %.1f MB/s, %.2f CPU ms per MiB\n", mib,
 	       (double)(w1 - w0) / 1e6, (double)total / ((double)(w1 - w0) / 1e3),
