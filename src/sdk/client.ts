@@ -1,0 +1,217 @@
+// The SDK client: owns the manifest, the coordinator link, the node pool, stats and events.
+// `fetch(url)` delivers a manifest file verified; the hls.js loader calls `fetchSegment`.
+import type { FoundNode, RttSample } from "../protocol/messages";
+import { resolveConfig, SdkError, type SdkConfig, type SdkOptions } from "./config";
+import { CoordinatorLink } from "./coordinator-link";
+import { deliverFile, type DeliveryDeps } from "./delivery";
+import { Emitter, type SdkEventName, type SdkEvents } from "./events";
+import { loadManifest, type ManifestIndex } from "./manifest-index";
+import { NodePool } from "./node-pool";
+import { fogDeadlineMs } from "./schedule";
+import { DeliveryStats, type StatsSnapshot } from "./stats";
+
+export interface FetchOptions {
+  signal?: AbortSignal;
+  /** Time the fog gets before HTTP takes over, milliseconds. Default cfg.fetchDeadlineMs. */
+  deadlineMs?: number;
+}
+
+export class FogClient {
+  readonly config: SdkConfig;
+  private readonly events = new Emitter();
+  private readonly stat: DeliveryStats;
+  private readonly coord: CoordinatorLink;
+  private readonly pool: NodePool;
+  private readonly manifest: Promise<ManifestIndex | undefined>;
+  private readonly findCache = new Map<string, { at: number; nodes: Promise<FoundNode[]> }>();
+  private readonly statsTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly fetchFn: typeof fetch;
+  private destroyed = false;
+
+  constructor(opts: Partial<SdkOptions> & Pick<SdkOptions, "coordinator" | "manifestUrl">) {
+    const cfg = resolveConfig(opts);
+    this.config = cfg;
+    const pc = cfg.peerConnection ?? globalThis.RTCPeerConnection;
+    const ws = cfg.webSocket ?? globalThis.WebSocket;
+    this.fetchFn = cfg.fetch ?? globalThis.fetch.bind(globalThis);
+    this.stat = new DeliveryStats(cfg.throughputWindowMs);
+    this.coord = new CoordinatorLink({
+      url: cfg.coordinator,
+      timeoutMs: cfg.coordinatorTimeoutMs,
+      webSocket: ws,
+      onCandidate: (s, c, m) => this.pool.addCandidate(s, c, m),
+      onWarning: (detail) => this.events.emit("warning", { detail }),
+    });
+    this.pool = new NodePool(this.coord, {
+      peerConnection: pc,
+      iceServers: cfg.iceServers,
+      connectTimeoutMs: cfg.connectTimeoutMs,
+      chunkTimeoutMs: cfg.chunkTimeoutMs,
+      idleCloseMs: cfg.idleCloseMs,
+      badNodeMs: cfg.badNodeMs,
+      onRtt: (node, rttMs) => this.reportRtt([{ target: node, rttMs }]),
+    });
+    this.manifest = loadManifest(cfg.manifestUrl, cfg.publisher, this.fetchFn, cfg.httpTimeoutMs)
+      .then((m) => m)
+      .catch((e: unknown) => {
+        // Without a trusted manifest nothing can be verified: everything goes over HTTP.
+        this.events.emit("warning", { detail: (e as Error).message });
+        return undefined;
+      });
+    if (cfg.statsIntervalMs > 0) {
+      this.statsTimer = setInterval(() => this.flushStats(), cfg.statsIntervalMs);
+    }
+  }
+
+  /** Resolves once the manifest is loaded and verified (false: it failed; HTTP only). */
+  async ready(): Promise<boolean> {
+    return (await this.manifest) !== undefined;
+  }
+
+  /** True when `url` is in the verified manifest (waits for the manifest). */
+  async has(url: string): Promise<boolean> {
+    return (await this.manifest)?.lookup(url) !== undefined;
+  }
+
+  /**
+   * Fetch a whole file listed in the manifest, fog first, HTTP for the rest; every byte is
+   * verified. URLs not in the manifest are fetched over HTTP unverified (counted as fallback
+   * "not_in_manifest"). Rejects with SdkError.
+   */
+  async fetch(url: string, opts: FetchOptions = {}): Promise<Uint8Array> {
+    return this.fetchSegment(url, opts.deadlineMs ?? this.config.fetchDeadlineMs, opts.signal);
+  }
+
+  /** Fog deadline for a segment given the seconds of media buffered ahead. */
+  deadlineFor(bufferAheadS: number): number {
+    return fogDeadlineMs(bufferAheadS, this.config);
+  }
+
+  /** Used by the hls.js loader; `deadlineMs` from the buffer level. */
+  async fetchSegment(url: string, deadlineMs: number, signal?: AbortSignal): Promise<Uint8Array> {
+    if (this.destroyed) throw new SdkError("aborted", "client destroyed");
+    const started = Date.now();
+    const index = await this.manifest;
+    const entry = index?.lookup(url);
+    if (!index || !entry) {
+      const data = await this.plainHttp(url, signal);
+      this.stat.delivered(0, data.length);
+      this.stat.fallback("not_in_manifest");
+      this.events.emit("fallback", { url, reason: "not_in_manifest" });
+      this.events.emit("delivered", {
+        url,
+        bytes: data.length,
+        bytesFog: 0,
+        bytesHttp: data.length,
+        ms: Date.now() - started,
+      });
+      return data;
+    }
+    const r = await deliverFile(entry, this.deps(index, url), deadlineMs, signal);
+    this.stat.delivered(r.bytesFog, r.bytesHttp);
+    this.events.emit("delivered", {
+      url,
+      bytes: r.data.length,
+      bytesFog: r.bytesFog,
+      bytesHttp: r.bytesHttp,
+      ms: Date.now() - started,
+    });
+    return r.data;
+  }
+
+  /** Current statistics. */
+  stats(): StatsSnapshot {
+    return this.stat.snapshot();
+  }
+
+  /** Subscribe to an event; returns an unsubscribe function. */
+  on<K extends SdkEventName>(name: K, cb: (ev: SdkEvents[K]) => void): () => void {
+    return this.events.on(name, cb);
+  }
+
+  /** Count a playback stall (the hls.js integration calls this). */
+  recordStall(bufferAheadS: number): void {
+    this.stat.stall();
+    this.events.emit("stall", { bufferAheadS });
+  }
+
+  /** Close every connection; a final "stats" event fires. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    if (this.statsTimer) clearInterval(this.statsTimer);
+    this.flushStats();
+    this.pool.close();
+    this.coord.close();
+    this.events.clear();
+  }
+
+  private flushStats(): void {
+    const r = this.stat.takeReport();
+    this.coord.stats(r.p2pBytes, r.httpBytes);
+    this.events.emit("stats", this.stat.snapshot());
+  }
+
+  private reportRtt(samples: RttSample[]): void {
+    this.coord.rtt(samples.map((s) => ({ ...s, rttMs: Math.min(60_000, Math.max(0, s.rttMs)) })));
+  }
+
+  private find(contentId: string, ids: string[]): Promise<FoundNode[]> {
+    const key = `${contentId}|${ids.join(",")}`;
+    const now = Date.now();
+    const hit = this.findCache.get(key);
+    if (hit && now - hit.at < this.config.findCacheMs) return hit.nodes;
+    for (const [k, v] of this.findCache) {
+      if (now - v.at >= this.config.findCacheMs) this.findCache.delete(k);
+    }
+    const nodes = this.coord.find(contentId, ids, this.config.findMax);
+    this.findCache.set(key, { at: now, nodes });
+    nodes.catch(() => this.findCache.delete(key)); // do not cache failures
+    return nodes;
+  }
+
+  private deps(index: ManifestIndex, url: string): DeliveryDeps {
+    const cfg = this.config;
+    return {
+      contentId: index.contentId,
+      find: (ids) => this.find(index.contentId, ids),
+      usable: (n) => this.pool.usable(n),
+      client: (n) => this.pool.client(n),
+      markBad: (n) => this.pool.markBad(n),
+      report: (node, chunk, reason) => {
+        this.coord.badChunk(node, index.contentId, chunk, reason);
+        this.events.emit("badnode", { node, chunk, reason });
+      },
+      fetch: this.fetchFn,
+      httpTimeoutMs: cfg.httpTimeoutMs,
+      maxNodes: cfg.maxNodes,
+      maxInflightPerNode: cfg.maxInflightPerNode,
+      now: () => Date.now(),
+      onFog: (node, bytes, ms) => this.stat.nodeBytes(node, bytes, ms),
+      onNodeFailure: (node) => this.stat.nodeFailure(node),
+      onFallback: (reason, chunk, node) => {
+        this.stat.fallback(reason);
+        this.events.emit("fallback", {
+          url,
+          reason,
+          ...(chunk !== undefined ? { chunk } : {}),
+          ...(node !== undefined ? { node } : {}),
+        });
+      },
+    };
+  }
+
+  private async plainHttp(url: string, signal?: AbortSignal): Promise<Uint8Array> {
+    const timeout = AbortSignal.timeout(this.config.httpTimeoutMs);
+    let res: Response;
+    try {
+      res = await this.fetchFn(url, {
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+    } catch (e) {
+      throw new SdkError(signal?.aborted ? "aborted" : "http", `GET ${url}: ${String(e)}`);
+    }
+    if (!res.ok) throw new SdkError("http", `GET ${url}: HTTP ${res.status}`);
+    return new Uint8Array(await res.arrayBuffer());
+  }
+}

@@ -1,0 +1,128 @@
+// SDK options: ONE defaults object, every option with its default and unit. `PearFog.create`
+// and `PearFog.attachHls` take a Partial of this merged over SDK_DEFAULTS (see docs/sdk.md).
+
+/** Constructor of RTCPeerConnection; browsers use the global, Node tests pass @roamhq/wrtc's. */
+export type PeerConnectionCtor = new (config?: RTCConfiguration) => RTCPeerConnection;
+
+export interface SdkOptions {
+  /** Coordinator WebSocket URL, e.g. "wss://coord.example/ws/browser". Required. */
+  coordinator: string;
+  /** URL of the signed content manifest (canonical JSON bytes). Required. */
+  manifestUrl: string;
+  /** did:key the manifest must be signed by; "" accepts any valid signature. Default "". */
+  publisher: string;
+
+  /** Fog nodes a segment's chunks are spread over (top-ranked k), count. Default 3. */
+  maxNodes: number;
+  /** Chunk requests in flight per node, count. Default 4. */
+  maxInflightPerNode: number;
+  /** Nodes asked for in one browser.find, count (capped at 32 by the protocol). Default 8. */
+  findMax: number;
+  /** A browser.find answer is reused for the same chunk list this long, milliseconds. Default 10000. */
+  findCacheMs: number;
+  /** A browser.find (or any coordinator round trip) unanswered this long counts as "no nodes", milliseconds. Default 2000. */
+  coordinatorTimeoutMs: number;
+
+  /** Shortest fog deadline for a segment, milliseconds. Default 1500. */
+  minDeadlineMs: number;
+  /** Longest fog deadline for a segment, milliseconds. Default 8000. */
+  maxDeadlineMs: number;
+  /** Deadline = clamp(bufferAhead * deadlineFraction, min, max); fraction of the buffer, 0..1. Default 0.5. */
+  deadlineFraction: number;
+  /** Deadline for pearFog.fetch(url) of a large file (no buffer to protect), milliseconds. Default 30000. */
+  fetchDeadlineMs: number;
+
+  /** Opening a peer connection + data channel may take this long, milliseconds. Default 5000. */
+  connectTimeoutMs: number;
+  /** One chunk request with no data for this long fails (ChunkClient), milliseconds. Default 4000. */
+  chunkTimeoutMs: number;
+  /** A peer connection with no request for this long is closed, milliseconds. Default 30000. */
+  idleCloseMs: number;
+  /** A node that failed to connect or errored is skipped this long, milliseconds. Default 30000. */
+  badNodeMs: number;
+  /** ICE servers for the peer connections (nodes are ICE-lite with host candidates). Default []. */
+  iceServers: RTCIceServer[];
+
+  /** HTTP fetches (fallback, manifest) are aborted after this long, milliseconds. Default 20000. */
+  httpTimeoutMs: number;
+  /** How often the "stats" event fires and browser.stats is sent, milliseconds; 0 = never. Default 5000. */
+  statsIntervalMs: number;
+  /** Window over which per-node throughput is computed, milliseconds. Default 10000. */
+  throughputWindowMs: number;
+
+  /** RTCPeerConnection constructor. Default globalThis.RTCPeerConnection. */
+  peerConnection?: PeerConnectionCtor;
+  /** WebSocket constructor. Default globalThis.WebSocket. */
+  webSocket?: typeof WebSocket;
+  /** fetch implementation for HTTP. Default globalThis.fetch. */
+  fetch?: typeof fetch;
+}
+
+export type SdkConfig = Required<Omit<SdkOptions, "peerConnection" | "webSocket" | "fetch">> &
+  Pick<SdkOptions, "peerConnection" | "webSocket" | "fetch">;
+
+export const SDK_DEFAULTS: Omit<SdkConfig, "coordinator" | "manifestUrl"> = {
+  publisher: "",
+  maxNodes: 3,
+  maxInflightPerNode: 4,
+  findMax: 8,
+  findCacheMs: 10_000,
+  coordinatorTimeoutMs: 2_000,
+  minDeadlineMs: 1_500,
+  maxDeadlineMs: 8_000,
+  deadlineFraction: 0.5,
+  fetchDeadlineMs: 30_000,
+  connectTimeoutMs: 5_000,
+  chunkTimeoutMs: 4_000,
+  idleCloseMs: 30_000,
+  badNodeMs: 30_000,
+  iceServers: [],
+  httpTimeoutMs: 20_000,
+  statsIntervalMs: 5_000,
+  throughputWindowMs: 10_000,
+};
+
+/** Merge user options over SDK_DEFAULTS and check them; throws SdkError("bad_option"). */
+export function resolveConfig(
+  opts: Partial<SdkOptions> & Pick<SdkOptions, "coordinator" | "manifestUrl">,
+): SdkConfig {
+  const cfg = { ...SDK_DEFAULTS, ...opts } as SdkConfig;
+  const bad = (name: string, why: string) => new SdkError("bad_option", `${name}: ${why}`);
+  if (!/^wss?:\/\//.test(cfg.coordinator)) throw bad("coordinator", "expected ws:// or wss:// URL");
+  if (typeof cfg.manifestUrl !== "string" || cfg.manifestUrl === "") {
+    throw bad("manifestUrl", "required");
+  }
+  for (const k of ["maxNodes", "maxInflightPerNode", "findMax"] as const) {
+    if (!Number.isInteger(cfg[k]) || cfg[k] < 1) throw bad(k, "expected integer >= 1");
+  }
+  if (!(cfg.deadlineFraction > 0 && cfg.deadlineFraction <= 1)) {
+    throw bad("deadlineFraction", "expected 0 < x <= 1");
+  }
+  if (!(cfg.minDeadlineMs > 0 && cfg.maxDeadlineMs >= cfg.minDeadlineMs)) {
+    throw bad("minDeadlineMs/maxDeadlineMs", "expected 0 < min <= max");
+  }
+  return cfg;
+}
+
+export type SdkErrorCode =
+  /** An option is missing or out of range. */
+  | "bad_option"
+  /** The manifest could not be fetched, parsed or verified. */
+  | "manifest"
+  /** The URL is not in the manifest (pearFog.fetch only accepts manifest content). */
+  | "not_in_manifest"
+  /** HTTP fallback failed (status, network, or bytes that do not match the manifest). */
+  | "http"
+  /** The client was destroyed or the request aborted. */
+  | "aborted";
+
+/** Every error the SDK hands to callers; `detail` is one line of context. */
+export class SdkError extends Error {
+  constructor(
+    readonly code: SdkErrorCode,
+    readonly detail: string,
+  ) {
+    super(`pear-fog: ${code}: ${detail}`);
+    this.name = "SdkError";
+  }
+}

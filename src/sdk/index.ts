@@ -1,0 +1,35 @@
+// The browser SDK's public entry; bundled as dist/pear-fog-sdk.js (IIFE, global `PearFog`).
+//
+//   const fog = PearFog.attachHls(hls, { coordinator, manifestUrl, publisher });
+//   const client = PearFog.create({ coordinator, manifestUrl, publisher });
+//   const bytes = await client.fetch(url); client.stats(); client.on("stats", cb);
+import { FogClient } from "./client";
+import type { SdkOptions } from "./config";
+import { attachClientToHls, type HlsLike } from "./hls-loader";
+
+export type { FetchOptions } from "./client";
+export { FogClient } from "./client";
+export { SDK_DEFAULTS, SdkError, type SdkErrorCode, type SdkOptions } from "./config";
+export type { SdkEventName, SdkEvents } from "./events";
+export { fogLoaderClass, type HlsLike } from "./hls-loader";
+export type { FallbackReason, NodeStats, StatsSnapshot } from "./stats";
+export { ChunkRequestError } from "./chunk-client";
+
+export type CreateOptions = Partial<SdkOptions> & Pick<SdkOptions, "coordinator" | "manifestUrl">;
+
+/** A client for pearFog.fetch(url), stats() and events. */
+export function create(opts: CreateOptions): FogClient {
+  return new FogClient(opts);
+}
+
+/**
+ * Make `hls` (an hls.js instance, before loadSource) load media segments from the fog.
+ * Returns the client (stats(), on(), destroy()); it is destroyed with the player.
+ */
+export function attachHls(hls: HlsLike, opts: CreateOptions): FogClient {
+  const client = new FogClient(opts);
+  attachClientToHls(hls, client);
+  return client;
+}
+
+export const PearFog = { create, attachHls };

@@ -1,0 +1,175 @@
+// Which chunk goes to which node, and how long the fog gets. Pure: no I/O, no clock.
+//
+// A segment (or file) is a list of chunks. The coordinator's browser.found ranks nodes and
+// says which of the asked-for chunks each holds. The scheduler spreads the chunks over the
+// top-k usable nodes, at most `maxInflight` requests per node, preferring the node with the
+// fewest requests in flight (ties: better rank). A chunk that fails on a node is not retried
+// on the fog: it goes to HTTP, so one slow or bad node costs one HTTP range, not a stall.
+
+export interface RankedNode {
+  node: string;
+  /** Indices (into the chunk list) this node holds. */
+  has: readonly number[];
+}
+
+export interface Assignment {
+  chunk: number;
+  node: string;
+}
+
+type ChunkState = "pending" | "inflight" | "done" | "http";
+
+export class ChunkScheduler {
+  private readonly state: ChunkState[];
+  private readonly inflight = new Map<string, number>();
+  private readonly holders: string[][];
+  private readonly dropped = new Set<string>();
+
+  /**
+   * @param chunkCount chunks in the segment
+   * @param nodes ranked best first; only the first `maxNodes` usable ones are used
+   * @param maxNodes k, nodes a segment is spread over
+   * @param maxInflight requests in flight per node
+   */
+  constructor(
+    chunkCount: number,
+    nodes: readonly RankedNode[],
+    maxNodes: number,
+    private readonly maxInflight: number,
+  ) {
+    this.state = new Array<ChunkState>(chunkCount).fill("pending");
+    const used = nodes.slice(0, maxNodes);
+    this.holders = Array.from({ length: chunkCount }, () => [] as string[]);
+    for (const n of used) {
+      this.inflight.set(n.node, 0);
+      for (const i of n.has) {
+        if (Number.isInteger(i) && i >= 0 && i < chunkCount && !this.holders[i]!.includes(n.node)) {
+          this.holders[i]!.push(n.node);
+        }
+      }
+    }
+    // No holder among the chosen nodes: straight to HTTP.
+    this.holders.forEach((h, i) => {
+      if (h.length === 0) this.state[i] = "http";
+    });
+  }
+
+  /** Start as many requests as free slots allow. */
+  next(): Assignment[] {
+    const out: Assignment[] = [];
+    for (let i = 0; i < this.state.length; i++) {
+      if (this.state[i] !== "pending") continue;
+      let best: string | undefined;
+      let bestLoad = Infinity;
+      for (const n of this.holders[i]!) {
+        if (this.dropped.has(n)) continue;
+        const load = this.inflight.get(n)!;
+        if (load < this.maxInflight && load < bestLoad) {
+          best = n;
+          bestLoad = load;
+        }
+      }
+      if (best === undefined) {
+        // Every holder is dropped: HTTP. Holders merely busy: wait for a slot.
+        if (this.holders[i]!.every((n) => this.dropped.has(n))) this.state[i] = "http";
+        continue;
+      }
+      this.state[i] = "inflight";
+      this.inflight.set(best, bestLoad + 1);
+      out.push({ chunk: i, node: best });
+    }
+    return out;
+  }
+
+  /** The chunk arrived and verified. */
+  done(a: Assignment): void {
+    this.release(a);
+    if (this.state[a.chunk] === "inflight") this.state[a.chunk] = "done";
+  }
+
+  /** The request failed: the chunk goes to HTTP; `dropNode` stops using the node. */
+  failed(a: Assignment, dropNode: boolean): void {
+    this.release(a);
+    if (dropNode) this.dropped.add(a.node);
+    if (this.state[a.chunk] === "inflight") this.state[a.chunk] = "http";
+  }
+
+  /** The deadline passed: everything not yet done goes to HTTP. Returns those chunks. */
+  expire(): number[] {
+    const moved: number[] = [];
+    this.state.forEach((s, i) => {
+      if (s === "pending" || s === "inflight") {
+        this.state[i] = "http";
+        moved.push(i);
+      }
+    });
+    return moved;
+  }
+
+  /** Chunks that must come over HTTP (including those no node holds). */
+  httpChunks(): number[] {
+    const out: number[] = [];
+    this.state.forEach((s, i) => s === "http" && out.push(i));
+    return out;
+  }
+
+  /** True when no chunk is pending or in flight on the fog. */
+  settled(): boolean {
+    return this.state.every((s) => s === "done" || s === "http");
+  }
+
+  inflightOn(node: string): number {
+    return this.inflight.get(node) ?? 0;
+  }
+
+  private release(a: Assignment): void {
+    const n = this.inflight.get(a.node);
+    if (n !== undefined && n > 0) this.inflight.set(a.node, n - 1);
+  }
+}
+
+/**
+ * How long the fog gets for a segment: deadline = clamp(bufferAhead * fraction, min, max).
+ * With little buffer the fog gets little time (HTTP must still make it); with a full buffer it
+ * gets more. bufferAheadS in seconds, result in milliseconds.
+ */
+export function fogDeadlineMs(
+  bufferAheadS: number,
+  opts: { minDeadlineMs: number; maxDeadlineMs: number; deadlineFraction: number },
+): number {
+  const fromBuffer =
+    Number.isFinite(bufferAheadS) && bufferAheadS > 0
+      ? bufferAheadS * 1000 * opts.deadlineFraction
+      : 0;
+  return Math.min(opts.maxDeadlineMs, Math.max(opts.minDeadlineMs, fromBuffer));
+}
+
+/** Seconds of media buffered ahead of the playhead (0 if the playhead is in no range). */
+export function bufferAheadS(media: {
+  currentTime: number;
+  buffered: { length: number; start(i: number): number; end(i: number): number };
+}): number {
+  const t = media.currentTime;
+  for (let i = 0; i < media.buffered.length; i++) {
+    // 0.1 s tolerance: hls.js treats small gaps as contiguous.
+    if (media.buffered.start(i) <= t + 0.1 && t <= media.buffered.end(i)) {
+      return media.buffered.end(i) - t;
+    }
+  }
+  return 0;
+}
+
+/**
+ * Merge chunk indices into contiguous runs, for HTTP Range requests: [[first, last], ...].
+ * Input need not be sorted.
+ */
+export function contiguousRuns(indices: readonly number[]): [number, number][] {
+  const sorted = [...new Set(indices)].sort((a, b) => a - b);
+  const runs: [number, number][] = [];
+  for (const i of sorted) {
+    const last = runs[runs.length - 1];
+    if (last && last[1] === i - 1) last[1] = i;
+    else runs.push([i, i]);
+  }
+  return runs;
+}
