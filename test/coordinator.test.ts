@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { signApiRequest } from "../src/coordinator/api-auth";
 import { startCoordinator, type RunningCoordinator } from "../src/coordinator/main";
+import { NodeClient, type WebSocketLike } from "../src/coordinator/node-client";
 import { base64urlEncode } from "../src/coordinator/signature";
 import { ed25519Sign, generateKeyPair, type KeyPair } from "../src/protocol/ed25519";
 import { buildManifest, contentId, encodeManifest, signManifest } from "../src/protocol/manifest";
@@ -459,5 +460,50 @@ describe("coordinator", () => {
     const kp = generateKeyPair();
     const c = await connectNode(ws, kp, "pear-fog-coordinator");
     c.close();
+  });
+
+  it("a node client reconnects with backoff after a coordinator restart and resends its inventory", async () => {
+    const port = Number(new URL(coord.url).port);
+    const kp = generateKeyPair();
+    const states: boolean[] = [];
+    const client = new NodeClient({
+      url: `${ws}/ws/node`,
+      key: kp,
+      version: "test",
+      connect: (u) => new WebSocket(u) as unknown as WebSocketLike,
+      heartbeat: (full) => ({
+        capacity: {
+          uplinkCapBps: 1_000_000,
+          uplinkUsedBps: 0,
+          storeBytes: 0,
+          storeCapBytes: 1 << 20,
+          load: 0,
+          reachability: "public",
+        },
+        add: full ? [chunkIds[3] as string] : [],
+        remove: [],
+        bytesServed: 0,
+      }),
+      onState: (s) => states.push(s),
+      backoff: { initialMs: 50, maxMs: 200 },
+    });
+    client.start();
+    try {
+      await expect
+        .poll(() => coord.server.content.holders(chunkIds[3] as string).has(kp.did))
+        .toBe(true);
+      await coord.close();
+      await expect.poll(() => client.authenticated).toBe(false);
+      coord = await startCoordinator({ ...opts, port });
+      await expect
+        .poll(() => coord.server.content.holders(chunkIds[3] as string).has(kp.did), {
+          timeout: 5000,
+        })
+        .toBe(true);
+      expect(client.connections).toBeGreaterThanOrEqual(2);
+      expect(states.slice(0, 3)).toEqual([true, false, true]);
+    } finally {
+      client.stop();
+    }
   });
 });
