@@ -87,7 +87,11 @@ static void fix_up(uint8_t *buf, size_t len, const struct stun_msg *m)
 	(void)len;
 }
 
-static void feed(struct ice_lite *a, const uint8_t *pkt, size_t len, uint64_t now)
+static const struct sockaddr *last_from;
+static socklen_t last_fromlen;
+
+static enum ice_lite_result feed(struct ice_lite *a, const uint8_t *pkt, size_t len,
+				 uint64_t now)
 {
 	static struct sockaddr_in p4;
 	static struct sockaddr_in6 p6;
@@ -111,6 +115,8 @@ static void feed(struct ice_lite *a, const uint8_t *pkt, size_t len, uint64_t no
 		from = (const struct sockaddr *)&p4;
 		fromlen = sizeof(p4);
 	}
+	last_from = from;
+	last_fromlen = fromlen;
 	r = ice_lite_on_stun(a, pkt, len, from, fromlen, now, resp, &n);
 	check_response(a, r, pkt, resp, n);
 	if ((r == ICE_LITE_RESPOND || r == ICE_LITE_RESPOND_NOMINATED) &&
@@ -119,6 +125,24 @@ static void feed(struct ice_lite *a, const uint8_t *pkt, size_t len, uint64_t no
 	if (r == ICE_LITE_RESPOND_NOMINATED && !ice_lite_addr_is_selected(a, from, fromlen))
 		abort();
 	(void)ice_lite_expired(a, now);
+	return r;
+}
+
+/* A Binding indication (RFC 8445 §11 keepalive) from the last source: accepted iff
+ * that address is valid. */
+static void keepalive(struct ice_lite *a, const uint8_t *txid)
+{
+	struct stun_builder b;
+	uint8_t pkt[64];
+	size_t n = 0;
+	bool valid = ice_lite_addr_is_valid(a, last_from, last_fromlen);
+
+	stun_builder_init(&b, pkt, sizeof(pkt),
+			  stun_msg_type(STUN_METHOD_BINDING, STUN_CLASS_INDICATION), txid);
+	if (stun_builder_finish(&b, NULL, 0, &n) != STUN_OK)
+		abort();
+	if ((feed(a, pkt, n, 2500) == ICE_LITE_KEEPALIVE) != valid)
+		abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -161,5 +185,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		copy[8] ^= 1; /* the other source address */
 	fix_up(copy, size, &m);
 	feed(&a, copy, size, 2000 + (size > 10 ? (uint64_t)copy[10] * 256 : 0));
+	keepalive(&a, copy + 8);
 	return 0;
 }

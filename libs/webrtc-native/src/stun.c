@@ -151,6 +151,7 @@ static int attr_software(struct stun_msg *m, const uint8_t *v, uint16_t len)
 
 static int attr_mi256(struct stun_msg *m, const uint8_t *v, uint16_t len)
 {
+	(void)v;
 	if (len % 4)
 		return STUN_E_BAD_ATTR;
 	m->mi256_len = len;
@@ -159,12 +160,14 @@ static int attr_mi256(struct stun_msg *m, const uint8_t *v, uint16_t len)
 
 static int attr_fingerprint(struct stun_msg *m, const uint8_t *v, uint16_t len)
 {
+	(void)len;
 	m->fingerprint = rd32(v);
 	return STUN_OK;
 }
 
 static int attr_priority(struct stun_msg *m, const uint8_t *v, uint16_t len)
 {
+	(void)len;
 	m->priority = rd32(v);
 	/* RFC 8445 §5.1.2.1: the priority is a positive integer */
 	return m->priority ? STUN_OK : STUN_E_BAD_ATTR;
@@ -172,18 +175,22 @@ static int attr_priority(struct stun_msg *m, const uint8_t *v, uint16_t len)
 
 static int attr_controlling(struct stun_msg *m, const uint8_t *v, uint16_t len)
 {
+	(void)len;
 	m->ice_controlling = (uint64_t)rd32(v) << 32 | rd32(v + 4);
 	return STUN_OK;
 }
 
 static int attr_controlled(struct stun_msg *m, const uint8_t *v, uint16_t len)
 {
+	(void)len;
 	m->ice_controlled = (uint64_t)rd32(v) << 32 | rd32(v + 4);
 	return STUN_OK;
 }
 
 static int attr_unknown_list(struct stun_msg *m, const uint8_t *v, uint16_t len)
 {
+	(void)m;
+	(void)v;
 	return len % 2 ? STUN_E_BAD_ATTR : STUN_OK; /* §14.9: list of 16-bit types */
 }
 
