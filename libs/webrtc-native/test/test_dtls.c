@@ -43,7 +43,7 @@ struct side {
 	int connected, closed, close_reason;
 	size_t rx_msgs, rx_bytes, rx_bad;
 	uint32_t rx_next_seq; /* app data carries (seq, len) and a pattern */
-	bool free_on_data, close_on_data, send_in_on_data;
+	bool free_on_data, close_on_data, send_in_on_data, reenter_in_on_data;
 };
 
 static struct dtls_cert *cert_a, *cert_b;
@@ -91,6 +91,13 @@ static void side_on_data(void *user, const uint8_t *data, size_t len)
 	s->rx_bytes += len;
 	if (s->send_in_on_data)
 		CHECK_EQ_INT(dtls_send(s->d, data, len), DTLS_OK);
+	if (s->reenter_in_on_data) {
+		/* driving calls do not nest */
+		CHECK_EQ_INT(dtls_on_packet(s->d, data, len), DTLS_E_BUSY);
+		CHECK_EQ_INT(dtls_start(s->d), DTLS_E_BUSY);
+		dtls_on_timeout(s->d);
+		dtls_release_buffers(s->d);
+	}
 	if (s->close_on_data)
 		dtls_close(s->d);
 	if (s->free_on_data) {
@@ -451,6 +458,25 @@ TEST(config_validation)
 	cfg.timer_max_ms = cfg.timer_initial_ms - 1;
 	CHECK(dtls_ctx_new(cert_a, &cfg, &err) == NULL);
 	CHECK(dtls_ctx_new(NULL, NULL, &err) == NULL);
+	{
+		struct dtls_ctx *ctx = dtls_ctx_new(cert_a, NULL, &err);
+		uint8_t fp[DTLS_FP_LEN] = { 0 };
+
+		CHECK(ctx != NULL);
+		CHECK(dtls_new(ctx, DTLS_ROLE_SERVER, NULL, &side_cb, NULL, &err) == NULL);
+		CHECK_EQ_INT(err, DTLS_E_INVALID);
+		CHECK(dtls_new(ctx, (enum dtls_role)7, fp, &side_cb, NULL, &err) == NULL);
+		CHECK(dtls_new(NULL, DTLS_ROLE_SERVER, fp, &side_cb, NULL, &err) == NULL);
+		CHECK(dtls_new(ctx, DTLS_ROLE_SERVER, fp, NULL, NULL, &err) == NULL);
+		CHECK_EQ_INT(dtls_start(NULL), DTLS_E_INVALID);
+		CHECK_EQ_INT(dtls_on_packet(NULL, fp, 1), DTLS_E_INVALID);
+		CHECK_EQ_INT(dtls_send(NULL, fp, 1), DTLS_E_INVALID);
+		CHECK_EQ_INT(dtls_timeout_ms(NULL), -1);
+		dtls_on_timeout(NULL);
+		dtls_close(NULL);
+		dtls_free(NULL);
+		dtls_ctx_free(ctx);
+	}
 	CHECK_EQ_STR(dtls_strerror(DTLS_E_FINGERPRINT), "peer certificate fingerprint mismatch");
 	CHECK_EQ_STR(dtls_strerror(-99), "unknown error");
 	CHECK_EQ_STR(dtls_strerror(5), "unknown error");
@@ -838,6 +864,7 @@ TEST(callbacks_reenter)
 	pair_init(&p, DTLS_CIPHER_ALL, false, 0, NULL, NULL);
 	CHECK(pair_connect(&p));
 	p.s.send_in_on_data = true;
+	p.s.reenter_in_on_data = true;
 	for (uint32_t i = 0; i < 20; i++)
 		send_seq(&p.c, 100 + i, i);
 	pump(&p.c, &p.s);
@@ -846,6 +873,7 @@ TEST(callbacks_reenter)
 	CHECK_EQ_INT(p.c.rx_bad + p.s.rx_bad, 0);
 	/* close from inside on_data: the rest of the datagrams are ignored */
 	p.s.send_in_on_data = false;
+	p.s.reenter_in_on_data = false;
 	p.s.close_on_data = true;
 	send_seq(&p.c, 10, 20);
 	send_seq(&p.c, 10, 21);
