@@ -1,0 +1,133 @@
+import { describe, expect, it } from "vitest";
+import { bufferAheadS, ChunkScheduler, contiguousRuns, fogDeadlineMs } from "./schedule";
+
+const all = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+describe("ChunkScheduler", () => {
+  it("spreads chunks over the top k nodes with bounded in-flight per node", () => {
+    const s = new ChunkScheduler(
+      10,
+      [
+        { node: "a", has: all(10) },
+        { node: "b", has: all(10) },
+        { node: "c", has: all(10) },
+        { node: "d", has: all(10) }, // beyond k = 3: never used
+      ],
+      3,
+      2,
+    );
+    const first = s.next();
+    expect(first).toHaveLength(6); // 3 nodes x 2 slots
+    const per = new Map<string, number>();
+    for (const a of first) per.set(a.node, (per.get(a.node) ?? 0) + 1);
+    expect(Object.fromEntries(per)).toEqual({ a: 2, b: 2, c: 2 });
+    expect(first.map((a) => a.chunk)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(s.next()).toEqual([]); // all slots busy
+    s.done(first[0]!);
+    const more = s.next();
+    expect(more).toEqual([{ chunk: 6, node: first[0]!.node }]);
+    expect(s.inflightOn(first[0]!.node)).toBe(2);
+  });
+
+  it("sends chunks no chosen node holds straight to HTTP", () => {
+    const s = new ChunkScheduler(4, [{ node: "a", has: [0, 2, 99, -1, 1.5] }], 3, 4);
+    expect(s.httpChunks()).toEqual([1, 3]);
+    expect(s.next().map((a) => a.chunk)).toEqual([0, 2]);
+  });
+
+  it("a failed chunk goes to HTTP, and a dropped node gets nothing more", () => {
+    const s = new ChunkScheduler(
+      4,
+      [
+        { node: "a", has: all(4) },
+        { node: "b", has: [3] },
+      ],
+      2,
+      1,
+    );
+    const [x, y] = s.next();
+    expect(x).toEqual({ chunk: 0, node: "a" });
+    expect(y).toEqual({ chunk: 3, node: "b" });
+    s.failed(x!, true); // a is bad
+    expect(s.httpChunks()).toEqual([0]);
+    // 1 and 2 are held only by a, which is dropped: HTTP too.
+    expect(s.next()).toEqual([]);
+    expect(s.httpChunks()).toEqual([0, 1, 2]);
+    expect(s.settled()).toBe(false); // 3 still in flight on b
+    s.done(y!);
+    expect(s.settled()).toBe(true);
+  });
+
+  it("a failure that keeps the node (busy) only moves that chunk", () => {
+    const s = new ChunkScheduler(2, [{ node: "a", has: all(2) }], 1, 1);
+    const [x] = s.next();
+    s.failed(x!, false);
+    expect(s.next()).toEqual([{ chunk: 1, node: "a" }]);
+    expect(s.httpChunks()).toEqual([0]);
+  });
+
+  it("expire moves every pending and in-flight chunk to HTTP, and late results are ignored", () => {
+    const s = new ChunkScheduler(5, [{ node: "a", has: all(5) }], 1, 2);
+    const started = s.next();
+    s.done(started[0]!);
+    expect(s.expire()).toEqual([1, 2, 3, 4]);
+    s.done(started[1]!); // arrives after the deadline: stays with HTTP
+    expect(s.httpChunks()).toEqual([1, 2, 3, 4]);
+    expect(s.next()).toEqual([]);
+    expect(s.settled()).toBe(true);
+  });
+
+  it("no nodes: everything is HTTP and settled at once", () => {
+    const s = new ChunkScheduler(3, [], 3, 4);
+    expect(s.httpChunks()).toEqual([0, 1, 2]);
+    expect(s.settled()).toBe(true);
+  });
+});
+
+describe("fogDeadlineMs", () => {
+  const o = { minDeadlineMs: 1500, maxDeadlineMs: 8000, deadlineFraction: 0.5 };
+  it("is a fraction of the buffer, clamped", () => {
+    expect(fogDeadlineMs(0, o)).toBe(1500);
+    expect(fogDeadlineMs(2, o)).toBe(1500); // 1000 < min
+    expect(fogDeadlineMs(6, o)).toBe(3000);
+    expect(fogDeadlineMs(30, o)).toBe(8000);
+    expect(fogDeadlineMs(Number.NaN, o)).toBe(1500);
+    expect(fogDeadlineMs(-4, o)).toBe(1500);
+    expect(fogDeadlineMs(Infinity, o)).toBe(1500); // a broken media element is no licence to wait
+  });
+});
+
+describe("bufferAheadS", () => {
+  const media = (t: number, ranges: [number, number][]) => ({
+    currentTime: t,
+    buffered: {
+      length: ranges.length,
+      start: (i: number) => ranges[i]![0],
+      end: (i: number) => ranges[i]![1],
+    },
+  });
+  it("measures the range containing the playhead", () => {
+    expect(bufferAheadS(media(5, [[0, 12]]))).toBe(7);
+    expect(
+      bufferAheadS(
+        media(20, [
+          [0, 10],
+          [19.95, 30],
+        ]),
+      ),
+    ).toBe(10);
+    expect(bufferAheadS(media(15, [[0, 10]]))).toBe(0);
+    expect(bufferAheadS(media(0, []))).toBe(0);
+  });
+});
+
+describe("contiguousRuns", () => {
+  it("merges indices into runs", () => {
+    expect(contiguousRuns([5, 1, 2, 3, 7, 8, 2])).toEqual([
+      [1, 3],
+      [5, 5],
+      [7, 8],
+    ]);
+    expect(contiguousRuns([])).toEqual([]);
+  });
+});

@@ -1,0 +1,238 @@
+// A fog node played by Node for SDK tests: a real WebRTC peer (@roamhq/wrtc, libwebrtc) that
+// registers with the coordinator like pear-fogd's agent (node.hello → challenge → auth,
+// heartbeats with its inventory), answers relayed offers, and serves the chunk protocol
+// (server side of src/sdk/chunk-protocol.ts) from an in-memory chunk map. It can be told to
+// corrupt chunks, to be slow, or to refuse.
+import wrtc from "@roamhq/wrtc";
+import WebSocket from "ws";
+import { base64urlEncode } from "../../src/coordinator/signature";
+import { ed25519Sign, generateKeyPair, type KeyPair } from "../../src/protocol/ed25519";
+import { hexEncode } from "../../src/protocol/hex";
+import { nodeAuthPayload } from "../../src/protocol/messages";
+import {
+  CHUNK_PROTO_VERSION,
+  ChunkErrorCode,
+  type ChunkErrorName,
+  DATA_HDR_LEN,
+  ERROR_LEN,
+  FLAG_LAST,
+  GET_LEN,
+  MSG_CANCEL,
+  MSG_DATA,
+  MSG_ERROR,
+  MSG_GET,
+} from "../../src/sdk/chunk-protocol";
+
+/** DATA payload per message, bytes (well under every SCTP max-message-size). */
+export const DATA_PIECE = 16 * 1024;
+
+export interface ServeOptions {
+  /** Chunk ids (hex) whose bytes are sent with one byte flipped. */
+  corrupt?: Set<string>;
+  /** Delay before answering each GET, milliseconds. */
+  delayMs?: number;
+  /** Answer every GET with this error instead. */
+  refuse?: ChunkErrorName;
+}
+
+export interface ServeLog {
+  /** Chunk ids requested, in order. */
+  gets: string[];
+  /** Payload bytes sent. */
+  bytes: number;
+}
+
+export function encodeData(
+  reqId: number,
+  offset: number,
+  total: number,
+  payload: Uint8Array,
+  last: boolean,
+): Uint8Array {
+  const out = new Uint8Array(DATA_HDR_LEN + payload.length);
+  const dv = new DataView(out.buffer);
+  out[0] = CHUNK_PROTO_VERSION;
+  out[1] = MSG_DATA;
+  out[2] = last ? FLAG_LAST : 0;
+  dv.setUint32(4, reqId);
+  dv.setUint32(8, offset);
+  dv.setUint32(12, total);
+  out.set(payload, DATA_HDR_LEN);
+  return out;
+}
+
+export function encodeError(reqId: number, code: ChunkErrorName, retryAfterMs = 0): Uint8Array {
+  const out = new Uint8Array(ERROR_LEN);
+  const dv = new DataView(out.buffer);
+  out[0] = CHUNK_PROTO_VERSION;
+  out[1] = MSG_ERROR;
+  out[2] = ChunkErrorCode[code];
+  dv.setUint32(4, reqId);
+  dv.setUint32(8, retryAfterMs);
+  return out;
+}
+
+/** Serve the chunk protocol on `dc` (an RTCDataChannel from @roamhq/wrtc). */
+export function serveChunks(
+  dc: RTCDataChannel,
+  chunks: ReadonlyMap<string, Uint8Array>,
+  opts: ServeOptions,
+  log: ServeLog,
+): void {
+  dc.binaryType = "arraybuffer";
+  const cancelled = new Set<number>();
+  const send = (b: Uint8Array) => dc.send(b as Uint8Array<ArrayBuffer>);
+  dc.addEventListener("message", (ev: MessageEvent) => {
+    const buf = new Uint8Array(ev.data as ArrayBuffer);
+    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    if (buf[0] !== CHUNK_PROTO_VERSION) return;
+    if (buf[1] === MSG_CANCEL) {
+      cancelled.add(dv.getUint32(2));
+      return;
+    }
+    if (buf[1] !== MSG_GET || buf.length !== GET_LEN) return;
+    const reqId = dv.getUint32(2);
+    const id = hexEncode(buf.subarray(6, 38));
+    log.gets.push(id);
+    const answer = () => {
+      if (dc.readyState !== "open" || cancelled.has(reqId)) return;
+      if (opts.refuse) return send(encodeError(reqId, opts.refuse, 100));
+      let data = chunks.get(id);
+      if (!data) return send(encodeError(reqId, "NOT_FOUND"));
+      if (opts.corrupt?.has(id)) {
+        data = data.slice();
+        data[data.length >> 1]! ^= 0x5a;
+      }
+      for (let off = 0; off < data.length || off === 0; off += DATA_PIECE) {
+        const piece = data.subarray(off, Math.min(off + DATA_PIECE, data.length));
+        const last = off + DATA_PIECE >= data.length;
+        send(encodeData(reqId, off, data.length, piece, last));
+        log.bytes += piece.length;
+        if (last) break;
+      }
+    };
+    if (opts.delayMs) setTimeout(answer, opts.delayMs);
+    else answer();
+  });
+}
+
+/** Answer an SDP offer as a data-channel-only peer serving chunks; returns the answer SDP. */
+export async function answerOffer(
+  offerSdp: string,
+  chunks: ReadonlyMap<string, Uint8Array>,
+  opts: ServeOptions,
+  log: ServeLog,
+  peers: RTCPeerConnection[],
+): Promise<string> {
+  const pc = new wrtc.RTCPeerConnection() as RTCPeerConnection;
+  peers.push(pc);
+  pc.addEventListener("datachannel", (ev: RTCDataChannelEvent) => {
+    if (ev.channel.label === "pear-fog-chunks") serveChunks(ev.channel, chunks, opts, log);
+  });
+  await pc.setRemoteDescription({ type: "offer", sdp: offerSdp });
+  await pc.setLocalDescription(await pc.createAnswer());
+  // Like the ICE-lite pear-fogd, put every host candidate into the answer (no trickle).
+  await new Promise<void>((resolve) => {
+    if (pc.iceGatheringState === "complete") return resolve();
+    const t = setTimeout(resolve, 2000);
+    pc.addEventListener("icegatheringstatechange", () => {
+      if (pc.iceGatheringState === "complete") {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+  });
+  return pc.localDescription!.sdp;
+}
+
+/** A fog node registered with a coordinator. */
+export class WrtcFogNode {
+  readonly key: KeyPair = generateKeyPair();
+  readonly log: ServeLog = { gets: [], bytes: 0 };
+  /** Offers answered, count. */
+  offers = 0;
+  private ws: WebSocket | undefined;
+  private hb: ReturnType<typeof setInterval> | undefined;
+  private seq = 0;
+  private readonly peers: RTCPeerConnection[] = [];
+
+  constructor(
+    readonly chunks: ReadonlyMap<string, Uint8Array>,
+    readonly opts: ServeOptions = {},
+  ) {}
+
+  get did(): string {
+    return this.key.did;
+  }
+
+  /** Connect to `coordinatorUrl` (http://host:port), authenticate and announce the chunks. */
+  async start(coordinatorUrl: string, coordinatorId = "pear-fog-coordinator"): Promise<void> {
+    const ws = new WebSocket(coordinatorUrl.replace(/^http/, "ws") + "/ws/node");
+    this.ws = ws;
+    await new Promise<void>((resolve, reject) => {
+      ws.once("open", () => resolve());
+      ws.once("error", reject);
+    });
+    const welcome = new Promise<number>((resolve, reject) => {
+      ws.on("message", (d) => {
+        const m = JSON.parse(d.toString()) as Record<string, unknown> & { t: string };
+        if (m.t === "node.challenge") {
+          const payload = nodeAuthPayload(this.did, m.nonce as string, coordinatorId);
+          const sig = base64urlEncode(ed25519Sign(payload, this.key.seed));
+          ws.send(JSON.stringify({ t: "node.auth", sig }));
+        } else if (m.t === "node.welcome") {
+          resolve(m.heartbeatMs as number);
+        } else if (m.t === "sig.offer") {
+          void this.onOffer(m.session as string, m.sdp as string);
+        } else if (m.t === "error" && m.code === "unauthorized") {
+          reject(new Error(`node auth failed: ${String(m.detail)}`));
+        }
+      });
+    });
+    ws.send(JSON.stringify({ t: "node.hello", nodeId: this.did, version: "wrtc-test-node" }));
+    const heartbeatMs = await welcome;
+    // Inventory in heartbeats of at most 512 ids (LIMITS.inventory).
+    const ids = [...this.chunks.keys()];
+    for (let i = 0; i === 0 || i < ids.length; i += 512) {
+      this.heartbeat(ids.slice(i, i + 512), i === 0);
+    }
+    this.hb = setInterval(() => this.heartbeat([], false), heartbeatMs);
+  }
+
+  async close(): Promise<void> {
+    if (this.hb) clearInterval(this.hb);
+    for (const pc of this.peers) pc.close();
+    const ws = this.ws;
+    if (ws && ws.readyState === ws.OPEN) {
+      await new Promise<void>((resolve) => {
+        ws.once("close", () => resolve());
+        ws.close();
+      });
+    }
+  }
+
+  private heartbeat(add: string[], full: boolean): void {
+    this.ws?.send(
+      JSON.stringify({
+        t: "node.heartbeat",
+        seq: this.seq++,
+        capacity: {
+          uplinkCapBps: 10_000_000,
+          uplinkUsedBps: 0,
+          storeBytes: 0,
+          storeCapBytes: 1 << 30,
+          load: 0,
+          reachability: "public",
+        },
+        inventory: { add, remove: [], ...(full ? { full: true } : {}) },
+        bytesServed: 0,
+      }),
+    );
+  }
+
+  private async onOffer(session: string, sdp: string): Promise<void> {
+    this.offers++;
+    const answer = await answerOffer(sdp, this.chunks, this.opts, this.log, this.peers);
+    this.ws?.send(JSON.stringify({ t: "sig.answer", session, sdp: answer }));
+  }
+}
