@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   AGENT_CONFIG_DEFAULTS,
   ConfigError,
+  formatAgentConfig,
   parseAgentConfig,
   parseHours,
   parseRate,
@@ -99,5 +100,16 @@ describe("agent config", () => {
     expect(withinHours(night, 6 * 60)).toBe(false);
     expect(withinHours(night, 12 * 60)).toBe(false);
     expect(withinHours([], 12 * 60)).toBe(true);
+  });
+
+  it("writes a config that reads back identically", () => {
+    const cfg = parseAgentConfig(FULL);
+    const text = formatAgentConfig(cfg);
+    expect(text).toContain("config 'pear-fog' 'main'");
+    expect(text).toContain("\tlist hours '22:30-24:00'");
+    expect(parseAgentConfig(text)).toEqual(cfg);
+    expect(parseAgentConfig(formatAgentConfig(AGENT_CONFIG_DEFAULTS))).toEqual(
+      AGENT_CONFIG_DEFAULTS,
+    );
   });
 });

@@ -14,7 +14,7 @@
 //
 // Missing options take AGENT_CONFIG_DEFAULTS; a present but invalid option is an error that
 // names it. Unknown options are ignored (LuCI and future versions may add some).
-import { findSection, getList, getOption, parseUci, type UciFile } from "./uci/uci";
+import { findSection, getList, getOption, parseUci, writeUci, type UciFile } from "./uci/uci";
 
 /** A window of the day during which sharing is allowed, minutes since local midnight. */
 export interface HoursWindow {
@@ -203,4 +203,36 @@ export function agentConfigFromUci(file: UciFile): AgentConfig {
 /** Parses /etc/config/pear-fog text. Throws UciError (syntax) or ConfigError (values). */
 export function parseAgentConfig(text: string): AgentConfig {
   return agentConfigFromUci(parseUci(text));
+}
+
+function hhmm(min: number): string {
+  return `${String(Math.floor(min / 60)).padStart(2, "0")}:${String(min % 60).padStart(2, "0")}`;
+}
+
+/**
+ * The configuration as a UCI file (section `pear-fog 'main'`), values in canonical form: rates
+ * in bytes/s and sizes in bytes as plain numbers. agentConfigFromUci inverts it exactly.
+ */
+export function agentConfigToUci(cfg: AgentConfig): UciFile {
+  const options = new Map<string, string | string[]>([
+    ["sharing", cfg.sharing ? "1" : "0"],
+    ["upload_cap", String(cfg.uploadCapBps)],
+    ["monthly_cap", String(cfg.monthlyCapBytes)],
+  ]);
+  if (cfg.hours.length > 0) {
+    options.set(
+      "hours",
+      cfg.hours.map((h) => `${hhmm(h.startMin)}-${hhmm(h.endMin)}`),
+    );
+  }
+  options.set("store_path", cfg.storePath);
+  options.set("store_size", String(cfg.storeSizeBytes));
+  options.set("coordinator", cfg.coordinatorUrl);
+  options.set("key_path", cfg.keyPath);
+  return { package: "pear-fog", sections: [{ type: AGENT_SECTION_TYPE, name: "main", options }] };
+}
+
+/** /etc/config/pear-fog text for a configuration. */
+export function formatAgentConfig(cfg: AgentConfig): string {
+  return writeUci(agentConfigToUci(cfg));
 }
