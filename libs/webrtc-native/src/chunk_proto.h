@@ -46,7 +46,9 @@ enum chunk_proto_type {
  * (RFC 8841 section 6; Firefox and Chrome accept >= 64 KiB); the caller lowers
  * it to the peer's a=max-message-size when that is smaller. */
 #define CHUNK_PROTO_DEFAULT_MAX_FRAME 65536u
-#define CHUNK_PROTO_MIN_FRAME 1024u
+/* Smallest frame we agree to: a peer whose max-message-size is below this
+ * cannot be served and should be refused by the caller (no browser does so). */
+#define CHUNK_PROTO_MIN_FRAME 64u
 #define CHUNK_PROTO_MAX_FRAME (CHUNK_PROTO_DATA_HDR_LEN + CHUNK_PROTO_MAX_CHUNK_BYTES)
 
 /* DATA flags */
@@ -158,7 +160,8 @@ struct chunk_sender {
 	uint64_t frames_sent, payload_bytes_sent, requests_done, cancelled, busy_rejects;
 };
 
-/* max_frame 0 = CHUNK_PROTO_DEFAULT_MAX_FRAME; clamped to [MIN_FRAME, MAX_FRAME]. */
+/* max_frame 0 = CHUNK_PROTO_DEFAULT_MAX_FRAME (also right for a peer's
+ * max-message-size of 0, "no limit"); clamped to [MIN_FRAME, MAX_FRAME]. */
 void chunk_sender_init(struct chunk_sender *s, size_t max_frame, chunk_sender_fetch_fn fetch,
 		       void *ctx);
 void chunk_sender_set_max_frame(struct chunk_sender *s, size_t max_frame);

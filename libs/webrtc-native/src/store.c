@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -356,6 +357,15 @@ struct store *store_open(const char *dir, uint64_t cap_bytes, int *err)
 		rc = -errno;
 		goto fail;
 	}
+	if (flock(s->dirfd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK) {
+			*err = STORE_E_LOCKED;
+			store_close(s);
+			return NULL;
+		}
+		rc = -errno;
+		goto fail;
+	}
 	if ((rc = clean_tmp(s)) < 0 || (rc = rebuild_index(s)) < 0)
 		goto fail;
 	evict_for(s, 0);
@@ -364,6 +374,7 @@ struct store *store_open(const char *dir, uint64_t cap_bytes, int *err)
 fail:
 	*err = errno_to_store(rc);
 	store_close(s);
+	errno = -rc; /* for the caller's log line */
 	return NULL;
 }
 
@@ -677,6 +688,8 @@ const char *store_strerror(int err)
 		return "invalid argument";
 	case STORE_E_BUFFER:
 		return "buffer too small for the chunk";
+	case STORE_E_LOCKED:
+		return "store directory is in use by another process";
 	}
 	return "unknown store error";
 }

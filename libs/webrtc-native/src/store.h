@@ -51,6 +51,7 @@ enum store_err {
 	STORE_E_CORRUPT = -7,	    /* get: stored bytes did not match; chunk deleted */
 	STORE_E_INVAL = -8,
 	STORE_E_BUFFER = -9, /* get_into: caller buffer too small (*len = needed) */
+	STORE_E_LOCKED = -10, /* open: another process has this store open */
 };
 
 struct store;
@@ -66,7 +67,10 @@ struct store_stat {
 };
 
 /* Open (creating <dir> if missing, one level) and rebuild the index; evicts down
- * to cap_bytes if the directory holds more.  NULL on failure with *err set. */
+ * to cap_bytes if the directory holds more.  NULL on failure with *err set
+ * (and errno, for STORE_E_IO).
+ * Takes an exclusive flock(2) on <dir> (released by close or process death):
+ * a second instance would delete the first one's temp files. */
 struct store *store_open(const char *dir, uint64_t cap_bytes, int *err);
 void store_close(struct store *s);
 

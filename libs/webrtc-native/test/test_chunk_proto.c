@@ -296,6 +296,15 @@ TEST(sender_splits_and_reassembles)
 	CHECK_EQ_INT(off, 51000);
 	chunk_sender_set_max_frame(&s, 10);
 	CHECK_EQ_INT(s.max_frame, CHUNK_PROTO_MIN_FRAME);
+	/* A tiny peer limit is honoured exactly. */
+	chunk_sender_set_max_frame(&s, 100);
+	CHECK_EQ_INT(send_get(&s, 44, &fs.ids[0], 0, 1000), CHUNK_PROTO_OK);
+	off = 0;
+	while (pull(&s, SIZE_MAX, &r) == 1) {
+		CHECK(r.payload_len == 84 || (r.flags & CHUNK_PROTO_FLAG_LAST));
+		off += r.payload_len;
+	}
+	CHECK_EQ_INT(off, 1000);
 	chunk_sender_free(&s);
 	fake_free(&fs);
 }

@@ -197,6 +197,16 @@ TEST(refuses_bad_puts)
 	int err = 0;
 	CHECK(store_open("/proc/definitely/not/here", 1, &err) == NULL);
 	CHECK(err < 0);
+
+	/* One process per store directory. */
+	s = store_open(dir, 10000, NULL);
+	CHECK(s != NULL);
+	CHECK(store_open(dir, 10000, &err) == NULL);
+	CHECK_EQ_INT(err, STORE_E_LOCKED);
+	store_close(s);
+	s = store_open(dir, 10000, &err);
+	CHECK(s != NULL);
+	store_close(s);
 	rm_rf(dir);
 }
 
