@@ -4,10 +4,15 @@
 // is applied. Idle connections are closed; a node that fails is skipped for a while.
 import { ChunkClient, type DataChannelLike } from "./chunk-client";
 import type { PeerConnectionCtor } from "./config";
-import type { CoordinatorLink } from "./coordinator-link";
 
 /** Data channel label the node accepts. */
 export const CHUNK_CHANNEL_LABEL = "pear-fog-chunks";
+
+/** Relays an offer to a node and returns its answer (CoordinatorLink in production). */
+export interface Signaller {
+  offer(session: string, node: string, sdp: string): Promise<string>;
+  dropSession(session: string): void;
+}
 
 export interface NodePoolOptions {
   peerConnection: PeerConnectionCtor;
@@ -58,7 +63,7 @@ export class NodePool {
   private readonly now: () => number;
 
   constructor(
-    private readonly coord: CoordinatorLink,
+    private readonly coord: Signaller,
     private readonly opts: NodePoolOptions,
   ) {
     this.now = opts.now ?? (() => Date.now());

@@ -1,0 +1,196 @@
+// Delivery over real WebRTC: @roamhq/wrtc peer connections on both sides (the SDK's NodePool
+// and ChunkClient against a test node serving the chunk protocol), a real HTTP origin with
+// Range support. Signalling is an in-process relay instead of the coordinator.
+import { randomBytes } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import wrtc from "@roamhq/wrtc";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { answerOffer, type ServeLog, type ServeOptions } from "../../test/sdk/fog-node";
+import { chunkBytes } from "../protocol/manifest";
+import type { FoundNode } from "../protocol/messages";
+import type { PeerConnectionCtor } from "./config";
+import { deliverFile, type DeliveryDeps } from "./delivery";
+import type { FileEntry } from "./manifest-index";
+import { NodePool } from "./node-pool";
+import type { FallbackReason } from "./stats";
+
+const CHUNK = 16 * 1024;
+const data = new Uint8Array(randomBytes(5 * CHUNK + 5000));
+const chunks = chunkBytes(data, CHUNK);
+const byId = new Map(chunks.map((c, i) => [c.id, data.subarray(i * CHUNK, i * CHUNK + c.size)]));
+
+interface TestNode {
+  opts: ServeOptions;
+  log: ServeLog;
+  holds: Map<string, Uint8Array>;
+}
+
+let origin: Server;
+let url: string;
+const ranges: (string | undefined)[] = [];
+const peers: RTCPeerConnection[] = [];
+
+beforeAll(async () => {
+  origin = createServer((req, res) => {
+    ranges.push(req.headers.range);
+    const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? "");
+    if (m) {
+      const a = Number(m[1]);
+      const b = Number(m[2]);
+      res.writeHead(206, { "content-range": `bytes ${a}-${b}/${data.length}` });
+      res.end(data.subarray(a, b + 1));
+    } else {
+      res.writeHead(200);
+      res.end(data);
+    }
+  });
+  await new Promise<void>((r) => origin.listen(0, "127.0.0.1", r));
+  url = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/seg1.ts`;
+});
+afterAll(async () => {
+  for (const pc of peers) pc.close();
+  await new Promise((r) => origin.close(r));
+});
+
+function setup(nodes: Record<string, TestNode>, found: FoundNode[], deadlineMs = 5000) {
+  const reports: [string, string, string][] = [];
+  const fallbacks: [FallbackReason, string | undefined][] = [];
+  const fogBytes = new Map<string, number>();
+  const bad = new Set<string>();
+  const pool = new NodePool(
+    {
+      offer: (_session, node, sdp) => {
+        const n = nodes[node]!;
+        return answerOffer(sdp, n.holds, n.opts, n.log, peers);
+      },
+      dropSession: () => undefined,
+    },
+    {
+      peerConnection: wrtc.RTCPeerConnection as unknown as PeerConnectionCtor,
+      iceServers: [],
+      connectTimeoutMs: 5000,
+      chunkTimeoutMs: 3000,
+      idleCloseMs: 60_000,
+      badNodeMs: 60_000,
+    },
+  );
+  const deps: DeliveryDeps = {
+    contentId: "c",
+    find: () => Promise.resolve(found),
+    usable: (n) => pool.usable(n),
+    client: (n) => pool.client(n),
+    markBad: (n) => {
+      bad.add(n);
+      pool.markBad(n);
+    },
+    report: (node, chunk, reason) => reports.push([node, chunk, reason]),
+    fetch: globalThis.fetch,
+    httpTimeoutMs: 5000,
+    maxNodes: 3,
+    maxInflightPerNode: 2,
+    now: () => Date.now(),
+    onFog: (node, bytes) => fogBytes.set(node, (fogBytes.get(node) ?? 0) + bytes),
+    onNodeFailure: () => undefined,
+    onFallback: (reason, chunk) => fallbacks.push([reason, chunk]),
+  };
+  const entry: FileEntry = { url, file: { uri: url, size: data.length, chunks }, chunkSize: CHUNK };
+  return {
+    pool,
+    run: () => deliverFile(entry, deps, deadlineMs),
+    reports,
+    fallbacks,
+    fogBytes,
+    bad,
+  };
+}
+
+const node = (opts: ServeOptions = {}, holds = byId): TestNode => ({
+  opts,
+  log: { gets: [], bytes: 0 },
+  holds,
+});
+const allIdx = chunks.map((_, i) => i);
+
+describe("deliverFile over real WebRTC", () => {
+  it("gets every chunk from two nodes in parallel, verified, no HTTP", async () => {
+    const nodes = { a: node(), b: node() };
+    const t = setup(nodes, [
+      { node: "a", score: 0.9, has: allIdx, rttMs: 1 },
+      { node: "b", score: 0.8, has: allIdx, rttMs: 1 },
+    ]);
+    ranges.length = 0;
+    const r = await t.run();
+    t.pool.close();
+    expect(Buffer.from(r.data).equals(Buffer.from(data))).toBe(true);
+    expect(r.bytesFog).toBe(data.length);
+    expect(r.bytesHttp).toBe(0);
+    expect(ranges).toEqual([]);
+    expect(nodes.a.log.gets.length).toBeGreaterThan(0);
+    expect(nodes.b.log.gets.length).toBeGreaterThan(0); // spread over both
+    expect(nodes.a.log.gets.length + nodes.b.log.gets.length).toBe(chunks.length);
+    expect(t.fallbacks).toEqual([]);
+  });
+
+  it("catches a corrupted chunk: HTTP range for it, node reported and dropped", async () => {
+    const badId = chunks[2]!.id;
+    const nodes = { a: node({ corrupt: new Set([badId]) }) };
+    const t = setup(nodes, [{ node: "a", score: 0.9, has: allIdx, rttMs: 1 }]);
+    ranges.length = 0;
+    const r = await t.run();
+    t.pool.close();
+    expect(Buffer.from(r.data).equals(Buffer.from(data))).toBe(true);
+    expect(t.reports).toContainEqual(["a", badId, "hash_mismatch"]);
+    expect(t.bad.has("a")).toBe(true);
+    expect(t.fallbacks).toContainEqual(["bad_hash", badId]);
+    expect(r.bytesFog + r.bytesHttp).toBe(data.length);
+    expect(r.bytesHttp).toBeGreaterThanOrEqual(CHUNK);
+    expect(ranges.length).toBeGreaterThan(0);
+    expect(ranges.every((x) => x !== undefined && x.startsWith("bytes="))).toBe(true);
+    expect(ranges).toContain(`bytes=${2 * CHUNK}-${3 * CHUNK - 1}`);
+  });
+
+  it("no nodes: one plain GET of the whole file", async () => {
+    const t = setup({}, []);
+    ranges.length = 0;
+    const r = await t.run();
+    t.pool.close();
+    expect(Buffer.from(r.data).equals(Buffer.from(data))).toBe(true);
+    expect(r).toMatchObject({ bytesFog: 0, bytesHttp: data.length });
+    expect(ranges).toEqual([undefined]);
+    expect(t.fallbacks.map((f) => f[0])).toEqual(chunks.map(() => "no_nodes"));
+  });
+
+  it("a slow node misses the deadline: HTTP takes the missing chunks", async () => {
+    const nodes = { slow: node({ delayMs: 1500 }) };
+    const t = setup(nodes, [{ node: "slow", score: 0.9, has: allIdx, rttMs: 1 }], 300);
+    ranges.length = 0;
+    const started = Date.now();
+    const r = await t.run();
+    const took = Date.now() - started;
+    t.pool.close();
+    expect(Buffer.from(r.data).equals(Buffer.from(data))).toBe(true);
+    expect(took).toBeLessThan(1500);
+    expect(r.bytesHttp).toBe(data.length);
+    expect(t.fallbacks.filter((f) => f[0] === "deadline")).toHaveLength(chunks.length);
+  });
+
+  it("a node that refuses (NOT_FOUND) is reported; a partial holder is combined with HTTP", async () => {
+    const half = new Map([...byId].slice(0, 3));
+    const nodes = { gone: node({ refuse: "NOT_FOUND" }), part: node({}, half) };
+    const t = setup(nodes, [
+      { node: "gone", score: 0.9, has: [5], rttMs: 1 },
+      { node: "part", score: 0.8, has: [0, 1, 2], rttMs: 1 },
+    ]);
+    ranges.length = 0;
+    const r = await t.run();
+    t.pool.close();
+    expect(Buffer.from(r.data).equals(Buffer.from(data))).toBe(true);
+    expect(r.bytesFog).toBe(3 * CHUNK);
+    expect(r.bytesHttp).toBe(data.length - 3 * CHUNK);
+    expect(t.reports).toContainEqual(["gone", chunks[5]!.id, "refused"]);
+    expect(t.fallbacks).toContainEqual(["no_nodes", chunks[3]!.id]);
+    expect(t.fallbacks).toContainEqual(["node_error", chunks[5]!.id]);
+    expect(t.fogBytes.get("part")).toBe(3 * CHUNK);
+  });
+});
