@@ -44,6 +44,7 @@ struct side {
 	size_t rx_msgs, rx_bytes, rx_bad;
 	uint32_t rx_next_seq; /* app data carries (seq, len) and a pattern */
 	bool free_on_data, close_on_data, send_in_on_data, reenter_in_on_data;
+	bool send_on_connected; /* like SCTP: the server sends its INIT as soon as it can */
 };
 
 static struct dtls_cert *cert_a, *cert_b;
@@ -73,9 +74,15 @@ static void fill_pattern(uint8_t *buf, size_t len, uint32_t seq)
 		memcpy(buf, &seq, 4);
 }
 
+static void send_seq(struct side *from, size_t len, uint32_t seq);
+
 static void side_on_connected(void *user)
 {
-	((struct side *)user)->connected++;
+	struct side *s = user;
+
+	s->connected++;
+	if (s->send_on_connected)
+		send_seq(s, 300, 0);
 }
 
 static void side_on_data(void *user, const uint8_t *data, size_t len)
@@ -710,6 +717,24 @@ TEST(lost_flights_retransmitted)
 	test_case_failed |= failed_any;
 }
 
+/* The server's first application data overtakes its lost final flight: the client keeps
+ * the next-epoch record and delivers it once the retransmitted Finished arrives. */
+TEST(early_app_data_buffered)
+{
+	struct pair p;
+
+	pair_init(&p, DTLS_CIPHER_ALL, false, DTLS_TIMER_MIN_MS, NULL, NULL);
+	p.s.send_on_connected = true;
+	p.s.drop_from = 1; /* CCS + Finished; the app data record right after goes through */
+	p.s.drop_count = 1;
+	CHECK(pair_connect(&p));
+	CHECK(dtls_stats(p.c.d)->retransmits >= 1);
+	pump(&p.c, &p.s);
+	CHECK_EQ_INT(p.c.rx_msgs, 1);
+	CHECK_EQ_INT(p.c.rx_bad, 0);
+	pair_free(&p);
+}
+
 /* Nobody answers: after the retransmissions run out the client closes (RFC 6347
  * §4.2.4: implementations give up eventually; OpenSSL after 12). */
 TEST(timeout_exhausted)
@@ -1305,6 +1330,7 @@ int main(void)
 	RUN(fingerprint_mismatch_client_side);
 	RUN(fingerprint_mismatch_server_side);
 	RUN(lost_flights_retransmitted);
+	RUN(early_app_data_buffered);
 	RUN(timeout_exhausted);
 	RUN(garbage_ignored);
 	RUN(packet_after_close_ignored);
