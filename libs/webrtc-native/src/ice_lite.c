@@ -244,7 +244,7 @@ static enum ice_lite_result on_request(struct ice_lite *a, const uint8_t *pkt, s
 		return respond_error(a, m, STUN_ERR_UNAUTHENTICATED, ICE_LITE_WHY_INTEGRITY, resp,
 				     resp_len);
 	}
-	/* RFC 8489 §6.3.1.1: after authentication, unknown required attributes */
+	/* RFC 8489 §6.3: after authentication, unknown required attributes */
 	if (m->n_unknown)
 		return respond_error(a, m, STUN_ERR_UNKNOWN_ATTRIBUTE, ICE_LITE_WHY_UNKNOWN_ATTR,
 				     resp, resp_len);
@@ -259,7 +259,7 @@ static enum ice_lite_result on_request(struct ice_lite *a, const uint8_t *pkt, s
 				       (const uint8_t *)a->local_pwd, pwd_len, &n) != STUN_OK)
 		return drop(a, ICE_LITE_WHY_BUFFER, resp_len);
 
-	/* §7.3.1.3/§7.3.1.4: the source is a (peer-reflexive) remote candidate and
+	/* RFC 8445 §7.3.1.3: the source is a (peer-reflexive) remote candidate and
 	 * the pair is valid once we answer */
 	i = valid_add(a, from, fromlen, m->priority, now_ms);
 	/* §7.3.1.5 / §8.2: USE-CANDIDATE nominates; a newer nomination replaces the

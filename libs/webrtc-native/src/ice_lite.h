@@ -155,7 +155,7 @@ bool ice_lite_expired(struct ice_lite *a, uint64_t now_ms);
 /* DTLS/SCTP from the peer is accepted from the selected address only. */
 bool ice_lite_addr_is_selected(const struct ice_lite *a, const struct sockaddr *from,
 			       socklen_t fromlen);
-/* Any address that passed an authenticated check (valid list, RFC 8445 §7.3.1.4). */
+/* Any address that passed an authenticated check (the valid list, RFC 8445 §7.3, §8.2). */
 bool ice_lite_addr_is_valid(const struct ice_lite *a, const struct sockaddr *from,
 			    socklen_t fromlen);
 /* The selected remote address (where to send), NULL before nomination. */

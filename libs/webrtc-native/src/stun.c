@@ -191,7 +191,7 @@ static int attr_unknown_list(struct stun_msg *m, const uint8_t *v, uint16_t len)
 {
 	(void)m;
 	(void)v;
-	return len % 2 ? STUN_E_BAD_ATTR : STUN_OK; /* §14.9: list of 16-bit types */
+	return len % 2 ? STUN_E_BAD_ATTR : STUN_OK; /* §14.13: list of 16-bit types */
 }
 
 static const struct stun_attr_policy attr_policy[] = {

@@ -17,7 +17,7 @@
  *     it MUST be last);
  *   - a repeated attribute: the first one counts, later ones are ignored (§14);
  *   - unknown comprehension-required attributes (0x0000-0x7FFF) are listed in
- *     unknown[] so that a request can be answered with 420 (§6.3.1.1); unknown
+ *     unknown[] so that a request can be answered with 420 (§6.3); unknown
  *     comprehension-optional ones (0x8000-0xFFFF) are skipped.
  *
  * Integrity (short-term credentials, §9.1): the key is the password itself (ICE pwd,
@@ -205,7 +205,7 @@ int stun_builder_add_xor_address(struct stun_builder *b, uint16_t type,
 /* §14.8: code 300..699, reason UTF-8 of at most STUN_REASON_MAX bytes (NULL = the
  * standard phrase from stun_reason_phrase()). */
 int stun_builder_add_error_code(struct stun_builder *b, unsigned code, const char *reason);
-/* §14.9 UNKNOWN-ATTRIBUTES: list of 16-bit types. */
+/* §14.13 UNKNOWN-ATTRIBUTES: list of 16-bit types. */
 int stun_builder_add_unknown_attributes(struct stun_builder *b, const uint16_t *types,
 					size_t n);
 /* §14.5: MESSAGE-INTEGRITY with key; afterwards only FINGERPRINT may be added. */
@@ -216,7 +216,7 @@ int stun_builder_add_fingerprint(struct stun_builder *b);
 int stun_builder_finish(struct stun_builder *b, const uint8_t *key, size_t key_len,
 			size_t *len);
 
-/* Binding success response (§7.3.1.1 of RFC 8489): XOR-MAPPED-ADDRESS of `peer`,
+/* Binding success response (RFC 8489 §6.3.1, §14.2): XOR-MAPPED-ADDRESS of `peer`,
  * MESSAGE-INTEGRITY with key (if not NULL), FINGERPRINT.  *len = message length. */
 int stun_build_binding_success(uint8_t *buf, size_t cap, const uint8_t txid[STUN_TXID_LEN],
 			       const struct sockaddr *peer, socklen_t peerlen,
