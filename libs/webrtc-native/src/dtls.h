@@ -3,7 +3,8 @@
  *
  * The caller demultiplexes UDP (RFC 7983: first byte 20..63 is DTLS) and hands each DTLS
  * datagram to dtls_on_packet(); every datagram DTLS wants to send comes back through the
- * send callback, one call per datagram of at most the configured MTU.  Nothing here blocks
+ * send callback, one call per datagram: handshake flights are fragmented to the configured
+ * MTU (RFC 6347 §4.1.1.1), application data is one record per datagram.  Nothing here blocks
  * or reads the clock except OpenSSL's retransmission timer, exposed as dtls_timeout_ms() /
  * dtls_on_timeout() for the event loop.
  *
@@ -52,8 +53,8 @@ enum dtls_err {
 	DTLS_E_STATE = -4,       /* not possible in this state (send before connected, …) */
 	DTLS_E_TOO_BIG = -5,     /* dtls_send() longer than DTLS_MAX_APP_DATA */
 	DTLS_E_BUSY = -6,        /* reentrant call from inside a callback */
-	DTLS_E_CLOSED = -7,      /* session is closed; the datagram was ignored */
-	DTLS_E_HANDSHAKE = -8,   /* handshake failed (protocol error on our side) */
+	DTLS_E_CLOSED = -7,      /* the session is (now) closed */
+	DTLS_E_HANDSHAKE = -8,   /* handshake failed (bad peer message, no shared suite, …) */
 	DTLS_E_FINGERPRINT = -9, /* peer certificate does not match the SDP fingerprint */
 	DTLS_E_PEER_ALERT = -10, /* peer sent a fatal alert */
 	DTLS_E_TIMEOUT = -11,    /* retransmissions exhausted (RFC 6347 §4.2.4) */
@@ -99,10 +100,12 @@ struct dtls_ctx_config {
 	bool prefer_chacha;        /* ChaCha20-Poly1305 first in our (server) preference;
 				      default: !dtls_cpu_has_aes() */
 	unsigned ciphers;          /* enum dtls_cipher bits offered/accepted; default ALL */
-	uint16_t mtu;              /* largest datagram written, bytes; default DTLS_MTU */
+	uint16_t mtu;              /* largest handshake datagram, bytes; default DTLS_MTU,
+				      DTLS_MTU_MIN..DTLS_MAX_APP_DATA */
 	uint32_t timer_initial_ms; /* first retransmission timeout, ms; default 1000
 				      (RFC 6347 §4.2.4.1), at least DTLS_TIMER_MIN_MS */
-	uint32_t timer_max_ms;     /* the timeout doubles up to this, ms; default 60000 */
+	uint32_t timer_max_ms;     /* the timeout doubles up to this, ms; default 60000,
+				      at most 600000 */
 	bool release_buffers;      /* free OpenSSL's ~21 KB of record buffers after each
 				      received datagram: ~39 KB instead of ~60 KB per idle
 				      session, for a malloc/free per datagram (x86-64,
@@ -169,8 +172,9 @@ int dtls_on_packet(struct dtls *s, const uint8_t *pkt, size_t len);
 int dtls_send(struct dtls *s, const uint8_t *data, size_t len);
 /* Milliseconds until dtls_on_timeout() must be called (0 = now), -1 = no timer running. */
 int64_t dtls_timeout_ms(struct dtls *s);
-/* Retransmit the last flight if its timer expired (RFC 6347 §4.2.4); after too many
- * retransmissions the session closes with DTLS_E_TIMEOUT. */
+/* Retransmit the last flight if its timer expired (RFC 6347 §4.2.4).  After 12 expiries
+ * (OpenSSL's limit) the session closes with DTLS_E_TIMEOUT: with the default timers that is
+ * minutes, so the caller should bound the handshake itself (e.g. with ICE consent). */
 void dtls_on_timeout(struct dtls *s);
 /* Send close_notify (if connected) and close; on_closed(0) follows. */
 void dtls_close(struct dtls *s);
