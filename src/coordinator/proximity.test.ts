@@ -84,6 +84,20 @@ describe("LeaderClusters", () => {
     expect(c.clusterOf("munich")).toBe("berlin1");
   });
 
+  it("clusters endpoints far from every landmark when their vectors agree", () => {
+    const m = new RttMatrix(new Set(["fra", "nyc"]));
+    for (const id of ["syd1", "syd2"]) {
+      m.add(id, "fra", 280 + (id === "syd2" ? 4 : 0));
+      m.add(id, "nyc", 210);
+    }
+    // The midpoint estimate is ~212 ms; the clustering distance is the 4 ms lower bound.
+    expect(m.estimate("syd1", "syd2")).toBeGreaterThan(200);
+    expect(m.distance("syd1", "syd2")).toBe(4);
+    const c = new LeaderClusters(m, 25);
+    c.place("syd1");
+    expect(c.place("syd2")).toBe("syd1");
+  });
+
   it("re-places members when their leader leaves", () => {
     const m = new RttMatrix();
     m.add("a", "b", 5);

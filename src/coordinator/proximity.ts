@@ -6,9 +6,12 @@
 // * Estimate of rtt(a, b) when not measured directly: with landmark vectors a_L, b_L the
 //   triangle inequality bounds it, max_L |a_L - b_L| <= rtt(a, b) <= min_L (a_L + b_L); we take
 //   the midpoint of these bounds. Without shared landmarks it is `unknownRttMs`.
-// * LeaderClusters groups endpoints online (leader clustering): an endpoint joins the first
-//   cluster whose leader is within `radiusMs` (measured or estimated RTT), else it leads a new
-//   cluster. When a leader leaves, its members are re-placed on their next update.
+// * LeaderClusters groups endpoints online (leader clustering): an endpoint joins the nearest
+//   cluster leader within `radiusMs`, else it leads a new cluster. Distance is the measured RTT
+//   if there is one, else the landmark-vector distance max_L |a_L - b_L| (the lower bound
+//   above: two endpoints behind the same far-away uplink get the same vector and cluster
+//   together even though every landmark is far). When a leader leaves, its members are
+//   re-placed at once.
 // * rankNodes scores candidate nodes for a browser request; formula at the function.
 import type { Reachability } from "../protocol/messages";
 
@@ -19,6 +22,8 @@ export const MAX_RTT_PEERS = 256;
 
 export class RttMatrix {
   private readonly rows = new Map<string, Map<string, number>>();
+  /** Landmark columns of `rows`, kept separately so vector lookups are O(landmarks). */
+  private readonly landmarkRows = new Map<string, Map<string, number>>();
 
   constructor(private readonly landmarkIds: ReadonlySet<string> = new Set()) {}
 
@@ -42,6 +47,15 @@ export class RttMatrix {
     if (row.size > MAX_RTT_PEERS) {
       const oldest = row.keys().next().value as string;
       row.delete(oldest);
+      this.landmarkRows.get(a)?.delete(oldest);
+    }
+    if (this.landmarkIds.has(b)) {
+      let lm = this.landmarkRows.get(a);
+      if (!lm) {
+        lm = new Map();
+        this.landmarkRows.set(a, lm);
+      }
+      lm.set(b, v);
     }
   }
 
@@ -52,20 +66,15 @@ export class RttMatrix {
   }
 
   /** RTTs from `a` to the landmarks it measured. */
-  landmarkVector(a: string): Map<string, number> {
-    const out = new Map<string, number>();
-    const row = this.rows.get(a);
-    if (!row) return out;
-    for (const [k, v] of row) if (this.landmarkIds.has(k)) out.set(k, v);
-    return out;
+  landmarkVector(a: string): ReadonlyMap<string, number> {
+    return this.landmarkRows.get(a) ?? new Map();
   }
 
-  /** Measured RTT, else the landmark midpoint estimate, else undefined. */
-  estimate(a: string, b: string): number | undefined {
-    const m = this.measured(a, b);
-    if (m !== undefined) return m;
-    const va = this.landmarkVector(a);
-    const vb = this.landmarkVector(b);
+  /** Triangle-inequality bounds on rtt(a, b) from shared landmarks; undefined if none. */
+  private bounds(a: string, b: string): { lower: number; upper: number } | undefined {
+    const va = this.landmarkRows.get(a);
+    const vb = this.landmarkRows.get(b);
+    if (!va || !vb) return undefined;
     let lower = 0;
     let upper = Infinity;
     let shared = 0;
@@ -76,14 +85,30 @@ export class RttMatrix {
       lower = Math.max(lower, Math.abs(ra - rb));
       upper = Math.min(upper, ra + rb);
     }
-    if (shared === 0) return undefined;
-    return (lower + Math.max(lower, upper)) / 2;
+    return shared === 0 ? undefined : { lower, upper: Math.max(lower, upper) };
+  }
+
+  /** Measured RTT, else the midpoint of the landmark bounds, else undefined. */
+  estimate(a: string, b: string): number | undefined {
+    const m = this.measured(a, b);
+    if (m !== undefined) return m;
+    const bd = this.bounds(a, b);
+    return bd && (bd.lower + bd.upper) / 2;
+  }
+
+  /** Clustering distance: measured RTT, else the landmark lower bound, else undefined. */
+  distance(a: string, b: string): number | undefined {
+    const m = this.measured(a, b);
+    if (m !== undefined) return m;
+    return this.bounds(a, b)?.lower;
   }
 
   /** Forgets an endpoint (its row and every column naming it). */
   remove(a: string): void {
+    const row = this.rows.get(a);
+    if (row) for (const b of row.keys()) this.rows.get(b)?.delete(a);
     this.rows.delete(a);
-    for (const row of this.rows.values()) row.delete(a);
+    this.landmarkRows.delete(a);
   }
 }
 
@@ -104,7 +129,7 @@ export class LeaderClusters {
     let best: string | undefined;
     let bestRtt = Infinity;
     for (const leader of this.leaders) {
-      const r = this.rtt.estimate(id, leader);
+      const r = this.rtt.distance(id, leader);
       if (r !== undefined && r <= this.radiusMs && r < bestRtt) {
         best = leader;
         bestRtt = r;
@@ -113,7 +138,7 @@ export class LeaderClusters {
     if (best === undefined) {
       if (current !== undefined && this.leaders.includes(current)) {
         // Keep the old cluster if nothing nearer qualifies and no data says it is far.
-        const r = this.rtt.estimate(id, current);
+        const r = this.rtt.distance(id, current);
         if (r === undefined) return current;
       }
       this.leaders.push(id);
