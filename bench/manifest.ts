@@ -2,6 +2,8 @@
 // (chunk + SHA-256 + atomic chunk writes + signed manifest; verify re-reads and re-hashes
 // every chunk), each compared with coreutils `sha256sum` of the same file in the same run.
 // Each figure is the median of RUNS runs; MB = 10^6 bytes. The file is in the page cache.
+// Also: parse + verify (pure @noble path, as in browsers and QuickJS) of a manifest at the
+// chunk cap, milliseconds, no anchor.
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -10,6 +12,14 @@ import { join } from "node:path";
 import { publish } from "../src/cli/publish";
 import { verifyPublished } from "../src/cli/verify";
 import { generateKeyPair } from "../src/protocol/ed25519";
+import {
+  buildManifest,
+  encodeManifest,
+  parseManifest,
+  signManifest,
+  verifyManifest,
+} from "../src/protocol/manifest";
+import { MANIFEST_LIMITS } from "../src/protocol/manifest-types";
 import { report } from "./report";
 
 const SIZE = 64 * 1024 * 1024;
@@ -57,6 +67,35 @@ try {
     anchor: "sha256sum",
     anchor_value: sha,
   });
+  // A manifest at MANIFEST_LIMITS.maxChunks: 64 files of 1024 chunks, random ids.
+  const n = MANIFEST_LIMITS.maxChunks;
+  const perFile = 1024;
+  const files = Array.from({ length: n / perFile }, (_, f) => ({
+    path: `f${f}`,
+    size: perFile * 1024,
+    chunks: Array.from({ length: perFile }, () => ({
+      id: randomBytes(32).toString("hex"),
+      size: 1024,
+    })),
+  }));
+  const big = encodeManifest(
+    signManifest(
+      buildManifest({
+        type: "dir",
+        name: "cap",
+        version: 1,
+        created: 0,
+        chunkSize: 1024,
+        origins: [],
+        files,
+        publisher: key.did,
+      }),
+      key,
+    ),
+  );
+  const pv: number[] = [];
+  for (let i = 0; i < RUNS; i++) pv.push(await timed(() => verifyManifest(parseManifest(big))));
+  report({ metric: `parse_verify_${n}_chunks_ms`, value: median(pv) * 1000, unit: "ms" });
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

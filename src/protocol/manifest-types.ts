@@ -79,7 +79,9 @@ export interface ManifestLimits {
 
 export const MANIFEST_LIMITS: Readonly<ManifestLimits> = Object.freeze({
   maxManifestBytes: 8 * 1024 * 1024, // 8 MiB
-  maxChunks: 131_072, // 32 GiB at the default chunk size
+  // 65536 chunk entries are ~5.7 MB of canonical JSON, under maxManifestBytes; 16 GiB of
+  // content at the default chunk size.
+  maxChunks: 65_536,
   maxFiles: 65_536,
   minChunkSize: 1024, // 1 KiB
   maxChunkSize: 16 * 1024 * 1024, // 16 MiB

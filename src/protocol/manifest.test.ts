@@ -279,6 +279,28 @@ describe("manifest", () => {
         publisher: KEY.did,
       }),
     ).toThrow(ManifestError);
+    // buildManifest refuses what parseManifest would refuse as too large, exactly at the edge.
+    const exact = encodeManifest(make()).length;
+    const input = {
+      type: "dir" as const,
+      name: "test content",
+      version: 3,
+      created: 1_700_000_000,
+      chunkSize: CHUNK,
+      origins: ["https://origin.example/content/"],
+      files: Object.entries(FILES).map(([path, b]) => ({
+        path,
+        size: b.length,
+        chunks: chunkBytes(b, CHUNK),
+      })),
+      publisher: KEY.did,
+    };
+    expect(() =>
+      buildManifest(input, { ...MANIFEST_LIMITS, maxManifestBytes: exact }),
+    ).not.toThrow();
+    expect(
+      code(() => buildManifest(input, { ...MANIFEST_LIMITS, maxManifestBytes: exact - 1 })),
+    ).toBe("too_large");
     const { signature: _s, ...unsigned } = make();
     expect(code(() => signManifest(unsigned, OTHER))).toBe("wrong_publisher");
   });

@@ -38,6 +38,9 @@ export interface ManifestInput {
   publisher: string;
 }
 
+/** Length of `,"signature":"<128 hex>"` in the encoded manifest, bytes. */
+const SIGNATURE_MEMBER_BYTES = 143;
+
 /** Chunk ids of all files, in order, as 32-byte values (the Merkle leaves). */
 export function manifestChunkIds(m: Pick<Manifest, "files">): Uint8Array[] {
   const ids: Uint8Array[] = [];
@@ -66,6 +69,13 @@ export function buildManifest(
   };
   validateManifestObject(m, limits, false); // ids, sizes, caps, before hashing them
   m.merkleRoot = hexEncode(merkleRoot(manifestChunkIds(m)));
+  const bytes = canonicalJson(m).length + SIGNATURE_MEMBER_BYTES;
+  if (bytes > limits.maxManifestBytes) {
+    throw new ManifestError(
+      "too_large",
+      `manifest would be ${bytes} bytes, limit ${limits.maxManifestBytes}`,
+    );
+  }
   return m;
 }
 
