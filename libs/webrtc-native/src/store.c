@@ -570,8 +570,9 @@ static int get_common(struct store *s, const struct chunk_id *id, uint8_t *buf, 
 	close(fd);
 	if (rc == 0)
 		chunk_id_of(&got, data, e->size);
-	if (rc == -ENODATA || (rc == 0 && !chunk_id_equal(&got, id))) {
-		/* Flash rot or truncation: never hand these bytes out. */
+	if (rc == -ENODATA || rc == -EIO || (rc == 0 && !chunk_id_equal(&got, id))) {
+		/* Flash rot (wrong bytes, or EIO from a bad block) or truncation:
+		 * never hand these bytes out, and do not keep trying them. */
 		if (buf)
 			memset(buf, 0, e->size);
 		else
