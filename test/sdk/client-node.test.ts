@@ -1,0 +1,81 @@
+// The SDK client on Node against the real thing: coordinator, signed manifest published with
+// the CLI, HTTP origin, and wrtc fog nodes (real WebRTC peers). Browser specifics are covered
+// by chromium.test.ts; this one checks the client's plumbing and stats arithmetic quickly.
+import { createHash } from "node:crypto";
+import wrtc from "@roamhq/wrtc";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { FogClient } from "../../src/sdk/client";
+import type { PeerConnectionCtor } from "../../src/sdk/config";
+import type { SdkEvents } from "../../src/sdk/events";
+import { type Fixture, startFixture } from "./fixture";
+
+let fx: Fixture;
+beforeAll(async () => {
+  fx = await startFixture();
+});
+afterAll(async () => {
+  await fx?.close();
+});
+
+function client(extra: Partial<ConstructorParameters<typeof FogClient>[0]> = {}) {
+  return new FogClient({
+    coordinator: fx.coordinatorWs,
+    manifestUrl: fx.manifestUrl,
+    publisher: fx.publisher.did,
+    peerConnection: wrtc.RTCPeerConnection as unknown as PeerConnectionCtor,
+    webSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+    statsIntervalMs: 0,
+    ...extra,
+  });
+}
+
+const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+
+describe("FogClient on Node", () => {
+  it("refuses a manifest signed by someone else: everything over HTTP, warning emitted", async () => {
+    const c = client({ publisher: "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK" });
+    const warnings: string[] = [];
+    c.on("warning", (w) => warnings.push(w.detail));
+    expect(await c.ready()).toBe(false);
+    expect(warnings.join("\n")).toMatch(/wrong_publisher/);
+    const [url, bytes] = [...fx.segments][0]!;
+    expect(sha(await c.fetch(url))).toBe(sha(bytes));
+    expect(c.stats()).toMatchObject({ bytesFog: 0, bytesHttp: bytes.length });
+    expect(c.stats().fallbacks.not_in_manifest).toBe(1);
+    c.destroy();
+  });
+
+  it("fetch(url) from a fog node, then from HTTP once the node is gone; stats add up", async () => {
+    const node = await fx.startNode();
+    const c = client();
+    const delivered: SdkEvents["delivered"][] = [];
+    c.on("delivered", (d) => delivered.push(d));
+    expect(await c.ready()).toBe(true);
+    const urls = [...fx.segments.keys()];
+    fx.requests.length = 0;
+    for (const u of urls.slice(0, 2)) expect(sha(await c.fetch(u))).toBe(sha(fx.segments.get(u)!));
+    expect(fx.requests.filter((r) => r.path.startsWith("/media/"))).toEqual([]);
+    let s = c.stats();
+    const fogTotal = fx.segments.get(urls[0]!)!.length + fx.segments.get(urls[1]!)!.length;
+    expect(s.bytesFog).toBe(fogTotal);
+    expect(s.bytesHttp).toBe(0);
+    expect(s.offloadRatio).toBe(1);
+    expect(s.nodes[node.did]!.bytes).toBe(fogTotal);
+    expect(s.nodes[node.did]!.throughputBps).toBeGreaterThan(0);
+    expect(node.offers).toBe(1); // one peer connection reused for both segments
+
+    await node.close();
+    // Wait for the coordinator to forget the node.
+    for (let i = 0; i < 100 && fx.coord.server.registry.get(node.did)?.link; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const u = urls[2]!;
+    expect(sha(await c.fetch(u))).toBe(sha(fx.segments.get(u)!));
+    s = c.stats();
+    expect(s.bytesHttp).toBe(fx.segments.get(u)!.length);
+    expect(s.bytesFog + s.bytesHttp).toBe(delivered.reduce((n, d) => n + d.bytes, 0));
+    expect(s.delivered).toBe(3);
+    c.destroy();
+  });
+});
