@@ -705,6 +705,12 @@ int dtls_on_packet(struct dtls *s, const uint8_t *pkt, size_t len)
 		return DTLS_OK;
 	}
 	ok = len <= DTLS_MAX_DATAGRAM ? dtls_record_scan(pkt, len, NULL) : 0;
+	/* A fresh server starts only on an epoch-0 ClientHello (RFC 6347 §4.2.2): a stray or
+	 * forged record before it would otherwise end the session with an alert. */
+	if (ok && s->state == DTLS_STATE_NEW &&
+	    !(ok > DTLS_RECORD_HEADER_LEN && pkt[0] == 22 && pkt[3] == 0 && pkt[4] == 0 &&
+	      pkt[DTLS_RECORD_HEADER_LEN] == 1))
+		ok = 0;
 	if (ok < len)
 		s->stats.rx_dropped++;
 	if (!ok)

@@ -785,11 +785,25 @@ TEST(garbage_ignored)
 	CHECK_EQ_INT(dtls_stats(p.s.d)->rx_dropped, 1);
 	CHECK_EQ_INT(dtls_state(p.s.d), DTLS_STATE_NEW);
 	CHECK_EQ_INT(p.s.n_out, 0);
+	/* well-framed records that are no ClientHello do not start (and kill) the server */
+	for (uint8_t type = 20; type <= 23; type++) {
+		uint8_t r[40] = { type, 254, 253, 0, 0, 0, 0, 0, 0, 0, 1, 0, 27 };
+
+		memset(r + 13, 2, 27); /* handshake msg_type 2: ServerHello */
+		CHECK_EQ_INT(dtls_on_packet(p.s.d, r, sizeof(r)), DTLS_OK);
+		r[4] = 1; /* epoch 1 */
+		r[13] = 1;
+		CHECK_EQ_INT(dtls_on_packet(p.s.d, r, sizeof(r)), DTLS_OK);
+	}
+	CHECK_EQ_INT(dtls_stats(p.s.d)->rx_dropped, 9);
+	CHECK_EQ_INT(dtls_state(p.s.d), DTLS_STATE_NEW);
+	CHECK_EQ_INT(p.s.closed, 0);
+	CHECK_EQ_INT(p.s.n_out, 0);
 	/* the real ClientHello, truncated by one byte, then with junk appended */
 	CHECK_EQ_INT(dtls_start(p.c.d), DTLS_OK);
 	CHECK_EQ_INT(p.c.n_out, 1);
 	CHECK_EQ_INT(dtls_on_packet(p.s.d, p.c.out[0].p, p.c.out[0].len - 1), DTLS_OK);
-	CHECK_EQ_INT(dtls_stats(p.s.d)->rx_dropped, 2);
+	CHECK_EQ_INT(dtls_stats(p.s.d)->rx_dropped, 10);
 	CHECK_EQ_INT(p.s.n_out, 0);
 	/* the server ignores a client-role packet to a client not started: n/a here */
 	pump(&p.c, &p.s);
