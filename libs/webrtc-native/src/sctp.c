@@ -55,6 +55,7 @@ struct sctp_assoc {
 	uint16_t reasm_stream;
 	uint32_t reasm_ppid;
 	bool reasm_drop; /* discarding the rest of an oversize message */
+	bool notif_cont; /* the next notification read continues a long one */
 	struct sctp_stats stats;
 };
 
@@ -232,7 +233,8 @@ static void on_notification(struct sctp_assoc *a, const uint8_t *buf, size_t len
 		unsigned flags = 0;
 		size_t cnt;
 
-		if (len < sizeof(*r) || r->strreset_length > len)
+		if (len < sizeof(*r) || r->strreset_length > len ||
+		    r->strreset_length < sizeof(*r))
 			return;
 		cnt = (r->strreset_length - sizeof(*r)) / sizeof(uint16_t);
 		if (r->strreset_flags & SCTP_STREAM_RESET_INCOMING_SSN)
@@ -332,10 +334,16 @@ static void drain(struct sctp_assoc *a)
 		g.in_stack--;
 		if (n < 0 || (n == 0 && !(flags & MSG_NOTIFICATION)))
 			break;
-		if (flags & MSG_NOTIFICATION)
-			on_notification(a, buf, (size_t)n);
-		else if (infotype == SCTP_RECVV_RCVINFO)
+		if (flags & MSG_NOTIFICATION) {
+			/* Only the first piece of a notification is parsed: a long one (a
+			 * SEND_FAILED_EVENT carries the failed message) continues in later
+			 * reads, which must not be mistaken for new notifications. */
+			if (!a->notif_cont)
+				on_notification(a, buf, (size_t)n);
+			a->notif_cont = !(flags & MSG_EOR);
+		} else if (infotype == SCTP_RECVV_RCVINFO) {
 			on_data(a, &ri, buf, (size_t)n, flags & MSG_EOR);
+		}
 	}
 	g.drain_depth--;
 	if (buf != g.rbuf)

@@ -158,11 +158,25 @@ static void q_clear(void)
 }
 
 /* Deliver queued packets; when idle advance time.  Stops when done() or after ms. */
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Deliver queued packets; when idle let real time pass and run the timers by it.  usrsctp
+ * mixes its timer ticks with the real clock (RTT, "outstanding long enough" before a T3
+ * retransmission), so simulated time running ahead of real time stops retransmissions.
+ * Stops when done() or after ms milliseconds of real time. */
 static void pump(unsigned ms, bool (*done)(void))
 {
-	unsigned t = 0;
+	uint64_t start = mono_ms(), last = start;
 
 	for (;;) {
+		uint64_t now;
+
 		while (q_head) {
 			struct pkt *k = q_head;
 
@@ -173,10 +187,16 @@ static void pump(unsigned ms, bool (*done)(void))
 				sctp_assoc_on_packet(S[k->to].a, k->data, k->len);
 			free(k);
 		}
-		if ((done && done()) || t >= ms)
+		now = mono_ms();
+		if (now > last) {
+			sctp_timers_advance((uint32_t)(now - last));
+			last = now;
+		}
+		if (q_head)
+			continue;
+		if ((done && done()) || now - start >= ms)
 			return;
-		sctp_timers_advance(SCTP_TICK_MS);
-		t += SCTP_TICK_MS;
+		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
 	}
 }
 
@@ -295,6 +315,11 @@ static bool writable_seen(void)
 	return S[0].n_writable > 0;
 }
 
+static bool s0_drained(void)
+{
+	return sctp_assoc_buffered(S[0].a) == 0;
+}
+
 TEST(back_pressure)
 {
 	uint8_t buf[16384];
@@ -311,7 +336,7 @@ TEST(back_pressure)
 	pump(5000, writable_seen);
 	CHECK_EQ_INT(S[0].n_writable, 1);
 	CHECK(sctp_assoc_buffered(S[0].a) <= 65536);
-	pump(2000, NULL);
+	pump(5000, s0_drained);
 	CHECK_EQ_INT(S[1].n_msgs, n);
 	CHECK_EQ_INT(sctp_assoc_buffered(S[0].a), 0);
 	CHECK_EQ_INT(S[0].n_writable, 1); /* once per E_AGAIN */
@@ -334,7 +359,7 @@ TEST(lossy_link_reliable_and_partial)
 	S[1].n_msgs = 0;
 	for (int i = 0; i < 50; i++)
 		CHECK_EQ_INT(sctp_assoc_send(S[0].a, 6, 53, buf, sizeof(buf), &pr), SCTP_OK);
-	pump(3000, NULL);
+	pump(10000, s0_drained);
 	CHECK(S[1].n_msgs < 50); /* zero retransmissions: losses stay lost */
 	CHECK(S[1].n_msgs > 25);
 	drop_every = 0;
@@ -346,9 +371,45 @@ TEST(lossy_link_reliable_and_partial)
 	pair_down();
 }
 
+/* A 200 KiB zero-retransmission message whose first packets are all lost is abandoned
+ * (RFC 3758): nothing of it is delivered, the send buffer empties, and the association
+ * carries on.  Its bytes look like notification headers, in case usrsctp hands any of it
+ * back in SEND_FAILED events (sctp.c parses only the first piece of a notification). */
+TEST(abandoned_large_pr_message)
+{
+	uint8_t *buf = malloc(200000);
+	struct sctp_send_opts pr = { .pr_policy = SCTP_PRP_REXMIT, .pr_value = 0 };
+
+	/* bytes that would read as an SCTP_ASSOC_CHANGE / SCTP_COMM_LOST header */
+	for (size_t i = 0; i + 8 <= 200000; i += 8)
+		memcpy(buf + i, "\x01\x00\x00\x00\x02\x00\x00\x00", 8);
+	pair_up(NULL, NULL);
+	drop_every = 1; /* everything from side 0 is lost for a while */
+	CHECK_EQ_INT(sctp_assoc_send(S[0].a, 2, 53, buf, 200000, &pr), SCTP_OK);
+	CHECK(sctp_assoc_buffered(S[0].a) >= 200000);
+	pump(300, NULL);
+	drop_every = 0;
+	pump(10000, s0_drained);
+	CHECK_EQ_INT(S[0].state, SCTP_ST_CONNECTED);
+	CHECK_EQ_INT(S[1].state, SCTP_ST_CONNECTED);
+	CHECK_EQ_INT(S[1].n_msgs, 0);
+	CHECK_EQ_INT(sctp_assoc_buffered(S[0].a), 0);
+	CHECK_EQ_INT(sctp_assoc_send(S[0].a, 2, 53, buf, 10, NULL), SCTP_OK);
+	n_expect = 1;
+	pump(3000, got_expected);
+	CHECK_EQ_INT(S[1].n_msgs, 1); /* the association carries on */
+	pair_down();
+	free(buf);
+}
+
 static bool reset_done(void)
 {
 	return S[1].n_reset_in > 0 && S[0].n_reset_out > 0;
+}
+
+static bool three_resets(void)
+{
+	return S[1].n_reset_in >= 3;
 }
 
 TEST(stream_reset)
@@ -364,7 +425,7 @@ TEST(stream_reset)
 	/* two resets back to back (the second while the first is outstanding) */
 	CHECK_EQ_INT(sctp_assoc_reset_stream(S[0].a, 5), SCTP_OK);
 	CHECK_EQ_INT(sctp_assoc_reset_stream(S[0].a, 9), SCTP_OK);
-	pump(2000, NULL);
+	pump(3000, three_resets);
 	CHECK_EQ_INT(S[1].n_reset_in, 3);
 	pair_down();
 }
@@ -488,6 +549,7 @@ int main(void)
 	RUN(oversize_dropped_and_counted);
 	RUN(back_pressure);
 	RUN(lossy_link_reliable_and_partial);
+	RUN(abandoned_large_pr_message);
 	RUN(stream_reset);
 	RUN(free_sends_abort_and_close_is_graceful);
 	RUN(free_inside_callback);
