@@ -85,9 +85,19 @@ describe("NodeRegistry", () => {
     expect(r.penalize("n", "hash_mismatch")).toBeCloseTo(0.56);
     expect(r.penalize("n", "timeout")).toBeCloseTo(0.56 * 0.97);
     r.heartbeat("n", hb(1, 500), 120_000);
-    expect(db.getNode("n")?.bytesServed).toBe(500);
-    expect(db.bytesSeries("n", 0)).toEqual([{ bucket: 2, bytes: 500 }]);
-    expect(db.getNode("n")!.credibility).toBeGreaterThan(0.56 * 0.97);
+    r.heartbeat("n", hb(2, 100), 121_000);
+    // Batched: nothing written until flush (the sweep timer calls it).
+    expect(db.getNode("n")?.bytesServed).toBe(0);
+    r.flush();
+    expect(db.getNode("n")?.bytesServed).toBe(600);
+    expect(db.bytesSeries("n", 0)).toEqual([{ bucket: 2, bytes: 600 }]);
+    // Recovery is persisted once it has moved by CREDIBILITY_PERSIST_STEP.
+    const penalized = db.getNode("n")!.credibility;
+    expect(penalized).toBeCloseTo(0.56 * 0.97);
+    for (let i = 3; i < 100; i++) r.heartbeat("n", hb(i), 122_000);
+    r.flush();
+    expect(db.getNode("n")!.credibility).toBeGreaterThan(penalized + 0.01);
+    expect(db.getNode("n")!.credibility).toBe(r.get("n")!.credibility);
     expect(r.penalize("unknown", "timeout")).toBeUndefined();
   });
 });

@@ -30,7 +30,12 @@ export interface NodeEntry {
   lastSeq: number;
   /** Total bytes served since the node first appeared (from the database). */
   bytesServed: number;
+  /** Credibility as last written to the database. */
+  persistedCredibility: number;
 }
+
+/** Credibility changes smaller than this are kept in memory until flush(). */
+export const CREDIBILITY_PERSIST_STEP = 0.01;
 
 export const CLOSE_HEARTBEAT_TIMEOUT = 4000;
 export const CLOSE_REPLACED = 4009;
@@ -46,6 +51,9 @@ const EMPTY_CAPACITY: Capacity = {
 
 export class NodeRegistry {
   private readonly nodes = new Map<string, NodeEntry>();
+  /** Bytes served not yet written: "node\0bucket" -> bytes (flushed by flush()). */
+  private readonly pendingBytes = new Map<string, number>();
+  private lastWrite = new Map<string, number>();
   private readonly listeners: ((id: string) => void)[] = [];
 
   constructor(
@@ -79,6 +87,7 @@ export class NodeRegistry {
   ): NodeEntry {
     const old = this.nodes.get(id);
     if (old) {
+      this.flush();
       this.nodes.delete(id);
       old.link.close(CLOSE_REPLACED, "replaced by a newer connection");
       for (const l of this.listeners) l(id);
@@ -95,6 +104,7 @@ export class NodeRegistry {
       credibility: row.credibility,
       lastSeq: -1,
       bytesServed: row.bytesServed,
+      persistedCredibility: row.credibility,
     };
     this.nodes.set(id, entry);
     return entry;
@@ -108,16 +118,38 @@ export class NodeRegistry {
     n.lastSeen = now;
     n.lastSeq = hb.seq;
     const r = this.cfg.credibility.recoveryPerHeartbeat;
-    const next = n.credibility + (1 - n.credibility) * r;
-    if (next !== n.credibility) {
-      n.credibility = next;
-      this.db.setCredibility(id, next);
-    }
+    n.credibility += (1 - n.credibility) * r;
     if (hb.bytesServed > 0) {
       n.bytesServed += hb.bytesServed;
-      this.db.addBytesServed(id, Math.floor(now / this.cfg.statsBucketMs), hb.bytesServed, now);
+      const key = `${id}\0${Math.floor(now / this.cfg.statsBucketMs)}`;
+      this.pendingBytes.set(key, (this.pendingBytes.get(key) ?? 0) + hb.bytesServed);
+      this.lastWrite.set(id, now);
     }
     return true;
+  }
+
+  /**
+   * Writes batched state in one transaction: bytes served, and credibility that moved by at
+   * least CREDIBILITY_PERSIST_STEP (penalties are written at once). Called by the sweep timer
+   * and on shutdown; a crash loses at most one sweep interval of byte counts.
+   */
+  flush(): void {
+    const creds = [...this.nodes.values()].filter(
+      (n) => Math.abs(n.credibility - n.persistedCredibility) >= CREDIBILITY_PERSIST_STEP,
+    );
+    if (this.pendingBytes.size === 0 && creds.length === 0) return;
+    this.db.batch(() => {
+      for (const [key, bytes] of this.pendingBytes) {
+        const [id, bucket] = key.split("\0") as [string, string];
+        this.db.addBytesServed(id, Number(bucket), bytes, this.lastWrite.get(id) ?? 0);
+      }
+      for (const n of creds) {
+        this.db.setCredibility(n.id, n.credibility);
+        n.persistedCredibility = n.credibility;
+      }
+    });
+    this.pendingBytes.clear();
+    this.lastWrite.clear();
   }
 
   /** Lowers a node's credibility after a browser report; works for offline nodes too. */
@@ -130,13 +162,17 @@ export class NodeRegistry {
     const cur = live?.credibility ?? this.db.getNode(id)?.credibility;
     if (cur === undefined) return undefined;
     const next = cur * f;
-    if (live) live.credibility = next;
+    if (live) {
+      live.credibility = next;
+      live.persistedCredibility = next;
+    }
     this.db.setCredibility(id, next);
     return next;
   }
 
-  /** Drops nodes silent for longer than nodeDeadAfterMs; returns their ids. */
+  /** Drops nodes silent for longer than nodeDeadAfterMs (after a flush); returns their ids. */
   sweep(now: number): string[] {
+    this.flush();
     const dead: string[] = [];
     for (const n of this.nodes.values()) {
       if (now - n.lastSeen > this.cfg.nodeDeadAfterMs) dead.push(n.id);
@@ -154,6 +190,7 @@ export class NodeRegistry {
   disconnected(id: string, link: NodeLink): boolean {
     const n = this.nodes.get(id);
     if (!n || n.link !== link) return false;
+    this.flush();
     this.nodes.delete(id);
     for (const l of this.listeners) l(id);
     return true;

@@ -145,6 +145,7 @@ export class CoordinatorServer {
     });
     this.http.closeAllConnections();
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
+    this.registry.flush();
     this.db.close();
   }
 
@@ -558,6 +559,7 @@ export class CoordinatorServer {
 
   // ---------------------------------------------------------------- HTTP
   statusData(): StatusData {
+    this.registry.flush();
     const now = this.now();
     const bucket = Math.floor(now / this.cfg.statsBucketMs);
     const from = bucket - this.cfg.statsBuckets + 1;
