@@ -6,7 +6,10 @@
  *
  * Threading and re-entrancy (the whole module is single-threaded):
  *  - usrsctp runs without threads: the event loop calls sctp_timers_advance() every
- *    SCTP_TICK_MS while any association exists (usrsctp 0.9.5 has no next-timeout query).
+ *    SCTP_TICK_MS while any association exists (usrsctp 0.9.5 has no next-timeout query),
+ *    passing the real (monotonic) time elapsed.  usrsctp also reads the real clock itself
+ *    (RTT, and whether a chunk was outstanding for an RTO before a T3 retransmission), so
+ *    timers advanced faster than real time stop retransmissions altogether.
  *  - send_packet() is called from inside usrsctp (with its locks held).  It must only
  *    hand the packet to DTLS; any sctp_* call made from it returns SCTP_E_BUSY (free is
  *    deferred).
@@ -16,6 +19,9 @@
  *    sctp_assoc_free() inside any callback is deferred until the outermost sctp_* call
  *    returns; after sctp_assoc_free() returns no callback for that association runs.
  *  - Message data passed to on_message is valid only during the callback.
+ *
+ * Checksums: outgoing packets carry a CRC32c (peers verify it); incoming ones are not
+ * verified, since DTLS has already authenticated every byte (RFC 8261).
  *
  * Both sides connect (simultaneous open, RFC 4960 §5.2.4), as libwebrtc, dcsctp and
  * libdatachannel do: bind to the local port, connect to the remote port from the SDP.

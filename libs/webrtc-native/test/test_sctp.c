@@ -36,6 +36,8 @@ struct side {
 	size_t max_pkt;
 	bool keep_copy;
 	bool free_on_message;
+	bool free_in_send_packet; /* and try a send from inside usrsctp */
+	int busy_seen;
 	uint64_t bytes;
 };
 
@@ -86,6 +88,12 @@ static void send_packet(void *user, const uint8_t *p, size_t len)
 
 	if (len > s->max_pkt)
 		s->max_pkt = len;
+	if (s->free_in_send_packet && s->a) {
+		if (sctp_assoc_send(s->a, 0, 51, (const uint8_t *)"x", 1, NULL) == SCTP_E_BUSY)
+			s->busy_seen++;
+		sctp_assoc_free(s->a); /* deferred: usrsctp holds its locks here */
+		s->a = NULL;
+	}
 	if (s->idx == 0 && drop_every && ++n_sent01 % drop_every == 0)
 		return;
 	k = malloc(sizeof(*k) + len);
@@ -463,6 +471,15 @@ TEST(free_inside_callback)
 	CHECK(S[1].a == NULL);
 	CHECK_EQ_INT(S[1].n_msgs, 1); /* nothing delivered after the free */
 	CHECK_EQ_INT(sctp_assoc_count(), 1);
+	pair_down();
+
+	/* from inside send_packet (inside usrsctp): calls are refused, free is deferred */
+	pair_up(NULL, NULL);
+	S[0].free_in_send_packet = true;
+	CHECK_EQ_INT(sctp_assoc_send(S[0].a, 0, 51, (const uint8_t *)"a", 1, NULL), SCTP_OK);
+	CHECK(S[0].a == NULL);
+	CHECK_EQ_INT(S[0].busy_seen, 1);
+	CHECK_EQ_INT(sctp_assoc_count(), 1); /* reaped when sctp_assoc_send returned */
 	pair_down();
 }
 
