@@ -41,9 +41,11 @@ export function parseM3u8(text: string, url: string): HlsPlaylist {
   if (lines[0] !== "#EXTM3U") throw new CliError(what, "not an HLS playlist (no #EXTM3U)");
   const pl: HlsPlaylist = { url, kind: "media", playlists: [], segments: [], ended: false };
   let expectVariant = false;
+  const seen = new Set<string>();
   const add = (list: string[], ref: string): void => {
     const u = resolveUrl(ref, url, what);
-    if (!list.includes(u)) list.push(u);
+    if (!seen.has(u)) list.push(u);
+    seen.add(u);
   };
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
