@@ -110,8 +110,9 @@ export function fogLoaderClass(
 
     load(context: HlsLoaderContext, config: HlsLoaderConfig, callbacks: HlsLoaderCallbacks): void {
       this.context = context;
-      if (context.rangeStart !== undefined || context.rangeEnd !== undefined) {
-        // EXT-X-BYTERANGE fragments are slices of a manifest file, not whole entries.
+      if ((context.rangeStart ?? 0) > 0 || (context.rangeEnd ?? 0) > 0) {
+        // EXT-X-BYTERANGE fragments are slices of a manifest file, not whole entries. (hls.js
+        // sets rangeStart = rangeEnd = 0 for "no range".)
         this.base = new Base(this.hlsConfig);
         this.base.load(context, config, callbacks);
         this.stats = this.base.stats;
