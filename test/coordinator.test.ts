@@ -282,6 +282,17 @@ describe("coordinator", () => {
     expect(wrong.json.error).toBe("wrong_publisher");
     const got = await fetch(coord.url + `/api/manifests/${video1}`);
     expect(await got.text()).toBe(manifest.text);
+    expect((await fetch(coord.url + "/api/manifests/%E0%A4%A")).status).toBe(400);
+    // Upload and delete a second content; only its publisher may delete it.
+    const tmp = signedManifest(publisher, "tmp", chunkIds.slice(0, 1));
+    expect((await api(coord.url, "POST", "/api/manifests", tmp.text, publisher)).status).toBe(201);
+    expect((await api(coord.url, "DELETE", `/api/manifests/${tmp.id}`, "", stranger)).status).toBe(
+      403,
+    );
+    expect((await api(coord.url, "DELETE", `/api/manifests/${tmp.id}`, "", publisher)).status).toBe(
+      200,
+    );
+    expect((await fetch(coord.url + `/api/manifests/${tmp.id}`)).status).toBe(404);
   });
 
   it("answers find with a ranked node list and places popular content", async () => {
@@ -390,6 +401,21 @@ describe("coordinator", () => {
       br.send({ t: "sig.offer", session: `s${i}`, node: near.did, sdp: "x" });
     expect(await br.next((m) => m.t === "error" && m.code === "rate_limited")).toBeDefined();
     expect(br.closed).toBeUndefined();
+
+    // The status page lists the live nodes, their bytes served and the per-node chart.
+    br.send({ t: "browser.stats", p2pBytes: 3000, httpBytes: 1000 });
+    await expect
+      .poll(async () => {
+        const html = await (await fetch(coord.url + "/")).text();
+        return html.includes(near.did) && html.includes("75.0%");
+      })
+      .toBe(true);
+    const status = (await (await fetch(coord.url + "/api/status")).json()) as {
+      nodes: { id: string; series: number[]; bytesServed: number }[];
+    };
+    const nearStatus = status.nodes.find((n) => n.id === near.did);
+    expect(nearStatus?.bytesServed).toBeGreaterThanOrEqual(1000);
+    expect(nearStatus?.series.reduce((x, y) => x + y, 0)).toBeGreaterThanOrEqual(1000);
 
     clearInterval(keepAlive);
     for (const c of [a, b, e, br]) c.close();

@@ -595,6 +595,15 @@ export class CoordinatorServer {
   private async handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://coordinator");
     const path = url.pathname;
+    let manifestId: string | undefined;
+    const manifestPath = /^\/api\/manifests\/([^/]+)$/.exec(path);
+    if (manifestPath) {
+      try {
+        manifestId = decodeURIComponent(manifestPath[1] as string);
+      } catch {
+        return sendJson(res, 400, { error: "invalid", detail: "bad percent-encoding in path" });
+      }
+    }
     const method = req.method ?? "GET";
     if (method === "GET" && path === "/") {
       res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
@@ -621,9 +630,8 @@ export class CoordinatorServer {
         })),
       );
     }
-    const manifestPath = /^\/api\/manifests\/([^/]+)$/.exec(path);
-    if (method === "GET" && manifestPath) {
-      const row = this.db.getManifest(decodeURIComponent(manifestPath[1] as string));
+    if (method === "GET" && manifestId !== undefined) {
+      const row = this.db.getManifest(manifestId);
       if (!row) return sendJson(res, 404, { error: "not_found", detail: "no such content" });
       res.writeHead(200, { "content-type": "application/json" }).end(row.body);
       return;
@@ -651,7 +659,10 @@ export class CoordinatorServer {
       this.db.addPublisher(did, name.slice(0, LIMITS.text), this.now());
       return sendJson(res, 201, { did });
     }
-    if ((method === "POST" && path === "/api/manifests") || (method === "DELETE" && manifestPath)) {
+    if (
+      (method === "POST" && path === "/api/manifests") ||
+      (method === "DELETE" && manifestId !== undefined)
+    ) {
       const body = await readBody(req, this.cfg.api.maxBodyBytes);
       if (!body) {
         return sendJson(res, 413, {
@@ -673,7 +684,7 @@ export class CoordinatorServer {
         return sendJson(res, 403, { error: "forbidden", detail: "unknown publisher" });
       }
       if (method === "DELETE") {
-        const id = decodeURIComponent((manifestPath as RegExpExecArray)[1] as string);
+        const id = manifestId as string;
         if (!this.content.remove(id, auth.did)) {
           return sendJson(res, 404, { error: "not_found", detail: "no such content of yours" });
         }
