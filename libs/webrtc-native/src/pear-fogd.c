@@ -95,16 +95,16 @@ static void op_close_session(void *ctx, const struct ctl_json *req, struct ctl_r
 
 static bool req_chunk_id(const struct ctl_json *req, struct chunk_id *id, struct ctl_reply *r)
 {
-	const struct ctl_json_member *m = ctl_json_get(req, "id");
+	const struct ctl_json_member *m = ctl_json_get(req, "chunk");
 
 	if (!m || m->type != CTL_JSON_STRING || !chunk_id_parse(id, m->str, m->str_len)) {
-		ctl_reply_error(r, "bad_request", "\"id\" must be 64 hex characters");
+		ctl_reply_error(r, "bad_request", "\"chunk\" must be 64 hex characters");
 		return false;
 	}
 	return true;
 }
 
-/* {"op":"chunk_put","id":HEX,"path":FILE}: the agent staged a chunk in a file; it is
+/* {"op":"chunk_put","chunk":HEX,"path":FILE}: the agent staged a chunk in a file; it is
  * verified against id and stored atomically (the file is left for the caller). */
 static void op_chunk_put(void *ctx, const struct ctl_json *req, struct ctl_reply *r)
 {
@@ -160,15 +160,15 @@ static void op_chunk_remove(void *ctx, const struct ctl_json *req, struct ctl_re
 				store_strerror(rc));
 }
 
-/* {"op":"chunk_has","ids":[HEX...]} → {"have":[HEX...]} */
+/* {"op":"chunk_has","chunks":[HEX...]} → {"have":[HEX...]} */
 static void op_chunk_has(void *ctx, const struct ctl_json *req, struct ctl_reply *r)
 {
 	struct daemon *d = ctx;
-	const struct ctl_json_member *ids = ctl_json_get(req, "ids");
+	const struct ctl_json_member *ids = ctl_json_get(req, "chunks");
 	bool first = true;
 
 	if (!ids || ids->type != CTL_JSON_ARRAY) {
-		ctl_reply_error(r, "bad_request", "\"ids\" must be an array of chunk ids");
+		ctl_reply_error(r, "bad_request", "\"chunks\" must be an array of chunk ids");
 		return;
 	}
 	ctl_json_out_raw(r->out, ",\"have\":[", 9);
@@ -203,7 +203,7 @@ static int list_one(void *ctx, const struct chunk_id *id, uint32_t size)
 	return 0;
 }
 
-/* {"op":"chunk_list","offset":N,"limit":N} → {"ids":[...],"total":N}, LRU order. */
+/* {"op":"chunk_list","offset":N,"limit":N} → {"chunks":[...],"total":N}, LRU order. */
 static void op_chunk_list(void *ctx, const struct ctl_json *req, struct ctl_reply *r)
 {
 	struct daemon *d = ctx;
@@ -213,7 +213,7 @@ static void op_chunk_list(void *ctx, const struct ctl_json *req, struct ctl_repl
 	ctl_json_get_u64(req, "limit", &w.limit);
 	if (w.limit > CHUNK_LIST_MAX_LIMIT)
 		w.limit = CHUNK_LIST_MAX_LIMIT;
-	ctl_json_out_raw(r->out, ",\"ids\":[", 8);
+	ctl_json_out_raw(r->out, ",\"chunks\":[", 11);
 	store_foreach(d->store, list_one, &w);
 	ctl_json_out_fmt(r->out, "],\"total\":%llu", (unsigned long long)w.seen);
 }

@@ -1,0 +1,726 @@
+#include "rtc_server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "channel.h"
+#include "chunk_proto.h"
+#include "dtls.h"
+#include "ice_lite.h"
+#include "log.h"
+#include "metrics.h"
+#include "sctp.h"
+#include "sdp.h"
+#include "stun.h"
+#include "token_bucket.h"
+#include "udp.h"
+
+/* Bytes we let SCTP hold unacknowledged per session before waiting for on_writable. */
+#define RTC_SEND_HIGH_WATER (256 * 1024)
+#define RTC_SEND_LOW_WATER (128 * 1024) /* resume sending below this */
+#define RTC_HOUSEKEEPING_MS 1000
+#define RTC_CONNECT_TIMEOUT_MS 30000 /* offer accepted → DTLS up */
+#define RTC_MAX_CHANNELS 8 /* chunk channels per session */
+#define RTC_ANSWER_CAP 4096
+
+struct rtc_session;
+
+struct rtc_channel {
+	struct channel *ch;
+	struct rtc_session *sess;
+	struct chunk_sender sender;
+};
+
+struct rtc_session {
+	struct rtc_server *srv;
+	char id[RTC_SESSION_ID_LEN + 1];
+	struct ice_lite ice;
+	struct dtls *dtls;
+	struct sctp_assoc *sctp;
+	struct channel_mgr *chans;
+	struct rtc_channel channels[RTC_MAX_CHANNELS];
+	struct udp_addr remote;
+	bool have_remote;
+	bool dead; /* reaped by the server after the current callback chain */
+	bool waiting_room; /* a sender stopped at RTC_SEND_HIGH_WATER */
+	uint16_t remote_sctp_port;
+	uint32_t remote_max_message;
+	struct loop_timer dtls_timer;
+	struct loop_timer pump_timer;
+	struct token_bucket bucket;
+	uint64_t created_ms, bytes_sent;
+};
+
+struct rtc_server {
+	struct loop *loop;
+	struct store *store;
+	struct udp_socket *udp;
+	struct dtls_cert *cert;
+	struct dtls_ctx *dtls_ctx;
+	struct rtc_session **sessions;
+	uint32_t max_sessions, n_sessions;
+	struct rtc_session *last_hit; /* DTLS routing cache: bursts come from one peer */
+	char *addrs[RTC_MAX_ADDRS];
+	size_t n_addrs;
+	uint32_t max_message_size;
+	uint64_t peer_rate;
+	bool sharing;
+	struct token_bucket bucket; /* global upload */
+	struct loop_timer housekeeping, sctp_tick, reap;
+	uint64_t sctp_last_ms;
+	uint8_t frame[CHUNK_PROTO_DEFAULT_MAX_FRAME + CHUNK_PROTO_DATA_HDR_LEN];
+};
+
+static void session_pump(struct rtc_session *s);
+
+/* ---- session lifetime -------------------------------------------------------------- */
+
+static void session_free(struct rtc_session *s)
+{
+	struct rtc_server *srv = s->srv;
+
+	for (size_t i = 0; i < RTC_MAX_CHANNELS; i++)
+		if (s->channels[i].ch)
+			chunk_sender_free(&s->channels[i].sender);
+	if (s->chans)
+		channel_mgr_free(s->chans); /* frees the SCTP association too */
+	if (s->dtls)
+		dtls_free(s->dtls);
+	loop_timer_cancel(srv->loop, &s->dtls_timer);
+	loop_timer_cancel(srv->loop, &s->pump_timer);
+	if (srv->last_hit == s)
+		srv->last_hit = NULL;
+	for (uint32_t i = 0; i < srv->n_sessions; i++) {
+		if (srv->sessions[i] == s) {
+			srv->sessions[i] = srv->sessions[--srv->n_sessions];
+			break;
+		}
+	}
+	metrics_set(M_PEERS_ACTIVE, srv->n_sessions);
+	free(s);
+}
+
+static void reap_cb(struct loop_timer *t)
+{
+	struct rtc_server *srv = container_of(t, struct rtc_server, reap);
+
+	for (uint32_t i = 0; i < srv->n_sessions;) {
+		struct rtc_session *s = srv->sessions[i];
+		if (s->dead)
+			session_free(s); /* moves the last session into slot i */
+		else
+			i++;
+	}
+}
+
+/* Mark for freeing outside the current callback chain (DTLS/SCTP may be on the stack). */
+static void session_kill(struct rtc_session *s, const char *why)
+{
+	if (s->dead)
+		return;
+	log_debug("session %s closed: %s", s->id, why);
+	s->dead = true;
+	loop_timer_set(s->srv->loop, &s->srv->reap, 0);
+}
+
+/* ---- chunk serving over a channel -------------------------------------------------- */
+
+static int fetch_chunk(void *ctx, const struct chunk_id *id, uint8_t **data, size_t *len)
+{
+	struct rtc_channel *rc = ctx;
+	int rc_get = store_get(rc->sess->srv->store, id, data, len);
+
+	if (rc_get == STORE_OK)
+		return 0;
+	if (rc_get == STORE_E_CORRUPT)
+		metrics_add(M_STORE_CORRUPT, 1);
+	if (rc_get == STORE_E_NOT_FOUND || rc_get == STORE_E_CORRUPT) {
+		metrics_add(M_CHUNK_NOT_FOUND, 1);
+		return CHUNK_ERR_NOT_FOUND;
+	}
+	return CHUNK_ERR_INTERNAL;
+}
+
+static void pump_timer_cb(struct loop_timer *t)
+{
+	session_pump(container_of(t, struct rtc_session, pump_timer));
+}
+
+/* Send frames while SCTP has room and the token buckets allow (RFC 8831 §6.6: one
+ * chunk_proto frame per data channel message). */
+static void session_pump(struct rtc_session *s)
+{
+	struct rtc_server *srv = s->srv;
+	uint64_t now = loop_now_ms(srv->loop);
+	bool progress = true;
+
+	if (s->dead || !s->sctp)
+		return;
+	while (progress) {
+		progress = false;
+		for (size_t i = 0; i < RTC_MAX_CHANNELS; i++) {
+			struct rtc_channel *rc = &s->channels[i];
+			size_t want, room, len = 0, buffered;
+			uint64_t tokens;
+			int rc_next;
+
+			if (!rc->ch || !(want = chunk_sender_want(&rc->sender)))
+				continue;
+			buffered = sctp_assoc_buffered(s->sctp);
+			if (buffered >= RTC_SEND_HIGH_WATER) {
+				s->waiting_room = true; /* SACKs (dtls_on_data) resume */
+				return;
+			}
+			room = RTC_SEND_HIGH_WATER - buffered;
+			tokens = token_bucket_available2(&srv->bucket, &s->bucket, now);
+			if (tokens < want && tokens < room) {
+				uint64_t wait = token_bucket_wait2_ms(&srv->bucket, &s->bucket, want, now);
+				metrics_add(M_RATE_LIMITED, 1);
+				if (wait != TOKEN_BUCKET_NEVER)
+					loop_timer_set(srv->loop, &s->pump_timer, wait ? wait : 1);
+				return;
+			}
+			if (room > tokens)
+				room = (size_t)tokens;
+			rc_next = chunk_sender_next(&rc->sender, srv->frame, sizeof(srv->frame), room, &len);
+			if (rc_next <= 0)
+				continue;
+			if ((rc_next = channel_send(rc->ch, true, srv->frame, len)) < 0) {
+				/* The sender already advanced past this frame, so it cannot be
+				 * retried; the send buffer is sized so this does not happen short of
+				 * the association failing.  Closing the channel makes the browser
+				 * fall back instead of waiting for bytes that will never come. */
+				log_warn("session %s: send failed (%s); closing the channel", s->id,
+					 sctp_strerror(rc_next));
+				metrics_add(M_BAD_SCTP, 1);
+				channel_close(rc->ch);
+				return;
+			}
+			token_bucket_take2(&srv->bucket, &s->bucket, len, now);
+			if (srv->frame[1] == CHUNK_PROTO_DATA && len > CHUNK_PROTO_DATA_HDR_LEN) {
+				metrics_add(M_BYTES_SERVED_RTC, (int64_t)(len - CHUNK_PROTO_DATA_HDR_LEN));
+				s->bytes_sent += len - CHUNK_PROTO_DATA_HDR_LEN;
+				if (srv->frame[2] & CHUNK_PROTO_FLAG_LAST)
+					metrics_add(M_CHUNKS_SERVED, 1);
+			}
+			progress = true;
+		}
+	}
+}
+
+static struct rtc_channel *channel_slot(struct rtc_session *s, struct channel *ch)
+{
+	for (size_t i = 0; i < RTC_MAX_CHANNELS; i++)
+		if (s->channels[i].ch == ch)
+			return &s->channels[i];
+	return NULL;
+}
+
+static void on_channel_open(void *user, struct channel *ch)
+{
+	struct rtc_session *s = user;
+	struct rtc_channel *rc = channel_slot(s, NULL);
+	size_t max_frame = CHUNK_PROTO_DEFAULT_MAX_FRAME;
+
+	if (!rc) {
+		metrics_add(M_BAD_SCTP, 1);
+		channel_close(ch); /* more channels than we serve */
+		return;
+	}
+	/* A frame must fit the browser's a=max-message-size (RFC 8841 §6.1). */
+	if (s->remote_max_message && s->remote_max_message < max_frame)
+		max_frame = s->remote_max_message;
+	rc->ch = ch;
+	rc->sess = s;
+	chunk_sender_init(&rc->sender, max_frame, fetch_chunk, rc);
+	log_debug("session %s: channel '%s' on stream %u, frames up to %zu bytes", s->id,
+		  channel_label(ch), channel_stream(ch), max_frame);
+}
+
+static void on_channel_message(void *user, struct channel *ch, bool binary, const uint8_t *data,
+			       size_t len)
+{
+	struct rtc_session *s = user;
+	struct rtc_channel *rc = channel_slot(s, ch);
+	int rc_msg;
+
+	if (!rc)
+		return;
+	if (!binary) {
+		metrics_add(M_BAD_CHUNK_REQ, 1);
+		return;
+	}
+	rc_msg = chunk_sender_on_message(&rc->sender, data, len);
+	if (rc_msg == CHUNK_PROTO_E_OVERLOAD) {
+		metrics_add(M_BAD_CHUNK_REQ, 1);
+		channel_close(ch);
+		return;
+	}
+	if (rc_msg < 0)
+		metrics_add(M_BAD_CHUNK_REQ, 1);
+	session_pump(s);
+}
+
+static void on_channel_close(void *user, struct channel *ch)
+{
+	struct rtc_session *s = user;
+	struct rtc_channel *rc = channel_slot(s, ch);
+
+	if (!rc)
+		return;
+	chunk_sender_free(&rc->sender);
+	memset(rc, 0, sizeof(*rc));
+}
+
+
+static const struct channel_callbacks channel_cbs;
+
+/* ---- SCTP (through the channel manager) ----------------------------------------- */
+
+static void sctp_send_packet(void *user, const uint8_t *pkt, size_t len)
+{
+	struct rtc_session *s = user;
+
+	int rc = s->dtls ? dtls_send(s->dtls, pkt, len) : -1;
+	if (rc < 0)
+		metrics_add(M_BAD_DTLS, 1);
+}
+
+static void on_sctp_writable(void *user)
+{
+	session_pump(user);
+}
+
+static void on_sctp_state(void *user, enum sctp_state state)
+{
+	struct rtc_session *s = user;
+
+	if (state == SCTP_ST_CLOSED)
+		session_kill(s, "SCTP closed");
+}
+
+static const struct channel_callbacks channel_cbs = {
+	.send_packet = sctp_send_packet,
+	.on_state = on_sctp_state,
+	.on_open = on_channel_open,
+	.on_message = on_channel_message,
+	.on_close = on_channel_close,
+	.on_writable = on_sctp_writable,
+};
+
+static void sctp_tick_cb(struct loop_timer *t)
+{
+	struct rtc_server *srv = container_of(t, struct rtc_server, sctp_tick);
+	uint64_t now = loop_now_ms(srv->loop);
+
+	sctp_timers_advance((uint32_t)(now - srv->sctp_last_ms));
+	srv->sctp_last_ms = now;
+	if (sctp_assoc_count() > 0)
+		loop_timer_set(srv->loop, &srv->sctp_tick, SCTP_TICK_MS);
+}
+
+/* ---- DTLS ------------------------------------------------------------------------- */
+
+static void dtls_schedule(struct rtc_session *s)
+{
+	int64_t ms;
+
+	if (!s->dtls || s->dead)
+		return;
+	ms = dtls_timeout_ms(s->dtls);
+	if (ms < 0)
+		loop_timer_cancel(s->srv->loop, &s->dtls_timer);
+	else
+		loop_timer_set(s->srv->loop, &s->dtls_timer, (uint64_t)ms);
+}
+
+static void dtls_timer_cb(struct loop_timer *t)
+{
+	struct rtc_session *s = container_of(t, struct rtc_session, dtls_timer);
+
+	dtls_on_timeout(s->dtls);
+	dtls_schedule(s);
+}
+
+static void dtls_send_cb(void *user, const uint8_t *pkt, size_t len)
+{
+	struct rtc_session *s = user;
+
+	if (s->have_remote)
+		udp_send(s->srv->udp, pkt, len, &s->remote);
+}
+
+static void dtls_on_connected(void *user)
+{
+	struct rtc_session *s = user;
+	struct rtc_server *srv = s->srv;
+	struct channel_config cfg = channel_config_default;
+
+	cfg.sctp.remote_port = s->remote_sctp_port;
+	cfg.sctp.max_message_size = srv->max_message_size;
+	/* Room for RTC_SEND_HIGH_WATER plus one whole frame: a frame admitted below the
+	 * high-water mark always fits (see session_pump). */
+	cfg.sctp.send_buffer = RTC_SEND_HIGH_WATER + 2 * CHUNK_PROTO_DEFAULT_MAX_FRAME;
+	cfg.dtls_client = false; /* we answered a=setup:passive */
+	cfg.max_channels = RTC_MAX_CHANNELS;
+	s->chans = channel_mgr_new(&cfg, &channel_cbs, s);
+	if (!s->chans) {
+		session_kill(s, "SCTP association could not start");
+		return;
+	}
+	s->sctp = channel_mgr_assoc(s->chans);
+	if (!loop_timer_pending(&srv->sctp_tick)) {
+		srv->sctp_last_ms = loop_now_ms(srv->loop);
+		loop_timer_set(srv->loop, &srv->sctp_tick, SCTP_TICK_MS);
+	}
+	log_debug("session %s: DTLS up (%s)", s->id, dtls_cipher_name(s->dtls));
+}
+
+static void dtls_on_data(void *user, const uint8_t *data, size_t len)
+{
+	struct rtc_session *s = user;
+
+	if (!s->chans)
+		return;
+	if (channel_mgr_on_packet(s->chans, data, len) < 0)
+		metrics_add(M_BAD_SCTP, 1);
+	/* SACKs free send buffer: resume senders that stopped at our high-water mark (the
+	 * association signals on_writable only after it refused a send). */
+	if (s->waiting_room && !s->dead && sctp_assoc_buffered(s->sctp) < RTC_SEND_LOW_WATER) {
+		s->waiting_room = false;
+		session_pump(s);
+	}
+}
+
+static void dtls_on_closed(void *user, int reason)
+{
+	struct rtc_session *s = user;
+
+	if (reason < 0)
+		metrics_add(M_BAD_DTLS, 1);
+	session_kill(s, reason < 0 ? dtls_strerror(reason) : "DTLS close_notify");
+}
+
+static const struct dtls_callbacks dtls_cbs = {
+	.send = dtls_send_cb,
+	.on_connected = dtls_on_connected,
+	.on_data = dtls_on_data,
+	.on_closed = dtls_on_closed,
+};
+
+/* ---- packet demultiplexing (RFC 7983) --------------------------------------------- */
+
+static struct rtc_session *find_by_ufrag(struct rtc_server *srv, const uint8_t *user, size_t len)
+{
+	const uint8_t *colon = memchr(user, ':', len);
+	size_t local_len = colon ? (size_t)(colon - user) : len;
+
+	for (uint32_t i = 0; i < srv->n_sessions; i++) {
+		const char *u = ice_lite_local_ufrag(&srv->sessions[i]->ice);
+		if (strlen(u) == local_len && memcmp(u, user, local_len) == 0)
+			return srv->sessions[i];
+	}
+	return NULL;
+}
+
+static struct rtc_session *find_by_addr(struct rtc_server *srv, const struct udp_addr *from)
+{
+	if (srv->last_hit && srv->last_hit->have_remote && udp_addr_equal(&srv->last_hit->remote, from))
+		return srv->last_hit;
+	for (uint32_t i = 0; i < srv->n_sessions; i++) {
+		struct rtc_session *s = srv->sessions[i];
+		if (s->have_remote && udp_addr_equal(&s->remote, from))
+			return srv->last_hit = s;
+	}
+	return NULL;
+}
+
+static void on_stun(struct rtc_server *srv, const uint8_t *data, size_t len, const struct udp_addr *from)
+{
+	struct stun_msg msg;
+	struct rtc_session *s;
+	uint8_t resp[512];
+	size_t resp_len = sizeof(resp);
+
+	enum ice_lite_result r;
+
+	if (stun_msg_parse(data, len, &msg) < 0 || !msg.username) {
+		metrics_add(M_BAD_STUN, 1);
+		return;
+	}
+	if (!(s = find_by_ufrag(srv, msg.username, msg.username_len)) || s->dead) {
+		metrics_add(M_BAD_STUN, 1);
+		return;
+	}
+	r = ice_lite_on_stun(&s->ice, data, len, (const struct sockaddr *)&from->ss, from->len,
+			     loop_now_ms(srv->loop), resp, &resp_len);
+	if (r == ICE_LITE_DROP) {
+		metrics_add(M_BAD_STUN, 1);
+		return;
+	}
+	if (resp_len > 0)
+		udp_send(srv->udp, resp, resp_len, from);
+	if (r == ICE_LITE_RESPOND_NOMINATED || (!s->have_remote && r == ICE_LITE_RESPOND)) {
+		/* Use the first valid pair until the browser nominates one (RFC 8445 §7.3.1.5
+		 * lets a lite agent send on any valid pair), then follow nominations. */
+		s->remote = *from;
+		s->have_remote = true;
+	}
+}
+
+static void on_datagram(void *user, const uint8_t *data, size_t len, const struct udp_addr *from)
+{
+	struct rtc_server *srv = user;
+	struct rtc_session *s;
+
+	if (len == 0)
+		return;
+	if (data[0] <= 3) {
+		on_stun(srv, data, len, from);
+		return;
+	}
+	if (data[0] < 20 || data[0] > 63) {
+		metrics_add(M_BAD_DTLS, 1); /* RTP/RTCP/ZRTP/TURN channel: not spoken here */
+		return;
+	}
+	if (!(s = find_by_addr(srv, from)) || s->dead) {
+		metrics_add(M_BAD_DTLS, 1);
+		return;
+	}
+	dtls_on_packet(s->dtls, data, len);
+	dtls_schedule(s);
+}
+
+/* ---- housekeeping ----------------------------------------------------------------- */
+
+static void housekeeping_cb(struct loop_timer *t)
+{
+	struct rtc_server *srv = container_of(t, struct rtc_server, housekeeping);
+	uint64_t now = loop_now_ms(srv->loop);
+
+	for (uint32_t i = 0; i < srv->n_sessions; i++) {
+		struct rtc_session *s = srv->sessions[i];
+		/* RFC 7675: without authenticated checks the browser has withdrawn consent. */
+		if (ice_lite_expired(&s->ice, now))
+			session_kill(s, "consent expired");
+		/* An offer whose browser never completed ICE + DTLS holds a slot: drop it. */
+		else if (!s->chans && now - s->created_ms > RTC_CONNECT_TIMEOUT_MS)
+			session_kill(s, "not connected in time");
+	}
+	loop_timer_set(srv->loop, &srv->housekeeping, RTC_HOUSEKEEPING_MS);
+}
+
+/* ---- public API -------------------------------------------------------------------- */
+
+struct rtc_server *rtc_server_new(struct loop *l, struct store *st,
+				  const struct rtc_server_config *cfg, int *err, char *errmsg,
+				  size_t errcap)
+{
+	const struct udp_callbacks ucb = { on_datagram };
+	struct rtc_server *srv = calloc(1, sizeof(*srv));
+	int rc;
+
+	if (!srv) {
+		*err = -ENOMEM;
+		snprintf(errmsg, errcap, "out of memory");
+		return NULL;
+	}
+	srv->loop = l;
+	srv->store = st;
+	srv->max_sessions = cfg->max_peers ? cfg->max_peers : 1;
+	srv->max_message_size = cfg->max_message_size ? cfg->max_message_size : SDP_OUR_MAX_MESSAGE_SIZE;
+	srv->sharing = true;
+	srv->housekeeping.cb = housekeeping_cb;
+	srv->sctp_tick.cb = sctp_tick_cb;
+	srv->reap.cb = reap_cb;
+	if (!(srv->sessions = calloc(srv->max_sessions, sizeof(*srv->sessions)))) {
+		*err = -ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < cfg->n_addrs && i < RTC_MAX_ADDRS; i++)
+		srv->addrs[srv->n_addrs++] = strdup(cfg->addrs[i]);
+	if (srv->n_addrs == 0) {
+		if (strcmp(cfg->bind_addr, "0.0.0.0") == 0 || strcmp(cfg->bind_addr, "::") == 0) {
+			*err = -EINVAL;
+			snprintf(errmsg, errcap,
+				 "bound to a wildcard address: set rtc_address to the address(es) browsers reach");
+			goto fail_quiet;
+		}
+		srv->addrs[srv->n_addrs++] = strdup(cfg->bind_addr);
+	}
+	if ((rc = sctp_global_init()) < 0) {
+		*err = rc;
+		snprintf(errmsg, errcap, "SCTP: %s", sctp_strerror(rc));
+		goto fail_quiet;
+	}
+	if ((rc = dtls_cert_generate(&srv->cert)) < 0 ||
+	    !(srv->dtls_ctx = dtls_ctx_new(srv->cert, NULL, &rc))) {
+		*err = rc;
+		snprintf(errmsg, errcap, "DTLS: %s", dtls_strerror(rc));
+		goto fail_quiet;
+	}
+	srv->udp = udp_socket_new(l, cfg->bind_addr, cfg->port, &ucb, srv, err);
+	if (!srv->udp) {
+		snprintf(errmsg, errcap, "UDP socket: %s", strerror(-*err));
+		goto fail_quiet;
+	}
+	rtc_server_set_limits(srv, cfg->upload_rate, cfg->peer_rate);
+	loop_timer_set(l, &srv->housekeeping, RTC_HOUSEKEEPING_MS);
+	return srv;
+fail:
+	snprintf(errmsg, errcap, "out of memory");
+fail_quiet:
+	rtc_server_free(srv);
+	return NULL;
+}
+
+void rtc_server_free(struct rtc_server *s)
+{
+	if (!s)
+		return;
+	while (s->n_sessions)
+		session_free(s->sessions[0]);
+	loop_timer_cancel(s->loop, &s->housekeeping);
+	loop_timer_cancel(s->loop, &s->sctp_tick);
+	loop_timer_cancel(s->loop, &s->reap);
+	udp_socket_free(s->udp);
+	dtls_ctx_free(s->dtls_ctx);
+	dtls_cert_free(s->cert);
+	for (size_t i = 0; i < s->n_addrs; i++)
+		free(s->addrs[i]);
+	free(s->sessions);
+	free(s);
+}
+
+uint16_t rtc_server_port(const struct rtc_server *s)
+{
+	return udp_socket_port(s->udp);
+}
+
+void rtc_server_set_limits(struct rtc_server *s, uint64_t upload_rate, uint64_t peer_rate)
+{
+	uint64_t now = loop_now_ms(s->loop);
+	/* Bursts must hold a whole frame (chunk_sender_want) and about 100 ms of rate. */
+	uint64_t burst = upload_rate / 10 > 2 * sizeof(s->frame) ? upload_rate / 10 : 2 * sizeof(s->frame);
+	uint64_t pburst = peer_rate / 10 > 2 * sizeof(s->frame) ? peer_rate / 10 : 2 * sizeof(s->frame);
+
+	token_bucket_set(&s->bucket, upload_rate, burst, now);
+	s->peer_rate = peer_rate;
+	for (uint32_t i = 0; i < s->n_sessions; i++)
+		token_bucket_set(&s->sessions[i]->bucket, peer_rate, pburst, now);
+}
+
+void rtc_server_set_sharing(struct rtc_server *s, bool sharing)
+{
+	s->sharing = sharing;
+}
+
+int rtc_server_accept_offer(struct rtc_server *srv, const char *offer, size_t len, char **answer,
+			    char session_id[RTC_SESSION_ID_LEN + 1], char *errmsg, size_t errcap)
+{
+	struct sdp_offer *o = NULL;
+	struct rtc_session *s = NULL;
+	struct sdp_host_candidate cands[RTC_MAX_ADDRS];
+	struct sdp_answer_params ap = { 0 };
+	uint8_t rnd[RTC_SESSION_ID_LEN / 2];
+	uint64_t sid = 0;
+	size_t alen = 0;
+	int rc = -EINVAL;
+
+	*answer = NULL;
+	if (!srv->sharing) {
+		snprintf(errmsg, errcap, "sharing is disabled");
+		return -EAGAIN;
+	}
+	if (srv->n_sessions >= srv->max_sessions) {
+		snprintf(errmsg, errcap, "peer limit reached (%u)", srv->max_sessions);
+		return -EBUSY;
+	}
+	if (!(o = malloc(sizeof(*o))) || !(s = calloc(1, sizeof(*s))) ||
+	    !(*answer = malloc(RTC_ANSWER_CAP))) {
+		snprintf(errmsg, errcap, "out of memory");
+		rc = -ENOMEM;
+		goto fail;
+	}
+	if ((rc = sdp_offer_parse(offer, len, o)) < 0) {
+		snprintf(errmsg, errcap, "offer: %s", sdp_strerror(rc));
+		goto fail;
+	}
+	s->srv = srv;
+	s->remote_sctp_port = o->sctp_port;
+	s->remote_max_message = o->max_message_size > UINT32_MAX ? UINT32_MAX : (uint32_t)o->max_message_size;
+	s->dtls_timer.cb = dtls_timer_cb;
+	s->pump_timer.cb = pump_timer_cb;
+	s->created_ms = loop_now_ms(srv->loop);
+	if ((rc = ice_lite_init(&s->ice, o->ice_ufrag, o->ice_pwd)) < 0) {
+		snprintf(errmsg, errcap, "ICE credentials refused");
+		goto fail;
+	}
+	s->dtls = dtls_new(srv->dtls_ctx, DTLS_ROLE_SERVER, o->fingerprint, &dtls_cbs, s, &rc);
+	if (!s->dtls) {
+		snprintf(errmsg, errcap, "DTLS: %s", dtls_strerror(rc));
+		goto fail;
+	}
+	RAND_bytes(rnd, sizeof(rnd));
+	RAND_bytes((uint8_t *)&sid, sizeof(sid));
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(s->id + 2 * i, 3, "%02x", rnd[i]);
+	for (size_t i = 0; i < srv->n_addrs; i++)
+		cands[i] = (struct sdp_host_candidate){ srv->addrs[i], rtc_server_port(srv) };
+	ap.offer = o;
+	ap.session_id = sid >> 1; /* < 2^63 */
+	ap.session_version = 1;
+	ap.ice_ufrag = ice_lite_local_ufrag(&s->ice);
+	ap.ice_pwd = ice_lite_local_pwd(&s->ice);
+	memcpy(ap.fingerprint, dtls_cert_fingerprint(srv->cert), DTLS_FP_LEN);
+	ap.max_message_size = srv->max_message_size;
+	ap.candidates = cands;
+	ap.n_candidates = srv->n_addrs;
+	if ((rc = sdp_answer_write(&ap, *answer, RTC_ANSWER_CAP, &alen)) < 0) {
+		snprintf(errmsg, errcap, "answer: %s", sdp_strerror(rc));
+		goto fail;
+	}
+	token_bucket_init(&s->bucket, srv->peer_rate,
+			  srv->peer_rate / 10 > 2 * sizeof(srv->frame) ? srv->peer_rate / 10 : 2 * sizeof(srv->frame),
+			  s->created_ms);
+	srv->sessions[srv->n_sessions++] = s;
+	memcpy(session_id, s->id, sizeof(s->id));
+	metrics_add(M_PEERS_TOTAL, 1);
+	metrics_set(M_PEERS_ACTIVE, srv->n_sessions);
+	free(o);
+	return 0;
+fail:
+	if (s && s->dtls)
+		dtls_free(s->dtls);
+	free(s);
+	free(o);
+	free(*answer);
+	*answer = NULL;
+	return rc < 0 ? rc : -EINVAL;
+}
+
+int rtc_server_close_session(struct rtc_server *srv, const char *session_id)
+{
+	for (uint32_t i = 0; i < srv->n_sessions; i++) {
+		struct rtc_session *s = srv->sessions[i];
+		if (strcmp(s->id, session_id) == 0) {
+			session_free(s);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+void rtc_server_render_status(const struct rtc_server *srv, struct ctl_json_out *o)
+{
+	ctl_json_out_fmt(o, ",\"peers_active\":%u,\"peer_ids\":[", srv->n_sessions);
+	for (uint32_t i = 0; i < srv->n_sessions; i++)
+		ctl_json_out_fmt(o, "%s\"%s\"", i ? "," : "", srv->sessions[i]->id);
+	ctl_json_out_raw(o, "]", 1);
+}
