@@ -281,8 +281,10 @@ static void on_data(struct sctp_assoc *a, const struct sctp_rcvinfo *ri, const u
 		a->reasm_drop = !eor;
 		return;
 	}
-	if (!a->reasm_len && eor) {
-		deliver(a, sid, ppid, d, len);
+	if (!len && !eor)
+		return;
+	if (!a->reasm_len && eor && len <= a->cfg.max_message_size) {
+		deliver(a, sid, ppid, d, len); /* whole message in one read: no copy */
 		return;
 	}
 	if (!a->reasm_len) {

@@ -315,6 +315,19 @@ TEST(oversize_dropped_and_counted)
 	CHECK(S[1].last && S[1].last[0] == 0x5a);
 	CHECK_EQ_INT(sctp_assoc_stats(S[1].a)->oversize_dropped, 1);
 	pair_down();
+
+	/* a cap below one read (64 KiB): a 20 000-byte message arrives in one piece */
+	small.max_message_size = 10000;
+	pair_up(&big, &small);
+	S[1].keep_copy = true;
+	CHECK_EQ_INT(sctp_assoc_send(S[0].a, 0, 53, buf, 20000, NULL), SCTP_OK);
+	CHECK_EQ_INT(sctp_assoc_send(S[0].a, 0, 53, buf, 10000, NULL), SCTP_OK);
+	n_expect = 1;
+	pump(3000, got_expected);
+	CHECK_EQ_INT(S[1].n_msgs, 1);
+	CHECK_EQ_INT(S[1].last_len, 10000);
+	CHECK_EQ_INT(sctp_assoc_stats(S[1].a)->oversize_dropped, 1);
+	pair_down();
 	free(buf);
 }
 
