@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* .sctp repeats sctp_assoc_config_default (C has no constant copy of an extern object);
+ * test_channel checks that the two agree. */
 const struct channel_config channel_config_default = {
 	.sctp = {
 		.local_port = 5000,

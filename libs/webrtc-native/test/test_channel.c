@@ -227,6 +227,14 @@ static bool close_in(int n)
 	return closes_reached();
 }
 
+TEST(defaults_agree)
+{
+	CHECK_MEM(&channel_config_default.sctp, &sctp_assoc_config_default,
+		  sizeof(sctp_assoc_config_default));
+	CHECK_EQ_INT(channel_config_default.max_channels, 64);
+	CHECK(!channel_config_default.dtls_client);
+}
+
 TEST(open_is_announced_and_acked)
 {
 	struct channel *a;
@@ -537,6 +545,7 @@ TEST(free_inside_callback_and_echo)
 int main(void)
 {
 	CHECK_EQ_INT(sctp_global_init(), SCTP_OK);
+	RUN(defaults_agree);
 	RUN(open_is_announced_and_acked);
 	RUN(messages_all_sizes_both_ways);
 	RUN(unordered_and_partial_reliability);
