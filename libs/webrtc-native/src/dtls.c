@@ -468,11 +468,8 @@ struct dtls *dtls_new(struct dtls_ctx *ctx, enum dtls_role role,
 	s->role = role;
 	memcpy(s->remote_fp, remote_fp, DTLS_FP_LEN);
 	if (!(s->ssl = SSL_new(ctx->ssl_ctx)) || !(bio = BIO_new(ctx->bio_method))) {
-		ERR_clear_error();
-		SSL_free(s->ssl);
-		free(s);
 		*err = DTLS_E_NOMEM;
-		return NULL;
+		goto fail;
 	}
 	BIO_set_data(bio, s);
 	BIO_set_init(bio, 1);
@@ -480,11 +477,8 @@ struct dtls *dtls_new(struct dtls_ctx *ctx, enum dtls_role role,
 	SSL_set_app_data(s->ssl, s);
 	DTLS_set_timer_cb(s->ssl, dtls_timer_cb);
 	if (!SSL_set_mtu(s->ssl, ctx->cfg.mtu)) {
-		ERR_clear_error();
-		SSL_free(s->ssl);
-		free(s);
 		*err = DTLS_E_SSL;
-		return NULL;
+		goto fail;
 	}
 	if (role == DTLS_ROLE_SERVER)
 		SSL_set_accept_state(s->ssl);
@@ -492,6 +486,11 @@ struct dtls *dtls_new(struct dtls_ctx *ctx, enum dtls_role role,
 		SSL_set_connect_state(s->ssl);
 	*err = DTLS_OK;
 	return s;
+fail:
+	ERR_clear_error();
+	SSL_free(s->ssl);
+	free(s);
+	return NULL;
 }
 
 static void dtls_destroy(struct dtls *s)
@@ -553,6 +552,16 @@ static void dtls_leave(struct dtls *s, bool trim)
 		dtls_destroy(s);
 }
 
+/* close_notify (RFC 5246 §7.2.1), e.g. in answer to the peer's. */
+static void dtls_send_close_notify(struct dtls *s)
+{
+	ERR_clear_error();
+	s->busy = true;
+	SSL_shutdown(s->ssl);
+	s->busy = false;
+	ERR_clear_error();
+}
+
 static void dtls_set_closed(struct dtls *s, int reason)
 {
 	if (s->state == DTLS_STATE_CLOSED)
@@ -592,10 +601,7 @@ static void dtls_handshake_done(struct dtls *s)
 	/* The certificate callback already checked; this guards any path that skips it. */
 	if (!peer || !dtls_x509_fingerprint(peer, fp) ||
 	    CRYPTO_memcmp(fp, s->remote_fp, DTLS_FP_LEN) != 0) {
-		s->busy = true;
-		SSL_shutdown(s->ssl);
-		s->busy = false;
-		ERR_clear_error();
+		dtls_send_close_notify(s);
 		dtls_set_closed(s, DTLS_E_FINGERPRINT);
 		return;
 	}
@@ -651,10 +657,7 @@ static void dtls_read_all(struct dtls *s)
 			ERR_clear_error();
 			return;
 		case SSL_ERROR_ZERO_RETURN:
-			s->busy = true;
-			SSL_shutdown(s->ssl); /* answer with our close_notify */
-			s->busy = false;
-			ERR_clear_error();
+			dtls_send_close_notify(s);
 			dtls_set_closed(s, DTLS_OK);
 			return;
 		default:
@@ -803,11 +806,7 @@ void dtls_close(struct dtls *s)
 	dtls_enter(s);
 	if (s->state == DTLS_STATE_CONNECTED) {
 		dtls_untrim(s);
-		ERR_clear_error();
-		s->busy = true;
-		SSL_shutdown(s->ssl); /* close_notify (RFC 5246 §7.2.1) */
-		s->busy = false;
-		ERR_clear_error();
+		dtls_send_close_notify(s);
 	}
 	dtls_set_closed(s, DTLS_OK);
 	dtls_leave(s, true);
