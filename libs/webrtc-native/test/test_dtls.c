@@ -614,6 +614,28 @@ TEST(small_mtu)
 	pair_free(&p);
 }
 
+/* A context keeps its own reference to the certificate. */
+TEST(ctx_outlives_cert)
+{
+	struct dtls_cert *cert = NULL;
+	uint8_t fp[DTLS_FP_LEN];
+	struct dtls_ctx *sctx;
+	struct pair p;
+	int err;
+
+	CHECK_EQ_INT(dtls_cert_generate(&cert), DTLS_OK);
+	memcpy(fp, dtls_cert_fingerprint(cert), DTLS_FP_LEN);
+	sctx = dtls_ctx_new(cert, NULL, &err);
+	dtls_cert_free(cert);
+	pair_init(&p, DTLS_CIPHER_ALL, false, 0, fp, NULL);
+	dtls_free(p.s.d);
+	dtls_ctx_free(p.sctx);
+	p.sctx = sctx;
+	p.s.d = dtls_new(sctx, DTLS_ROLE_SERVER, dtls_cert_fingerprint(cert_a), &side_cb, &p.s, &err);
+	CHECK(pair_connect(&p));
+	pair_free(&p);
+}
+
 /* The server's order wins (the client here prefers the opposite). */
 TEST(server_preference)
 {
@@ -1376,6 +1398,7 @@ int main(void)
 	RUN(handshake_and_data);
 	RUN(each_cipher_negotiable);
 	RUN(small_mtu);
+	RUN(ctx_outlives_cert);
 	RUN(server_preference);
 	RUN(fingerprint_mismatch_client_side);
 	RUN(fingerprint_mismatch_server_side);
