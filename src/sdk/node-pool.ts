@@ -121,10 +121,11 @@ export class NodePool {
   private open(node: string): Conn {
     const session = newSessionId();
     const pc = new this.opts.peerConnection({ iceServers: this.opts.iceServers });
-    const conn: Conn = { node, session, pc, client: Promise.resolve(null as never), lastUsed: 0 };
-    this.sessions.set(session, conn);
     const started = this.now();
-    conn.client = new Promise<ChunkClient>((resolve, reject) => {
+    // `conn` is only read from callbacks, which run after it is assigned below.
+    // eslint-disable-next-line prefer-const
+    let conn: Conn;
+    const client = new Promise<ChunkClient>((resolve, reject) => {
       const dc = pc.createDataChannel(CHUNK_CHANNEL_LABEL, { ordered: true });
       dc.binaryType = "arraybuffer";
       const timer = setTimeout(
@@ -161,9 +162,11 @@ export class NodePool {
         await pc.setRemoteDescription({ type: "answer", sdp: answer });
       })().catch((e: unknown) => fail(e instanceof Error ? e.message : String(e)));
     });
+    conn = { node, session, pc, client, lastUsed: 0 };
+    this.sessions.set(session, conn);
     // Rejections are handled by whoever awaits client(); this one only avoids an unhandled
     // rejection when nobody is waiting any more.
-    conn.client.catch(() => undefined);
+    client.catch(() => undefined);
     return conn;
   }
 
