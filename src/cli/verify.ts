@@ -61,7 +61,7 @@ export function verifyPublished(
       throw new ManifestError("too_large", `more than ${MANIFEST_LIMITS.maxManifestBytes} bytes`);
     }
     m = parseManifest(bytes);
-    verifyManifest(m, publisher);
+    verifyManifest(m, publisher, { sha256: nodeSha256 });
   } catch (e) {
     if (e instanceof ManifestError) throw new CliError(what, e.message);
     throw e;
@@ -92,7 +92,7 @@ export function verifyPublished(
       throw new CliError(what, bad[0]! + more);
     }
   }
-  return { manifest: m, contentId: contentId(m), chunksChecked: checked };
+  return { manifest: m, contentId: contentId(m, nodeSha256), chunksChecked: checked };
 }
 
 export const VERIFY_HELP = `usage: pear-fog verify <manifest.json> [chunks dir] [--publisher <did:key>] [--no-chunks]

@@ -82,6 +82,22 @@ describe("manifest", () => {
     expect(code(() => verifyManifest(back, OTHER.did))).toBe("wrong_publisher");
   });
 
+  it("accepts injected crypto (native SHA-256 / Ed25519 of a platform)", () => {
+    const m = make();
+    let hashes = 0;
+    const counting = (d: Uint8Array): Uint8Array => (hashes++, sha256(d));
+    verifyManifest(m, undefined, { sha256: counting });
+    expect(hashes).toBeGreaterThan(0);
+    expect(contentId(m, counting)).toBe(contentId(m));
+    expect(code(() => verifyManifest(m, undefined, { ed25519Verify: () => false }))).toBe(
+      "bad_signature",
+    );
+    // A wrong hash function is caught by the Merkle check.
+    expect(code(() => verifyManifest(m, undefined, { sha256: (d) => sha256(sha256(d)) }))).toBe(
+      "bad_merkle",
+    );
+  });
+
   it("canonical bytes are stable: golden content id", () => {
     const a = encodeManifest(make());
     const b = encodeManifest(make());

@@ -25,6 +25,16 @@ import { utf8Decode, utf8Encode } from "./utf8";
 /** A SHA-256 implementation; the CLI passes node:crypto's, which is faster than @noble's. */
 export type Sha256Fn = (data: Uint8Array) => Uint8Array;
 
+/**
+ * Crypto used by verification. Defaults are @noble (pure JS); a platform with native
+ * crypto (pear-fogd's OpenSSL under QuickJS, node:crypto) passes its own for speed.
+ */
+export interface ManifestCrypto {
+  sha256?: Sha256Fn;
+  /** RFC 8032 verify; must return false (not throw) on any bad input. */
+  ed25519Verify?: (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => boolean;
+}
+
 /** What buildManifest needs; size and merkleRoot are computed. */
 export interface ManifestInput {
   type: ManifestType;
@@ -108,8 +118,8 @@ export function encodeManifest(m: Manifest): Uint8Array {
 }
 
 /** Content id: SHA-256 of {@link encodeManifest}, 64 lowercase hex. */
-export function contentId(m: Manifest): string {
-  return hexEncode(sha256(encodeManifest(m)));
+export function contentId(m: Manifest, hash: Sha256Fn = sha256): string {
+  return hexEncode(hash(encodeManifest(m)));
 }
 
 /**
@@ -148,21 +158,26 @@ export function parseManifest(
  * Check Merkle root and publisher signature (and, when given, that the publisher is
  * `publisherDid`). Throws ManifestError ("bad_merkle", "bad_signature", "wrong_publisher").
  */
-export function verifyManifest(m: Manifest, publisherDid?: string): void {
+export function verifyManifest(
+  m: Manifest,
+  publisherDid?: string,
+  crypto: ManifestCrypto = {},
+): void {
   if (publisherDid !== undefined && m.publisher !== publisherDid) {
     throw new ManifestError(
       "wrong_publisher",
       `signed by ${m.publisher}, expected ${publisherDid}`,
     );
   }
-  const root = hexEncode(merkleRoot(manifestChunkIds(m)));
+  const root = hexEncode(merkleRoot(manifestChunkIds(m), crypto.sha256 ?? sha256));
   if (root !== m.merkleRoot) {
     throw new ManifestError("bad_merkle", `chunk ids hash to ${root}`, "/merkleRoot");
   }
   const pub = publicKeyFromDidKey(m.publisher);
   if (!pub) throw new ManifestError("bad_field", "not an Ed25519 did:key", "/publisher");
   const sig = hexDecode(m.signature, 64);
-  if (!sig || !ed25519Verify(sig, manifestSigningBytes(m), pub)) {
+  const verify = crypto.ed25519Verify ?? ed25519Verify;
+  if (!sig || !verify(sig, manifestSigningBytes(m), pub)) {
     throw new ManifestError("bad_signature", `signature does not verify for ${m.publisher}`);
   }
 }

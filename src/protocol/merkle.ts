@@ -10,14 +10,17 @@ import { sha256 } from "@noble/hashes/sha2.js";
 
 export const MERKLE_HASH_BYTES = 32;
 
-function leafHash(id: Uint8Array): Uint8Array {
+/** SHA-256 implementation; defaults to @noble/hashes, a platform may pass a native one. */
+export type MerkleHashFn = (data: Uint8Array) => Uint8Array;
+
+function leafHash(id: Uint8Array, sha256: MerkleHashFn): Uint8Array {
   const buf = new Uint8Array(1 + id.length);
   buf[0] = 0x00;
   buf.set(id, 1);
   return sha256(buf);
 }
 
-function nodeHash(l: Uint8Array, r: Uint8Array): Uint8Array {
+function nodeHash(l: Uint8Array, r: Uint8Array, sha256: MerkleHashFn): Uint8Array {
   const buf = new Uint8Array(1 + l.length + r.length);
   buf[0] = 0x01;
   buf.set(l, 1);
@@ -34,13 +37,14 @@ function checkIds(ids: readonly Uint8Array[]): void {
 }
 
 /** Merkle tree head over the chunk ids, in order. */
-export function merkleRoot(ids: readonly Uint8Array[]): Uint8Array {
+export function merkleRoot(ids: readonly Uint8Array[], hash: MerkleHashFn = sha256): Uint8Array {
   checkIds(ids);
-  if (ids.length === 0) return sha256(new Uint8Array(0));
-  let level = ids.map(leafHash);
+  if (ids.length === 0) return hash(new Uint8Array(0));
+  let level = ids.map((id) => leafHash(id, hash));
   while (level.length > 1) {
     const next: Uint8Array[] = [];
-    for (let i = 0; i + 1 < level.length; i += 2) next.push(nodeHash(level[i]!, level[i + 1]!));
+    for (let i = 0; i + 1 < level.length; i += 2)
+      next.push(nodeHash(level[i]!, level[i + 1]!, hash));
     if (level.length % 2) next.push(level[level.length - 1]!);
     level = next;
   }
@@ -51,19 +55,24 @@ export function merkleRoot(ids: readonly Uint8Array[]): Uint8Array {
  * Audit path for leaf `index` (RFC 6962 section 2.1.1): sibling hashes from the leaf up.
  * Throws RangeError if index is out of range.
  */
-export function merkleProof(ids: readonly Uint8Array[], index: number): Uint8Array[] {
+export function merkleProof(
+  ids: readonly Uint8Array[],
+  index: number,
+  hash: MerkleHashFn = sha256,
+): Uint8Array[] {
   checkIds(ids);
   if (!Number.isInteger(index) || index < 0 || index >= ids.length) {
     throw new RangeError(`leaf index ${index} out of range 0..${ids.length - 1}`);
   }
   const path: Uint8Array[] = [];
-  let level = ids.map(leafHash);
+  let level = ids.map((id) => leafHash(id, hash));
   let i = index;
   while (level.length > 1) {
     const sibling = i ^ 1;
     if (sibling < level.length) path.push(level[sibling]!);
     const next: Uint8Array[] = [];
-    for (let j = 0; j + 1 < level.length; j += 2) next.push(nodeHash(level[j]!, level[j + 1]!));
+    for (let j = 0; j + 1 < level.length; j += 2)
+      next.push(nodeHash(level[j]!, level[j + 1]!, hash));
     if (level.length % 2) next.push(level[level.length - 1]!);
     level = next;
     i >>= 1;
@@ -88,16 +97,17 @@ export function verifyMerkleProof(
   index: number,
   id: Uint8Array,
   path: readonly Uint8Array[],
+  hash: MerkleHashFn = sha256,
 ): boolean {
   if (!Number.isSafeInteger(size) || !Number.isSafeInteger(index)) return false;
   if (index < 0 || index >= size || id.length !== MERKLE_HASH_BYTES) return false;
   let fn = index;
   let sn = size - 1;
-  let r = leafHash(id);
+  let r = leafHash(id, hash);
   for (const p of path) {
     if (p.length !== MERKLE_HASH_BYTES || sn === 0) return false;
     if (fn % 2 === 1 || fn === sn) {
-      r = nodeHash(p, r);
+      r = nodeHash(p, r, hash);
       if (fn % 2 === 0) {
         while (fn % 2 === 0 && fn !== 0) {
           fn = Math.floor(fn / 2);
@@ -105,7 +115,7 @@ export function verifyMerkleProof(
         }
       }
     } else {
-      r = nodeHash(r, p);
+      r = nodeHash(r, p, hash);
     }
     fn = Math.floor(fn / 2);
     sn = Math.floor(sn / 2);
