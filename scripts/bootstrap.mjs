@@ -18,6 +18,7 @@ export const APT_PACKAGES = {
   "build-essential": "C compiler, make, libc headers for pear-fogd",
   "pkg-config": "finds OpenSSL and usrsctp flags",
   "libssl-dev": "DTLS 1.2, SHA-256, ECDSA certificates (OpenSSL 3)",
+  openssl: "CLI used by test_dtls (s_client/s_server interop, fingerprints)",
   "libusrsctp-dev": "SCTP over DTLS for data channels",
   clang: "libFuzzer harnesses",
   "libclang-rt-14-dev": "libFuzzer and sanitizer runtimes for clang",
@@ -72,7 +73,14 @@ export function ensureNodeModules() {
   const want = createHash("sha256").update(readFileSync(lock)).digest("hex");
   if (existsSync(stamp) && readFileSync(stamp, "utf8").trim() === want) return;
   log("node_modules missing or stale: npm ci");
-  execFileSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: ROOT, stdio: "inherit" });
+  try {
+    execFileSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: ROOT, stdio: "inherit" });
+  } catch {
+    // npm 11 writes lock files without other platforms' optional packages (rollup's), then
+    // `npm ci` refuses them as "out of sync"; `npm install` installs the same locked versions.
+    log("npm ci refused the lock file; installing the locked versions with npm install");
+    execFileSync("npm", ["install", "--no-audit", "--no-fund"], { cwd: ROOT, stdio: "inherit" });
+  }
   writeFileSync(stamp, want + "\n");
 }
 
