@@ -199,6 +199,35 @@ export class WrtcFogNode {
     this.hb = setInterval(() => this.heartbeat([], false), heartbeatMs);
   }
 
+  /** The ICE candidate pairs in use, "local ⇄ remote (remote type)", one per peer connection. */
+  async candidatePairs(): Promise<string[]> {
+    const out: string[] = [];
+    for (const pc of this.peers) {
+      type S = {
+        id: string;
+        type: string;
+        state?: string;
+        nominated?: boolean;
+        localCandidateId?: string;
+        remoteCandidateId?: string;
+        address?: string;
+        ip?: string;
+        port?: number;
+        candidateType?: string;
+      };
+      const all = new Map<string, S>();
+      (await pc.getStats()).forEach((st: S) => all.set(st.id, st));
+      for (const st of all.values()) {
+        if (st.type !== "candidate-pair" || st.state !== "succeeded" || !st.nominated) continue;
+        const l = all.get(st.localCandidateId ?? "");
+        const r = all.get(st.remoteCandidateId ?? "");
+        const addr = (c: S | undefined) => `${c?.address ?? c?.ip}:${c?.port}`;
+        out.push(`${addr(l)} ⇄ ${addr(r)} (${r?.candidateType})`);
+      }
+    }
+    return out;
+  }
+
   async close(): Promise<void> {
     if (this.hb) clearInterval(this.hb);
     for (const pc of this.peers) pc.close();
