@@ -42,6 +42,8 @@ interface PlayArgs {
   playlistUrl: string;
   frags: number;
   fetchUrl?: string;
+  /** Extra SDK options. */
+  sdk?: Record<string, unknown>;
 }
 
 /** Runs in the page: play the stream with the fog loader until `frags` fragments loaded. */
@@ -81,6 +83,7 @@ async function play(page: Page, args: PlayArgs): Promise<PlayResult> {
       manifestUrl: a.manifestUrl,
       publisher: a.publisher,
       statsIntervalMs: 0,
+      ...a.sdk,
     };
     const fog = w.PearFog.attachHls(hls, opts);
     for (const ev of ["fallback", "badnode", "delivered"] as const) {
@@ -240,6 +243,21 @@ describe("SDK in Chromium", () => {
       .toBeLessThan(credBefore);
     expect(fx.coord.server.content.holders(badId).has(node.did)).toBe(false);
     await stopNode(node);
+  });
+
+  it("a node slower than the deadline: HTTP takes over, playback data still verified", async () => {
+    const node = await fx.startNode({ delayMs: 1500 });
+    const page = await newPage();
+    const started = Date.now();
+    const r = await play(page, args({ sdk: { minDeadlineMs: 200, maxDeadlineMs: 200 } }));
+    const took = Date.now() - started;
+    await page.close();
+    await stopNode(node);
+    expectVerified(r);
+    expect(r.stats.fallbacks.deadline).toBe(fx.chunks.size);
+    expect(r.stats.bytesFog).toBe(0);
+    // Four segments one after another, each capped by the 200 ms deadline + HTTP, not 1.5 s.
+    expect(took).toBeLessThan(fx.segments.size * 1500);
   });
 
   it("with no fog node, every segment comes over HTTP", async () => {
