@@ -28,8 +28,9 @@
  * put returns STORE_E_NO_SPACE and the store is as before minus the evictions.
  *
  * Single-threaded, blocking file I/O (chunks are at most 1 MiB).  The index costs
- * about 80 bytes per chunk (8 MB for 100k chunks), lookups are O(1) (hash table
- * keyed by the id with a per-store random seed). */
+ * about 100 bytes per chunk (64-byte entry, malloc overhead, bucket slot; ~10 MB
+ * for 100k chunks); lookups are O(1): a hash table keyed by the id, mixed with a
+ * per-store random seed. */
 #ifndef PEARFOG_STORE_H
 #define PEARFOG_STORE_H
 
