@@ -173,7 +173,6 @@ export class FogClient {
   private deps(index: ManifestIndex, url: string): DeliveryDeps {
     const cfg = this.config;
     return {
-      contentId: index.contentId,
       find: (ids) => this.find(index.contentId, ids),
       usable: (n) => this.pool.usable(n),
       client: (n) => this.pool.client(n),

@@ -76,7 +76,6 @@ function setup(nodes: Record<string, TestNode>, found: FoundNode[], deadlineMs =
     },
   );
   const deps: DeliveryDeps = {
-    contentId: "c",
     find: () => Promise.resolve(found),
     usable: (n) => pool.usable(n),
     client: (n) => pool.client(n),

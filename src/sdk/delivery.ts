@@ -13,7 +13,6 @@ import type { FallbackReason } from "./stats";
 
 /** What delivery needs from the rest of the SDK (real objects in production and tests). */
 export interface DeliveryDeps {
-  contentId: string;
   /** Ranked nodes for these chunk ids (browser.find); [] when none or the coordinator is down. */
   find(chunkIds: string[]): Promise<FoundNode[]>;
   usable(node: string): boolean;
