@@ -48,6 +48,7 @@ describe("FogClient on Node", () => {
 
   it("fetch(url) from a fog node, then from HTTP once the node is gone; stats add up", async () => {
     const node = await fx.startNode();
+    const before = fx.coord.server.statusData().offload;
     const c = client();
     const delivered: SdkEvents["delivered"][] = [];
     c.on("delivered", (d) => delivered.push(d));
@@ -76,6 +77,12 @@ describe("FogClient on Node", () => {
     expect(s.bytesHttp).toBe(fx.segments.get(u)!.length);
     expect(s.bytesFog + s.bytesHttp).toBe(delivered.reduce((n, d) => n + d.bytes, 0));
     expect(s.delivered).toBe(3);
-    c.destroy();
+    c.destroy(); // flushes browser.stats to the coordinator
+    await expect
+      .poll(() => {
+        const now = fx.coord.server.statusData().offload;
+        return { p2p: now.p2pBytes - before.p2pBytes, http: now.httpBytes - before.httpBytes };
+      })
+      .toEqual({ p2p: s.bytesFog, http: s.bytesHttp });
   });
 });
