@@ -117,8 +117,7 @@ export async function deliverFile(
         else if (code === "NOT_FOUND") deps.report(a.node, id, "refused");
         deps.onNodeFailure(a.node);
         if (!keep) deps.markBad(a.node);
-        sched.failed(a, !keep);
-        deps.onFallback("node_error", id, a.node);
+        if (sched.failed(a, !keep)) deps.onFallback("node_error", id, a.node);
         return step();
       }
       if (finished) return;
@@ -128,8 +127,7 @@ export async function deliverFile(
         deps.report(a.node, id, "hash_mismatch");
         deps.onNodeFailure(a.node);
         deps.markBad(a.node);
-        sched.failed(a, true);
-        deps.onFallback("bad_hash", id, a.node);
+        if (sched.failed(a, true)) deps.onFallback("bad_hash", id, a.node);
         return step();
       }
       sched.done(a);

@@ -48,7 +48,7 @@ describe("ChunkScheduler", () => {
     const [x, y] = s.next();
     expect(x).toEqual({ chunk: 0, node: "a" });
     expect(y).toEqual({ chunk: 3, node: "b" });
-    s.failed(x!, true); // a is bad
+    expect(s.failed(x!, true)).toBe(true); // a is bad
     expect(s.httpChunks()).toEqual([0]);
     // 1 and 2 are held only by a, which is dropped: HTTP too.
     expect(s.next()).toEqual([]);
@@ -71,6 +71,7 @@ describe("ChunkScheduler", () => {
     const started = s.next();
     s.done(started[0]!);
     expect(s.expire()).toEqual([1, 2, 3, 4]);
+    expect(s.failed(started[1]!, true)).toBe(false); // already HTTP's: not counted twice
     s.done(started[1]!); // arrives after the deadline: stays with HTTP
     expect(s.httpChunks()).toEqual([1, 2, 3, 4]);
     expect(s.next()).toEqual([]);

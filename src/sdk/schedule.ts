@@ -87,11 +87,16 @@ export class ChunkScheduler {
     if (this.state[a.chunk] === "inflight") this.state[a.chunk] = "done";
   }
 
-  /** The request failed: the chunk goes to HTTP; `dropNode` stops using the node. */
-  failed(a: Assignment, dropNode: boolean): void {
+  /**
+   * The request failed: the chunk goes to HTTP; `dropNode` stops using the node. Returns false
+   * if the chunk had already been given to HTTP (deadline), so callers count a fallback once.
+   */
+  failed(a: Assignment, dropNode: boolean): boolean {
     this.release(a);
     if (dropNode) this.dropped.add(a.node);
-    if (this.state[a.chunk] === "inflight") this.state[a.chunk] = "http";
+    if (this.state[a.chunk] !== "inflight") return false;
+    this.state[a.chunk] = "http";
+    return true;
   }
 
   /** The deadline passed: everything not yet done goes to HTTP. Returns those chunks. */
