@@ -51,13 +51,16 @@ export class FogClient {
       badNodeMs: cfg.badNodeMs,
       onRtt: (node, rttMs) => this.reportRtt([{ target: node, rttMs }]),
     });
-    this.manifest = loadManifest(cfg.manifestUrl, cfg.publisher, this.fetchFn, cfg.httpTimeoutMs)
-      .then((m) => m)
-      .catch((e: unknown) => {
-        // Without a trusted manifest nothing can be verified: everything goes over HTTP.
-        this.events.emit("warning", { detail: (e as Error).message });
-        return undefined;
-      });
+    this.manifest = loadManifest(
+      cfg.manifestUrl,
+      cfg.publisher,
+      this.fetchFn,
+      cfg.httpTimeoutMs,
+    ).catch((e: unknown) => {
+      // Without a trusted manifest nothing can be verified: everything goes over HTTP.
+      this.events.emit("warning", { detail: (e as Error).message });
+      return undefined;
+    });
     if (cfg.statsIntervalMs > 0) {
       this.statsTimer = setInterval(() => this.flushStats(), cfg.statsIntervalMs);
     }

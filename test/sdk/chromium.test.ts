@@ -231,12 +231,17 @@ describe("SDK in Chromium", () => {
     expect(r.stats.fallbacks.bad_hash).toBe(1);
     expect(r.stats.bytesFog).toBeGreaterThan(0); // segment 0 (at least) came from the fog
     expect(r.stats.bytesHttp).toBeGreaterThan(0);
-    // The bad chunk was fetched with a Range request for exactly its bytes.
+    // The bad chunk's bytes came over HTTP: a Range request covering them (merged with any
+    // chunk that was still in flight on the dropped node), or the whole segment if all were.
     const off = fx.manifest.chunkSize;
-    expect(fx.requests).toContainEqual({
-      path: new URL(seg1.uri!).pathname,
-      range: `bytes=${off}-${off + seg1.chunks[1]!.size - 1}`,
+    const seg1Path = new URL(seg1.uri!).pathname;
+    const covering = fx.requests.filter((q) => {
+      if (q.path !== seg1Path) return false;
+      if (q.range === undefined) return true;
+      const m = /^bytes=(\d+)-(\d+)$/.exec(q.range);
+      return m !== null && Number(m[1]) <= off && Number(m[2]) >= off + seg1.chunks[1]!.size - 1;
     });
+    expect(covering.length, JSON.stringify(fx.requests)).toBeGreaterThan(0);
     // The coordinator took the report: credibility down, chunk no longer listed for the node.
     await expect
       .poll(() => fx.coord.server.registry.get(node.did)!.credibility)

@@ -33,6 +33,8 @@ export interface ServeOptions {
   delayMs?: number;
   /** Answer every GET with this error instead. */
   refuse?: ChunkErrorName;
+  /** Answer every GET with protocol garbage (a DATA frame claiming bytes outside the chunk). */
+  garbage?: boolean;
 }
 
 export interface ServeLog {
@@ -97,6 +99,7 @@ export function serveChunks(
     const answer = () => {
       if (dc.readyState !== "open" || cancelled.has(reqId)) return;
       if (opts.refuse) return send(encodeError(reqId, opts.refuse, 100));
+      if (opts.garbage) return send(encodeData(reqId, 10, 5, new Uint8Array(64), true));
       let data = chunks.get(id);
       if (!data) return send(encodeError(reqId, "NOT_FOUND"));
       if (opts.corrupt?.has(id)) {
