@@ -27,6 +27,21 @@ export interface PearFogdOptions {
   args?: string[];
   /** Reuse a store directory (restart tests). */
   storeDir?: string;
+  /** Serve HTTP on a free loopback port (default: HTTP off). */
+  http?: boolean;
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolvePort(port));
+    });
+  });
 }
 
 export interface PearFogd {
@@ -61,7 +76,7 @@ export async function startPearFogd(opts: PearFogdOptions = {}): Promise<PearFog
       "--rtc-port",
       "0",
       "--http-port",
-      "0",
+      String(opts.http ? await freePort() : 0),
       ...(opts.args ?? []),
     ],
     {
