@@ -1,7 +1,6 @@
 #include "http_server.h"
 
 #include <errno.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 
 #include "http.h"
 #include "metrics.h"
+#include "sock.h"
 
 struct http_conn {
 	struct loop_fd lfd;
@@ -348,34 +348,14 @@ static void server_cb(struct loop_fd *lfd, uint32_t events)
 struct http_server *http_server_new(struct loop *l, const char *host, uint16_t port,
 				    const struct http_server_source *src, void *user, int *err)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_PASSIVE };
-	struct addrinfo *ai = NULL;
-	struct sockaddr_storage bound;
-	socklen_t blen = sizeof(bound);
 	struct http_server *s;
-	char portstr[8];
-	int fd, one = 1;
+	uint16_t bound = 0;
+	int fd;
 
-	snprintf(portstr, sizeof(portstr), "%u", port);
-	if (getaddrinfo(host, portstr, &hints, &ai) != 0) {
-		*err = -EINVAL;
+	if ((fd = sock_bind(host, port, SOCK_STREAM, &bound)) < 0) {
+		*err = fd;
 		return NULL;
 	}
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		*err = -errno;
-		freeaddrinfo(ai);
-		return NULL;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 64) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&bound, &blen) < 0) {
-		*err = -errno;
-		close(fd);
-		freeaddrinfo(ai);
-		return NULL;
-	}
-	freeaddrinfo(ai);
 	if (!(s = calloc(1, sizeof(*s)))) {
 		close(fd);
 		*err = -ENOMEM;
@@ -384,8 +364,7 @@ struct http_server *http_server_new(struct loop *l, const char *host, uint16_t p
 	s->loop = l;
 	s->src = *src;
 	s->user = user;
-	s->port = ntohs(bound.ss_family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port
-						   : ((struct sockaddr_in6 *)&bound)->sin6_port);
+	s->port = bound;
 	s->lfd.fd = fd;
 	s->lfd.cb = server_cb;
 	if ((*err = loop_fd_add(l, &s->lfd, EPOLLIN)) < 0) {

@@ -1,8 +1,9 @@
 #include "udp.h"
 
+#include "sock.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,36 +55,17 @@ static void udp_cb(struct loop_fd *lfd, uint32_t events)
 struct udp_socket *udp_socket_new(struct loop *l, const char *host, uint16_t port,
 				  const struct udp_callbacks *cb, void *user, int *err)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICHOST | AI_PASSIVE };
-	struct addrinfo *ai = NULL;
-	struct sockaddr_storage bound;
-	socklen_t blen = sizeof(bound);
 	struct udp_socket *s;
-	char portstr[8];
-	int fd, one = 1, rc, bufsz = 1 << 20;
+	int fd, bufsz = 1 << 20;
+	uint16_t bound = 0;
 
-	snprintf(portstr, sizeof(portstr), "%u", port);
-	if ((rc = getaddrinfo(host, portstr, &hints, &ai)) != 0) {
-		*err = -EINVAL;
+	if ((fd = sock_bind(host, port, SOCK_DGRAM, &bound)) < 0) {
+		*err = fd;
 		return NULL;
 	}
-	fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		*err = -errno;
-		freeaddrinfo(ai);
-		return NULL;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* Bursts of DTLS records from many peers: bigger kernel buffers than the default. */
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
-	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&bound, &blen) < 0) {
-		*err = -errno;
-		close(fd);
-		freeaddrinfo(ai);
-		return NULL;
-	}
-	freeaddrinfo(ai);
 	if (!(s = calloc(1, sizeof(*s)))) {
 		close(fd);
 		*err = -ENOMEM;
@@ -91,8 +73,7 @@ struct udp_socket *udp_socket_new(struct loop *l, const char *host, uint16_t por
 	}
 	s->cb = *cb;
 	s->user = user;
-	s->port = ntohs(bound.ss_family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port
-						   : ((struct sockaddr_in6 *)&bound)->sin6_port);
+	s->port = bound;
 	s->lfd.fd = fd;
 	s->lfd.cb = udp_cb;
 	if ((*err = loop_fd_add(l, &s->lfd, EPOLLIN)) < 0) {
