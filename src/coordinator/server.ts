@@ -1,8 +1,8 @@
-// HTTP + WebSocket front of the coordinator: routes /ws/node and /ws/browser upgrades, the
-// REST API under /api, and the status page at "/". Wires the registry, proximity, content and
-// signalling modules together and runs the periodic sweeps.
+// HTTP + WebSocket front of the coordinator: routes /ws/node and /ws/browser upgrades and
+// hands every other request to the REST API (rest.ts: /api, the status page at "/"). Wires the
+// registry, proximity, content and signalling modules together and runs the periodic sweeps.
 import { randomBytes } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
@@ -20,21 +20,14 @@ import {
   type NodeToCoordinator,
   type ProbeTarget,
 } from "../protocol/messages";
-import { ReplayCache, verifyApiRequest } from "./api-auth";
 import type { CoordinatorConfig } from "./config";
-import {
-  ContentIndex,
-  ManifestRejected,
-  planPlacement,
-  type ManifestVerifier,
-  type PlacementNode,
-} from "./content";
+import { ContentIndex, planPlacement, type ManifestVerifier, type PlacementNode } from "./content";
 import { CoordinatorDb } from "./db";
 import { LeaderClusters, RttMatrix, rankNodes, type RankCandidate } from "./proximity";
 import { NodeRegistry, type NodeLink } from "./registry";
 import { SignallingRelay, TokenBucket } from "./signalling";
-import { renderStatus, type StatusData } from "./status";
-import { DID_KEY_RE } from "../protocol/messages";
+import { RestApi, sendJson } from "./rest";
+import type { StatusData } from "./status";
 
 /** Close codes (RFC 6455 section 7.4.2 private range 4000-4999). */
 export const CLOSE = {
@@ -75,7 +68,6 @@ export class CoordinatorServer {
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly browsers = new Map<string, BrowserConn>();
-  private readonly replay = new ReplayCache();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly landmarkIds: Set<string>;
   private pendingNodeConns = 0;
@@ -102,9 +94,17 @@ export class CoordinatorServer {
       this.rtt.remove(id);
       this.relay.closeNode(id);
     });
+    const rest = new RestApi({
+      cfg,
+      db: this.db,
+      content: this.content,
+      statusData: () => this.statusData(),
+      now: this.now,
+    });
     this.http = createServer((req, res) => {
-      this.handleHttp(req, res).catch((e: unknown) => {
-        if (!res.headersSent) sendJson(res, 500, { error: "internal", detail: String(e) });
+      rest.handle(req, res).catch((e: unknown) => {
+        process.stderr.write(`pear-fog-coordinator: ${req.method} ${req.url}: ${String(e)}\n`);
+        if (!res.headersSent) sendJson(res, 500, { error: "internal", detail: "internal error" });
         else res.destroy();
       });
     });
@@ -591,116 +591,6 @@ export class CoordinatorServer {
       }),
     };
   }
-
-  private async handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://coordinator");
-    const path = url.pathname;
-    let manifestId: string | undefined;
-    const manifestPath = /^\/api\/manifests\/([^/]+)$/.exec(path);
-    if (manifestPath) {
-      try {
-        manifestId = decodeURIComponent(manifestPath[1] as string);
-      } catch {
-        return sendJson(res, 400, { error: "invalid", detail: "bad percent-encoding in path" });
-      }
-    }
-    const method = req.method ?? "GET";
-    if (method === "GET" && path === "/") {
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
-      res.end(renderStatus(this.statusData()));
-      return;
-    }
-    if (method === "GET" && path === "/healthz") {
-      res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
-      return;
-    }
-    if (method === "GET" && path === "/api/status") {
-      const d = this.statusData();
-      return sendJson(res, 200, d);
-    }
-    if (method === "GET" && path === "/api/contents") {
-      const now = this.now();
-      return sendJson(
-        res,
-        200,
-        this.content.contents().map((c) => ({
-          contentId: c.contentId,
-          chunks: c.chunks.length,
-          popularity: this.content.popularity(c.contentId, now),
-        })),
-      );
-    }
-    if (method === "GET" && manifestId !== undefined) {
-      const row = this.db.getManifest(manifestId);
-      if (!row) return sendJson(res, 404, { error: "not_found", detail: "no such content" });
-      res.writeHead(200, { "content-type": "application/json" }).end(row.body);
-      return;
-    }
-    if (method === "POST" && path === "/api/publishers") {
-      const body = await readBody(req, 4096);
-      if (!body) return sendJson(res, 413, { error: "too_large", detail: "body over 4096 bytes" });
-      const token = this.cfg.adminToken;
-      if (!token || req.headers.authorization !== `Bearer ${token}`) {
-        return sendJson(res, 401, { error: "unauthorized", detail: "admin token required" });
-      }
-      let did: unknown;
-      let name: unknown = "";
-      try {
-        ({ did, name = "" } = JSON.parse(body.toString("utf8")) as {
-          did: unknown;
-          name?: unknown;
-        });
-      } catch {
-        return sendJson(res, 400, { error: "invalid", detail: "body is not JSON" });
-      }
-      if (typeof did !== "string" || !DID_KEY_RE.test(did) || typeof name !== "string") {
-        return sendJson(res, 400, { error: "invalid", detail: "expected {did, name?}" });
-      }
-      this.db.addPublisher(did, name.slice(0, LIMITS.text), this.now());
-      return sendJson(res, 201, { did });
-    }
-    if (
-      (method === "POST" && path === "/api/manifests") ||
-      (method === "DELETE" && manifestId !== undefined)
-    ) {
-      const body = await readBody(req, this.cfg.api.maxBodyBytes);
-      if (!body) {
-        return sendJson(res, 413, {
-          error: "too_large",
-          detail: `body over ${this.cfg.api.maxBodyBytes} bytes`,
-        });
-      }
-      const auth = verifyApiRequest(
-        req.headers.authorization,
-        method,
-        url.pathname + url.search,
-        body,
-        this.now(),
-        this.cfg.api.maxSkewMs,
-        this.replay,
-      );
-      if (!auth.ok) return sendJson(res, 401, { error: "unauthorized", detail: auth.reason });
-      if (!this.db.getPublisher(auth.did)) {
-        return sendJson(res, 403, { error: "forbidden", detail: "unknown publisher" });
-      }
-      if (method === "DELETE") {
-        const id = manifestId as string;
-        if (!this.content.remove(id, auth.did)) {
-          return sendJson(res, 404, { error: "not_found", detail: "no such content of yours" });
-        }
-        return sendJson(res, 200, { contentId: id, deleted: true });
-      }
-      try {
-        const info = this.content.publish(auth.did, new Uint8Array(body), this.now());
-        return sendJson(res, 201, { contentId: info.contentId, chunks: info.chunks.length });
-      } catch (e) {
-        if (!(e instanceof ManifestRejected)) throw e;
-        const status = e.code === "conflict" ? 409 : e.code === "too_large" ? 413 : 422;
-        return sendJson(res, status, { error: e.code, detail: e.detail });
-      }
-    }
-    sendJson(res, 404, { error: "not_found", detail: `${method} ${path}` });
-  }
 }
 
 function errorMsg(code: ErrorCode, detail: string) {
@@ -720,29 +610,6 @@ function sendWs(ws: WebSocket, text: string): void {
   if (ws.readyState === ws.OPEN) ws.send(text);
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { "content-type": "application/json" });
-  res.end(JSON.stringify(body));
-}
-
 function rejectUpgrade(socket: Duplex, status: number, reason: string): void {
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-}
-
-/** Reads a body of at most `max` bytes; undefined (connection drained) if larger. */
-async function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
-  const declared = Number(req.headers["content-length"] ?? "0");
-  if (declared > max) {
-    req.resume();
-    return undefined;
-  }
-  const parts: Buffer[] = [];
-  let size = 0;
-  let over = false;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > max) over = true;
-    if (!over) parts.push(chunk);
-  }
-  return over ? undefined : Buffer.concat(parts);
 }
