@@ -137,6 +137,12 @@ describe("hostile input", () => {
     expect(codeOf(() => decodeNodeMessage(encodeMessage(browserMsgs[0]!)))).toBe("unknown_type");
   });
 
+  it("rejects binary frames that are not UTF-8", () => {
+    const bytes = new TextEncoder().encode('{"t":"browser.hello","version":"xx"}');
+    bytes[bytes.length - 4] = 0xff;
+    expect(codeOf(() => decodeBrowserMessage(bytes))).toBe("invalid");
+  });
+
   it("rejects non-objects and missing t", () => {
     for (const f of ["", "{", "null", "[]", "1", '"x"', "{}", '{"t":1}', "true"]) {
       expect(

@@ -563,8 +563,15 @@ function decodeWith(table: Record<string, Check<unknown>>, frame: string | Uint8
   if (size > MAX_MESSAGE_BYTES) {
     throw new ProtocolError("too_large", `frame of ${size} bytes exceeds ${MAX_MESSAGE_BYTES}`);
   }
-  const textFrame =
-    typeof frame === "string" ? frame : new TextDecoder("utf-8", { fatal: false }).decode(frame);
+  let textFrame: string;
+  if (typeof frame === "string") textFrame = frame;
+  else {
+    try {
+      textFrame = new TextDecoder("utf-8", { fatal: true }).decode(frame);
+    } catch {
+      throw new ProtocolError("invalid", "frame is not valid UTF-8");
+    }
+  }
   let value: unknown;
   try {
     value = JSON.parse(textFrame);
