@@ -2,6 +2,7 @@
 // and startCoordinator(opts) for tests and the demo.
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { OPAQUE_ID_RE } from "../protocol/messages";
 import { resolveConfig, type CoordinatorOptions } from "./config";
 import { signedManifestVerifier, type ManifestVerifier } from "./content";
 import { CoordinatorServer } from "./server";
@@ -82,11 +83,13 @@ export async function main(argv: string[]): Promise<number> {
     opts.landmarks = [];
     for (const l of values.landmark) {
       const eq = l.indexOf("=");
-      if (eq <= 0) {
-        process.stderr.write(`--landmark: expected id=url, got ${l}\n`);
+      const id = l.slice(0, eq);
+      const url = l.slice(eq + 1);
+      if (eq <= 0 || !OPAQUE_ID_RE.test(id) || !/^(https?|wss?):\/\/\S+$/.test(url)) {
+        process.stderr.write(`--landmark: expected id=http(s)://..., got ${l}\n`);
         return 2;
       }
-      opts.landmarks.push({ id: l.slice(0, eq), url: l.slice(eq + 1) });
+      opts.landmarks.push({ id, url });
     }
   }
   const c = await startCoordinator(opts);
