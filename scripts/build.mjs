@@ -17,6 +17,16 @@ export const BUNDLES = {
     target: "node20",
     banner: { js: "#!/usr/bin/env node" },
   },
+  // Browser SDK, one file: `<script src="pear-fog-sdk.js">` defines the global `PearFog`.
+  sdk: {
+    entry: "src/sdk/index.ts",
+    outfile: "dist/pear-fog-sdk.js",
+    platform: "browser",
+    format: "iife",
+    globalName: "PearFog",
+    target: "es2022",
+    minify: true,
+  },
 };
 
 export async function buildBundles(names = Object.keys(BUNDLES)) {

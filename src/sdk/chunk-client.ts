@@ -13,7 +13,7 @@ import {
 export interface DataChannelLike {
   binaryType: string;
   readonly readyState: string;
-  send(data: Uint8Array): void;
+  send(data: Uint8Array<ArrayBuffer>): void;
   addEventListener(type: "message", cb: (ev: { data: unknown }) => void): void;
   addEventListener(type: "close", cb: () => void): void;
 }
@@ -70,11 +70,15 @@ export class ChunkClient {
     return this.pending.size;
   }
 
-  /** Fetch bytes [offset, offset+length) of a chunk (length 0: to its end). */
-  get(chunkId: Uint8Array, offset = 0, length = 0): Promise<Uint8Array> {
+  /**
+   * Fetch bytes [offset, offset+length) of a chunk (length 0: to its end). Aborting `signal`
+   * sends CANCEL to the node and rejects with code "CANCELLED".
+   */
+  get(chunkId: Uint8Array, offset = 0, length = 0, signal?: AbortSignal): Promise<Uint8Array> {
     if (this.closed || this.dc.readyState !== "open") {
       return Promise.reject(new ChunkRequestError("CLOSED"));
     }
+    if (signal?.aborted) return Promise.reject(new ChunkRequestError("CANCELLED"));
     const reqId = this.nextReqId;
     this.nextReqId = (this.nextReqId % 0xffffffff) + 1;
     return new Promise<Uint8Array>((resolve, reject) => {
@@ -90,6 +94,11 @@ export class ChunkClient {
         ),
       };
       this.pending.set(reqId, p);
+      signal?.addEventListener(
+        "abort",
+        () => this.finish(reqId, new ChunkRequestError("CANCELLED"), true),
+        { once: true },
+      );
       try {
         this.dc.send(encodeGet(reqId, chunkId, offset, length));
       } catch (err) {

@@ -55,7 +55,12 @@ export class ChunkProtocolError extends Error {
   }
 }
 
-export function encodeGet(reqId: number, chunkId: Uint8Array, offset = 0, length = 0): Uint8Array {
+export function encodeGet(
+  reqId: number,
+  chunkId: Uint8Array,
+  offset = 0,
+  length = 0,
+): Uint8Array<ArrayBuffer> {
   if (chunkId.length !== 32) throw new RangeError("chunk id must be 32 bytes");
   if (offset < 0 || length < 0 || offset + length > MAX_CHUNK_BYTES) {
     throw new RangeError("range outside the largest chunk");
@@ -71,7 +76,7 @@ export function encodeGet(reqId: number, chunkId: Uint8Array, offset = 0, length
   return out;
 }
 
-export function encodeCancel(reqId: number): Uint8Array {
+export function encodeCancel(reqId: number): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(CANCEL_LEN);
   out[0] = CHUNK_PROTO_VERSION;
   out[1] = MSG_CANCEL;

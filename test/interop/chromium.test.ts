@@ -4,20 +4,10 @@
 import { build } from "esbuild";
 import { createServer, type Server } from "node:http";
 import { resolve } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium } from "../support/chromium";
 import { randomChunk, startPearFogd, type PearFogd } from "../support/pear-fogd";
-
-const CHROMIUM_ARGS = [
-  "--headless=new",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-  "--disable-quic",
-];
 
 declare global {
   interface Window {
@@ -52,7 +42,7 @@ window.PearFogTest = {
       const t = setTimeout(() => rej(new Error("open timeout; ice=" + pc.iceConnectionState)), 10000);
       dc.onopen = () => { clearTimeout(t); res(); };
     });
-    client = new ChunkClient(dc);
+    client = new ChunkClient(dc, { requestTimeoutMs: 60000 });
   },
   async fetchAll(ids, inflight) {
     const hashes = new Array(ids.length);
@@ -98,10 +88,7 @@ describe("pear-fogd ⇄ Chromium", () => {
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const port = (server.address() as { port: number }).port;
-    browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: CHROMIUM_ARGS, // playwright gives each launch a fresh temporary profile
-    });
+    browser = await launchChromium();
     page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${port}/`);
     await page.waitForFunction(() => window.PearFogTest !== undefined);

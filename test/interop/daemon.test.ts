@@ -27,7 +27,7 @@ async function connect(node: PearFogd) {
     const t = setTimeout(() => rej(new Error("open timeout")), 10_000);
     dc.onopen = () => (clearTimeout(t), res());
   });
-  return { pc, client: new ChunkClient(dc as never) };
+  return { pc, client: new ChunkClient(dc as never, { requestTimeoutMs: 60_000 }) };
 }
 
 describe("pear-fogd process", () => {

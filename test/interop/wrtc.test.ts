@@ -25,7 +25,11 @@ async function connect(node: PearFogd): Promise<Peer> {
       resolve();
     };
   });
-  return { pc, client: new ChunkClient(dc as never), session: r.session as string };
+  return {
+    pc,
+    client: new ChunkClient(dc as never, { requestTimeoutMs: 60_000 }),
+    session: r.session as string,
+  };
 }
 
 const hex2bytes = (h: string) => Uint8Array.from(Buffer.from(h, "hex"));
@@ -53,7 +57,7 @@ describe("pear-fogd ⇄ libwebrtc", () => {
     peer.pc.close();
   });
 
-  it("answers NOT_FOUND and RANGE with typed errors", async () => {
+  it("answers NOT_FOUND and RANGE with typed errors; CANCEL stops a request", async () => {
     const peer = await connect(node);
     await expect(peer.client.get(new Uint8Array(32))).rejects.toMatchObject({ code: "NOT_FOUND" });
     const id = await node.putChunk(randomChunk(1000));
@@ -61,6 +65,13 @@ describe("pear-fogd ⇄ libwebrtc", () => {
       ChunkRequestError,
     );
     await expect(peer.client.get(hex2bytes(id), 2000, 10)).rejects.toMatchObject({ code: "RANGE" });
+    // A cancelled request ends at once; the node drops it and keeps serving the channel.
+    const big = await node.putChunk(randomChunk(1 << 20));
+    const abort = new AbortController();
+    const cancelled = peer.client.get(hex2bytes(big), 0, 0, abort.signal);
+    abort.abort();
+    await expect(cancelled).rejects.toMatchObject({ code: "CANCELLED" });
+    expect(sha256Hex(await peer.client.get(hex2bytes(big)))).toBe(big);
     peer.pc.close();
   });
 

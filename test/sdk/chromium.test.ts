@@ -12,18 +12,7 @@ import type { SdkEvents } from "../../src/sdk/events";
 import type { StatsSnapshot } from "../../src/sdk/stats";
 import type { WrtcFogNode } from "./fog-node";
 import { type Fixture, startFixture } from "./fixture";
-
-const CHROMIUM_ARGS = [
-  "--headless=new",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-  "--disable-quic",
-  "--autoplay-policy=no-user-gesture-required",
-];
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../support/chromium";
 
 interface PlayResult {
   frags: { url: string; bytes: number; sha: string }[];
@@ -137,7 +126,7 @@ describe("SDK in Chromium", () => {
     fx = await startFixture();
     profile = mkdtempSync(join(tmpdir(), "pf-chromium-"));
     ctx = await chromium.launchPersistentContext(profile, {
-      executablePath: "/usr/bin/chromium",
+      executablePath: CHROMIUM_PATH,
       headless: false, // --headless=new is in the args
       args: CHROMIUM_ARGS,
     });

@@ -166,29 +166,26 @@ static void session_pump(struct rtc_session *s)
 		progress = false;
 		for (size_t i = 0; i < RTC_MAX_CHANNELS; i++) {
 			struct rtc_channel *rc = &s->channels[i];
-			size_t want, room, len = 0, buffered;
-			uint64_t tokens;
+			size_t want, len = 0;
 			int rc_next;
 
 			if (!rc->ch || !(want = chunk_sender_want(&rc->sender)))
 				continue;
-			buffered = sctp_assoc_buffered(s->sctp);
-			if (buffered >= RTC_SEND_HIGH_WATER) {
+			/* A whole frame is admitted while the association holds less than the
+			 * high-water mark; its send buffer has room for one more frame beyond it,
+			 * so the send below cannot be refused for space. */
+			if (sctp_assoc_buffered(s->sctp) >= RTC_SEND_HIGH_WATER) {
 				s->waiting_room = true; /* SACKs (dtls_on_data) resume */
 				return;
 			}
-			room = RTC_SEND_HIGH_WATER - buffered;
-			tokens = token_bucket_available2(&srv->bucket, &s->bucket, now);
-			if (tokens < want && tokens < room) {
+			if (token_bucket_available2(&srv->bucket, &s->bucket, now) < want) {
 				uint64_t wait = token_bucket_wait2_ms(&srv->bucket, &s->bucket, want, now);
 				metrics_add(M_RATE_LIMITED, 1);
 				if (wait != TOKEN_BUCKET_NEVER)
 					loop_timer_set(srv->loop, &s->pump_timer, wait ? wait : 1);
 				return;
 			}
-			if (room > tokens)
-				room = (size_t)tokens;
-			rc_next = chunk_sender_next(&rc->sender, srv->frame, sizeof(srv->frame), room, &len);
+			rc_next = chunk_sender_next(&rc->sender, srv->frame, sizeof(srv->frame), want, &len);
 			if (rc_next <= 0)
 				continue;
 			if ((rc_next = channel_send(rc->ch, true, srv->frame, len)) < 0) {
