@@ -234,6 +234,12 @@ describe("ContentIndex", () => {
       ["k1", 2],
       ["k2", 1],
     ]);
+    // The k1 leader left: its demand moves to the successor cluster k2 and adds up there.
+    idx.moveDemand("k1", "k2", 0);
+    expect(idx.demands(0, 0.5).map((x) => [x.cluster, x.popularity])).toEqual([["k2", 3]]);
+    idx.moveDemand("k2", undefined, 0);
+    expect(idx.demands(0, 0)).toEqual([]);
+    idx.recordFind(v, "k1", 0);
     expect(idx.demands(20_000, 0)).toEqual([]);
     expect(idx.popularity(v, 20_000)).toBe(0);
     db.close();

@@ -306,6 +306,25 @@ export class ContentIndex {
     d.pop.add(1, now);
   }
 
+  /**
+   * Moves demand recorded for cluster `from` (whose leader left) to `to`, or drops it when the
+   * cluster has no successor.
+   */
+  moveDemand(from: string, to: string | undefined, now: number): void {
+    for (const [key, d] of [...this.demand]) {
+      if (d.cluster !== from) continue;
+      this.demand.delete(key);
+      if (to === undefined) continue;
+      const target = `${d.content}|${to}`;
+      let t = this.demand.get(target);
+      if (!t) {
+        t = { content: d.content, cluster: to, pop: new Decayed(this.halfLifeMs) };
+        this.demand.set(target, t);
+      }
+      t.pop.add(d.pop.get(now), now);
+    }
+  }
+
   popularity(contentId: string, now: number): number {
     let sum = 0;
     for (const d of this.demand.values()) if (d.content === contentId) sum += d.pop.get(now);

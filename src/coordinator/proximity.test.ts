@@ -107,12 +107,14 @@ describe("LeaderClusters", () => {
     expect(c.place("a")).toBe("a");
     expect(c.place("b")).toBe("a");
     expect(c.place("c")).toBe("a");
-    c.remove("a");
+    const successor = c.remove("a");
     m.remove("a");
     expect(c.clusterOf("a")).toBeUndefined();
     const leader = c.clusterOf("b");
     expect(leader).toBeDefined();
+    expect(successor).toBe(leader);
     expect(c.clusterOf("c")).toBe(leader);
+    expect(c.remove("c")).toBeUndefined(); // not a leader
   });
 
   it("moves an endpoint whose measurements put it far from its leader", () => {

@@ -152,15 +152,31 @@ export class LeaderClusters {
     return this.clusterOfId.get(id);
   }
 
-  /** Removes `id`; if it led a cluster, the members are re-placed at once. */
-  remove(id: string): void {
+  /**
+   * Removes `id`. If it led a cluster, the members are re-placed at once, and the cluster that
+   * received most of them is returned (the successor, so per-cluster state can move there).
+   */
+  remove(id: string): string | undefined {
     this.clusterOfId.delete(id);
     const i = this.leaders.indexOf(id);
-    if (i < 0) return;
+    if (i < 0) return undefined;
     this.leaders.splice(i, 1);
     const orphans = [...this.clusterOfId].filter(([, c]) => c === id).map(([m]) => m);
     for (const m of orphans) this.clusterOfId.delete(m);
-    for (const m of orphans) this.place(m);
+    const votes = new Map<string, number>();
+    for (const m of orphans) {
+      const c = this.place(m);
+      votes.set(c, (votes.get(c) ?? 0) + 1);
+    }
+    let successor: string | undefined;
+    let best = 0;
+    for (const [c, n] of votes) {
+      if (n > best) {
+        successor = c;
+        best = n;
+      }
+    }
+    return successor;
   }
 
   /** Cluster id -> member ids. */

@@ -90,7 +90,7 @@ export class CoordinatorServer {
     );
     this.registry.onLeave((id) => {
       this.content.dropNode(id);
-      this.clusters.remove(id);
+      this.content.moveDemand(id, this.clusters.remove(id), this.now());
       this.rtt.remove(id);
       this.relay.closeNode(id);
     });
@@ -434,7 +434,7 @@ export class CoordinatorServer {
     ws.on("close", () => {
       this.browsers.delete(id);
       this.relay.closeBrowser(id);
-      this.clusters.remove(id);
+      this.content.moveDemand(id, this.clusters.remove(id), this.now());
       this.rtt.remove(id);
     });
     ws.on("error", () => ws.terminate());
