@@ -3,20 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- big-endian helpers ---- */
-
-static uint32_t get_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
+#include "byteorder.h"
 
 /* Exact wire length per type: table-driven so parse and encode agree.
  * `exact` is false for DATA, whose length is header + payload. */
@@ -77,15 +64,15 @@ int chunk_proto_parse_request(const uint8_t *buf, size_t len, struct chunk_reque
 		return CHUNK_PROTO_E_INVAL;
 	memset(req, 0, sizeof(*req));
 	if (buf && len >= 6)
-		req->req_id = get_u32(buf + 2);
+		req->req_id = rd32(buf + 2);
 	if ((rc = check_header(buf, len, true, &pol)) < 0)
 		return rc;
 	req->type = buf[1];
 	if (req->type == CHUNK_PROTO_CANCEL)
 		return CHUNK_PROTO_OK;
 	memcpy(req->id.bytes, buf + 6, CHUNK_ID_LEN);
-	req->offset = get_u32(buf + 38);
-	req->length = get_u32(buf + 42);
+	req->offset = rd32(buf + 38);
+	req->length = rd32(buf + 42);
 	if (!range_ok(req->offset, req->length))
 		return CHUNK_PROTO_E_RANGE;
 	return CHUNK_PROTO_OK;
@@ -107,11 +94,11 @@ int chunk_proto_encode_request(uint8_t *out, size_t cap, const struct chunk_requ
 		return CHUNK_PROTO_E_RANGE;
 	out[0] = CHUNK_PROTO_VERSION;
 	out[1] = req->type;
-	put_u32(out + 2, req->req_id);
+	wr32(out + 2, req->req_id);
 	if (req->type == CHUNK_PROTO_GET) {
 		memcpy(out + 6, req->id.bytes, CHUNK_ID_LEN);
-		put_u32(out + 38, req->offset);
-		put_u32(out + 42, req->length);
+		wr32(out + 38, req->offset);
+		wr32(out + 42, req->length);
 	}
 	*out_len = pol->len;
 	return CHUNK_PROTO_OK;
@@ -155,9 +142,9 @@ int chunk_proto_encode_data(uint8_t *out, size_t cap, uint32_t req_id, uint32_t 
 	out[1] = CHUNK_PROTO_DATA;
 	out[2] = flags;
 	out[3] = 0;
-	put_u32(out + 4, req_id);
-	put_u32(out + 8, offset);
-	put_u32(out + 12, total);
+	wr32(out + 4, req_id);
+	wr32(out + 8, offset);
+	wr32(out + 12, total);
 	if (payload_len)
 		memmove(out + CHUNK_PROTO_DATA_HDR_LEN, payload, payload_len);
 	*out_len = CHUNK_PROTO_DATA_HDR_LEN + payload_len;
@@ -177,8 +164,8 @@ int chunk_proto_encode_error(uint8_t *out, size_t cap, uint32_t req_id, uint8_t 
 	out[1] = CHUNK_PROTO_ERROR;
 	out[2] = code;
 	out[3] = 0;
-	put_u32(out + 4, req_id);
-	put_u32(out + 8, retry_after_ms);
+	wr32(out + 4, req_id);
+	wr32(out + 8, retry_after_ms);
 	*out_len = CHUNK_PROTO_ERROR_LEN;
 	return CHUNK_PROTO_OK;
 }
@@ -196,17 +183,17 @@ int chunk_proto_decode_response(const uint8_t *buf, size_t len, struct chunk_res
 	if (buf[3] != 0)
 		return CHUNK_PROTO_E_FIELD;
 	r->type = buf[1];
-	r->req_id = get_u32(buf + 4);
+	r->req_id = rd32(buf + 4);
 	if (r->type == CHUNK_PROTO_ERROR) {
 		if (!code_known(buf[2]))
 			return CHUNK_PROTO_E_FIELD;
 		r->code = buf[2];
-		r->retry_after_ms = get_u32(buf + 8);
+		r->retry_after_ms = rd32(buf + 8);
 		return CHUNK_PROTO_OK;
 	}
 	r->flags = buf[2];
-	r->offset = get_u32(buf + 8);
-	r->total = get_u32(buf + 12);
+	r->offset = rd32(buf + 8);
+	r->total = rd32(buf + 12);
 	r->payload = buf + CHUNK_PROTO_DATA_HDR_LEN;
 	r->payload_len = len - CHUNK_PROTO_DATA_HDR_LEN;
 	return data_ok(r->offset, r->total, r->flags, r->payload_len);

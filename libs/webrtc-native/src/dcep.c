@@ -1,5 +1,6 @@
 /* dcep: RFC 8832 DATA_CHANNEL_OPEN / DATA_CHANNEL_ACK, RFC 8831 §8 PPIDs. */
 #include "dcep.h"
+#include "byteorder.h"
 
 #include <string.h>
 
@@ -61,30 +62,6 @@ enum dcep_ppid_kind dcep_ppid_kind(uint32_t ppid)
 	default:
 		return DCEP_PPID_KIND_INVALID;
 	}
-}
-
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
 }
 
 /* RFC 8832 §5.1 (OPEN) and §5.2 (ACK). */
