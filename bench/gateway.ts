@@ -20,9 +20,20 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ChunkClient } from "../src/sdk/chunk-client";
-import { startPearFogd, type PearFogd } from "../test/support/pear-fogd";
+import type { PearFogd } from "../test/support/pear-fogd";
 import type { Anchor, FromSender, ToSender } from "./gateway/sender";
 import { report } from "./report";
+
+// test/support/pear-fogd.ts reads the CommonJS `__dirname`, which does not exist when tsx runs
+// this bench as an ES module (package "type": "module"). Until that file uses
+// import.meta.dirname, give it the value it expects (its own directory) and import it lazily.
+const SUPPORT_DIR = join(import.meta.dirname, "..", "test", "support");
+async function startPearFogd(opts: { build: "release" }): Promise<PearFogd> {
+  const g = globalThis as { __dirname?: string };
+  g.__dirname ??= SUPPORT_DIR;
+  const mod = await import("../test/support/pear-fogd");
+  return mod.startPearFogd(opts);
+}
 
 /** Every knob of this bench. */
 export const GATEWAY_BENCH_DEFAULTS = {
@@ -188,7 +199,7 @@ class Sender {
   private readonly handlers = new Map<number, (m: FromSender) => void>();
 
   constructor(anchor: Anchor) {
-    this.child = fork(join(__dirname, "gateway", "sender.ts"), [anchor], {
+    this.child = fork(join(import.meta.dirname, "gateway", "sender.ts"), [anchor], {
       execArgv: ["--import", "tsx"],
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
