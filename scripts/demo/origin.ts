@@ -30,7 +30,8 @@ export async function startOrigin(
   const server: Server = createServer((req, res) => {
     const path = normalize(decodeURIComponent((req.url ?? "/").split("?")[0]!));
     const headers = { "access-control-allow-origin": "*", "cache-control": "no-store" };
-    const ext = path.slice(path.lastIndexOf("."));
+    const dot = path.lastIndexOf(".");
+    const ext = path === "/" ? ".html" : dot >= 0 ? path.slice(dot) : "";
     let body: Buffer;
     if (extra[path] !== undefined) {
       body = Buffer.from(extra[path]!);

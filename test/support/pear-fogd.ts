@@ -5,10 +5,14 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { CtlClient } from "../../src/platform/node/ctl-client";
 
-export const NATIVE_DIR = resolve(__dirname, "../../libs/webrtc-native");
+export const NATIVE_DIR = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  "../../libs/webrtc-native",
+);
 
 export type Build = "san" | "release";
 
