@@ -96,12 +96,12 @@ function rssKibOf(pid: number): number {
   return Number(m[1]);
 }
 
-/** utime + stime of a process, milliseconds (fields 14 and 15 of /proc/<pid>/stat). */
-function cpuMsOf(pid: number): number {
+/** utime and stime of a process, milliseconds (fields 14 and 15 of /proc/<pid>/stat). */
+function cpuOf(pid: number): { user: number; sys: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const ticks = Number(f[11]) + Number(f[12]);
-  return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+  // USER_HZ is 100 on Linux: 10 ms per tick.
+  return { user: Number(f[11]) * 10, sys: Number(f[12]) * 10 };
 }
 
 function waitOpen(dc: DC): Promise<void> {
@@ -151,7 +151,7 @@ async function benchFogd(): Promise<Result> {
     const client = new ChunkClient(dc as never, { requestTimeoutMs: 60_000 });
     let bytes = 0;
     let next = 0;
-    const cpu0 = cpuMsOf(pid);
+    const cpu0 = cpuOf(pid);
     const t0 = performance.now();
     await withTimeout(
       Promise.all(
@@ -167,7 +167,13 @@ async function benchFogd(): Promise<Result> {
       "pear-fogd transfer",
     );
     const wallS = (performance.now() - t0) / 1000;
-    const cpuMs = cpuMsOf(pid) - cpu0;
+    const cpu1 = cpuOf(pid);
+    const cpuMs = cpu1.user + cpu1.sys - cpu0.user - cpu0.sys;
+    // Diagnostic on stderr (stdout stays one JSON object per line): where the CPU went.
+    console.error(
+      `pear-fogd transfer: user ${cpu1.user - cpu0.user} ms, sys ${cpu1.sys - cpu0.sys} ms, ` +
+        `wall ${(wallS * 1000).toFixed(0)} ms`,
+    );
     pc.close();
 
     await sleep(C.rssSettleMs);
@@ -264,7 +270,8 @@ async function connectAnchor(s: Sender): Promise<{ id: number; pc: PC; dc: DC; m
     else early.push(c);
   };
   s.on(id, (m) => {
-    if (m.t === "cand") void pc.addIceCandidate({ candidate: m.cand, sdpMid: m.mid }).catch(() => 0);
+    if (m.t === "cand")
+      void pc.addIceCandidate({ candidate: m.cand, sdpMid: m.mid }).catch(() => 0);
   });
   await pc.setLocalDescription(await pc.createOffer());
   const answer = s.next(
@@ -314,6 +321,9 @@ async function benchAnchor(anchor: Anchor): Promise<Result> {
     const cpu = s.next((m) => (m.t === "cpu" ? m.cpuMs : undefined), 5_000, "cpu");
     s.post({ t: "done", id });
     const cpuMs = await cpu;
+    console.error(
+      `${anchor} transfer: cpu ${cpuMs.toFixed(0)} ms, wall ${(wallS * 1000).toFixed(0)} ms`,
+    );
     pc.close();
     s.post({ t: "close", id });
 
