@@ -5,7 +5,8 @@
 // node-datachannel (anchor "libdatachannel") that pushes the same bytes in the same framing.
 //
 // Metrics (value = pear-fogd, one line per anchor):
-//   goodput_mb_s            payload bytes / wall seconds of the transfer, MB = 10^6 bytes
+//   goodput_mb_s            payload bytes / wall seconds of the transfer, MB = 10^6 bytes;
+//                           this and the CPU figure are medians of `transfers` runs
 //   sender_cpu_ms_per_mib   sender's CPU (user+system) during the transfer / MiB sent;
 //                           pear-fogd: /proc/<pid>/stat utime+stime; anchors: the child's
 //                           process.cpuUsage() (Node runtime overhead included, not subtracted)
@@ -41,6 +42,8 @@ export const GATEWAY_BENCH_DEFAULTS = {
   chunks: 1024,
   /** Bytes per chunk (256 KiB; 1024 × 256 KiB = 256 MiB). */
   chunkBytes: 256 * 1024,
+  /** Transfers per sender; goodput and CPU per MiB are the medians (count). */
+  transfers: 3,
   /** ChunkClient GETs in flight against pear-fogd (count). */
   inflight: 8,
   /** Connections timed for connect_ms (count; the median is reported). */
@@ -147,34 +150,40 @@ async function benchFogd(): Promise<Result> {
       c.pc.close();
     }
 
-    const { pc, dc } = await connectFogd(node);
-    const client = new ChunkClient(dc as never, { requestTimeoutMs: 60_000 });
-    let bytes = 0;
-    let next = 0;
-    const cpu0 = cpuOf(pid);
-    const t0 = performance.now();
-    await withTimeout(
-      Promise.all(
-        Array.from({ length: C.inflight }, async () => {
-          while (next < ids.length) {
-            const got = await client.get(ids[next++]!);
-            if (got.length !== C.chunkBytes) throw new Error(`short chunk: ${got.length}`);
-            bytes += got.length;
-          }
-        }),
-      ),
-      C.transferTimeoutMs,
-      "pear-fogd transfer",
-    );
-    const wallS = (performance.now() - t0) / 1000;
-    const cpu1 = cpuOf(pid);
-    const cpuMs = cpu1.user + cpu1.sys - cpu0.user - cpu0.sys;
-    // Diagnostic on stderr (stdout stays one JSON object per line): where the CPU went.
-    console.error(
-      `pear-fogd transfer: user ${cpu1.user - cpu0.user} ms, sys ${cpu1.sys - cpu0.sys} ms, ` +
-        `wall ${(wallS * 1000).toFixed(0)} ms`,
-    );
-    pc.close();
+    const goodput: number[] = [];
+    const cpuPerMib: number[] = [];
+    for (let run = 0; run < C.transfers; run++) {
+      const { pc, dc } = await connectFogd(node);
+      const client = new ChunkClient(dc as never, { requestTimeoutMs: 60_000 });
+      let bytes = 0;
+      let next = 0;
+      const cpu0 = cpuOf(pid);
+      const t0 = performance.now();
+      await withTimeout(
+        Promise.all(
+          Array.from({ length: C.inflight }, async () => {
+            while (next < ids.length) {
+              const got = await client.get(ids[next++]!);
+              if (got.length !== C.chunkBytes) throw new Error(`short chunk: ${got.length}`);
+              bytes += got.length;
+            }
+          }),
+        ),
+        C.transferTimeoutMs,
+        "pear-fogd transfer",
+      );
+      const wallS = (performance.now() - t0) / 1000;
+      const cpu1 = cpuOf(pid);
+      const cpuMs = cpu1.user + cpu1.sys - cpu0.user - cpu0.sys;
+      // Diagnostic on stderr (stdout stays one JSON object per line): where the CPU went.
+      console.error(
+        `pear-fogd transfer: user ${cpu1.user - cpu0.user} ms, sys ${cpu1.sys - cpu0.sys} ms, ` +
+          `wall ${(wallS * 1000).toFixed(0)} ms`,
+      );
+      pc.close();
+      goodput.push(bytes / 1e6 / wallS);
+      cpuPerMib.push(cpuMs / (bytes / MIB));
+    }
 
     await sleep(C.rssSettleMs);
     const rssBefore = rssKibOf(pid);
@@ -185,8 +194,8 @@ async function benchFogd(): Promise<Result> {
     for (const p of peers) p.close();
 
     return {
-      goodputMbS: bytes / 1e6 / wallS,
-      cpuMsPerMib: cpuMs / (bytes / MIB),
+      goodputMbS: median(goodput),
+      cpuMsPerMib: median(cpuPerMib),
       connectMs: median(connects),
       rssBaseMib: rssBaseKib / 1024,
       rssKibPerConn: (rssWith - rssBefore) / C.rssPeers,
@@ -304,28 +313,34 @@ async function benchAnchor(anchor: Anchor): Promise<Result> {
       s.post({ t: "close", id: c.id });
     }
 
-    const { id, pc, dc } = await connectAnchor(s);
-    dc.binaryType = "arraybuffer";
-    const total = C.chunks * C.chunkBytes;
-    let bytes = 0;
-    const received = new Promise<void>((resolve) => {
-      dc.onmessage = (ev: { data: ArrayBuffer }) => {
-        bytes += ev.data.byteLength - DATA_HDR;
-        if (bytes >= total) resolve();
-      };
-    });
-    const t0 = performance.now();
-    s.post({ t: "send", id, chunks: C.chunks, chunkBytes: C.chunkBytes });
-    await withTimeout(received, C.transferTimeoutMs, `${anchor} transfer`);
-    const wallS = (performance.now() - t0) / 1000;
-    const cpu = s.next((m) => (m.t === "cpu" ? m.cpuMs : undefined), 5_000, "cpu");
-    s.post({ t: "done", id });
-    const cpuMs = await cpu;
-    console.error(
-      `${anchor} transfer: cpu ${cpuMs.toFixed(0)} ms, wall ${(wallS * 1000).toFixed(0)} ms`,
-    );
-    pc.close();
-    s.post({ t: "close", id });
+    const goodput: number[] = [];
+    const cpuPerMib: number[] = [];
+    for (let run = 0; run < C.transfers; run++) {
+      const { id, pc, dc } = await connectAnchor(s);
+      dc.binaryType = "arraybuffer";
+      const total = C.chunks * C.chunkBytes;
+      let bytes = 0;
+      const received = new Promise<void>((resolve) => {
+        dc.onmessage = (ev: { data: ArrayBuffer }) => {
+          bytes += ev.data.byteLength - DATA_HDR;
+          if (bytes >= total) resolve();
+        };
+      });
+      const t0 = performance.now();
+      s.post({ t: "send", id, chunks: C.chunks, chunkBytes: C.chunkBytes });
+      await withTimeout(received, C.transferTimeoutMs, `${anchor} transfer`);
+      const wallS = (performance.now() - t0) / 1000;
+      const cpu = s.next((m) => (m.t === "cpu" ? m.cpuMs : undefined), 5_000, "cpu");
+      s.post({ t: "done", id });
+      const cpuMs = await cpu;
+      console.error(
+        `${anchor} transfer: cpu ${cpuMs.toFixed(0)} ms, wall ${(wallS * 1000).toFixed(0)} ms`,
+      );
+      pc.close();
+      s.post({ t: "close", id });
+      goodput.push(bytes / 1e6 / wallS);
+      cpuPerMib.push(cpuMs / (bytes / MIB));
+    }
 
     await sleep(C.rssSettleMs);
     const rssBefore = await s.rssKib();
@@ -339,8 +354,8 @@ async function benchAnchor(anchor: Anchor): Promise<Result> {
     }
 
     return {
-      goodputMbS: bytes / 1e6 / wallS,
-      cpuMsPerMib: cpuMs / (bytes / MIB),
+      goodputMbS: median(goodput),
+      cpuMsPerMib: median(cpuPerMib),
       connectMs: median(connects),
       rssBaseMib: rssBaseKib / 1024,
       rssKibPerConn: (rssWith - rssBefore) / C.rssPeers,
