@@ -186,8 +186,9 @@ process.on("message", (m: ToSender) => {
       post({ t: "rss", kib: rssKib() });
       break;
     case "exit":
+      // No nodeDataChannel.cleanup(): in node-datachannel 0.33.4 it trips a N-API assertion
+      // (napi_release_threadsafe_function on a null function) after peers were closed.
       for (const c of conns.values()) c.close();
-      if (anchor === "libdatachannel") nodeDataChannel.cleanup();
       process.exit(0);
   }
 });
