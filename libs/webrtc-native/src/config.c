@@ -26,6 +26,8 @@ struct config_option {
 static const struct config_option options[] = {
 	{ "store_path", CT_STR, OFF(store_path), "/var/lib/pear-fog/store", "chunk store directory" },
 	{ "store_size", CT_SIZE, OFF(store_size), "256M", "store byte cap (K/M/G)" },
+	{ "verify_interval", CT_UINT, OFF(verify_interval), "300",
+	  "seconds a chunk's hash check stays valid for reads (0: re-hash every read)" },
 	{ "ctl_socket", CT_STR, OFF(ctl_path), "/var/run/pear-fog/ctl.sock", "control socket path" },
 	{ "bind", CT_STR, OFF(bind_addr), "0.0.0.0", "address UDP and HTTP sockets bind to" },
 	{ "rtc_port", CT_PORT, OFF(rtc_port), "47100", "UDP port for WebRTC (0: ephemeral)" },

@@ -17,6 +17,7 @@
 struct pearfogd_config {
 	char *store_path;          /* store_path: chunk store directory */
 	uint64_t store_size;       /* store_size: byte cap of the store */
+	uint64_t verify_interval;  /* verify_interval: s a hash check holds for reads (0 = every read) */
 	char *ctl_path;            /* ctl_socket: control socket path */
 	char *bind_addr;           /* bind: address the UDP and HTTP sockets bind to */
 	uint64_t rtc_port;         /* rtc_port: UDP port for WebRTC (0 = ephemeral) */

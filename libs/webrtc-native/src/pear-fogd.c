@@ -293,9 +293,14 @@ static void http_render_metrics(void *user, struct ctl_json_out *out)
 			 "# HELP pearfog_store_chunks Chunks held in the store\n"
 			 "# TYPE pearfog_store_chunks gauge\npearfog_store_chunks %llu\n"
 			 "# HELP pearfog_store_cap_bytes Store byte cap\n"
-			 "# TYPE pearfog_store_cap_bytes gauge\npearfog_store_cap_bytes %llu\n",
+			 "# TYPE pearfog_store_cap_bytes gauge\npearfog_store_cap_bytes %llu\n"
+			 "# HELP pearfog_store_reads_total Chunk reads by hash check: verified re-hashed "
+			 "the bytes, trusted was within verify_interval of a check\n"
+			 "# TYPE pearfog_store_reads_total counter\n"
+			 "pearfog_store_reads_total{check=\"verified\"} %llu\n"
+			 "pearfog_store_reads_total{check=\"trusted\"} %llu\n",
 			 (unsigned long long)st.bytes_used, (unsigned long long)st.count,
-			 (unsigned long long)st.cap_bytes);
+			 (unsigned long long)st.cap_bytes, (unsigned long long)st.reads_verified, (unsigned long long)st.reads_trusted);
 }
 
 static const struct http_server_source http_source = {
@@ -359,6 +364,9 @@ static int start(struct daemon *d)
 		log_error("store %s: %s", d->cfg.store_path, store_strerror(err));
 		return -1;
 	}
+	store_set_verify_interval(d->store, d->cfg.verify_interval > UINT32_MAX
+						    ? UINT32_MAX
+						    : (uint32_t)d->cfg.verify_interval);
 	d->rtc = rtc_server_new(d->loop, d->store, &rc, &err, msg, sizeof(msg));
 	if (!d->rtc) {
 		log_error("WebRTC on %s:%llu: %s", d->cfg.bind_addr,

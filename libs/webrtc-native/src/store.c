@@ -22,6 +22,7 @@
 struct store_entry {
 	struct chunk_id id;
 	uint32_t size;
+	uint32_t verified_at; /* store clock (s) of the last hash check; 0: never */
 	struct store_entry *hnext;	 /* hash chain */
 	struct store_entry *prev, *next; /* LRU: s->lru.next is the oldest */
 };
@@ -33,11 +34,22 @@ struct store {
 	uint64_t count;
 	uint64_t seed;
 	uint64_t tmp_seq;
+	uint32_t verify_interval; /* seconds; 0: re-hash on every read */
+	struct timespec t0;	  /* store clock origin (CLOCK_MONOTONIC at open) */
 	struct store_entry **buckets;
 	size_t nbuckets; /* power of two */
 	struct store_entry lru;
 	struct store_stat st;
 };
+
+/* Seconds since open, from 1 (0 marks "never verified"). */
+static uint32_t store_clock(const struct store *s)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint32_t)(now.tv_sec - s->t0.tv_sec) + 1;
+}
 
 /* splitmix64 finaliser; keyed by a per-store random seed so ids chosen to
  * collide in one bucket for one store do not collide for another. */
@@ -346,6 +358,7 @@ struct store *store_open(const char *dir, uint64_t cap_bytes, int *err)
 	s->nbuckets = STORE_MIN_BUCKETS;
 	s->lru.next = s->lru.prev = &s->lru;
 	s->cap = cap_bytes;
+	clock_gettime(CLOCK_MONOTONIC, &s->t0);
 	if (getrandom(&s->seed, sizeof(s->seed), GRND_NONBLOCK) != sizeof(s->seed))
 		s->seed = mix64((uint64_t)(uintptr_t)s ^ (uint64_t)getpid());
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
@@ -475,6 +488,7 @@ int store_put(struct store *s, const struct chunk_id *id, const void *data, size
 		return STORE_E_NOMEM;
 	e->id = *id;
 	e->size = (uint32_t)len;
+	e->verified_at = store_clock(s); /* hashed above, written from those bytes */
 	evict_for(s, len);
 	rc = write_chunk(s, id, data, len);
 	if (rc == -ENOSPC || rc == -EDQUOT) {
@@ -496,6 +510,12 @@ int store_put(struct store *s, const struct chunk_id *id, const void *data, size
 }
 
 /* ---- get ---- */
+
+/* True when the chunk's bytes were hashed less than verify_interval ago. */
+static bool recently_verified(const struct store *s, const struct store_entry *e, uint32_t now)
+{
+	return s->verify_interval && e->verified_at && now - e->verified_at < s->verify_interval;
+}
 
 static void drop_corrupt(struct store *s, struct store_entry *e)
 {
@@ -530,6 +550,8 @@ static int get_common(struct store *s, const struct chunk_id *id, uint8_t *buf, 
 	struct chunk_id got;
 	struct stat st;
 	uint8_t *data;
+	uint32_t now;
+	bool trusted;
 	int fd, rc;
 
 	if (!s || !id || !len || (!buf && !out))
@@ -568,9 +590,13 @@ static int get_common(struct store *s, const struct chunk_id *id, uint8_t *buf, 
 	}
 	rc = read_full(fd, data, e->size);
 	close(fd);
-	if (rc == 0)
+	now = store_clock(s);
+	trusted = recently_verified(s, e, now);
+	if (rc == 0 && !trusted) {
 		chunk_id_of(&got, data, e->size);
-	if (rc == -ENODATA || rc == -EIO || (rc == 0 && !chunk_id_equal(&got, id))) {
+		s->st.reads_verified++;
+	}
+	if (rc == -ENODATA || rc == -EIO || (rc == 0 && !trusted && !chunk_id_equal(&got, id))) {
 		/* Flash rot (wrong bytes, or EIO from a bad block) or truncation:
 		 * never hand these bytes out, and do not keep trying them. */
 		if (buf)
@@ -586,6 +612,10 @@ static int get_common(struct store *s, const struct chunk_id *id, uint8_t *buf, 
 		s->st.last_errno = -rc;
 		return STORE_E_IO;
 	}
+	if (trusted)
+		s->st.reads_trusted++;
+	else
+		e->verified_at = now;
 	lru_unlink(e);
 	lru_append(s, e);
 	*len = e->size;
@@ -642,6 +672,12 @@ void store_stat(const struct store *s, struct store_stat *st)
 	st->count = s->count;
 	st->bytes_used = s->used;
 	st->cap_bytes = s->cap;
+}
+
+void store_set_verify_interval(struct store *s, uint32_t seconds)
+{
+	if (s)
+		s->verify_interval = seconds;
 }
 
 int store_set_cap(struct store *s, uint64_t cap_bytes)

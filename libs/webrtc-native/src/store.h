@@ -12,8 +12,14 @@
  *
  * Durability: a chunk is written to tmp/, fsync'ed, renamed into place and the
  * fan-out directory fsync'ed, so a kill -9 or power loss at any point leaves a
- * chunk either complete or absent.  Flash still rots, so every get re-hashes the
- * bytes before returning them; a chunk that fails is deleted and counted.  The
+ * chunk either complete or absent.  Flash still rots, so a get re-hashes the
+ * bytes before returning them unless this chunk's bytes were hashed (by a put or
+ * an earlier get) less than verify_interval seconds ago; a chunk that fails is
+ * deleted and counted.  verify_interval is 0 (re-hash every read) unless set:
+ * hashing is most of the CPU of serving a chunk, and a hot chunk is read many
+ * times a minute, so pear-fogd sets it (option verify_interval, default 300 s).
+ * Rot that happens between two checks reaches a browser at most for one interval,
+ * and the browser checks every chunk against the signed manifest anyway.  The
  * index is rebuilt by a directory scan on open without re-hashing (a 100k-chunk
  * store would take minutes on a router); sizes are checked on open and on read.
  *
@@ -64,6 +70,8 @@ struct store_stat {
 	uint64_t evictions;	    /* chunks evicted for space since open */
 	uint64_t corrupt_found;	    /* chunks that failed re-hash or size check since open */
 	uint64_t junk_removed;	    /* bad names/sizes and temp files removed on open */
+	uint64_t reads_verified;    /* gets that re-hashed the bytes */
+	uint64_t reads_trusted;	    /* gets served within verify_interval of a hash check */
 	int last_errno;		    /* errno of the last STORE_E_IO / NO_SPACE */
 };
 
@@ -91,6 +99,10 @@ int store_has(const struct store *s, const struct chunk_id *id);
 long store_size(const struct store *s, const struct chunk_id *id);
 int store_remove(struct store *s, const struct chunk_id *id);
 void store_stat(const struct store *s, struct store_stat *st);
+
+/* Re-hash a chunk on get only if its last hash check is at least this many
+ * seconds old (0, the default: on every get).  See the top of this file. */
+void store_set_verify_interval(struct store *s, uint32_t seconds);
 
 /* Change the cap; evicts LRU chunks until bytes_used <= cap_bytes. */
 int store_set_cap(struct store *s, uint64_t cap_bytes);

@@ -455,6 +455,68 @@ TEST(rot_and_truncation_detected_and_removed)
 	rm_rf(dir);
 }
 
+/* With a verify interval, a chunk hashed recently is served without another
+ * hash; rot that happens meanwhile is caught at the first get after the
+ * interval, and after a reopen (never verified since open) at the first get. */
+TEST(verify_interval_bounds_rehash)
+{
+	char *dir = tmp_dir();
+	struct store *s = store_open(dir, 1 << 20, NULL);
+	static uint8_t buf[4096];
+	struct chunk_id id;
+	char path[256];
+	uint8_t *data = NULL;
+	size_t len = 0;
+	struct store_stat st;
+
+	store_set_verify_interval(s, 1);
+	make_chunk(50, buf, sizeof(buf), &id);
+	CHECK_EQ_INT(store_put(s, &id, buf, sizeof(buf)), STORE_OK);
+	path_of(path, sizeof(path), dir, &id);
+	/* Hashed by the put: the next gets within the interval trust it. */
+	CHECK_EQ_INT(store_get(s, &id, &data, &len), STORE_OK);
+	free(data);
+	store_stat(s, &st);
+	CHECK_EQ_INT(st.reads_trusted, 1);
+	CHECK_EQ_INT(st.reads_verified, 0);
+	/* Rot now: within the interval it is not looked for (the documented
+	 * trade-off; browsers check the manifest hash) ... */
+	flip_byte(path, 77);
+	CHECK_EQ_INT(store_get(s, &id, &data, &len), STORE_OK);
+	CHECK(memcmp(data, buf, sizeof(buf)) != 0);
+	free(data);
+	/* ... and caught once the interval has passed. */
+	usleep(2100 * 1000);
+	CHECK_EQ_INT(store_get(s, &id, &data, &len), STORE_E_CORRUPT);
+	CHECK_EQ_INT(store_has(s, &id), 0);
+	store_stat(s, &st);
+	CHECK_EQ_INT(st.reads_verified, 1);
+	CHECK_EQ_INT(st.corrupt_found, 1);
+
+	/* After a reopen nothing counts as verified: the first get re-hashes. */
+	CHECK_EQ_INT(store_put(s, &id, buf, sizeof(buf)), STORE_OK);
+	store_close(s);
+	flip_byte(path, 4000);
+	s = store_open(dir, 1 << 20, NULL);
+	store_set_verify_interval(s, 3600);
+	CHECK_EQ_INT(store_get(s, &id, &data, &len), STORE_E_CORRUPT);
+	/* A clean chunk: verified once, then trusted. */
+	CHECK_EQ_INT(store_put(s, &id, buf, sizeof(buf)), STORE_OK);
+	store_close(s);
+	s = store_open(dir, 1 << 20, NULL);
+	store_set_verify_interval(s, 3600);
+	for (int i = 0; i < 3; i++) {
+		CHECK_EQ_INT(store_get(s, &id, &data, &len), STORE_OK);
+		CHECK(len == sizeof(buf) && memcmp(data, buf, len) == 0);
+		free(data);
+	}
+	store_stat(s, &st);
+	CHECK_EQ_INT(st.reads_verified, 1);
+	CHECK_EQ_INT(st.reads_trusted, 2);
+	store_close(s);
+	rm_rf(dir);
+}
+
 /* Child: put chunks of random sizes forever into a small store (so it also
  * evicts), until SIGKILLed. */
 static void put_forever(const char *dir, uint32_t seed)
@@ -688,6 +750,7 @@ int main(void)
 	RUN(reopen_rebuilds_index_in_mtime_order);
 	RUN(temp_and_junk_removed_on_open);
 	RUN(rot_and_truncation_detected_and_removed);
+	RUN(verify_interval_bounds_rehash);
 	RUN(survives_kill_9);
 	RUN(disk_full_tmpfs);
 	RUN(index_scales);
