@@ -3,6 +3,8 @@
  * channels), RFC 6525 (stream reset), RFC 3758 (PR-SCTP). */
 #include "sctp.h"
 
+#include "crc32c.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -119,14 +121,8 @@ static int conn_output(void *addr, void *buf, size_t len, uint8_t tos, uint8_t s
 	if (!a || a->dead)
 		return 0;
 	/* CRC32c offload is on (see sctp_global_init): fill in the checksum here, RFC 9260
-	 * §6.8 / Appendix A; usrsctp_crc32c returns it ready to store in host order. */
-	if (len >= 12) {
-		uint32_t crc = 0;
-
-		memcpy((uint8_t *)buf + 8, &crc, sizeof(crc));
-		crc = usrsctp_crc32c(buf, len);
-		memcpy((uint8_t *)buf + 8, &crc, sizeof(crc));
-	}
+	 * §6.8 / Appendix A, with the CPU's CRC instruction when it has one (crc32c.h). */
+	crc32c_sctp_fill(buf, len);
 	a->stats.packets_out++;
 	a->cb.send_packet(a->user, buf, len);
 	return 0;
