@@ -66,6 +66,17 @@ struct dtls {
 };
 
 /* Our cipher suites in AES-first order; prefer_chacha moves ChaCha20 to the front. */
+
+/* OpenSSL's error queue must be empty before an SSL_* call for SSL_get_error() to be
+ * right.  ERR_clear_error() walks and resets every slot of the thread's queue (it was
+ * ~9% of the sender's instructions when called around every record); peeking first
+ * makes the common, already-empty case two loads. */
+static inline void dtls_clear_errors(void)
+{
+	if (ERR_peek_error())
+		ERR_clear_error();
+}
+
 static const struct {
 	unsigned bit;
 	const char *name;
@@ -190,7 +201,7 @@ int dtls_cert_generate(struct dtls_cert **out)
 	if (!(c = calloc(1, sizeof(*c))))
 		return DTLS_E_NOMEM;
 	if (!dtls_cert_build(c)) {
-		ERR_clear_error();
+		dtls_clear_errors();
 		dtls_cert_free(c);
 		return DTLS_E_SSL;
 	}
@@ -235,7 +246,7 @@ char *dtls_cert_pem(const struct dtls_cert *c, bool private_key)
 		out[n] = '\0';
 	}
 	BIO_free(b);
-	ERR_clear_error();
+	dtls_clear_errors();
 	return out;
 }
 
@@ -424,7 +435,7 @@ struct dtls_ctx *dtls_ctx_new(const struct dtls_cert *cert, const struct dtls_ct
 	if (!ctx->ssl_ctx || !ctx->bio_method || !BIO_meth_set_write(ctx->bio_method, dtls_bio_write) ||
 	    !BIO_meth_set_read(ctx->bio_method, dtls_bio_read) ||
 	    !BIO_meth_set_ctrl(ctx->bio_method, dtls_bio_ctrl) || !dtls_ctx_setup(ctx, cert)) {
-		ERR_clear_error();
+		dtls_clear_errors();
 		dtls_ctx_free(ctx);
 		*err = DTLS_E_SSL;
 		return NULL;
@@ -487,7 +498,7 @@ struct dtls *dtls_new(struct dtls_ctx *ctx, enum dtls_role role,
 	*err = DTLS_OK;
 	return s;
 fail:
-	ERR_clear_error();
+	dtls_clear_errors();
 	SSL_free(s->ssl);
 	free(s);
 	return NULL;
@@ -539,7 +550,7 @@ static void dtls_untrim(struct dtls *s)
 	s->busy = true;
 	SSL_peek(s->ssl, &b, 1);
 	s->busy = false;
-	ERR_clear_error();
+	dtls_clear_errors();
 }
 
 /* Frees s if dtls_free() was deferred.  Sends do not trim: the peer's answer (an SCTP
@@ -555,11 +566,11 @@ static void dtls_leave(struct dtls *s, bool trim)
 /* close_notify (RFC 5246 §7.2.1), e.g. in answer to the peer's. */
 static void dtls_send_close_notify(struct dtls *s)
 {
-	ERR_clear_error();
+	dtls_clear_errors();
 	s->busy = true;
 	SSL_shutdown(s->ssl);
 	s->busy = false;
-	ERR_clear_error();
+	dtls_clear_errors();
 }
 
 static void dtls_set_closed(struct dtls *s, int reason)
@@ -615,7 +626,7 @@ static void dtls_handshake(struct dtls *s)
 {
 	int r;
 
-	ERR_clear_error();
+	dtls_clear_errors();
 	s->busy = true;
 	r = SSL_do_handshake(s->ssl);
 	s->busy = false;
@@ -626,7 +637,7 @@ static void dtls_handshake(struct dtls *s)
 	switch (SSL_get_error(s->ssl, r)) {
 	case SSL_ERROR_WANT_READ:
 	case SSL_ERROR_WANT_WRITE:
-		ERR_clear_error();
+		dtls_clear_errors();
 		return;
 	default:
 		dtls_fail(s, DTLS_E_HANDSHAKE);
@@ -641,7 +652,7 @@ static void dtls_read_all(struct dtls *s)
 	int n;
 
 	while (s->state == DTLS_STATE_CONNECTED && !s->free_pending) {
-		ERR_clear_error();
+		dtls_clear_errors();
 		s->busy = true;
 		n = SSL_read(s->ssl, buf, sizeof(buf));
 		s->busy = false;
@@ -654,7 +665,7 @@ static void dtls_read_all(struct dtls *s)
 		switch (SSL_get_error(s->ssl, n)) {
 		case SSL_ERROR_WANT_READ:
 		case SSL_ERROR_WANT_WRITE:
-			ERR_clear_error();
+			dtls_clear_errors();
 			return;
 		case SSL_ERROR_ZERO_RETURN:
 			dtls_send_close_notify(s);
@@ -749,7 +760,7 @@ int dtls_send(struct dtls *s, const uint8_t *data, size_t len)
 		return DTLS_E_STATE;
 	dtls_enter(s);
 	dtls_untrim(s);
-	ERR_clear_error();
+	dtls_clear_errors();
 	s->busy = true;
 	n = SSL_write(s->ssl, data, (int)len);
 	s->busy = false;
@@ -788,14 +799,14 @@ void dtls_on_timeout(struct dtls *s)
 		return;
 	dtls_enter(s);
 	dtls_untrim(s);
-	ERR_clear_error();
+	dtls_clear_errors();
 	s->busy = true;
 	r = DTLSv1_handle_timeout(s->ssl);
 	s->busy = false;
 	if (r < 0)
 		dtls_fail(s, DTLS_E_TIMEOUT);
 	else
-		ERR_clear_error();
+		dtls_clear_errors();
 	dtls_leave(s, true);
 }
 
