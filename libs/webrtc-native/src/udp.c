@@ -13,12 +13,60 @@
 
 struct udp_socket {
 	struct loop_fd lfd;
+	struct loop *loop;
 	struct udp_callbacks cb;
 	void *user;
 	uint16_t port;
 	uint8_t bufs[UDP_RECV_BATCH][UDP_MAX_DATAGRAM];
 	struct udp_addr from[UDP_RECV_BATCH];
+	/* Outgoing datagrams queued by udp_send, written by one sendmmsg (udp_flush). */
+	struct loop_timer flush_timer;
+	unsigned nsend;
+	uint16_t slen[UDP_SEND_BATCH];
+	struct udp_addr sto[UDP_SEND_BATCH];
+	uint8_t sbufs[UDP_SEND_BATCH][UDP_MAX_DATAGRAM];
 };
+
+int udp_flush(struct udp_socket *s)
+{
+	struct mmsghdr msgs[UDP_SEND_BATCH];
+	struct iovec iov[UDP_SEND_BATCH];
+	unsigned done = 0;
+	int rc = 0;
+
+	if (!s->nsend)
+		return 0;
+	loop_timer_cancel(s->loop, &s->flush_timer);
+	for (unsigned i = 0; i < s->nsend; i++) {
+		iov[i] = (struct iovec){ s->sbufs[i], s->slen[i] };
+		msgs[i] = (struct mmsghdr){ .msg_hdr = {
+						    .msg_name = &s->sto[i].ss,
+						    .msg_namelen = s->sto[i].len,
+						    .msg_iov = &iov[i],
+						    .msg_iovlen = 1,
+					    } };
+	}
+	while (done < s->nsend) {
+		int n = sendmmsg(s->lfd.fd, msgs + done, s->nsend - done, MSG_DONTWAIT);
+		if (n > 0) {
+			done += (unsigned)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		/* EAGAIN (kernel buffer full) or an error for the datagram at the head (e.g.
+		 * unreachable address): drop that one, as sendto would have, and go on. */
+		rc = n < 0 ? -errno : -EIO;
+		done++;
+	}
+	s->nsend = 0;
+	return rc;
+}
+
+static void flush_timer_cb(struct loop_timer *t)
+{
+	udp_flush(container_of(t, struct udp_socket, flush_timer));
+}
 
 static void udp_cb(struct loop_fd *lfd, uint32_t events)
 {
@@ -48,8 +96,10 @@ static void udp_cb(struct loop_fd *lfd, uint32_t events)
 			s->cb.on_datagram(s->user, s->bufs[i], msgs[i].msg_len, &s->from[i]);
 		}
 		if (n < UDP_RECV_BATCH)
-			return;
+			break;
 	}
+	/* Answers to this batch (SACK-clocked DTLS records, STUN responses) go out now. */
+	udp_flush(s);
 }
 
 struct udp_socket *udp_socket_new(struct loop *l, const char *host, uint16_t port,
@@ -72,6 +122,8 @@ struct udp_socket *udp_socket_new(struct loop *l, const char *host, uint16_t por
 		return NULL;
 	}
 	s->cb = *cb;
+	s->loop = l;
+	s->flush_timer.cb = flush_timer_cb;
 	s->user = user;
 	s->port = bound;
 	s->lfd.fd = fd;
@@ -88,6 +140,8 @@ void udp_socket_free(struct udp_socket *s)
 {
 	if (!s)
 		return;
+	udp_flush(s);
+	loop_timer_cancel(s->loop, &s->flush_timer);
 	close(s->lfd.fd); /* closing removes it from epoll */
 	free(s);
 }
@@ -104,9 +158,18 @@ int udp_socket_fd(const struct udp_socket *s)
 
 int udp_send(struct udp_socket *s, const uint8_t *data, size_t len, const struct udp_addr *to)
 {
-	ssize_t n = sendto(s->lfd.fd, data, len, MSG_DONTWAIT, (const struct sockaddr *)&to->ss, to->len);
+	int rc = 0;
 
-	return n < 0 ? -errno : 0;
+	if (len > UDP_MAX_DATAGRAM)
+		return -EMSGSIZE;
+	if (s->nsend == UDP_SEND_BATCH)
+		rc = udp_flush(s);
+	memcpy(s->sbufs[s->nsend], data, len);
+	s->slen[s->nsend] = (uint16_t)len;
+	s->sto[s->nsend] = *to;
+	if (s->nsend++ == 0 && !loop_timer_pending(&s->flush_timer))
+		loop_timer_set(s->loop, &s->flush_timer, 0);
+	return rc;
 }
 
 bool udp_addr_equal(const struct udp_addr *a, const struct udp_addr *b)
