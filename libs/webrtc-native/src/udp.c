@@ -4,12 +4,21 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103 /* linux/udp.h; older libc headers lack it */
+#endif
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
 
 struct udp_socket {
 	struct loop_fd lfd;
@@ -22,43 +31,96 @@ struct udp_socket {
 	/* Outgoing datagrams queued by udp_send, written by one sendmmsg (udp_flush). */
 	struct loop_timer flush_timer;
 	unsigned nsend;
+	bool gso; /* UDP_SEGMENT usable (until the kernel says otherwise) */
 	uint16_t slen[UDP_SEND_BATCH];
 	struct udp_addr sto[UDP_SEND_BATCH];
 	uint8_t sbufs[UDP_SEND_BATCH][UDP_MAX_DATAGRAM];
 };
 
-int udp_flush(struct udp_socket *s)
+/* UDP GSO (Linux ≥ 4.18, UDP_SEGMENT): consecutive queued datagrams to one address
+ * of one size (the last may be shorter) go down the stack as one send and are cut
+ * into datagrams at the bottom, so the per-packet kernel cost is paid once per run. */
+#define UDP_GSO_MAX_BYTES 65000 /* under the 64 KiB IP payload limit */
+
+static bool same_run(const struct udp_socket *s, unsigned first, unsigned i, size_t bytes)
+{
+	return udp_addr_equal(&s->sto[i], &s->sto[first]) && s->slen[i - 1] == s->slen[first] &&
+	       s->slen[i] <= s->slen[first] && bytes + s->slen[i] <= UDP_GSO_MAX_BYTES;
+}
+
+/* Send queued datagrams [from, s->nsend).  Returns 0 or the last -errno. */
+static int send_queued(struct udp_socket *s, unsigned from)
 {
 	struct mmsghdr msgs[UDP_SEND_BATCH];
 	struct iovec iov[UDP_SEND_BATCH];
-	unsigned done = 0;
+	unsigned first_pkt[UDP_SEND_BATCH], nmsg = 0, done = 0;
+	union {
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} ctl[UDP_SEND_BATCH];
 	int rc = 0;
 
-	if (!s->nsend)
-		return 0;
-	loop_timer_cancel(s->loop, &s->flush_timer);
-	for (unsigned i = 0; i < s->nsend; i++) {
+	for (unsigned i = from; i < s->nsend;) {
+		unsigned first = i;
+		size_t bytes = s->slen[i];
+		struct msghdr *h = &msgs[nmsg].msg_hdr;
+
 		iov[i] = (struct iovec){ s->sbufs[i], s->slen[i] };
-		msgs[i] = (struct mmsghdr){ .msg_hdr = {
-						    .msg_name = &s->sto[i].ss,
-						    .msg_namelen = s->sto[i].len,
-						    .msg_iov = &iov[i],
-						    .msg_iovlen = 1,
-					    } };
+		for (i++; s->gso && i < s->nsend && same_run(s, first, i, bytes); i++) {
+			iov[i] = (struct iovec){ s->sbufs[i], s->slen[i] };
+			bytes += s->slen[i];
+		}
+		*h = (struct msghdr){
+			.msg_name = &s->sto[first].ss,
+			.msg_namelen = s->sto[first].len,
+			.msg_iov = &iov[first],
+			.msg_iovlen = i - first,
+		};
+		if (i - first > 1) {
+			struct cmsghdr *c;
+			uint16_t seg = s->slen[first];
+
+			h->msg_control = ctl[nmsg].buf;
+			h->msg_controllen = sizeof(ctl[nmsg].buf);
+			c = CMSG_FIRSTHDR(h);
+			c->cmsg_level = SOL_UDP;
+			c->cmsg_type = UDP_SEGMENT;
+			c->cmsg_len = CMSG_LEN(sizeof(seg));
+			memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+		}
+		first_pkt[nmsg++] = first;
 	}
-	while (done < s->nsend) {
-		int n = sendmmsg(s->lfd.fd, msgs + done, s->nsend - done, MSG_DONTWAIT);
+	while (done < nmsg) {
+		int n = sendmmsg(s->lfd.fd, msgs + done, nmsg - done, MSG_DONTWAIT);
 		if (n > 0) {
 			done += (unsigned)n;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		/* EAGAIN (kernel buffer full) or an error for the datagram at the head (e.g.
-		 * unreachable address): drop that one, as sendto would have, and go on. */
+		if (n < 0 && msgs[done].msg_hdr.msg_controllen &&
+		    (errno == EINVAL || errno == EIO || errno == ENOPROTOOPT || errno == EOPNOTSUPP)) {
+			/* No GSO here (old kernel, a device without it): plain datagrams from
+			 * now on, starting with this run. */
+			s->gso = false;
+			return send_queued(s, first_pkt[done]);
+		}
+		/* EAGAIN (kernel buffer full) or an error for the message at the head (e.g.
+		 * unreachable address): drop it, as sendto would have, and go on. */
 		rc = n < 0 ? -errno : -EIO;
 		done++;
 	}
+	return rc;
+}
+
+int udp_flush(struct udp_socket *s)
+{
+	int rc;
+
+	if (!s->nsend)
+		return 0;
+	loop_timer_cancel(s->loop, &s->flush_timer);
+	rc = send_queued(s, 0);
 	s->nsend = 0;
 	return rc;
 }
@@ -123,6 +185,7 @@ struct udp_socket *udp_socket_new(struct loop *l, const char *host, uint16_t por
 	}
 	s->cb = *cb;
 	s->loop = l;
+	s->gso = true;
 	s->flush_timer.cb = flush_timer_cb;
 	s->user = user;
 	s->port = bound;
