@@ -33,7 +33,7 @@ const struct sctp_assoc_config sctp_assoc_config_default = {
 	.send_buffer = 262144,
 	.recv_buffer = 262144,
 	.writable_low = 65536,
-	.streams = 256,
+	.streams = 64,
 	.packet_max = 1200 - 37,
 };
 

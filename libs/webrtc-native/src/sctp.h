@@ -78,9 +78,12 @@ struct sctp_assoc_config {
 	uint32_t send_buffer;       /* bytes, default 262144; raised to max_message_size */
 	uint32_t recv_buffer;       /* bytes, default 262144 (advertised receive window) */
 	uint32_t writable_low;      /* bytes, default 65536: on_writable when buffered <= this */
-	uint16_t streams;           /* in and out streams offered in INIT, default 256: about
+	uint16_t streams;           /* in and out streams offered in INIT, default 64: about
 				     * 104 bytes of heap per stream per association (1024
-				     * streams = 114 KiB idle, 256 = 35 KiB) */
+				     * streams = 114 KiB idle, 256 = 35 KiB); 64 covers the
+				     * channel manager's max_channels (a browser, as DTLS
+				     * client, numbers its channels 0, 2, 4 ... from the lowest
+				     * free id, RFC 8832 §6) */
 	uint16_t packet_max;        /* SCTP packet bytes, default 1163 = 1200 - 37 (DTLS 1.2
 				     * AES-GCM record: 13 header + 8 nonce + 16 tag) */
 };

@@ -243,8 +243,8 @@ TEST(connect_both_sides)
 	CHECK_EQ_INT(bad_crc, 0);
 	CHECK_EQ_INT(S[0].state, SCTP_ST_CONNECTED);
 	CHECK_EQ_INT(S[1].state, SCTP_ST_CONNECTED);
-	CHECK_EQ_INT(sctp_assoc_out_streams(S[0].a), 256);
-	CHECK_EQ_INT(sctp_assoc_in_streams(S[1].a), 256);
+	CHECK_EQ_INT(sctp_assoc_out_streams(S[0].a), sctp_assoc_config_default.streams);
+	CHECK_EQ_INT(sctp_assoc_in_streams(S[1].a), sctp_assoc_config_default.streams);
 	CHECK_EQ_INT(sctp_assoc_count(), 2);
 	CHECK(S[0].max_pkt > 0 && S[0].max_pkt <= 1163);
 	pair_down();
