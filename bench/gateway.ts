@@ -14,6 +14,7 @@
 //   rss_base_mib            pear-fogd: VmRSS idle right after "ready"; anchors: the child's VmRSS
 //                           with its stack loaded (one peer connection created and closed) —
 //                           whole process, Node runtime included, like the issue's figures
+//   rss_base_private_mib    pear-fogd: RssAnon idle (heap, stacks, data), no anchor
 //   rss_kib_per_connection  (sender VmRSS with N connected open peers − VmRSS before) / N
 import wrtc from "@roamhq/wrtc";
 import { fork, type ChildProcess } from "node:child_process";
@@ -21,20 +22,9 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ChunkClient } from "../src/sdk/chunk-client";
-import type { PearFogd } from "../test/support/pear-fogd";
+import { startPearFogd, type PearFogd } from "../test/support/pear-fogd";
 import type { Anchor, FromSender, ToSender } from "./gateway/sender";
 import { report } from "./report";
-
-// test/support/pear-fogd.ts reads the CommonJS `__dirname`, which does not exist when tsx runs
-// this bench as an ES module (package "type": "module"). Until that file uses
-// import.meta.dirname, give it the value it expects (its own directory) and import it lazily.
-const SUPPORT_DIR = join(import.meta.dirname, "..", "test", "support");
-async function startPearFogd(opts: { build: "release" }): Promise<PearFogd> {
-  const g = globalThis as { __dirname?: string };
-  g.__dirname ??= SUPPORT_DIR;
-  const mod = await import("../test/support/pear-fogd");
-  return mod.startPearFogd(opts);
-}
 
 /** Every knob of this bench. */
 export const GATEWAY_BENCH_DEFAULTS = {
@@ -93,6 +83,15 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+/** pear-fogd's private (anonymous) resident memory at idle, set by benchFogd. */
+let fogdPrivateKib = Number.NaN;
+
+function rssAnonKibOf(pid: number): number {
+  const m = /RssAnon:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (!m) throw new Error(`no RssAnon for pid ${pid}`);
+  return Number(m[1]);
+}
+
 function rssKibOf(pid: number): number {
   const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   if (!m) throw new Error(`no VmRSS for pid ${pid}`);
@@ -137,6 +136,7 @@ async function benchFogd(): Promise<Result> {
     const pid = node.proc.pid!;
     await sleep(C.rssSettleMs);
     const rssBaseKib = rssKibOf(pid);
+    fogdPrivateKib = rssAnonKibOf(pid);
 
     const ids: Uint8Array[] = [];
     for (let i = 0; i < C.chunks; i++) {
@@ -384,6 +384,9 @@ async function main(): Promise<void> {
       report({ metric, value: fogd[key], unit, anchor, anchor_value: r[key] });
     }
   }
+  // No anchor: the rest of rss_base_mib is shared-library file pages (libcrypto mostly),
+  // which a static router build does not carry whole.
+  report({ metric: "rss_base_private_mib", value: fogdPrivateKib / 1024, unit: "MiB" });
 }
 
 main().then(
