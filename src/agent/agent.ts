@@ -1,0 +1,365 @@
+// The node agent: pear-fogd's control plane. It signs in to the coordinator with the node key,
+// relays browsers' offers to pear-fogd, fills the store as the coordinator says, and decides
+// when the node shares (owner switch, hours, monthly cap; src/agent/policy.ts). All I/O goes
+// through the Platform (src/platform/platform.ts), so this runs on Node and inside pear-fogd.
+//
+// Sharing stops gracefully: pear-fogd stops accepting sessions and the agent leaves the
+// coordinator (so no browser is sent here), open sessions keep going for `graceMs`, then they
+// are closed. Sharing resumes by the reverse.
+import {
+  NodeClient,
+  BACKOFF_DEFAULTS,
+  type BackoffOptions,
+  type HeartbeatState,
+} from "../coordinator/node-client";
+import { encodeKeyFile, keyPairFromSeed, parseKeyFile, type KeyPair } from "../protocol/ed25519";
+import type { CoordinatorToNode } from "../protocol/messages";
+import type { DaemonStatus, Platform } from "../platform/platform";
+import type { AgentConfig } from "./config";
+import { FILL_DEFAULTS, StoreFiller, type FillOptions, type FillStats } from "./fill";
+import {
+  addServed,
+  decideSharing,
+  parseUsage,
+  type MonthlyUsage,
+  type SharingReason,
+} from "./policy";
+
+export interface AgentOptions {
+  /** Reported to the coordinator in node.hello. Default "pear-fog-agent". */
+  version: string;
+  /** How often pear-fogd's status is read and the sharing policy applied, ms. Default 2000. */
+  tickMs: number;
+  /** Open sessions may finish for this long after sharing stops, ms. Default 60000. */
+  graceMs: number;
+  /** Monthly usage is written at most this often (flash wear), ms. Default 600000. */
+  usageSaveMs: number;
+  /** The store's chunk list is re-read this often to report evictions, ms. Default 60000. */
+  inventoryRefreshMs: number;
+  /** Chunks listed from pear-fogd at most (count). Default 200000. */
+  maxInventory: number;
+  /** Monthly usage state file. Default: "usage.json" beside the key file. */
+  usagePath?: string;
+  fill: Partial<FillOptions>;
+  backoff: Partial<BackoffOptions>;
+}
+
+export const AGENT_DEFAULTS: AgentOptions = {
+  version: "pear-fog-agent",
+  tickMs: 2_000,
+  graceMs: 60_000,
+  usageSaveMs: 600_000,
+  inventoryRefreshMs: 60_000,
+  maxInventory: 200_000,
+  fill: FILL_DEFAULTS,
+  backoff: BACKOFF_DEFAULTS,
+};
+
+export interface AgentStats {
+  did: string;
+  sharing: boolean;
+  reason: SharingReason;
+  /** Signed in to the coordinator now. */
+  connected: boolean;
+  /** Offers answered / refused (not sharing or pear-fogd said no). */
+  offersAnswered: number;
+  offersRefused: number;
+  /** Sessions closed at the end of a grace period. */
+  sessionsClosed: number;
+  usage: MonthlyUsage;
+  fill: FillStats;
+  heldChunks: number;
+}
+
+export interface Agent {
+  stats(): AgentStats;
+  /** Re-read pear-fogd and apply the sharing policy now (also runs every tickMs). */
+  tick(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The agent could not start; `what` names the part (key, daemon, config). */
+export class AgentError extends Error {
+  constructor(
+    readonly what: string,
+    message: string,
+  ) {
+    super(`${what}: ${message}`);
+    this.name = "AgentError";
+  }
+}
+
+/** The coordinator's HTTP base from its node WebSocket URL (wss://h/ws/node → https://h). */
+export function coordinatorHttpBase(wsUrl: string): string {
+  const u = new URL(wsUrl);
+  u.protocol = u.protocol === "wss:" ? "https:" : "http:";
+  u.pathname = u.pathname.replace(/\/ws\/node\/?$/, "") || "/";
+  u.search = "";
+  return u.toString().replace(/\/$/, "");
+}
+
+/** Load the node key, or make one (mode 0600) on first run. */
+export async function loadOrCreateKey(p: Platform, path: string): Promise<KeyPair> {
+  const bytes = await p.readFile(path);
+  if (bytes) {
+    try {
+      return parseKeyFile(new TextDecoder().decode(bytes));
+    } catch (e) {
+      throw new AgentError("key", `${path}: ${String(e)}`);
+    }
+  }
+  const kp = keyPairFromSeed(p.randomBytes(32));
+  await p.writeFileAtomic(path, new TextEncoder().encode(encodeKeyFile(kp)), 0o600);
+  p.log("info", `created node key ${path} (${kp.did})`);
+  return kp;
+}
+
+function dirOf(path: string): string {
+  const i = path.lastIndexOf("/");
+  return i <= 0 ? "/" : path.slice(0, i);
+}
+
+export async function startAgent(
+  cfg: AgentConfig,
+  p: Platform,
+  options: Partial<AgentOptions> = {},
+): Promise<Agent> {
+  const o: AgentOptions = { ...AGENT_DEFAULTS, ...options };
+  const key = await loadOrCreateKey(p, cfg.keyPath);
+  const usagePath = o.usagePath ?? `${dirOf(cfg.keyPath)}/usage.json`;
+  const httpBase = coordinatorHttpBase(cfg.coordinatorUrl);
+
+  let status: DaemonStatus;
+  try {
+    await p.daemon.limits({ uploadCap: cfg.uploadCapBps, storeSize: cfg.storeSizeBytes });
+    status = await p.daemon.status();
+  } catch (e) {
+    throw new AgentError("daemon", String(e));
+  }
+
+  const usageBytes = await p.readFile(usagePath);
+  const savedUsage = usageBytes && parseUsage(new TextDecoder().decode(usageBytes));
+  if (usageBytes && !savedUsage) p.log("warn", `${usagePath}: unreadable, counting from zero`);
+  let usage: MonthlyUsage = savedUsage || { month: p.localTime(p.now()).month, bytes: 0 };
+  let usageDirty = false;
+  let usageSavedAt = p.now();
+
+  // Inventory: what the store holds, and the changes the coordinator has not heard of yet.
+  const held = new Set<string>();
+  let added: string[] = [];
+  let removed: string[] = [];
+  async function listStore(): Promise<Set<string>> {
+    const all = new Set<string>();
+    for (let off = 0; off < o.maxInventory;) {
+      const page = await p.daemon.chunkList(off, 1000);
+      for (const c of page.chunks) all.add(c);
+      off += page.chunks.length;
+      if (page.chunks.length === 0 || off >= page.total) break;
+    }
+    return all;
+  }
+  for (const c of await listStore()) held.add(c);
+  let inventoryAt = p.now();
+
+  let lastServed = status.bytesServedRtc;
+  let servedSinceBeat = 0;
+  let usedBps = 0;
+  const st = { offersAnswered: 0, offersRefused: 0, sessionsClosed: 0 };
+  let decision = decideSharing(cfg, p.localTime(p.now()), usage);
+  let applied: boolean | undefined;
+  let graceTimer: unknown;
+  let tickTimer: unknown;
+  let stopped = false;
+
+  const filler = new StoreFiller(
+    p,
+    (content) => `${httpBase}/api/manifests/${content}`,
+    (id) => {
+      if (!held.has(id)) {
+        held.add(id);
+        added.push(id);
+      }
+    },
+    o.fill,
+  );
+
+  const client = new NodeClient({
+    url: cfg.coordinatorUrl,
+    key,
+    version: o.version,
+    backoff: o.backoff,
+    connect: (u) => p.connectWebSocket(u),
+    heartbeat: (full): HeartbeatState => {
+      const s: HeartbeatState = {
+        capacity: {
+          uplinkCapBps: cfg.uploadCapBps,
+          uplinkUsedBps: Math.round(usedBps),
+          storeBytes: status.storeBytes,
+          storeCapBytes: status.storeCap,
+          load: 0,
+          // pear-fogd is ICE-lite: it is only offered to browsers when it is reachable on
+          // its own address (full ICE and NAT traversal are the reachability issue's).
+          reachability: "public",
+        },
+        add: full ? [...held] : added,
+        remove: full ? [] : removed,
+        bytesServed: servedSinceBeat,
+      };
+      added = [];
+      removed = [];
+      servedSinceBeat = 0;
+      return s;
+    },
+    onMessage: (msg) => onCoordinatorMessage(msg),
+    onState: (up) =>
+      p.log("info", up ? "signed in to the coordinator" : "coordinator connection lost"),
+  });
+
+  function onCoordinatorMessage(msg: CoordinatorToNode): void {
+    if (msg.t === "sig.offer") {
+      if (!decision.share) {
+        // No refusal message exists in the protocol: the browser's connect deadline moves it
+        // on to other nodes or HTTP. We left the coordinator already, so this is a race.
+        st.offersRefused++;
+        return;
+      }
+      p.daemon.offer(msg.sdp).then(
+        (a) => {
+          st.offersAnswered++;
+          client.send({ t: "sig.answer", session: msg.session, sdp: a.sdp });
+        },
+        (e: unknown) => {
+          st.offersRefused++;
+          p.log("warn", `offer refused by pear-fogd: ${String(e)}`);
+        },
+      );
+    } else if (msg.t === "node.hold") {
+      filler.hold(msg).catch((e: unknown) => p.log("warn", `hold ${msg.content}: ${String(e)}`));
+    }
+  }
+
+  async function closeAllSessions(): Promise<void> {
+    graceTimer = undefined;
+    let s: DaemonStatus;
+    try {
+      s = await p.daemon.status();
+    } catch (e) {
+      p.log("warn", `grace end: ${String(e)}`);
+      return;
+    }
+    for (const id of s.peerIds) {
+      await p.daemon.closeSession(id).then(
+        () => st.sessionsClosed++,
+        () => undefined, // gone already
+      );
+    }
+    if (s.peerIds.length)
+      p.log("info", `closed ${s.peerIds.length} session(s) after the grace period`);
+  }
+
+  async function apply(share: boolean): Promise<void> {
+    if (applied === share) return;
+    applied = share;
+    await p.daemon.sharing(share);
+    if (share) {
+      if (graceTimer !== undefined) p.clearTimeout(graceTimer);
+      graceTimer = undefined;
+      client.start();
+      p.log("info", "sharing");
+    } else {
+      client.stop();
+      graceTimer = p.setTimeout(() => void closeAllSessions(), o.graceMs);
+      p.log("info", `not sharing (${decision.reason}); open sessions end in ${o.graceMs} ms`);
+    }
+  }
+
+  async function saveUsage(force: boolean): Promise<void> {
+    if (!usageDirty || (!force && p.now() - usageSavedAt < o.usageSaveMs)) return;
+    usageDirty = false;
+    usageSavedAt = p.now();
+    await p
+      .writeFileAtomic(usagePath, new TextEncoder().encode(JSON.stringify(usage)))
+      .catch((e: unknown) => p.log("warn", `${usagePath}: ${String(e)}`));
+  }
+
+  async function tick(): Promise<void> {
+    const now = p.now();
+    const local = p.localTime(now);
+    try {
+      status = await p.daemon.status();
+    } catch (e) {
+      p.log("warn", `pear-fogd status: ${String(e)}`);
+      return;
+    }
+    // A restarted pear-fogd counts from zero again.
+    const delta =
+      status.bytesServedRtc >= lastServed
+        ? status.bytesServedRtc - lastServed
+        : status.bytesServedRtc;
+    lastServed = status.bytesServedRtc;
+    servedSinceBeat += delta;
+    usedBps = (delta * 1000) / Math.max(1, o.tickMs);
+    if (delta > 0 || usage.month !== local.month) {
+      usage = addServed(usage, local.month, delta);
+      usageDirty = true;
+    }
+    const before = decision;
+    decision = decideSharing(cfg, local, usage);
+    await saveUsage(decision.reason === "monthly_cap" && before.reason !== "monthly_cap");
+    await apply(decision.share);
+    if (now - inventoryAt >= o.inventoryRefreshMs) {
+      inventoryAt = now;
+      const listed = await listStore().catch(() => undefined);
+      if (listed) {
+        for (const c of held) {
+          if (!listed.has(c)) {
+            held.delete(c);
+            removed.push(c);
+          }
+        }
+        for (const c of listed) {
+          if (!held.has(c)) {
+            held.add(c);
+            added.push(c);
+          }
+        }
+      }
+    }
+  }
+
+  function schedule(): void {
+    if (stopped) return;
+    tickTimer = p.setTimeout(() => {
+      tick()
+        .catch((e: unknown) => p.log("error", `tick: ${String(e)}`))
+        .finally(schedule);
+    }, o.tickMs);
+  }
+
+  await apply(decision.share);
+  schedule();
+  p.log("info", `node ${key.did}, ${held.size} chunk(s) in the store, ${decision.reason}`);
+
+  return {
+    tick,
+    stats: () => ({
+      did: key.did,
+      sharing: decision.share,
+      reason: decision.reason,
+      connected: client.authenticated,
+      ...st,
+      usage,
+      fill: { ...filler.stats, failed: { ...filler.stats.failed } },
+      heldChunks: held.size,
+    }),
+    async stop() {
+      stopped = true;
+      if (tickTimer !== undefined) p.clearTimeout(tickTimer);
+      if (graceTimer !== undefined) p.clearTimeout(graceTimer);
+      client.stop();
+      filler.stop();
+      usageDirty = true;
+      await saveUsage(true);
+    },
+  };
+}

@@ -1,0 +1,250 @@
+// Store fill: the coordinator's node.hold says which chunks of which content to hold; the
+// agent fetches each missing one (a byte range of the origin file the signed manifest names),
+// checks its SHA-256 and size against the manifest before anything touches the store, stages
+// it in a file and hands it to pear-fogd (`chunk_put`, which hashes it again and writes it
+// atomically). Bounded concurrency; every failure counted by reason, never stored.
+import { sha256 } from "@noble/hashes/sha2.js";
+import {
+  chunkLocations,
+  checkChunk,
+  parseManifest,
+  verifyManifest,
+  type ChunkLocation,
+  type Manifest,
+} from "../protocol/index";
+import type { NodeHold } from "../protocol/messages";
+import type { Platform } from "../platform/platform";
+
+export interface FillOptions {
+  /** Chunk fetches in flight at once (count). Default 4. */
+  concurrency: number;
+  /** Deadline of one chunk fetch, milliseconds. Default 30000. */
+  fetchTimeoutMs: number;
+  /** Deadline of a manifest fetch, milliseconds. Default 10000. */
+  manifestTimeoutMs: number;
+  /** Largest manifest accepted, bytes. Default 4 MiB. */
+  maxManifestBytes: number;
+  /** Queued chunks at most; holds beyond this are dropped and counted (count). Default 10000. */
+  maxQueue: number;
+  /** Manifests kept parsed (count). Default 64. */
+  manifestCache: number;
+}
+
+export const FILL_DEFAULTS: FillOptions = {
+  concurrency: 4,
+  fetchTimeoutMs: 30_000,
+  manifestTimeoutMs: 10_000,
+  maxManifestBytes: 4 * 1024 * 1024,
+  maxQueue: 10_000,
+  manifestCache: 64,
+};
+
+export type FillFailure =
+  | "manifest" // manifest missing, unparsable or badly signed
+  | "not_in_manifest" // the hold named a chunk the manifest does not have
+  | "no_source" // no origin URL for the chunk's file
+  | "http" // origin error status / timeout / too big
+  | "bad_hash" // bytes do not match the manifest
+  | "store" // pear-fogd refused the chunk
+  | "queue_full";
+
+export interface FillStats {
+  stored: number;
+  bytesFetched: number;
+  failed: Record<FillFailure, number>;
+  queued: number;
+}
+
+interface Job {
+  content: string;
+  id: string;
+}
+
+interface ManifestEntry {
+  m: Manifest;
+  at: Map<string, ChunkLocation>;
+}
+
+/** Absolute URL of a manifest file: its `uri`, or `path` resolved against each origin. */
+export function chunkSourceUrls(m: Manifest, loc: ChunkLocation): string[] {
+  const f = m.files[loc.file];
+  if (!f) return [];
+  if (f.uri) return [f.uri];
+  if (!f.path) return [];
+  const out: string[] = [];
+  for (const o of m.origins) {
+    try {
+      out.push(new URL(f.path, o.endsWith("/") ? o : `${o}/`).toString());
+    } catch {
+      // an origin that is not a URL is skipped
+    }
+  }
+  return out;
+}
+
+export class StoreFiller {
+  private readonly o: FillOptions;
+  private readonly queue: Job[] = [];
+  private readonly queuedIds = new Set<string>();
+  private readonly manifests = new Map<string, Promise<ManifestEntry>>();
+  private running = 0;
+  private seq = 0;
+  private stopped = false;
+  readonly stats: FillStats = {
+    stored: 0,
+    bytesFetched: 0,
+    failed: {
+      manifest: 0,
+      not_in_manifest: 0,
+      no_source: 0,
+      http: 0,
+      bad_hash: 0,
+      store: 0,
+      queue_full: 0,
+    },
+    queued: 0,
+  };
+
+  constructor(
+    private readonly p: Platform,
+    /** URL of the coordinator's manifest for a content id (GET /api/manifests/<id>). */
+    private readonly manifestUrl: (content: string) => string,
+    /** Called with each chunk id once it is in the store. */
+    private readonly onStored: (id: string) => void,
+    options: Partial<FillOptions> = {},
+  ) {
+    this.o = { ...FILL_DEFAULTS, ...options };
+  }
+
+  /** Queue a hold's chunks that the store does not have yet. */
+  async hold(msg: NodeHold): Promise<void> {
+    const missing = msg.chunks.filter((c) => !this.queuedIds.has(c));
+    if (missing.length === 0 || this.stopped) return;
+    const have = new Set(await this.p.daemon.chunkHas(missing));
+    for (const id of missing) {
+      if (have.has(id)) continue;
+      if (this.queue.length >= this.o.maxQueue) {
+        this.stats.failed.queue_full++;
+        continue;
+      }
+      this.queue.push({ content: msg.content, id });
+      this.queuedIds.add(id);
+    }
+    this.stats.queued = this.queue.length;
+    this.pump();
+  }
+
+  /** Resolves when nothing is queued or running (tests, shutdown). */
+  async idle(pollMs = 20): Promise<void> {
+    while (this.queue.length > 0 || this.running > 0) {
+      await new Promise<void>((r) => this.p.setTimeout(r, pollMs));
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.queue.length = 0;
+    this.queuedIds.clear();
+  }
+
+  private pump(): void {
+    while (!this.stopped && this.running < this.o.concurrency && this.queue.length > 0) {
+      const job = this.queue.shift()!;
+      this.running++;
+      void this.fetchOne(job)
+        .catch((e: unknown) => {
+          this.p.log("warn", `fill ${job.id.slice(0, 12)}: ${String(e)}`);
+        })
+        .finally(() => {
+          this.running--;
+          this.queuedIds.delete(job.id);
+          this.stats.queued = this.queue.length;
+          this.pump();
+        });
+    }
+  }
+
+  private manifest(content: string): Promise<ManifestEntry> {
+    let e = this.manifests.get(content);
+    if (!e) {
+      e = this.p
+        .httpGet(this.manifestUrl(content), {
+          maxBytes: this.o.maxManifestBytes,
+          timeoutMs: this.o.manifestTimeoutMs,
+        })
+        .then((r) => {
+          if (r.status !== 200) throw new Error(`manifest ${content}: HTTP ${r.status}`);
+          const m = parseManifest(r.body);
+          verifyManifest(m);
+          return { m, at: new Map([...chunkLocations(m)].map((l) => [l.id, l])) };
+        });
+      e.catch(() => this.manifests.delete(content)); // retry on the next hold
+      this.manifests.set(content, e);
+      if (this.manifests.size > this.o.manifestCache) {
+        this.manifests.delete(this.manifests.keys().next().value!);
+      }
+    }
+    return e;
+  }
+
+  private fail(reason: FillFailure, job: Job, detail: string): void {
+    this.stats.failed[reason]++;
+    this.p.log(
+      "warn",
+      `fill ${job.id.slice(0, 12)} (${job.content.slice(0, 12)}): ${reason}: ${detail}`,
+    );
+  }
+
+  private async fetchOne(job: Job): Promise<void> {
+    let entry: ManifestEntry;
+    try {
+      entry = await this.manifest(job.content);
+    } catch (e) {
+      return this.fail("manifest", job, String(e));
+    }
+    const loc = entry.at.get(job.id);
+    if (!loc) return this.fail("not_in_manifest", job, "chunk not listed");
+    const urls = chunkSourceUrls(entry.m, loc);
+    if (urls.length === 0) return this.fail("no_source", job, "no origin URL");
+    let bytes: Uint8Array | undefined;
+    let lastErr = "";
+    for (const url of urls) {
+      try {
+        const r = await this.p.httpGet(url, {
+          range: [loc.offset, loc.offset + loc.size - 1],
+          maxBytes: loc.size,
+          timeoutMs: this.o.fetchTimeoutMs,
+        });
+        if (
+          r.status !== 206 &&
+          !(r.status === 200 && loc.offset === 0 && r.body.length === loc.size)
+        ) {
+          lastErr = `${url}: HTTP ${r.status}`;
+          continue;
+        }
+        bytes = r.body;
+        break;
+      } catch (e) {
+        lastErr = `${url}: ${String(e)}`;
+      }
+    }
+    if (!bytes) return this.fail("http", job, lastErr);
+    this.stats.bytesFetched += bytes.length;
+    try {
+      checkChunk(loc, bytes, sha256);
+    } catch (e) {
+      return this.fail("bad_hash", job, String(e));
+    }
+    const path = this.p.stagingPath(`fill-${this.seq++}-${job.id.slice(0, 16)}`);
+    try {
+      await this.p.writeFileAtomic(path, bytes);
+      await this.p.daemon.chunkPut(job.id, path);
+      this.stats.stored++;
+      this.onStored(job.id);
+    } catch (e) {
+      this.fail("store", job, String(e));
+    } finally {
+      await this.p.removeFile(path).catch(() => undefined);
+    }
+  }
+}

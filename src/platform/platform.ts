@@ -1,0 +1,87 @@
+// The I/O the node agent needs, as one interface. The agent imports only this file (never
+// `node:` modules or `ws`), so the same bundle runs on Node (src/platform/node/) and inside
+// pear-fogd on QuickJS-ng (src/platform/native/, issue 4). Everything is Promise-based; an
+// implementation must not block its event loop.
+import type { WebSocketLike } from "../coordinator/node-client";
+
+export type { WebSocketLike };
+
+export type LogLevel = "error" | "warn" | "info" | "debug";
+
+export interface HttpGetOptions {
+  /** Inclusive byte range [first, last] (RFC 9110 §14.1.2); the whole body if absent. */
+  range?: [number, number];
+  /** Refuse (reject) a body larger than this, bytes. */
+  maxBytes: number;
+  /** Whole request deadline, milliseconds. */
+  timeoutMs: number;
+}
+
+export interface HttpResponse {
+  status: number;
+  body: Uint8Array;
+}
+
+/** A failed platform operation; `op` names it ("http_get", "ctl:offer", "file_write"). */
+export class PlatformError extends Error {
+  constructor(
+    readonly op: string,
+    readonly code: string,
+    message: string,
+  ) {
+    super(`${op}: ${message}`);
+    this.name = "PlatformError";
+  }
+}
+
+/** pear-fogd's `status` reply, the fields the agent reads. */
+export interface DaemonStatus {
+  sharing: boolean;
+  storeChunks: number;
+  storeBytes: number;
+  storeCap: number;
+  uploadCap: number;
+  /** Bytes sent to WebRTC peers since pear-fogd started. */
+  bytesServedRtc: number;
+  /** Ids of the open WebRTC sessions. */
+  peerIds: string[];
+}
+
+/** pear-fogd's control operations (libs/webrtc-native/src/pear-fogd.c, ARCHITECTURE.md). */
+export interface Daemon {
+  status(): Promise<DaemonStatus>;
+  /** Accept a browser's SDP offer: the answer and the new session's id. */
+  offer(sdp: string): Promise<{ sdp: string; session: string }>;
+  closeSession(session: string): Promise<void>;
+  /** Store the chunk staged at `path` (pear-fogd re-hashes it and writes it atomically). */
+  chunkPut(id: string, path: string): Promise<void>;
+  chunkRemove(id: string): Promise<void>;
+  /** The subset of `ids` the store holds. */
+  chunkHas(ids: string[]): Promise<string[]>;
+  chunkList(offset: number, limit: number): Promise<{ chunks: string[]; total: number }>;
+  /** Upload caps in bytes/s (0 = none) and the store cap in bytes; omitted = unchanged. */
+  limits(l: { uploadCap?: number; peerUploadCap?: number; storeSize?: number }): Promise<void>;
+  /** Accept new sessions or not (open sessions are not touched). */
+  sharing(enabled: boolean): Promise<void>;
+}
+
+export interface Platform {
+  /** Wall clock, milliseconds since the Unix epoch. */
+  now(): number;
+  /** Local time of `ms`: minutes since local midnight and the calendar month "YYYY-MM". */
+  localTime(ms: number): { minuteOfDay: number; month: string };
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+  connectWebSocket(url: string): WebSocketLike;
+  httpGet(url: string, o: HttpGetOptions): Promise<HttpResponse>;
+  /** A small file's bytes, or null if it does not exist. */
+  readFile(path: string): Promise<Uint8Array | null>;
+  /** Write via a temp file + rename; `mode` e.g. 0o600 for keys. Creates the parent dir. */
+  writeFileAtomic(path: string, data: Uint8Array, mode?: number): Promise<void>;
+  removeFile(path: string): Promise<void>;
+  /** A path in the agent's staging directory (same filesystem as nothing in particular). */
+  stagingPath(name: string): string;
+  randomBytes(n: number): Uint8Array;
+  log(level: LogLevel, msg: string): void;
+  daemon: Daemon;
+}
