@@ -1,133 +1,64 @@
-// A demo fog node: a real pear-fogd (release build) plus the control-plane duties the node
-// agent performs — sign in to the coordinator, relay offers to pear-fogd's control socket, fill
-// the store as told (fetch from the origin, verify SHA-256, chunk_put), heartbeat inventory and
-// bytes served. Kept to what the demo needs; the agent in src/agent/ is the product version.
-import { createHash } from "node:crypto";
-import { rmSync, writeFileSync } from "node:fs";
+// A demo fog node: a real pear-fogd (release build) and the node agent (src/agent) on the Node
+// platform next to it — sign-in, offer relay, store fill from the origin, heartbeats — exactly
+// what runs on a router, with loopback addresses and a temp store.
 import { join } from "node:path";
-import WebSocket from "ws";
-import { NodeClient, type WebSocketLike } from "../../src/coordinator/node-client";
-import { generateKeyPair } from "../../src/protocol/ed25519";
-import { chunkLocations, parseManifest } from "../../src/protocol/manifest";
-import type { ChunkLocation, Manifest } from "../../src/protocol/index";
-import type { CoordinatorToNode, HoldSource } from "../../src/protocol/messages";
+import { AGENT_CONFIG_DEFAULTS, type AgentConfig } from "../../src/agent/config";
+import { startAgent, type Agent, type AgentOptions } from "../../src/agent/agent";
+import { createNodePlatform } from "../../src/platform/node/platform";
+import type { Platform } from "../../src/platform/platform";
 import { startPearFogd, type PearFogd } from "../../test/support/pear-fogd";
 
 export interface DemoNode {
   did: string;
   daemon: PearFogd;
+  agent: Agent;
   /** Chunks fetched into the store, and fetches refused (bad hash / HTTP error). */
   filled(): { ok: number; failed: number };
   stop(): Promise<void>;
 }
 
-export async function startDemoNode(coordinatorUrl: string): Promise<DemoNode> {
-  const daemon = await startPearFogd({ build: "release", http: true });
-  const key = generateKeyPair();
-  const held = new Set<string>();
-  const pending: string[] = []; // added since the last heartbeat
-  const manifests = new Map<string, Promise<{ m: Manifest; at: Map<string, ChunkLocation> }>>();
-  let lastServed = 0;
-  let ok = 0;
-  let failed = 0;
-  let staged = 0;
+export interface DemoNodeOptions {
+  /** Agent configuration over the demo's (sharing on, 100 MB/s, 1 GiB store). */
+  config?: Partial<AgentConfig>;
+  agent?: Partial<AgentOptions>;
+  /** Wrap the platform (tests inject a clock this way). */
+  platform?: (p: Platform) => Platform;
+  build?: "release" | "san";
+}
 
-  const status = async () => (await daemon.ctl.request("status")) as Record<string, number>;
-  let snapshot = await status();
-  const poll = setInterval(
-    () =>
-      void status().then(
-        (s) => (snapshot = s),
-        () => undefined,
-      ),
-    500,
-  );
-
-  function manifestOf(content: string) {
-    let p = manifests.get(content);
-    if (!p) {
-      p = fetch(`${coordinatorUrl}/api/manifests/${content}`).then(async (r) => {
-        if (!r.ok) throw new Error(`manifest ${content}: HTTP ${r.status}`);
-        const m = parseManifest(new Uint8Array(await r.arrayBuffer()));
-        return { m, at: new Map([...chunkLocations(m)].map((l) => [l.id, l])) };
-      });
-      manifests.set(content, p);
-    }
-    return p;
-  }
-
-  async function fill(content: string, chunks: string[], sources: HoldSource[]) {
-    const { m, at } = await manifestOf(content);
-    if (!sources.some((s) => s.kind === "origin")) return;
-    for (const id of chunks) {
-      const loc = at.get(id);
-      const file = loc && m.files[loc.file];
-      if (!loc || !file?.uri) {
-        failed++;
-        continue;
-      }
-      try {
-        const r = await fetch(file.uri, {
-          headers: { range: `bytes=${loc.offset}-${loc.offset + loc.size - 1}` },
-        });
-        const bytes = new Uint8Array(await r.arrayBuffer());
-        if (createHash("sha256").update(bytes).digest("hex") !== id) throw new Error("bad hash");
-        const path = join(daemon.dir, `fill-${staged++}`);
-        writeFileSync(path, bytes);
-        await daemon.ctl.request("chunk_put", { chunk: id, path });
-        rmSync(path, { force: true });
-        held.add(id);
-        pending.push(id);
-        ok++;
-      } catch {
-        failed++;
-      }
-    }
-  }
-
-  const client: NodeClient = new NodeClient({
-    url: `${coordinatorUrl.replace(/^http/, "ws")}/ws/node`,
-    key,
-    version: "demo",
-    connect: (u) => new WebSocket(u) as unknown as WebSocketLike,
-    heartbeat: (full) => {
-      const served = snapshot.bytes_served_rtc_total ?? 0;
-      const state = {
-        capacity: {
-          uplinkCapBps: 100_000_000,
-          uplinkUsedBps: 0,
-          storeBytes: snapshot.store_bytes ?? 0,
-          storeCapBytes: snapshot.store_cap ?? 0,
-          load: 0,
-          reachability: "public" as const,
-        },
-        // After each (re)connect the first heartbeat carries the whole inventory.
-        add: full ? (pending.splice(0), [...held]) : pending.splice(0),
-        remove: [],
-        bytesServed: served - lastServed,
-      };
-      lastServed = served;
-      return state;
-    },
-    onMessage: (msg: CoordinatorToNode) => {
-      if (msg.t === "sig.offer") {
-        daemon.ctl.request("offer", { sdp: msg.sdp }).then(
-          (r) => client.send({ t: "sig.answer", session: msg.session, sdp: r.sdp as string }),
-          () => undefined, // refused (sharing off, full): the browser times out and falls back
-        );
-      } else if (msg.t === "node.hold") {
-        void fill(msg.content, msg.chunks, msg.sources);
-      }
-    },
+export async function startDemoNode(
+  coordinatorUrl: string,
+  o: DemoNodeOptions = {},
+): Promise<DemoNode> {
+  const daemon = await startPearFogd({ build: o.build ?? "release", http: true });
+  const base = await createNodePlatform({
+    ctlPath: daemon.ctlPath,
+    stagingDir: join(daemon.dir, "staging"),
+    logLevel: "warn",
   });
-  client.start();
+  const platform = o.platform ? o.platform(base) : base;
+  const config: AgentConfig = {
+    ...AGENT_CONFIG_DEFAULTS,
+    sharing: true,
+    uploadCapBps: 100_000_000,
+    storePath: daemon.storeDir,
+    storeSizeBytes: 1 << 30,
+    coordinatorUrl: `${coordinatorUrl.replace(/^http/, "ws")}/ws/node`,
+    keyPath: join(daemon.dir, "node.key"),
+    ...o.config,
+  };
+  const agent = await startAgent(config, platform, { tickMs: 500, ...o.agent });
   return {
-    did: key.did,
+    did: agent.stats().did,
     daemon,
-    filled: () => ({ ok, failed }),
+    agent,
+    filled() {
+      const f = agent.stats().fill;
+      return { ok: f.stored, failed: Object.values(f.failed).reduce((a, b) => a + b, 0) };
+    },
     async stop() {
-      clearInterval(poll);
-      client.stop();
+      await agent.stop();
+      base.close();
       await daemon.stop();
     },
   };
