@@ -1,0 +1,273 @@
+// The node agent against real parts: a coordinator (SQLite in a temp dir), a real pear-fogd, an
+// origin HTTP server, a @roamhq/wrtc peer as the browser. The agent runs on the Node platform
+// with an injected wall clock so the hours window can end mid-stream.
+import wrtc from "@roamhq/wrtc";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { parseHours } from "../../src/agent/config";
+import { publish } from "../../src/cli/publish";
+import { signApiRequest } from "../../src/coordinator/api-auth";
+import { startCoordinator } from "../../src/coordinator/main";
+import { generateKeyPair } from "../../src/protocol/ed25519";
+import {
+  decodeCoordinatorToBrowser,
+  encodeMessage,
+  type CoordinatorToBrowser,
+} from "../../src/protocol/messages";
+import { ChunkClient } from "../../src/sdk/chunk-client";
+import { startDemoNode, type DemoNode } from "../../scripts/demo/node";
+
+const CHUNK = 256 * 1024;
+
+/** Origin: serves `dir` with Range; `corrupt` maps a path to a byte offset to flip on the way out. */
+async function startOrigin(dir: string, corrupt: Map<string, number>) {
+  const server: Server = createServer((req, res) => {
+    const path = decodeURIComponent((req.url ?? "/").slice(1));
+    let body: Buffer;
+    try {
+      body = Buffer.from(readFileSync(join(dir, path)));
+    } catch {
+      res.writeHead(404).end();
+      return;
+    }
+    const flip = corrupt.get(path);
+    if (flip !== undefined) body[flip] = body[flip]! ^ 0x01;
+    const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? "");
+    if (m) {
+      const a = Number(m[1]);
+      const b = Math.min(Number(m[2]), body.length - 1);
+      res.writeHead(206, { "content-range": `bytes ${a}-${b}/${body.length}` });
+      res.end(body.subarray(a, b + 1));
+    } else {
+      res.writeHead(200).end(body);
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+/** A browser's coordinator link: find and offer over /ws/browser. */
+class BrowserLink {
+  private req = 0;
+  private readonly waiting: ((m: CoordinatorToBrowser) => boolean)[] = [];
+  private constructor(private readonly ws: WebSocket) {
+    ws.on("message", (d) => {
+      const m = decodeCoordinatorToBrowser(String(d));
+      const i = this.waiting.findIndex((w) => w(m));
+      if (i >= 0) this.waiting.splice(i, 1);
+    });
+  }
+  static async open(url: string): Promise<BrowserLink> {
+    const ws = new WebSocket(url);
+    await new Promise<void>((res, rej) => (ws.once("open", () => res()), ws.once("error", rej)));
+    ws.send(encodeMessage({ t: "browser.hello", version: "agent-test" }));
+    return new BrowserLink(ws);
+  }
+  private next<T>(pick: (m: CoordinatorToBrowser) => T | undefined, ms = 5000): Promise<T> {
+    return new Promise<T>((res, rej) => {
+      const timer = setTimeout(() => rej(new Error("no reply from the coordinator")), ms);
+      this.waiting.push((m) => {
+        const v = pick(m);
+        if (v === undefined) return false;
+        clearTimeout(timer);
+        res(v);
+        return true;
+      });
+    });
+  }
+  /** Node ids the coordinator offers for these chunks. */
+  async find(content: string, chunks: string[]): Promise<string[]> {
+    const req = ++this.req;
+    const p = this.next((m) => (m.t === "browser.found" && m.req === req ? m : undefined));
+    this.ws.send(encodeMessage({ t: "browser.find", req, content, chunks }));
+    return (await p).nodes.filter((n) => n.has.length > 0).map((n) => n.node);
+  }
+  async offer(node: string, sdp: string): Promise<string> {
+    const session = `s${++this.req}`;
+    const p = this.next((m) => (m.t === "sig.answer" && m.session === session ? m.sdp : undefined));
+    this.ws.send(encodeMessage({ t: "sig.offer", session, node, sdp }));
+    return p;
+  }
+  close(): void {
+    this.ws.close();
+  }
+}
+
+async function until<T>(
+  what: string,
+  f: () => Promise<T | undefined> | T | undefined,
+  ms = 15_000,
+) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function connectVia(link: BrowserLink, node: string) {
+  const pc = new wrtc.RTCPeerConnection();
+  const dc = pc.createDataChannel("pear-fog-chunks");
+  await pc.setLocalDescription(await pc.createOffer());
+  const answer = await link.offer(node, pc.localDescription!.sdp);
+  await pc.setRemoteDescription({ type: "answer", sdp: answer });
+  await until("data channel open", () => dc.readyState === "open" || undefined);
+  return { pc, dc, client: new ChunkClient(dc as never, { requestTimeoutMs: 60_000 }) };
+}
+
+describe("node agent with a coordinator, pear-fogd and an origin", () => {
+  const dir = mkdtempSync(join(tmpdir(), "pear-fog-agent-"));
+  const publisher = generateKeyPair();
+  const corrupt = new Map<string, number>();
+  // Wall clock the agent sees: 11:59 local, a sharing window 00:00-12:00.
+  let minuteOfDay = 11 * 60 + 59;
+  let origin: Awaited<ReturnType<typeof startOrigin>>;
+  let coord: Awaited<ReturnType<typeof startCoordinator>>;
+  let node: DemoNode;
+  let link: BrowserLink;
+  let content: string;
+  let good: string[];
+  let bad: string;
+  const files = { "good.bin": randomBytes(4 * CHUNK), "bad.bin": randomBytes(2 * CHUNK) };
+
+  beforeAll(async () => {
+    const media = join(dir, "media");
+    mkdirSync(media);
+    for (const [name, bytes] of Object.entries(files)) writeFileSync(join(media, name), bytes);
+    origin = await startOrigin(media, corrupt);
+    const pub = await publish(media, {
+      key: publisher,
+      outDir: join(dir, "pub"),
+      chunkSize: CHUNK,
+      origins: [origin.url],
+    });
+    content = pub.contentId;
+    const byPath = new Map(pub.manifest.files.map((f) => [f.path, f.chunks.map((c) => c.id)]));
+    good = byPath.get("good.bin")!;
+    bad = byPath.get("bad.bin")![1]!;
+    corrupt.set("bad.bin", CHUNK + 1000); // the origin now serves a flipped byte in that chunk
+    coord = await startCoordinator({
+      host: "127.0.0.1",
+      port: 0,
+      dbPath: join(dir, "coordinator.sqlite"),
+      publishers: [publisher.did],
+      placement: { intervalMs: 300 },
+    });
+    const body = new Uint8Array(readFileSync(pub.manifestPath));
+    const up = await fetch(`${coord.url}/api/manifests`, {
+      method: "POST",
+      headers: {
+        authorization: signApiRequest(
+          publisher.did,
+          publisher.seed,
+          "POST",
+          "/api/manifests",
+          body,
+        ),
+        "content-type": "application/json",
+      },
+      body,
+    });
+    expect(up.status).toBeLessThan(300);
+    node = await startDemoNode(coord.url, {
+      build: "san",
+      // 512 KiB/s: a 1 MiB download is still in flight when the window closes.
+      config: { hours: [parseHours("hours", "00:00-12:00")], uploadCapBps: 512 * 1024 },
+      agent: { tickMs: 200, graceMs: 4000 },
+      platform: (p) => ({
+        ...p,
+        localTime: () => ({ minuteOfDay, month: "2026-11" }),
+      }),
+    });
+    link = await BrowserLink.open(`${coord.url.replace(/^http/, "ws")}/ws/browser`);
+  }, 60_000);
+
+  afterAll(async () => {
+    link?.close();
+    await node?.stop();
+    await coord?.close();
+    await origin?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("signs in, fills the store as placed, and refuses a chunk whose origin bytes are wrong", async () => {
+    const all = [...good, bad];
+    // Viewers asking for the content make it popular; placement tells the node to hold it.
+    await until("the fill", async () => {
+      await link.find(content, all);
+      const s = node.agent.stats();
+      return s.fill.stored >= good.length + 1 && s.fill.failed.bad_hash >= 1 ? s : undefined;
+    });
+    const have = (await node.daemon.ctl.request("chunk_has", { chunks: all })).have as string[];
+    for (const id of good) expect(have).toContain(id);
+    expect(have).not.toContain(bad);
+    const s = node.agent.stats();
+    expect(s.connected).toBe(true);
+    expect(s.sharing).toBe(true);
+    expect(s.fill.failed.bad_hash).toBeGreaterThanOrEqual(1);
+    // The coordinator has the node's inventory from its heartbeats.
+    expect(
+      await until("inventory", async () =>
+        (await link.find(content, good)).length ? true : undefined,
+      ),
+    ).toBe(true);
+  }, 40_000);
+
+  it("answers a browser's offer through the coordinator; the channel serves verified chunks", async () => {
+    const { pc, client } = await connectVia(link, node.did);
+    const got = await client.get(Buffer.from(good[0]!, "hex"));
+    expect(createHash("sha256").update(got).digest("hex")).toBe(good[0]);
+    pc.close();
+    expect(node.agent.stats().offersAnswered).toBeGreaterThanOrEqual(1);
+  }, 30_000);
+
+  it("when the hours window ends mid-download: no new sessions, the download finishes, then the session is closed", async () => {
+    const { pc, dc, client } = await connectVia(link, node.did);
+    // Four chunks (1 MiB) at 512 KiB/s: about 2 s of transfer.
+    const t0 = Date.now();
+    const download = Promise.all(good.map((id) => client.get(Buffer.from(id, "hex"))));
+    await new Promise((r) => setTimeout(r, 300));
+    minuteOfDay = 12 * 60; // 12:00: the window 00:00-12:00 has ended
+    await node.agent.tick();
+    const s = node.agent.stats();
+    expect(s.sharing).toBe(false);
+    expect(s.reason).toBe("outside_hours");
+    expect((await node.daemon.ctl.request("status")).sharing).toBe(false);
+    // pear-fogd refuses new sessions; the coordinator no longer offers the node.
+    await expect(
+      node.daemon.ctl.request("offer", { sdp: pc.localDescription!.sdp }),
+    ).rejects.toThrow();
+    await until("node gone from the coordinator", async () =>
+      (await link.find(content, good)).includes(node.did) ? undefined : true,
+    );
+    // The download in flight completes, every byte right, within the grace period.
+    const chunks = await download;
+    expect(Date.now() - t0).toBeLessThan(4000 + 300);
+    chunks.forEach((c, i) => expect(createHash("sha256").update(c).digest("hex")).toBe(good[i]));
+    // Then the grace period ends and the session is closed.
+    await until("session closed", async () =>
+      ((await node.daemon.ctl.request("status")).peers_active as number) === 0 ? true : undefined,
+    );
+    await until("channel closed at the browser", () => dc.readyState === "closed" || undefined);
+    expect(node.agent.stats().sessionsClosed).toBeGreaterThanOrEqual(1);
+    pc.close();
+
+    // Back inside a window: sharing again and signed in again.
+    minuteOfDay = 1;
+    await node.agent.tick();
+    expect(node.agent.stats().sharing).toBe(true);
+    await until("signed in again", () => node.agent.stats().connected || undefined);
+    expect((await node.daemon.ctl.request("status")).sharing).toBe(true);
+  }, 40_000);
+});
