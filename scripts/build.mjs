@@ -17,6 +17,19 @@ export const BUNDLES = {
     target: "node20",
     banner: { js: "#!/usr/bin/env node" },
   },
+  // `pear-fog-agent`: the node agent on Node, next to pear-fogd (QuickJS-ng inside pear-fogd
+  // is the router's way, issue 4).
+  agent: {
+    entry: "src/agent/main.ts",
+    outfile: "dist/pear-fog-agent.mjs",
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    // `ws` is CommonJS and requires node built-ins; give the ESM bundle a require().
+    banner: {
+      js: '#!/usr/bin/env node\nimport { createRequire as __pfRequire } from "node:module";\nconst require = __pfRequire(import.meta.url);',
+    },
+  },
   // Browser SDK, one file: `<script src="pear-fog-sdk.js">` defines the global `PearFog`.
   sdk: {
     entry: "src/sdk/index.ts",
