@@ -8,6 +8,8 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bundle = join(root, "dist", "pear-fog-agent.mjs");
 if (!existsSync(bundle)) {
-  execFileSync(process.execPath, [join(root, "scripts", "build.mjs"), "agent"], { stdio: "inherit" });
+  execFileSync(process.execPath, [join(root, "scripts", "build.mjs"), "agent"], {
+    stdio: "inherit",
+  });
 }
 await import(pathToFileURL(bundle).href);
