@@ -1,0 +1,218 @@
+// `npm run bench -- swarm [--json] [--viewers N --nodes N --catalogue N --zipf S --duration S …]`
+// (flags: bench/swarm/options.ts): V simulated viewers watch a Zipf-popular catalogue of
+// synthetic HLS items, first over HTTP only from the origin (the anchor), then — same viewers,
+// same schedule, same process — fog first through the SDK (@roamhq/wrtc peer connections to
+// real pear-fogd nodes, release build, with the demo node glue; coordinator placement fills
+// the nodes from the viewers' finds, starting cold). Steady state = segments requested after
+// `warmup` seconds of a phase; the warm-up's offload and the whole phase's are reported too.
+// The coordinator runs in this process, so the bench process CPU includes it.
+import { readFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startCoordinator } from "../src/coordinator/main";
+import { generateKeyPair } from "../src/protocol/ed25519";
+import { startDemoNode, type DemoNode } from "../scripts/demo/node";
+import { startOrigin, type Origin } from "../scripts/demo/origin";
+import { report } from "./report";
+import { publishCatalogue, writeCatalogue, type Item } from "./swarm/catalogue";
+import { figures, mergeViewers, type PhaseResult } from "./swarm/metrics";
+import { parseSwarmArgs, type SwarmOptions } from "./swarm/options";
+import { makeSchedule, type ViewerPlan } from "./swarm/schedule";
+import { coordinatorMessages, fogSessionOpener, openHttpSession } from "./swarm/sessions";
+import { runViewer, type OpenSession } from "./swarm/viewer";
+
+const say = (m: string) => console.error(`swarm: ${m}`);
+
+/** utime + stime of a process, seconds (Linux /proc). */
+function procCpuS(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
+    return (Number(rest[11]) + Number(rest[12])) / 100; // fields 14, 15; USER_HZ = 100
+  } catch {
+    return 0;
+  }
+}
+
+async function runPhase(
+  name: string,
+  o: SwarmOptions,
+  plans: ViewerPlan[],
+  items: Item[],
+  open: OpenSession,
+  origin: Origin,
+  nodePids: number[],
+): Promise<PhaseResult> {
+  say(`${name}: ${plans.length} viewers for ${o.duration} s`);
+  const cpu0 = process.cpuUsage();
+  const nodes0 = nodePids.reduce((n, p) => n + procCpuS(p), 0);
+  const origin0 = origin.segmentBytes();
+  const start = performance.now();
+  const end = start + o.duration * 1000;
+  const player = {
+    segmentWallMs: (o.segmentSeconds / o.speedup) * 1000,
+    bufferSegments: o.bufferSegments,
+  };
+  const vs = await Promise.all(
+    plans.map((p, v) => runViewer(v, p, items, open, player, start, end)),
+  );
+  const cpu = process.cpuUsage(cpu0);
+  const r: PhaseResult = {
+    ...mergeViewers(vs),
+    benchCpuS: (cpu.user + cpu.system) / 1e6,
+    nodesCpuS: nodePids.reduce((n, p) => n + procCpuS(p), 0) - nodes0,
+    originBytes: origin.segmentBytes() - origin0,
+    wallS: (performance.now() - start) / 1000,
+  };
+  say(
+    `${name}: ${r.records.length} segments, ${r.sessions} sessions, ${r.stalls} stalls, ` +
+      `${r.errors.length} errors, bench CPU ${r.benchCpuS.toFixed(1)} s, nodes CPU ` +
+      `${r.nodesCpuS.toFixed(1)} s in ${r.wallS.toFixed(1)} s`,
+  );
+  for (const e of r.errors.slice(0, 5)) say(`${name} error: ${e}`);
+  return r;
+}
+
+async function main(): Promise<void> {
+  const o = parseSwarmArgs(process.argv.slice(2));
+  const dir = mkdtempSync(join(tmpdir(), "pear-fog-swarm-"));
+  const nodes: DemoNode[] = [];
+  const closers: (() => Promise<void>)[] = [];
+  try {
+    const spec = {
+      items: o.catalogue,
+      segments: o.segments,
+      segmentBytes: o.segmentBytes,
+      segmentSeconds: o.segmentSeconds,
+      chunkBytes: o.chunkBytes,
+      seed: o.seed,
+    };
+    writeCatalogue(dir, spec);
+    const origin = await startOrigin(dir, {});
+    closers.push(origin.close);
+    const key = generateKeyPair();
+    const coord = await startCoordinator({
+      host: "127.0.0.1",
+      port: 0,
+      dbPath: join(dir, "coordinator.sqlite"),
+      publishers: [key.did],
+      placement: { intervalMs: o.placementMs },
+    });
+    closers.push(coord.close);
+    const items = await publishCatalogue(dir, origin.url, coord.url, key, spec);
+    say(`published ${items.length} items × ${o.segments} segments × ${o.segmentBytes} B`);
+    for (let i = 0; i < o.nodes; i++) nodes.push(await startDemoNode(coord.url));
+    const pids = nodes.map((n) => n.daemon.proc.pid ?? 0).filter((p) => p > 0);
+
+    // A viewer watches at most duration / (segments × segment wall time) + 1 items.
+    const itemWallS = (o.segments * o.segmentSeconds) / o.speedup;
+    const maxItems = Math.ceil(o.duration / itemWallS) + 2;
+    const plans = makeSchedule(
+      o.viewers,
+      o.catalogue,
+      o.zipf,
+      o.arrivalSpread * 1000,
+      maxItems,
+      o.seed,
+    );
+
+    const http = await runPhase("http_only", o, plans, items, openHttpSession, origin, pids);
+    const browserWs = `${coord.url.replace(/^http/, "ws")}/ws/browser`;
+    const msgs0 = coordinatorMessages.sent + coordinatorMessages.received;
+    const fog = await runPhase(
+      "fog",
+      o,
+      plans,
+      items,
+      fogSessionOpener(browserWs, key.did),
+      origin,
+      pids,
+    );
+    const msgs = coordinatorMessages.sent + coordinatorMessages.received - msgs0;
+
+    const w = o.warmup * 1000;
+    const d = o.duration * 1000;
+    const fs = figures(fog.records, w, d);
+    const hs = figures(http.records, w, d);
+    const fogAll = figures(fog.records, 0, d);
+    const fogWarm = figures(fog.records, 0, w);
+    const anchor = "http_only";
+    report({ metric: "offload_ratio", value: fs.offload, unit: "ratio" });
+    report({ metric: "offload_ratio_all", value: fogAll.offload, unit: "ratio" });
+    report({ metric: `offload_ratio_first_${o.warmup}s`, value: fogWarm.offload, unit: "ratio" });
+    report({
+      metric: "p95_segment_ms",
+      value: fs.p95Ms,
+      unit: "ms",
+      anchor,
+      anchor_value: hs.p95Ms,
+    });
+    report({
+      metric: "p50_segment_ms",
+      value: fs.p50Ms,
+      unit: "ms",
+      anchor,
+      anchor_value: hs.p50Ms,
+    });
+    report({ metric: "fallback_ratio", value: fs.fallbackShare, unit: "segments" });
+    report({
+      metric: "coordinator_signalling_msgs_per_s",
+      value: msgs / fog.wallS,
+      unit: "msg/s",
+    });
+    report({
+      metric: "origin_bytes",
+      value: fog.originBytes,
+      unit: "B",
+      anchor,
+      anchor_value: http.originBytes,
+    });
+    report({
+      metric: "stalls",
+      value: fog.stalls,
+      unit: "count",
+      anchor,
+      anchor_value: http.stalls,
+    });
+    report({
+      metric: "segments_delivered",
+      value: fog.records.length,
+      unit: "count",
+      anchor,
+      anchor_value: http.records.length,
+    });
+    report({
+      metric: "bench_process_cpu_pct",
+      value: (100 * fog.benchCpuS) / fog.wallS,
+      unit: "%",
+      anchor,
+      anchor_value: (100 * http.benchCpuS) / http.wallS,
+    });
+    report({ metric: "nodes_cpu_pct", value: (100 * fog.nodesCpuS) / fog.wallS, unit: "%" });
+    report({ metric: "viewers", value: o.viewers, unit: "count" });
+    report({ metric: "duration_s", value: o.duration, unit: "s" });
+    const setup = [...fog.setupMs].sort((a, b) => a - b);
+    say(
+      `fog steady: ${fs.segments} segments, ${(fs.bytes / 2 ** 20).toFixed(1)} MiB; session set-up ` +
+        `p50 ${setup[Math.floor(setup.length / 2)]?.toFixed(0)} ms; messages ` +
+        `sent ${coordinatorMessages.sent} received ${coordinatorMessages.received}`,
+    );
+    for (const [i, n] of nodes.entries()) {
+      const f = n.filled();
+      say(`node ${i + 1}: filled ${f.ok} chunks (${f.failed} failed)`);
+    }
+  } finally {
+    for (const n of nodes) await n.stop().catch(() => undefined);
+    for (const c of closers.reverse()) await c().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: Error) => {
+    console.error(`swarm: FAILED: ${err.stack ?? err.message}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,60 @@
+// Aggregation of per-segment records into the benchmark's figures.
+import type { SegmentRecord, ViewerResult } from "./viewer";
+
+export function percentile(xs: number[], p: number): number {
+  if (!xs.length) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+}
+
+export interface PhaseFigures {
+  segments: number;
+  offload: number;
+  p50Ms: number;
+  p95Ms: number;
+  /** Share of segments that needed HTTP for at least one chunk. */
+  fallbackShare: number;
+  bytes: number;
+}
+
+/** Figures over the segments requested in [fromMs, toMs) of the phase. */
+export function figures(records: SegmentRecord[], fromMs: number, toMs: number): PhaseFigures {
+  const rs = records.filter((r) => r.atMs >= fromMs && r.atMs < toMs);
+  const fog = rs.reduce((n, r) => n + r.bytesFog, 0);
+  const all = rs.reduce((n, r) => n + r.bytesFog + r.bytesHttp, 0);
+  const ms = rs.map((r) => r.ms);
+  return {
+    segments: rs.length,
+    offload: all ? fog / all : 0,
+    p50Ms: percentile(ms, 50),
+    p95Ms: percentile(ms, 95),
+    fallbackShare: rs.length ? rs.filter((r) => r.fallbackChunks > 0).length / rs.length : 0,
+    bytes: all,
+  };
+}
+
+export interface PhaseResult {
+  records: SegmentRecord[];
+  sessions: number;
+  setupMs: number[];
+  stalls: number;
+  stallMs: number;
+  errors: string[];
+  /** CPU seconds of the bench process (viewers + coordinator + origin) during the phase. */
+  benchCpuS: number;
+  /** CPU seconds of all pear-fogd processes during the phase. */
+  nodesCpuS: number;
+  originBytes: number;
+  wallS: number;
+}
+
+export function mergeViewers(vs: ViewerResult[]) {
+  return {
+    records: vs.flatMap((v) => v.segments),
+    sessions: vs.reduce((n, v) => n + v.sessions, 0),
+    setupMs: vs.flatMap((v) => v.setupMs),
+    stalls: vs.reduce((n, v) => n + v.stalls, 0),
+    stallMs: vs.reduce((n, v) => n + v.stallMs, 0),
+    errors: vs.flatMap((v) => v.errors),
+  };
+}

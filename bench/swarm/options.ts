@@ -1,0 +1,73 @@
+// Options of `npm run bench -- swarm`: one documented defaults object, CLI flags override
+// (`--viewers 40`, `--zipf 0.9`, …; flag names are the keys in kebab-case).
+
+/** Every option of the swarm benchmark, with its default and unit. */
+export const SWARM_DEFAULTS = {
+  /** Simulated viewers (each one a chain of sessions, one per item watched), count. */
+  viewers: 24,
+  /** Fog nodes: real pear-fogd (release build) + the demo node glue, count. */
+  nodes: 3,
+  /** Items ("videos") in the catalogue, count. */
+  catalogue: 30,
+  /** Segments per item, count. */
+  segments: 8,
+  /** Segment size, bytes (256 KiB). */
+  segmentBytes: 256 * 1024,
+  /** Manifest chunk size, bytes (64 KiB: 4 chunks per segment). */
+  chunkBytes: 64 * 1024,
+  /** Media duration of one segment, seconds. */
+  segmentSeconds: 4,
+  /** Playback speed-up: a segment plays in segmentSeconds / speedup wall seconds. */
+  speedup: 2,
+  /** Player buffer: segments fetched ahead of the playhead, count. */
+  bufferSegments: 3,
+  /** Zipf exponent s of item popularity (P(rank k) ∝ 1 / k^s). */
+  zipf: 0.9,
+  /** Length of each phase (HTTP-only anchor, then fog), seconds. */
+  duration: 60,
+  /** Warm-up excluded from the steady-state metrics, seconds from the phase start. */
+  warmup: 20,
+  /** Viewer arrivals are spread over this long from the phase start, seconds. */
+  arrivalSpread: 10,
+  /** Coordinator placement period, milliseconds (coordinator default 5000). */
+  placementMs: 1000,
+  /** Seed of the schedule (arrivals, item picks) and of the synthetic content. */
+  seed: 1,
+};
+
+export type SwarmOptions = typeof SWARM_DEFAULTS;
+
+export class SwarmUsageError extends Error {
+  constructor(detail: string) {
+    super(`bench swarm: ${detail}`);
+    this.name = "SwarmUsageError";
+  }
+}
+
+const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** Parses `--name value` flags (other flags such as --json are ignored). */
+export function parseSwarmArgs(argv: string[]): SwarmOptions {
+  const o: SwarmOptions = { ...SWARM_DEFAULTS };
+  const keys = new Map(Object.keys(o).map((k) => [`--${kebab(k)}`, k as keyof SwarmOptions]));
+  for (let i = 0; i < argv.length; i++) {
+    const key = keys.get(argv[i]!);
+    if (!key) continue;
+    const v = Number(argv[++i]);
+    if (!Number.isFinite(v) || v < 0)
+      throw new SwarmUsageError(`${argv[i - 1]} needs a number >= 0`);
+    o[key] = v;
+  }
+  for (const k of [
+    "viewers",
+    "nodes",
+    "catalogue",
+    "segments",
+    "segmentBytes",
+    "speedup",
+  ] as const) {
+    if (!(o[k] > 0)) throw new SwarmUsageError(`--${kebab(k)} must be > 0`);
+  }
+  if (o.warmup >= o.duration) throw new SwarmUsageError("--warmup must be shorter than --duration");
+  return o;
+}
