@@ -9,6 +9,8 @@ import type { ViewerPlan } from "./schedule";
 /** One segment delivered to a viewer. */
 export interface SegmentRecord {
   viewer: number;
+  /** Segment index within its item (0 = first: includes the peer connection set-up). */
+  seq: number;
   /** Request time, milliseconds after the phase start. */
   atMs: number;
   /** Request → verified bytes, milliseconds. */
@@ -83,7 +85,7 @@ export async function runViewer(
     r.setupMs.push(now() - t0);
     let bufferedUntil = -1; // wall time at which the buffered media runs out; -1: not playing
     try {
-      for (const seg of item.segments) {
+      for (const [seq, seg] of item.segments.entries()) {
         if (bufferedUntil >= 0) {
           await sleep(bufferedUntil - player.bufferSegments * player.segmentWallMs - now());
         }
@@ -93,7 +95,7 @@ export async function runViewer(
         const got = await session.fetch(seg.url, aheadS);
         const end = now();
         if (end > phaseEnd) break; // cut by the end of the phase: not counted
-        r.segments.push({ viewer, atMs: start - phaseStart, ms: end - start, ...got });
+        r.segments.push({ viewer, seq, atMs: start - phaseStart, ms: end - start, ...got });
         if (bufferedUntil < 0) {
           bufferedUntil = end + player.segmentWallMs;
         } else if (end > bufferedUntil) {
