@@ -19,7 +19,12 @@ import { publishCatalogue, writeCatalogue, type Item } from "./swarm/catalogue";
 import { figures, mergeViewers, type PhaseResult } from "./swarm/metrics";
 import { parseSwarmArgs, type SwarmOptions } from "./swarm/options";
 import { makeSchedule, type ViewerPlan } from "./swarm/schedule";
-import { coordinatorMessages, fogSessionOpener, openHttpSession } from "./swarm/sessions";
+import {
+  coordinatorMessages,
+  fallbackReasons,
+  fogSessionOpener,
+  openHttpSession,
+} from "./swarm/sessions";
 import { runViewer, type OpenSession } from "./swarm/viewer";
 
 const say = (m: string) => console.error(`swarm: ${m}`);
@@ -218,6 +223,7 @@ async function main(): Promise<void> {
         `p50 ${setup[Math.floor(setup.length / 2)]?.toFixed(0)} ms; messages ` +
         `sent ${coordinatorMessages.sent} received ${coordinatorMessages.received}`,
     );
+    say(`fog fallback chunks by reason (whole phase): ${JSON.stringify(fallbackReasons)}`);
     for (const [i, n] of nodes.entries()) {
       const f = n.filled();
       say(`node ${i + 1}: filled ${f.ok} chunks (${f.failed} failed)`);

@@ -15,6 +15,9 @@ import type { OpenSession, Session } from "./viewer";
 /** Messages over the browsers' coordinator sockets (client side: sent + received). */
 export const coordinatorMessages = { sent: 0, received: 0 };
 
+/** Chunks that fell back to HTTP in fog sessions, by the SDK's reason. */
+export const fallbackReasons: Record<string, number> = {};
+
 /** `ws` WebSocket that counts the messages it carries. */
 class CountingWebSocket extends WebSocket {
   constructor(address: string, protocols?: string | string[]) {
@@ -79,6 +82,10 @@ export function fogSessionOpener(coordinatorWs: string, publisher: string): Open
         const bytesHttp = after.bytesHttp - before.bytesHttp;
         if (bytesFog + bytesHttp !== bytes.length) {
           throw new Error(`${url}: stats say ${bytesFog + bytesHttp} bytes, got ${bytes.length}`);
+        }
+        for (const [k, n] of Object.entries(after.fallbacks)) {
+          const d = n - (before.fallbacks[k as keyof typeof before.fallbacks] ?? 0);
+          if (d) fallbackReasons[k] = (fallbackReasons[k] ?? 0) + d;
         }
         return { bytesFog, bytesHttp, fallbackChunks: fallbackSum(after) - fallbackSum(before) };
       },
