@@ -174,12 +174,17 @@ void config_free(struct pearfogd_config *c)
 void config_print_help(const char *argv0)
 {
 	printf("Usage: %s [--config FILE] [--OPTION VALUE ...]\n"
+	       "       %s [--config FILE] [--ctl-socket PATH] ctl OP ['{JSON arguments}']\n"
 	       "pear-fogd: the pear-fog node daemon (WebRTC data channels, chunk store, HTTP).\n\n"
 	       "  --config FILE          UCI file to read first (e.g. /etc/config/pear-fog)\n"
+	       "  --check                validate the configuration (file and flags), start nothing\n"
 	       "  --version              print the version and exit\n"
-	       "  --help                 this text\n\n"
+	       "  --help                 this text\n"
+	       "  ctl OP [JSON]          send one control request to a running pear-fogd and print\n"
+	       "                         the reply line (exit 0 ok, 1 error reply, 2 no daemon/usage);\n"
+	       "                         OP: status, chunk_list, chunk_has, limits, sharing, ...\n\n"
 	       "Options (flag --name-with-dashes, or UCI option name_with_underscores):\n",
-	       argv0);
+	       argv0, argv0);
 	for (size_t i = 0; i < N_OPTIONS; i++) {
 		char flag[40];
 		size_t k;
@@ -197,8 +202,11 @@ int config_parse_args(struct pearfogd_config *c, int argc, char **argv, char *er
 	const char *config_file = NULL;
 	int rc;
 
-	/* First pass: --help, --version, --config (the file is applied before other flags). */
-	for (int i = 1; i < argc; i++) {
+	/* First pass: --help, --version, --check, --config (the file is applied before other
+	 * flags), up to a command word. */
+	for (int i = 1; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+		bool takes_value = strcmp(argv[i], "--check") != 0 && strcmp(argv[i], "--config") != 0;
+
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			config_print_help(argv[0]);
 			return 1;
@@ -214,6 +222,10 @@ int config_parse_args(struct pearfogd_config *c, int argc, char **argv, char *er
 			}
 			config_file = argv[++i];
 		}
+		if (strcmp(argv[i], "--check") == 0)
+			c->check_only = true;
+		if (takes_value)
+			i++; /* --OPTION VALUE: the value may look like anything */
 	}
 	if (config_file && (rc = config_load_uci(c, config_file, err, err_cap)) < 0)
 		return rc;
@@ -224,6 +236,13 @@ int config_parse_args(struct pearfogd_config *c, int argc, char **argv, char *er
 		if (strcmp(argv[i], "--config") == 0) {
 			i++;
 			continue;
+		}
+		if (strcmp(argv[i], "--check") == 0)
+			continue;
+		if (strcmp(argv[i], "ctl") == 0) {
+			c->cmd_argv = argv + i;
+			c->cmd_argc = argc - i;
+			break;
 		}
 		if (strncmp(argv[i], "--", 2) != 0 || strlen(argv[i]) >= sizeof(name) + 2) {
 			snprintf(err, err_cap, "unexpected argument '%s' (see --help)", argv[i]);

@@ -30,6 +30,10 @@ struct pearfogd_config {
 	uint64_t max_message_size; /* max_message_size: our SDP a=max-message-size, bytes */
 	bool sharing;              /* sharing: serve peers at all */
 	char *log_level;           /* log_level: error|warn|info|debug */
+	/* From the command line only (not UCI options): */
+	bool check_only;           /* --check: validate the configuration, start nothing */
+	char **cmd_argv;           /* a command word and its arguments ("ctl OP [JSON]") */
+	int cmd_argc;
 };
 
 /* Fill defaults. */
@@ -45,7 +49,9 @@ int config_set(struct pearfogd_config *c, const char *name, const char *value, c
  * ignored (they belong to the agent), bad values are errors naming file, option and value. */
 int config_load_uci(struct pearfogd_config *c, const char *path, char *err, size_t err_cap);
 
-/* Parse argv; returns 0, 1 when --help/--version was handled (exit 0), or negative with err. */
+/* Parse argv; returns 0, 1 when --help/--version was handled (exit 0), or negative with err.
+ * Options come first; the first word that is not an option must be a command ("ctl"): it
+ * and everything after it are left in cmd_argv/cmd_argc for the caller. */
 int config_parse_args(struct pearfogd_config *c, int argc, char **argv, char *err, size_t err_cap);
 
 void config_print_help(const char *argv0);

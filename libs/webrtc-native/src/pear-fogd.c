@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "ctl.h"
+#include "ctl_client.h"
 #include "http_server.h"
 #include "log.h"
 #include "loop.h"
@@ -409,6 +410,28 @@ static void stop(struct daemon *d)
 	config_free(&d->cfg);
 }
 
+/* `pear-fogd ctl OP [JSON]`: one request to a running daemon; exit 0 ok, 1 error reply,
+ * 2 usage or no daemon.  The reply line goes to stdout, our own errors to stderr. */
+static int run_ctl_command(const struct pearfogd_config *c)
+{
+	char msg[300] = "", *reply = NULL;
+	int ok = 0, rc;
+
+	if (c->cmd_argc < 2 || c->cmd_argc > 3) {
+		fprintf(stderr, "pear-fogd: usage: pear-fogd [--ctl-socket PATH] ctl OP ['{JSON}']\n");
+		return 2;
+	}
+	rc = ctl_client_call(c->ctl_path, c->cmd_argv[1], c->cmd_argc == 3 ? c->cmd_argv[2] : NULL,
+			     CTL_CLIENT_TIMEOUT_MS, &reply, &ok, msg, sizeof(msg));
+	if (rc < 0) {
+		fprintf(stderr, "pear-fogd: ctl %s: %s\n", c->cmd_argv[1], msg);
+		return 2;
+	}
+	printf("%s\n", reply);
+	free(reply);
+	return ok ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon d = { 0 };
@@ -420,14 +443,26 @@ int main(int argc, char **argv)
 	if (rc != 0) {
 		if (rc < 0)
 			fprintf(stderr, "pear-fogd: %s\n", err);
+		rc = rc > 0 ? 0 : d.cfg.check_only ? 1 : 2;
 		config_free(&d.cfg);
-		return rc < 0 ? 2 : 0;
+		return rc;
+	}
+	if (d.cfg.cmd_argc) {
+		rc = run_ctl_command(&d.cfg);
+		config_free(&d.cfg);
+		return rc;
 	}
 	if ((level = log_level_parse(d.cfg.log_level)) < 0) {
 		fprintf(stderr, "pear-fogd: log_level: '%s' is not error|warn|info|debug\n",
 			d.cfg.log_level);
+		rc = d.cfg.check_only ? 1 : 2;
 		config_free(&d.cfg);
-		return 2;
+		return rc;
+	}
+	if (d.cfg.check_only) {
+		printf("pear-fogd: configuration OK\n");
+		config_free(&d.cfg);
+		return 0;
 	}
 	log_set_level((enum log_level)level);
 	rc = start(&d) == 0 ? loop_run(d.loop) : -1;

@@ -716,7 +716,8 @@ int rtc_server_close_session(struct rtc_server *srv, const char *session_id)
 
 void rtc_server_render_status(const struct rtc_server *srv, struct ctl_json_out *o)
 {
-	ctl_json_out_fmt(o, ",\"peers_active\":%u,\"peer_ids\":[", srv->n_sessions);
+	/* peers_active comes with the metrics members (M_PEERS_ACTIVE); not repeated here */
+	ctl_json_out_raw(o, ",\"peer_ids\":[", 13);
 	for (uint32_t i = 0; i < srv->n_sessions; i++)
 		ctl_json_out_fmt(o, "%s\"%s\"", i ? "," : "", srv->sessions[i]->id);
 	ctl_json_out_raw(o, "]", 1);

@@ -46,8 +46,8 @@ int rtc_server_close_session(struct rtc_server *s, const char *session_id);
 
 void rtc_server_set_limits(struct rtc_server *s, uint64_t upload_rate, uint64_t peer_rate);
 void rtc_server_set_sharing(struct rtc_server *s, bool sharing);
-/* Append `,"peers":[...]` with one object per session... as flat members only:
- * `,"peers_active":N` and `,"peer_ids":["…",…]`. */
+/* Append `,"peer_ids":["…",…]`, the ids of the open sessions (the control protocol is
+ * flat JSON; the session count is the metrics member peers_active). */
 void rtc_server_render_status(const struct rtc_server *s, struct ctl_json_out *o);
 
 #endif

@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -104,11 +105,41 @@ TEST(uci_bad_value_names_file_line_option)
 	config_free(&c);
 }
 
+TEST(check_flag_and_ctl_command)
+{
+	struct pearfogd_config c;
+	char err[256];
+	char *a1[] = { "pear-fogd", "--http-port", "ctl", "--check", NULL };
+	char *a2[] = { "pear-fogd", "--ctl-socket", "/tmp/x.sock", "ctl", "sharing",
+		       "{\"enabled\":false}", NULL };
+	char *a3[] = { "pear-fogd", "--store-size", "1M", "stray", NULL };
+
+	/* a value that looks like a command or a flag is still the option's value */
+	config_init(&c);
+	CHECK_EQ_INT(config_parse_args(&c, 4, a1, err, sizeof(err)), -EINVAL); /* "ctl" port */
+	CHECK(c.check_only);
+	config_free(&c);
+
+	config_init(&c);
+	CHECK_EQ_INT(config_parse_args(&c, 6, a2, err, sizeof(err)), 0);
+	CHECK(!c.check_only);
+	CHECK_EQ_INT(c.cmd_argc, 3);
+	CHECK_EQ_STR(c.cmd_argv[1], "sharing");
+	CHECK_EQ_STR(c.ctl_path, "/tmp/x.sock");
+	config_free(&c);
+
+	config_init(&c);
+	CHECK_EQ_INT(config_parse_args(&c, 4, a3, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "stray") != NULL);
+	config_free(&c);
+}
+
 int main(void)
 {
 	RUN(defaults_and_sizes);
 	RUN(set_reports_clear_errors);
 	RUN(uci_file_then_flags);
 	RUN(uci_bad_value_names_file_line_option);
+	RUN(check_flag_and_ctl_command);
 	return test_summary();
 }
