@@ -17,6 +17,10 @@ export interface PlayOptions {
   rate: number;
   /** Give up after this long, milliseconds. */
   timeoutMs: number;
+  /** Record the SHA-256 of every fragment hls.js loaded (PlayResult.fragments). */
+  hashFragments?: boolean;
+  /** hls.js maxBufferLength, seconds of media ahead. Default 20. */
+  maxBufferLength?: number;
 }
 
 export interface NodeStats {
@@ -35,6 +39,17 @@ export interface PlayResult {
   fallbacks: Record<string, number>;
   nodes: Record<string, NodeStats>;
   seconds: number;
+  /** With hashFragments: each fragment hls.js received, by URL, as hex SHA-256. */
+  fragments: { url: string; sha256: string }[];
+}
+
+/** What the page shows mid-stream (PlayHandle.progress). */
+export interface PlayProgress {
+  currentTime: number;
+  bytesFog: number;
+  bytesHttp: number;
+  nodes: Record<string, NodeStats>;
+  fallbacks: Record<string, number>;
 }
 
 async function playInPage(page: Page, o: PlayOptions): Promise<PlayResult> {
@@ -53,15 +68,34 @@ async function playInPage(page: Page, o: PlayOptions): Promise<PlayResult> {
     };
     const t0 = performance.now();
     const errors: string[] = [];
+    const fragments: { url: string; sha256: string }[] = [];
+    const hashing: Promise<void>[] = [];
     const fallbackUrls = new Set<string>();
     let stalls = 0;
     let playing = false;
-    const hls = new w.Hls({ enableWorker: false, maxBufferLength: 20 });
+    const hls = new w.Hls({
+      enableWorker: false,
+      maxBufferLength: a.maxBufferLength ?? 20,
+      maxMaxBufferLength: a.maxBufferLength ?? 20,
+    });
     const fog = w.PearFog.attachHls(hls, {
       coordinator: a.coordinator,
       manifestUrl: a.manifestUrl,
       publisher: a.publisher,
     });
+    (window as unknown as { __pf: unknown }).__pf = { fog, video: document.getElementById("v") };
+    if (a.hashFragments) {
+      hls.on(w.Hls.Events.FRAG_LOADED!, (_e: unknown, d: unknown) => {
+        const { frag, payload } = d as { frag: { url: string }; payload: ArrayBuffer };
+        const copy = payload.slice(0);
+        hashing.push(
+          crypto.subtle.digest("SHA-256", copy).then((h) => {
+            const hex = [...new Uint8Array(h)].map((b) => b.toString(16).padStart(2, "0"));
+            fragments.push({ url: frag.url, sha256: hex.join("") });
+          }),
+        );
+      });
+    }
     fog.on("fallback", (e: unknown) => {
       const url = (e as { url?: string }).url;
       if (url) fallbackUrls.add(url);
@@ -87,6 +121,7 @@ async function playInPage(page: Page, o: PlayOptions): Promise<PlayResult> {
     video.addEventListener("loadedmetadata", () => (video.playbackRate = a.rate));
     await video.play().catch((e: Error) => errors.push(`play: ${e.message}`));
     const didEnd = await ended;
+    await Promise.all(hashing);
     const s = fog.stats() as {
       bytesFog: number;
       bytesHttp: number;
@@ -104,8 +139,51 @@ async function playInPage(page: Page, o: PlayOptions): Promise<PlayResult> {
       fallbacks: s.fallbacks,
       nodes: s.nodes,
       seconds: (performance.now() - t0) / 1000,
+      fragments,
     };
   }, o);
+}
+
+/** Playback in progress: read its state mid-stream, then await its result. */
+export interface PlayHandle {
+  progress(): Promise<PlayProgress | undefined>;
+  /** Resolves when currentTime reaches `seconds` (or rejects after `timeoutMs`). */
+  reach(seconds: number, timeoutMs: number): Promise<PlayProgress>;
+  result: Promise<PlayResult>;
+  close(): Promise<void>;
+}
+
+export async function startPlayback(o: PlayOptions): Promise<PlayHandle> {
+  const browser = await launchChromium();
+  const page = await browser.newPage();
+  await page.goto(o.pageUrl);
+  const result = playInPage(page, o);
+  const progress = () =>
+    page
+      .evaluate(() => {
+        const pf = (
+          window as unknown as { __pf?: { fog: { stats(): unknown }; video: HTMLVideoElement } }
+        ).__pf;
+        if (!pf) return undefined;
+        const s = pf.fog.stats() as Omit<PlayProgress, "currentTime">;
+        return { ...s, currentTime: pf.video.currentTime };
+      })
+      .catch(() => undefined);
+  return {
+    progress,
+    async reach(seconds, timeoutMs) {
+      const end = Date.now() + timeoutMs;
+      for (;;) {
+        const p = await progress();
+        if (p && p.currentTime >= seconds) return p;
+        if (Date.now() > end)
+          throw new Error(`playback did not reach ${seconds} s in ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    result,
+    close: () => browser.close(),
+  };
 }
 
 export async function playToEnd(o: PlayOptions): Promise<PlayResult> {

@@ -130,7 +130,10 @@ export async function startPearFogd(opts: PearFogdOptions = {}): Promise<PearFog
     },
     async stop(signal = "SIGTERM") {
       ctl.close();
-      if (proc.exitCode !== null) return proc.exitCode;
+      if (proc.exitCode !== null || proc.signalCode !== null) {
+        if (!opts.storeDir) rmSync(dir, { recursive: true, force: true });
+        return proc.exitCode;
+      }
       const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
       proc.kill(signal);
       const code = await exited;
