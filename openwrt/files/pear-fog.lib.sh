@@ -1,0 +1,113 @@
+# /usr/share/pear-fog/lib.sh: shell helpers shared by the pear-fog init script, rpcd plugin,
+# CLI and Wi-Fi watcher.  POSIX sh / busybox ash; only busybox tools and pear-fogd itself.
+#
+# pear-fogd's control socket is reached with `pear-fogd ctl OP [JSON]` (a one-shot client in
+# the daemon binary): busybox nc has no unix sockets and uclient/ubus do not speak them, so
+# the daemon's own client is the one tool every router with pear-fog has.
+
+PF_CONFIG_NAME=pear-fog
+PF_CONFIG=/etc/config/pear-fog
+PF_DAEMON=/usr/sbin/pear-fogd
+PF_RUN_DIR=/var/run/pear-fog
+PF_WIFI_STATE=/var/run/pear-fog/wifi.json
+PF_DEFAULT_CTL=/var/run/pear-fog/ctl.sock
+
+# pf_log LEVEL MESSAGE: one line to syslog (tag pear-fog) and stderr.
+pf_log() {
+	logger -t pear-fog -p "daemon.$1" -- "$2" 2>/dev/null
+	echo "pear-fog: $2" >&2
+}
+
+# pf_uci_get OPTION [DEFAULT]: option of the main section (or the first pear-fog section).
+pf_uci_get() {
+	uci -q get "$PF_CONFIG_NAME.main.$1" 2>/dev/null ||
+		uci -q get "$PF_CONFIG_NAME.@pear-fog[0].$1" 2>/dev/null ||
+		{ [ -n "$2" ] && echo "$2"; }
+}
+
+# pf_ctl OP [JSON]: one control request; prints the reply line.  Exit 0 ok, 1 error reply,
+# 2 daemon not running (pear-fogd ctl's codes).
+pf_ctl() {
+	"$PF_DAEMON" --ctl-socket "$(pf_uci_get ctl_socket "$PF_DEFAULT_CTL")" ctl "$@"
+}
+
+# pf_json_members: stdin one JSON object (one line) -> "key<TAB>value" per top-level member,
+# value as raw JSON text.  Strings may hold escapes, values may nest.
+pf_json_members() {
+	awk '
+	function emit(m,   key) {
+		sub(/^[ \t]+/, "", m)
+		if (!match(m, /^"[^"]*"[ \t]*:[ \t]*/)) return
+		key = substr(m, 2, index(substr(m, 2), "\"") - 1)
+		m = substr(m, RLENGTH + 1)
+		sub(/[ \t]+$/, "", m)
+		print key "\t" m
+	}
+	{
+		s = $0; n = length(s); depth = 0; instr = 0; esc = 0; start = 0
+		for (i = 1; i <= n; i++) {
+			c = substr(s, i, 1)
+			if (instr) {
+				if (esc) esc = 0
+				else if (c == "\\") esc = 1
+				else if (c == "\"") instr = 0
+				continue
+			}
+			if (c == "\"") { instr = 1; continue }
+			if (c == "{" || c == "[") { if (++depth == 1) start = i + 1; continue }
+			if (c == "}" || c == "]") { if (depth-- == 1) emit(substr(s, start, i - start)); continue }
+			if (c == "," && depth == 1) { emit(substr(s, start, i - start)); start = i + 1 }
+		}
+	}'
+}
+
+# pf_json_get JSON KEY: the raw value of a top-level member (nothing if absent).
+pf_json_get() {
+	printf '%s\n' "$1" | pf_json_members | awk -F '\t' -v k="$2" '$1 == k { print substr($0, length(k) + 2); exit }'
+}
+
+# pf_json_pick JSON KEY...: a JSON object with those top-level members (absent ones left out),
+# without braces, members comma-separated, so callers can add their own.
+pf_json_pick() {
+	local json="$1"
+	shift
+	printf '%s\n' "$json" | pf_json_members | awk -F '\t' -v keys="$*" '
+		BEGIN { n = split(keys, k, " "); for (i = 1; i <= n; i++) want[k[i]] = i }
+		($1 in want) { v[want[$1]] = "\"" $1 "\":" substr($0, length($1) + 2) }
+		END { sep = ""; for (i = 1; i <= n; i++) if (i in v) { printf "%s%s", sep, v[i]; sep = "," } }'
+}
+
+# pf_json_str TEXT: TEXT as a JSON string literal.
+pf_json_str() {
+	printf '%s' "$1" | awk 'BEGIN { ORS = "" } {
+		gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); gsub(/\t/, "\\t"); gsub(/\r/, "\\r")
+		if (NR > 1) printf "\\n"
+		printf "%s", $0
+	} END { }' | { printf '"'; cat; printf '"'; }
+}
+
+# pf_size_bytes VALUE: "32M" -> 33554432 (K/M/G, 1024-based, optional B, as pear-fogd reads
+# sizes); fails on anything else.
+pf_size_bytes() {
+	case "$1" in
+	'' | *[!0-9KkMmGgBb]* | [!0-9]*) return 1 ;;
+	esac
+	local n="${1%[Bb]}" mul=1
+	case "$n" in
+	*[Kk]) mul=1024; n="${n%?}" ;;
+	*[Mm]) mul=1048576; n="${n%?}" ;;
+	*[Gg]) mul=1073741824; n="${n%?}" ;;
+	esac
+	case "$n" in '' | *[!0-9]*) return 1 ;; esac
+	[ ${#n} -le 12 ] || return 1
+	echo $((n * mul))
+}
+
+# pf_bool VALUE: prints 1 or 0 for UCI booleans; fails on anything else.
+pf_bool() {
+	case "$1" in
+	1 | yes | on | true | enabled) echo 1 ;;
+	0 | no | off | false | disabled) echo 0 ;;
+	*) return 1 ;;
+	esac
+}
