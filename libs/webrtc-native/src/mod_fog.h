@@ -1,0 +1,62 @@
+/* mod_fog: the native module pear-fogd gives the agent: `import * as fog from "pear-fog:native"`.
+ *
+ * Exports (types in src/platform/native/fog.d.ts):
+ *   setTimeout(fn, ms) → id          clearTimeout(id)      timers on the loop, fired in
+ *                                                            (due, creation) order
+ *   log(level, msg)                  "error"|"warn"|"info"|"debug" → pear-fogd's log
+ *   now() → ms since the epoch       monotonic() → ms      localTime(ms) → {minuteOfDay, month}
+ *   randomBytes(n) → Uint8Array      getrandom(2), n ≤ MOD_FOG_MAX_RANDOM
+ *   readFile(path) → Promise<Uint8Array|null>              null if it does not exist
+ *   writeFile(path, bytes|string, mode?) → Promise<void>   temp file + fsync + rename, parent
+ *                                                            directories created
+ *   rename(from, to), mkdir(path), unlink(path) → Promise<boolean> (unlink: false if absent)
+ *   stat(path) → Promise<{size, mtimeMs, isFile, isDirectory}|null>
+ *   ctl(op, args?) → Promise<object>  the daemon's control operations, called directly (same
+ *                                    table as the control socket; reply fields without id)
+ *   onSignal(fn)                     fn("SIGTERM" | "SIGHUP" | "SIGINT")
+ *   spawn(argv, {timeoutMs?, maxOutput?}) → Promise<{status, signal, stdout, stderr}>
+ *                                    posix_spawnp, stdin /dev/null, output read on the loop
+ *   memoryUsage() → {heapBytes, limitBytes}
+ *   utf8Encode(string) → Uint8Array  utf8Decode(Uint8Array) → string
+ * File ops are synchronous underneath (small files on local flash) but Promise-shaped; a
+ * failure rejects with an Error carrying `op` and `code` ("ENOENT", "too_large", ...). */
+#ifndef PEARFOG_MOD_FOG_H
+#define PEARFOG_MOD_FOG_H
+
+#include <quickjs.h>
+
+#define MOD_FOG_NAME "pear-fog:native"
+#define MOD_FOG_MAX_TIMERS 4096         /* live timers per context */
+#define MOD_FOG_MAX_TIMER_MS 2147483647 /* longer delays are clamped, ms */
+#define MOD_FOG_MAX_RANDOM 65536        /* randomBytes(n) cap, bytes */
+#define MOD_FOG_MAX_FILE (8u << 20)     /* readFile/writeFile cap, bytes */
+#define MOD_FOG_MAX_SPAWN_ARGS 64       /* argv entries */
+#define MOD_FOG_MAX_PROCS 8             /* concurrent child processes */
+#define MOD_FOG_SPAWN_TIMEOUT_MS 10000  /* default spawn deadline, ms */
+#define MOD_FOG_SPAWN_MAX_OUTPUT (1u << 20) /* default cap per stream, bytes */
+
+/* Module loader hook: create the module in ctx (a js_host context). */
+JSModuleDef *mod_fog_init(JSContext *ctx, const char *name);
+
+/* ---- shared by mod_fog*.c ------------------------------------------------------------ */
+
+/* A new Error with message, .op and .code. */
+JSValue mod_fog_error(JSContext *ctx, const char *op, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* A promise already settled with v (ownership taken). */
+JSValue mod_fog_settled(JSContext *ctx, bool ok, JSValue v);
+/* errno → "ENOENT"-style code. */
+const char *mod_fog_errno_code(int e);
+
+JSValue mod_fog_read_file(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
+JSValue mod_fog_write_file(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
+JSValue mod_fog_rename(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
+JSValue mod_fog_mkdir(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
+JSValue mod_fog_unlink(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
+JSValue mod_fog_stat(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
+JSValue mod_fog_spawn(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
+
+/* mkdir -p of path's parent directories (not path itself).  0 or -errno. */
+int mod_fog_mkdir_parents(const char *path);
+
+#endif
