@@ -1,0 +1,177 @@
+// The procd init script, uci-defaults and config validation, run under busybox ash in a
+// throw-away root (support.ts) with the real pear-fogd doing `--check`.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { makeRoot, type Root } from "./support";
+
+let root: Root;
+let store: string;
+
+beforeEach(() => {
+  root = makeRoot();
+  store = join(root.dir, "tmp-store");
+  // Everything else as shipped; the store under the test root (a /tmp path, so creatable).
+  root.uci("set", `pear-fog.main.store_path=${store}`);
+  root.uci("set", `pear-fog.main.ctl_socket=${root.dir}/var/run/pear-fog/ctl.sock`);
+  root.uci("commit", "pear-fog");
+  root.clearLogs();
+});
+
+afterEach(() => root.remove());
+
+function start(env: Record<string, string> = { PF_TEST_IPADDR_lan: "192.168.1.1" }) {
+  return root.sh("etc/rc.common", [join(root.dir, "etc/init.d/pear-fog"), "start"], "", env);
+}
+
+const calls = () =>
+  root
+    .log()
+    .split("\n")
+    .filter((l) => l.startsWith("procd_"));
+
+describe("init script (procd)", () => {
+  it("starts pear-fogd as its own user in a read-only jail with the store read-write", () => {
+    const r = start();
+    expect(r.code, r.stderr).toBe(0);
+    const c = calls();
+    const conf = `${root.dir}/etc/config/pear-fog`;
+    const daemon = `${root.dir}/usr/sbin/pear-fogd`;
+    expect(c).toContain("procd_open_instance pear-fogd");
+    const cmd = c.find((l) => l.startsWith("procd_set_param command"));
+    // 32M fits in the test file system: passed through as bytes.
+    expect(cmd).toBe(`procd_set_param command ${daemon} --config ${conf} --store-size 33554432`);
+    expect(c).toContain("procd_append_param command --rtc-address 192.168.1.1");
+    expect(c).toContain("procd_set_param respawn 3600 5 5");
+    expect(c).toContain("procd_set_param user pear-fog");
+    expect(c).toContain("procd_set_param group pear-fog");
+    expect(c).toContain("procd_set_param no_new_privs 1");
+    expect(c).toContain(`procd_set_param file ${conf}`);
+    expect(c).toContain("procd_add_jail pear-fog log ronly");
+    expect(c).toContain(`procd_add_jail_mount ${conf}`);
+    expect(c).toContain(`procd_add_jail_mount_rw ${store} ${root.dir}/var/run/pear-fog`);
+    expect(c.at(-3)).toBe("procd_add_reload_trigger pear-fog");
+    expect(c.at(-2)).toBe("procd_add_validation validate_pear_fog_section");
+    expect(c).not.toContain("procd_open_instance wifi");
+    expect(existsSync(store)).toBe(true);
+    expect(root.syslog()).toBe("");
+  });
+
+  it("adds the Wi-Fi watcher instance only when wifi_context is on", () => {
+    root.uci("set", "pear-fog.main.wifi_context=1");
+    root.uci("commit", "pear-fog");
+    expect(start().code).toBe(0);
+    const c = calls();
+    expect(c).toContain("procd_open_instance wifi");
+    expect(c).toContain(
+      `procd_set_param command ${root.dir}/usr/libexec/pear-fog/wifi-context watch`,
+    );
+  });
+
+  it("advertises configured rtc_address instead of the interface's", () => {
+    root.uci("add_list", "pear-fog.main.rtc_address=10.0.0.2");
+    root.uci("commit", "pear-fog");
+    expect(start().code).toBe(0);
+    expect(root.log()).not.toContain("--rtc-address");
+  });
+
+  it.each([
+    ["upload_cap", "5mbit"],
+    ["rtc_port", "70000"],
+    ["sharing", "maybe"],
+    ["log_level", "loud"],
+    ["bind", "everywhere"],
+  ])("refuses %s=%s with a log line and starts nothing", (option, value) => {
+    root.uci("set", `pear-fog.main.${option}=${value}`);
+    root.uci("commit", "pear-fog");
+    const r = start();
+    expect(r.code).not.toBe(0);
+    expect(calls()).not.toContain("procd_open_instance pear-fogd");
+    expect(root.syslog()).toMatch(/invalid values in .*pear-fog \(see 'pear-fog check'\); not starting/);
+    expect(root.log()).toContain(`pear-fog.main.${option}='${value}'`);
+  });
+
+  it("passes pear-fogd's own message for values only it checks (sizes)", () => {
+    root.uci("set", "pear-fog.main.store_size=12x");
+    root.uci("commit", "pear-fog");
+    const r = start();
+    expect(r.code).not.toBe(0);
+    expect(calls()).not.toContain("procd_open_instance pear-fogd");
+    expect(root.syslog()).toMatch(
+      /pear-fog:\d+: store_size: '12x' is not a size \(bytes, K\/M\/G suffix\); not starting/,
+    );
+  });
+
+  it("stays stopped when a store outside /tmp is missing (unmounted disk), creates none", () => {
+    root.uci("set", "pear-fog.main.store_path=/mnt/pf-test-no-such-disk/pear-fog");
+    root.uci("commit", "pear-fog");
+    expect(start().code).not.toBe(0);
+    expect(calls()).not.toContain("procd_open_instance pear-fogd");
+    expect(root.syslog()).toContain(
+      "store_path '/mnt/pf-test-no-such-disk/pear-fog' does not exist (storage not mounted?); not starting",
+    );
+    expect(existsSync("/mnt/pf-test-no-such-disk")).toBe(false);
+  });
+
+  it("lowers store_size to what the file system holds, with a warning", () => {
+    root.uci("set", "pear-fog.main.store_size=1000000G");
+    root.uci("commit", "pear-fog");
+    expect(start().code).toBe(0);
+    const cmd = calls().find((l) => l.startsWith("procd_set_param command")) ?? "";
+    const size = Number(/--store-size (\d+)/.exec(cmd)?.[1]);
+    expect(size).toBeGreaterThan(1 << 20);
+    expect(size).toBeLessThan(1000000 * 2 ** 30);
+    expect(root.syslog()).toMatch(/store_size 1073741824000000 bytes does not fit in .*; using \d+/);
+  });
+
+  it("a config the daemon accepts is one `pear-fogd --check` accepts (same file)", () => {
+    expect(start().code).toBe(0);
+    const r = root.sh("usr/sbin/pear-fog", ["check"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("OK");
+  });
+});
+
+describe("uci-defaults", () => {
+  const run = () => root.sh("etc/uci-defaults/90-pear-fog");
+
+  it("keeps a config that has 'main' and adds a disabled firewall rule for WebRTC from wan", () => {
+    writeFileSync(join(root.dir, "etc/config/firewall"), "\nconfig defaults\n\toption input 'REJECT'\n");
+    const before = root.config();
+    const r = run();
+    expect(r.code, r.stderr).toBe(0);
+    expect(root.config()).toBe(before);
+    const fw = readFileSync(join(root.dir, "etc/config/firewall"), "utf8");
+    expect(fw).toContain("config rule 'pear_fog_rtc'");
+    expect(fw).toContain("option proto 'udp'");
+    expect(fw).toContain("option dest_port '47100'");
+    expect(fw).toContain("option src 'wan'");
+    expect(fw).toContain("option enabled '0'");
+    // idempotent: a second run changes nothing
+    expect(run().code).toBe(0);
+    expect(readFileSync(join(root.dir, "etc/config/firewall"), "utf8")).toBe(fw);
+  });
+
+  it("names an anonymous section 'main' and keeps its values", () => {
+    writeFileSync(
+      join(root.dir, "etc/config/pear-fog"),
+      "\nconfig pear-fog\n\toption sharing '1'\n\toption store_size '64M'\n",
+    );
+    expect(run().code).toBe(0);
+    expect(root.uci("get", "pear-fog.main.sharing").trim()).toBe("1");
+    expect(root.uci("get", "pear-fog.main.store_size").trim()).toBe("64M");
+  });
+
+  it("creates the section with the shared defaults when the file is missing", () => {
+    const conf = join(root.dir, "etc/config/pear-fog");
+    writeFileSync(conf, "");
+    expect(run().code).toBe(0);
+    expect(root.uci("get", "pear-fog.main").trim()).toBe("pear-fog");
+    expect(root.uci("get", "pear-fog.main.sharing").trim()).toBe("0");
+    expect(root.uci("get", "pear-fog.main.upload_cap").trim()).toBe("625000");
+    // and the result is a config both readers accept
+    const chk = root.sh("usr/sbin/pear-fog", ["check"]);
+    expect(chk.code, chk.stderr).toBe(0);
+  });
+});
+
