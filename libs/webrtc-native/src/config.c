@@ -41,6 +41,8 @@ static const struct config_option options[] = {
 	  "largest data channel message we accept (SDP max-message-size)" },
 	{ "sharing", CT_BOOL, OFF(sharing), "1", "serve peers (0: refuse new sessions)" },
 	{ "log_level", CT_STR, OFF(log_level), "info", "error|warn|info|debug" },
+	{ "agent_js", CT_STR, OFF(agent_js), "",
+	  "agent module to run instead of the embedded one (.js/.mjs source or qjsc bytecode)" },
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -221,6 +223,7 @@ int config_parse_args(struct pearfogd_config *c, int argc, char **argv, char *er
 				return -EINVAL;
 			}
 			config_file = argv[++i];
+			c->config_file = config_file;
 		}
 		if (strcmp(argv[i], "--check") == 0)
 			c->check_only = true;

@@ -30,8 +30,10 @@ struct pearfogd_config {
 	uint64_t max_message_size; /* max_message_size: our SDP a=max-message-size, bytes */
 	bool sharing;              /* sharing: serve peers at all */
 	char *log_level;           /* log_level: error|warn|info|debug */
+	char *agent_js;            /* agent_js: agent module file ("" = the embedded agent) */
 	/* From the command line only (not UCI options): */
 	bool check_only;           /* --check: validate the configuration, start nothing */
+	const char *config_file;   /* --config FILE as given (points into argv), or NULL */
 	char **cmd_argv;           /* a command word and its arguments ("ctl OP [JSON]") */
 	int cmd_argc;
 };

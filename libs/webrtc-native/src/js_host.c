@@ -499,10 +499,12 @@ void js_host_render_metrics(const struct js_host *h, struct ctl_json_out *o)
 }
 
 struct js_host *js_host_start_daemon(struct loop *l, const char *agent_path,
-				     const struct ctl_op *ops, size_t n_ops, void *ops_ctx)
+				     const char *config_path, const struct ctl_op *ops, size_t n_ops,
+				     void *ops_ctx)
 {
 	struct js_host_config c = {
 		.agent_path = agent_path,
+		.config_path = config_path,
 		.bytecode = pearfog_agent_bc,
 		.bytecode_len = pearfog_agent_bc_size,
 		.ops = ops,

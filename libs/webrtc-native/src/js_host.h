@@ -56,6 +56,7 @@ struct js_host_config {
 	uint32_t backoff_min_ms; /* 0 → JS_HOST_BACKOFF_MIN_MS_DEFAULT */
 	uint32_t backoff_max_ms; /* 0 → JS_HOST_BACKOFF_MAX_MS_DEFAULT */
 	const char *agent_path;  /* file override; NULL or "" → the embedded bytecode */
+	const char *config_path; /* the daemon's --config file, shown to JS (fog.info()) */
 	const uint8_t *bytecode; /* embedded module bytecode (used when agent_path unset) */
 	size_t bytecode_len;
 	/* The daemon's control operations, callable from JS (fog.ctl): the same table and
@@ -96,7 +97,8 @@ extern const uint8_t pearfog_agent_bc[];
 
 /* pear-fogd's hook: start the agent unless there is none (returns NULL, logs why). */
 struct js_host *js_host_start_daemon(struct loop *l, const char *agent_path,
-				     const struct ctl_op *ops, size_t n_ops, void *ops_ctx);
+				     const char *config_path, const struct ctl_op *ops, size_t n_ops,
+				     void *ops_ctx);
 
 /* ---- for native modules (mod_*.c) ---------------------------------------------------- */
 

@@ -10,9 +10,11 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "js_host.h"
 #include "log.h"
+#include "version.h"
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
@@ -294,6 +296,18 @@ static JSValue fog_memory_usage(JSContext *ctx, JSValueConst this_val, int argc,
 	return o;
 }
 
+static JSValue fog_info(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	const struct js_host_config *c = js_host_config(js_host_of(ctx));
+	JSValue o = JS_NewObject(ctx);
+
+	JS_SetPropertyStr(ctx, o, "configPath",
+			  c->config_path ? JS_NewString(ctx, c->config_path) : JS_NULL);
+	JS_SetPropertyStr(ctx, o, "version", JS_NewString(ctx, PEARFOG_VERSION));
+	JS_SetPropertyStr(ctx, o, "pid", JS_NewInt32(ctx, (int32_t)getpid()));
+	return o;
+}
+
 /* utf8Encode(string) → Uint8Array; utf8Decode(Uint8Array) → string (malformed sequences
  * become U+FFFD).  QuickJS-ng has no TextEncoder/TextDecoder; the native platform builds
  * them on these. */
@@ -424,6 +438,7 @@ static const JSCFunctionListEntry fog_funcs[] = {
 	JS_CFUNC_DEF("localTime", 1, fog_local_time),
 	JS_CFUNC_DEF("randomBytes", 1, fog_random_bytes),
 	JS_CFUNC_DEF("memoryUsage", 0, fog_memory_usage),
+	JS_CFUNC_DEF("info", 0, fog_info),
 	JS_CFUNC_DEF("utf8Encode", 1, fog_utf8_encode),
 	JS_CFUNC_DEF("utf8Decode", 1, fog_utf8_decode),
 	JS_CFUNC_DEF("readFile", 1, mod_fog_read_file),

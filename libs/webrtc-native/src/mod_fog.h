@@ -17,6 +17,7 @@
  *   spawn(argv, {timeoutMs?, maxOutput?}) → Promise<{status, signal, stdout, stderr}>
  *                                    posix_spawnp, stdin /dev/null, output read on the loop
  *   memoryUsage() → {heapBytes, limitBytes}
+ *   info() → {configPath: string|null, version, pid}
  *   utf8Encode(string) → Uint8Array  utf8Decode(Uint8Array) → string
  * File ops are synchronous underneath (small files on local flash) but Promise-shaped; a
  * failure rejects with an Error carrying `op` and `code` ("ENOENT", "too_large", ...). */

@@ -19,6 +19,9 @@
 #include "ctl.h"
 #include "ctl_client.h"
 #include "http_server.h"
+#ifdef PEARFOG_WITH_JS
+#include "js_host.h"
+#endif
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
@@ -38,6 +41,7 @@ struct daemon {
 	struct rtc_server *rtc;
 	struct loop_fd sig;
 	time_t started;
+	struct js_host *js; /* the agent on QuickJS-ng (NULL: none / built without JS) */
 };
 
 /* ---- control operations ------------------------------------------------------------ */
@@ -269,6 +273,42 @@ static const struct ctl_op ctl_ops[] = {
 	{ "sharing", op_sharing },
 };
 
+/* ---- the agent (QuickJS-ng, js_host.h): started after the data plane is ready ---- */
+
+#ifdef PEARFOG_WITH_JS
+static void agent_start(struct daemon *d)
+{
+	d->js = js_host_start_daemon(d->loop, d->cfg.agent_js, d->cfg.config_file, ctl_ops,
+				     sizeof(ctl_ops) / sizeof(ctl_ops[0]), d);
+}
+
+static void agent_signal(struct daemon *d, const char *name)
+{
+	js_host_signal(d->js, name);
+}
+
+static void agent_render_metrics(struct daemon *d, struct ctl_json_out *out)
+{
+	if (d->js)
+		js_host_render_metrics(d->js, out);
+}
+
+static void agent_stop(struct daemon *d)
+{
+	js_host_free(d->js);
+	d->js = NULL;
+}
+#else
+static void agent_start(struct daemon *d)
+{
+	if (d->cfg.agent_js && *d->cfg.agent_js)
+		log_error("agent_js: this pear-fogd was built without QuickJS-ng");
+}
+static void agent_signal(struct daemon *d, const char *name) {}
+static void agent_render_metrics(struct daemon *d, struct ctl_json_out *out) {}
+static void agent_stop(struct daemon *d) {}
+#endif
+
 /* ---- HTTP source ------------------------------------------------------------------- */
 
 static int http_get_chunk(void *user, const struct chunk_id *id, uint8_t **data, size_t *len)
@@ -302,6 +342,7 @@ static void http_render_metrics(void *user, struct ctl_json_out *out)
 			 "pearfog_store_reads_total{check=\"trusted\"} %llu\n",
 			 (unsigned long long)st.bytes_used, (unsigned long long)st.count,
 			 (unsigned long long)st.cap_bytes, (unsigned long long)st.reads_verified, (unsigned long long)st.reads_trusted);
+	agent_render_metrics(d, out);
 }
 
 static const struct http_server_source http_source = {
@@ -318,9 +359,11 @@ static void signal_cb(struct loop_fd *lfd, uint32_t events)
 
 	while (read(lfd->fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			log_info("SIGHUP: nothing to reload yet; use the control socket");
+			log_info("SIGHUP: passed to the agent");
+			agent_signal(d, "SIGHUP");
 			continue;
 		}
+		agent_signal(d, si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
 		log_info("signal %u: shutting down", si.ssi_signo);
 		loop_stop(d->loop);
 	}
@@ -395,11 +438,13 @@ static int start(struct daemon *d)
 	/* One line a supervisor or test can wait for. */
 	log_info("ready rtc_port=%u http_port=%u ctl=%s store=%s", rtc_server_port(d->rtc),
 		 d->http ? http_server_port(d->http) : 0, d->cfg.ctl_path, d->cfg.store_path);
+	agent_start(d);
 	return 0;
 }
 
 static void stop(struct daemon *d)
 {
+	agent_stop(d);
 	ctl_server_free(d->ctl);
 	http_server_free(d->http);
 	rtc_server_free(d->rtc);
