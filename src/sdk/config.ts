@@ -27,7 +27,7 @@ export interface SdkOptions {
   minDeadlineMs: number;
   /** Longest fog deadline for a segment, milliseconds. Default 8000. */
   maxDeadlineMs: number;
-  /** Deadline = clamp(bufferAhead * deadlineFraction, min, max); fraction of the buffer, 0..1. Default 0.5. */
+  /** Deadline = clamp(bufferAhead * deadlineFraction, min, max), bufferAhead in wall seconds (media s / playbackRate); 0..1. Default 0.5. */
   deadlineFraction: number;
   /** Deadline for pearFog.fetch(url) of a large file (no buffer to protect), milliseconds. Default 30000. */
   fetchDeadlineMs: number;

@@ -4,7 +4,7 @@
 // not bundle or import hls.js.
 import type { FogClient } from "./client";
 import { SdkError } from "./config";
-import { bufferAheadS } from "./schedule";
+import { bufferAheadWallS } from "./schedule";
 
 /** The parts of hls.js LoaderContext the loader reads. */
 export interface HlsLoaderContext {
@@ -84,8 +84,9 @@ function newStats(): HlsLoaderStats {
   };
 }
 
+/** Wall-clock seconds of buffer left: what the fog deadline is a fraction of. */
 function mediaBufferAhead(media: HTMLMediaElement | null | undefined): number {
-  return media ? bufferAheadS(media) : 0;
+  return media ? bufferAheadWallS(media) : 0;
 }
 
 /**

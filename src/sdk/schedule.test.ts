@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bufferAheadS, ChunkScheduler, contiguousRuns, fogDeadlineMs } from "./schedule";
+import { bufferAheadS, bufferAheadWallS, ChunkScheduler, contiguousRuns, fogDeadlineMs } from "./schedule";
 
 const all = (n: number) => Array.from({ length: n }, (_, i) => i);
 
@@ -119,6 +119,15 @@ describe("bufferAheadS", () => {
     ).toBe(10);
     expect(bufferAheadS(media(15, [[0, 10]]))).toBe(0);
     expect(bufferAheadS(media(0, []))).toBe(0);
+  });
+  it("turns media seconds into wall seconds by the playback rate", () => {
+    const m = (rate: number) => ({ ...media(5, [[0, 15]]), playbackRate: rate });
+    expect(bufferAheadWallS(m(2))).toBe(5);
+    expect(bufferAheadWallS(m(0.5))).toBe(20);
+    expect(bufferAheadWallS(m(1))).toBe(10);
+    expect(bufferAheadWallS(m(0))).toBe(10); // no usable rate: media seconds
+    expect(bufferAheadWallS(m(NaN))).toBe(10);
+    expect(bufferAheadWallS(media(5, [[0, 15]]))).toBe(10);
   });
 });
 

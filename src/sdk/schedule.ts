@@ -165,6 +165,21 @@ export function bufferAheadS(media: {
 }
 
 /**
+ * Wall-clock seconds until the playhead reaches the end of the buffered range: the media
+ * seconds ahead divided by the playback rate (at 2x, 10 s of media last 5 s). A rate that is
+ * 0, negative or not a number counts as 1.
+ */
+export function bufferAheadWallS(media: {
+  currentTime: number;
+  playbackRate?: number;
+  buffered: { length: number; start(i: number): number; end(i: number): number };
+}): number {
+  const rate = media.playbackRate;
+  const ahead = bufferAheadS(media);
+  return rate !== undefined && Number.isFinite(rate) && rate > 0 ? ahead / rate : ahead;
+}
+
+/**
  * Merge chunk indices into contiguous runs, for HTTP Range requests: [[first, last], ...].
  * Input need not be sorted.
  */
