@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { bufferAheadS, bufferAheadWallS, ChunkScheduler, contiguousRuns, fogDeadlineMs } from "./schedule";
+import {
+  bufferAheadS,
+  bufferAheadWallS,
+  ChunkScheduler,
+  contiguousRuns,
+  fogDeadlineMs,
+} from "./schedule";
 
 const all = (n: number) => Array.from({ length: n }, (_, i) => i);
 
