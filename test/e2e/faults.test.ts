@@ -11,7 +11,8 @@ import { signApiRequest } from "../../src/coordinator/api-auth";
 import { startCoordinator } from "../../src/coordinator/main";
 import { generateKeyPair, type KeyPair } from "../../src/protocol/ed25519";
 import { makeHlsStream } from "../../scripts/demo/media";
-import { startDemoNode, type DemoNode } from "../../scripts/demo/node";
+import { startDemoNode, type DemoNode, type DemoNodeOptions } from "../../scripts/demo/node";
+import { parseHours } from "../../src/agent/config";
 import { startOrigin, type Origin } from "../../scripts/demo/origin";
 import { PLAYER_PAGE, startPlayback, type PlayHandle } from "../../scripts/demo/player";
 import { warmUp } from "../../scripts/demo/warmup";
@@ -73,7 +74,11 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function startFog(name: string, nNodes: number): Promise<Fog> {
+async function startFog(
+  name: string,
+  nNodes: number,
+  nodeOptions: (i: number) => DemoNodeOptions = () => ({}),
+): Promise<Fog> {
   const dbPath = join(dir, `${name}.sqlite`);
   const opts = {
     host: "127.0.0.1",
@@ -94,7 +99,7 @@ async function startFog(name: string, nNodes: number): Promise<Fog> {
   });
   expect(up.status).toBeLessThan(300);
   const nodes: DemoNode[] = [];
-  for (let i = 0; i < nNodes; i++) nodes.push(await startDemoNode(coord.url));
+  for (let i = 0; i < nNodes; i++) nodes.push(await startDemoNode(coord.url, nodeOptions(i)));
   const browserWs = `${coord.url.replace(/^http/, "ws")}/ws/browser`;
   const players: PlayHandle[] = [];
   return {
@@ -244,6 +249,59 @@ describe("faults mid-stream", () => {
       expectIntactFragments(r.fragments);
       console.log(
         `restart: fog before ${before.bytesFog} after ${r.bytesFog}, http ${r.bytesHttp}, browsers seen after restart ${(await fog.status()).browsers}`,
+      );
+    } finally {
+      await fog.close();
+    }
+  }, 180_000);
+
+  it("a node whose sharing hours end mid-stream: it stops gracefully, the others take over", async () => {
+    // Every node shares 00:00-12:00 on its own injected clock, all at 01:00 to start with.
+    const minute = [60, 60, 60];
+    const fog = await startFog("hours", 3, (i) => ({
+      config: { hours: [parseHours("hours", "00:00-12:00")] },
+      agent: { tickMs: 200, graceMs: 3000 },
+      platform: (p) => ({ ...p, localTime: () => ({ minuteOfDay: minute[i]!, month: "2026-11" }) }),
+    }));
+    try {
+      const player = await fog.play();
+      const before = await player.reach(ACT_AT, 60_000);
+      const i = fog.nodes.reduce(
+        (best, n, k) =>
+          (before.nodes[n.did]?.bytes ?? 0) > (before.nodes[fog.nodes[best]!.did]?.bytes ?? 0)
+            ? k
+            : best,
+        0,
+      );
+      const node = fog.nodes[i]!;
+      expect(before.nodes[node.did]?.bytes ?? 0).toBeGreaterThan(0);
+      minute[i] = 12 * 60; // 12:00 on that router: its window has ended
+      await node.agent.tick();
+      expect(node.agent.stats().sharing).toBe(false);
+      expect(node.agent.stats().reason).toBe("outside_hours");
+      expect((await node.daemon.ctl.request("status")).sharing).toBe(false);
+      // It leaves the coordinator; after the grace period its sessions are closed.
+      await until(
+        "node gone from the coordinator",
+        async () => ((await fog.status()).nodes.some((n) => n.id === node.did) ? undefined : true),
+        10_000,
+      );
+      await until(
+        "sessions closed",
+        async () =>
+          ((await node.daemon.ctl.request("status")).peers_active as number) === 0
+            ? true
+            : undefined,
+        15_000,
+      );
+      const r = await player.result;
+      expect(r.ended, JSON.stringify(r.errors)).toBe(true);
+      expect(r.stalls).toBe(0);
+      expect(sum(r.nodes, node.did)).toBeGreaterThan(sum(before.nodes, node.did));
+      expectIntactFragments(r.fragments);
+      console.log(
+        `hours: fog ${r.bytesFog} http ${r.bytesHttp} fallback segments ${r.fallbackSegments} ${JSON.stringify(r.fallbacks)}; ` +
+          `node bytes at the switch ${before.nodes[node.did]?.bytes}, at the end ${r.nodes[node.did]?.bytes}`,
       );
     } finally {
       await fog.close();
