@@ -87,7 +87,9 @@ describe("init script (procd)", () => {
     const r = start();
     expect(r.code).not.toBe(0);
     expect(calls()).not.toContain("procd_open_instance pear-fogd");
-    expect(root.syslog()).toMatch(/invalid values in .*pear-fog \(see 'pear-fog check'\); not starting/);
+    expect(root.syslog()).toMatch(
+      /invalid values in .*pear-fog \(see 'pear-fog check'\); not starting/,
+    );
     expect(root.log()).toContain(`pear-fog.main.${option}='${value}'`);
   });
 
@@ -121,7 +123,9 @@ describe("init script (procd)", () => {
     const size = Number(/--store-size (\d+)/.exec(cmd)?.[1]);
     expect(size).toBeGreaterThan(1 << 20);
     expect(size).toBeLessThan(1000000 * 2 ** 30);
-    expect(root.syslog()).toMatch(/store_size 1073741824000000 bytes does not fit in .*; using \d+/);
+    expect(root.syslog()).toMatch(
+      /store_size 1073741824000000 bytes does not fit in .*; using \d+/,
+    );
   });
 
   it("a config the daemon accepts is one `pear-fogd --check` accepts (same file)", () => {
@@ -136,7 +140,10 @@ describe("uci-defaults", () => {
   const run = () => root.sh("etc/uci-defaults/90-pear-fog");
 
   it("keeps a config that has 'main' and adds a disabled firewall rule for WebRTC from wan", () => {
-    writeFileSync(join(root.dir, "etc/config/firewall"), "\nconfig defaults\n\toption input 'REJECT'\n");
+    writeFileSync(
+      join(root.dir, "etc/config/firewall"),
+      "\nconfig defaults\n\toption input 'REJECT'\n",
+    );
     const before = root.config();
     const r = run();
     expect(r.code, r.stderr).toBe(0);
@@ -174,4 +181,3 @@ describe("uci-defaults", () => {
     expect(chk.code, chk.stderr).toBe(0);
   });
 });
-
