@@ -58,7 +58,7 @@ export function makefileInstalls(): InstallLine[] {
 
 // Absolute paths the scripts use that must point into the test root.
 const ROOTED =
-  /(?<=^|[\s"'=(])(\/usr\/share\/pear-fog|\/usr\/sbin\/pear-fogd|\/usr\/libexec\/pear-fog|\/etc\/config|\/var\/run\/pear-fog|\/lib\/functions|\/etc\/init\.d|\/etc\/uci-defaults)(?=[/\s"';)]|$)/gm;
+  /(?<=^|[\s"'=(])(\/usr\/share\/pear-fog|\/usr\/sbin\/pear-fogd|\/usr\/libexec\/pear-fog|\/etc\/config|\/var\/run\/pear-fog|\/lib\/functions|\/etc\/init\.d|\/etc\/uci-defaults|\/etc\/rc\.common)(?=[/\s"';)]|$)/gm;
 
 /** Script text with its absolute paths moved under root. */
 export function rootPaths(text: string, root: string): string {
