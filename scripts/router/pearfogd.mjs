@@ -1,0 +1,102 @@
+// pear-fogd for one arch through libs/webrtc-native/Makefile with command-line overrides:
+//   make BUILD=build/<arch> CC=<musl wrapper> AR=<triple>-ar DEPS_CFLAGS=... DEPS_LIBS=...
+//        CFLAGS=-DPEARFOG_VERSION=... LDFLAGS="-static -no-pie" build/<arch>/release/pear-fogd
+// then stripped to dist/<arch>/pear-fogd. QuickJS-ng (when the Makefile has it): qjsc must run
+// on the build host, so it is built first with the host cc into the same BUILD dir, and the
+// agent bytecode is embedded (EMBED_AGENT=1).
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { libDir } from "./deps.mjs";
+import { defaults, keyOf, log, ROOT, routerCache, run } from "./lib.mjs";
+import { tool } from "./toolchain.mjs";
+
+export const NATIVE = join(ROOT, "libs", "webrtc-native");
+
+/** package.json version: the daemon, the ipk and the npm package agree on it. */
+export function projectVersion() {
+  return JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version;
+}
+
+/** What the Makefile supports right now (QuickJS-ng support is being added). */
+function makefileFeatures() {
+  const mk = readFileSync(join(NATIVE, "Makefile"), "utf8");
+  const entry = /^AGENT_ENTRY\s*:?=\s*(\S+)/m.exec(mk)?.[1];
+  return {
+    qjsc: /\$\(BUILD\)\/host\/qjsc/.test(mk),
+    // The agent's entry module must exist too (it is being written as this lands).
+    embedAgent: /EMBED_AGENT/.test(mk) && !!entry && existsSync(join(NATIVE, entry)),
+  };
+}
+
+/**
+ * Builds and strips pear-fogd for the arch. `deps` = { openssl, usrsctp } prefixes.
+ * Returns { binary, unstripped, js } (js: QuickJS-ng + agent bytecode linked in).
+ */
+export function buildPearFogd(arch, tc, deps, { agent = true } = {}) {
+  const build = `build/${arch.name}`;
+  const buildDir = join(NATIVE, build);
+  const logFile = join(routerCache(arch.name), "logs", "pear-fogd.log");
+  const feats = makefileFeatures();
+  // Objects depend on src/*.h only: a new toolchain or library version means a clean build.
+  const depsKey = keyOf({ tc: tc.versions, cflags: arch.cflags, deps, feats });
+  const keyFile = join(buildDir, ".router-deps-key");
+  if (!existsSync(keyFile) || readFileSync(keyFile, "utf8").trim() !== depsKey) {
+    rmSync(buildDir, { recursive: true, force: true });
+  }
+  mkdirSync(buildDir, { recursive: true });
+  writeFileSync(keyFile, depsKey + "\n");
+
+  const version = projectVersion();
+  const ldlibs = [
+    `-L${libDir(deps.openssl)}`,
+    `-L${libDir(deps.usrsctp)}`,
+    "-lssl",
+    "-lcrypto",
+    "-lusrsctp",
+    "-lm",
+    ...arch.ldlibs,
+  ];
+  const common = [
+    `BUILD=${build}`,
+    `DEPS_CFLAGS=-isystem ${deps.openssl}/include -isystem ${deps.usrsctp}/include`,
+  ];
+  const embed = agent && feats.qjsc && feats.embedAgent;
+  if (embed) {
+    // Host qjsc (compiles the agent to bytecode) with the host compiler, same BUILD dir: the
+    // cross make below then finds it up to date.
+    run("host qjsc", "make", [...common, "CC=cc", "AR=ar", `${build}/host/qjsc`], {
+      cwd: NATIVE,
+      logFile,
+      nice: true,
+    });
+  }
+  log(`${arch.name}: pear-fogd ${version}${embed ? " + QuickJS-ng + agent bytecode" : ""}`);
+  run(
+    "pear-fogd make",
+    "make",
+    [
+      `-j${defaults.jobs}`,
+      ...common,
+      `CC=${tc.cc}`,
+      `AR=${tool(arch, "ar")}`,
+      `DEPS_LIBS=${ldlibs.join(" ")}`,
+      `CFLAGS=-DPEARFOG_VERSION='"${version}"'`,
+      "LDFLAGS=-static -no-pie",
+      ...(embed ? ["EMBED_AGENT=1"] : []),
+      `${build}/release/pear-fogd`,
+    ],
+    { cwd: NATIVE, logFile, nice: true },
+  );
+  const unstripped = join(buildDir, "release", "pear-fogd");
+  const dist = join(ROOT, "dist", arch.name);
+  mkdirSync(dist, { recursive: true });
+  const binary = join(dist, "pear-fogd");
+  copyFileSync(unstripped, binary);
+  run("strip", tool(arch, "strip"), ["--strip-all", "-R", ".comment", "-R", ".note", binary], {
+    logFile,
+  });
+  const nm = run("nm", tool(arch, "nm"), [unstripped], { capture: true });
+  const js = /\bJS_NewRuntime\b/.test(nm);
+  const agentBc = /\bpearfog_agent_bc\b/.test(nm);
+  return { binary, unstripped, js, agentBc, version };
+}
