@@ -269,6 +269,19 @@ int config_parse_args(struct pearfogd_config *c, int argc, char **argv, char *er
 	return 0;
 }
 
+int config_check(const struct pearfogd_config *c, char *err, size_t err_cap)
+{
+	/* ICE-lite host candidates are our advertised addresses: 0.0.0.0 is none a browser
+	 * can reach (RFC 8445 §5.1.1.1: host candidates are the interface addresses). */
+	if (c->n_rtc_addrs == 0 &&
+	    (strcmp(c->bind_addr, "0.0.0.0") == 0 || strcmp(c->bind_addr, "::") == 0)) {
+		snprintf(err, err_cap, "bind: '%s' is a wildcard address: set rtc_address to the "
+				       "address(es) browsers reach", c->bind_addr);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int config_load_uci(struct pearfogd_config *c, const char *path, char *err, size_t err_cap)
 {
 	struct uci_file f;

@@ -56,6 +56,10 @@ int config_load_uci(struct pearfogd_config *c, const char *path, char *err, size
  * and everything after it are left in cmd_argv/cmd_argc for the caller. */
 int config_parse_args(struct pearfogd_config *c, int argc, char **argv, char *err, size_t err_cap);
 
+/* Checks across options, after parsing (what --check reports and start-up refuses):
+ * a wildcard bind address needs rtc_address.  Returns 0 or -EINVAL with a message. */
+int config_check(const struct pearfogd_config *c, char *err, size_t err_cap);
+
 void config_print_help(const char *argv0);
 
 /* "512M" → 536870912.  Returns false on junk or overflow. */

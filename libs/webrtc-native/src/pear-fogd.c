@@ -504,6 +504,12 @@ int main(int argc, char **argv)
 		config_free(&d.cfg);
 		return rc;
 	}
+	if (config_check(&d.cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "pear-fogd: %s\n", err);
+		rc = d.cfg.check_only ? 1 : 2;
+		config_free(&d.cfg);
+		return rc;
+	}
 	if (d.cfg.check_only) {
 		printf("pear-fogd: configuration OK\n");
 		config_free(&d.cfg);

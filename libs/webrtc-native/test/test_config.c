@@ -128,6 +128,14 @@ TEST(check_flag_and_ctl_command)
 	CHECK_EQ_STR(c.ctl_path, "/tmp/x.sock");
 	config_free(&c);
 
+	/* the default bind (0.0.0.0) needs an advertised address */
+	config_init(&c);
+	CHECK_EQ_INT(config_check(&c, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "rtc_address") != NULL);
+	CHECK_EQ_INT(config_set(&c, "rtc_address", "192.0.2.1", err, sizeof(err)), 0);
+	CHECK_EQ_INT(config_check(&c, err, sizeof(err)), 0);
+	config_free(&c);
+
 	config_init(&c);
 	CHECK_EQ_INT(config_parse_args(&c, 4, a3, err, sizeof(err)), -EINVAL);
 	CHECK(strstr(err, "stray") != NULL);
