@@ -1,0 +1,40 @@
+// The agent's entry inside pear-fogd (QuickJS-ng): the config file pear-fogd was started with
+// (--config; default /etc/config/pear-fog) → agent config → native platform → startAgent.
+// Built by `make -C libs/webrtc-native agent` (esbuild, then qjsc bytecode) and embedded with
+// EMBED_AGENT=1, or run from a file with `pear-fogd --agent-js build/agent/agent.mjs`.
+// A failure here (bad config, no pear-fogd state dir) rejects the module: pear-fogd logs it,
+// counts it (pearfog_js_restarts_total) and starts the agent again after a backoff.
+import "./install";
+import * as fog from "pear-fog:native";
+import { startAgent } from "../../agent/agent";
+import { agentConfigFromUci, AGENT_SECTION_TYPE } from "../../agent/config";
+import { findSection, getOption, parseUci } from "../../agent/uci/uci";
+import type { LogLevel } from "../platform";
+import { createNativePlatform, NATIVE_PLATFORM_DEFAULTS } from "./platform";
+
+export const ENTRY_DEFAULTS = {
+  /** UCI file when pear-fogd was started without --config. */
+  configPath: "/etc/config/pear-fog",
+};
+
+const LEVELS = ["error", "warn", "info", "debug"];
+
+async function main(): Promise<void> {
+  const path = fog.info().configPath ?? ENTRY_DEFAULTS.configPath;
+  const bytes = await fog.readFile(path);
+  if (!bytes) throw new Error(`agent config ${path}: no such file`);
+  const uci = parseUci(fog.utf8Decode(bytes));
+  const cfg = agentConfigFromUci(uci);
+  const sec = findSection(uci, `@${AGENT_SECTION_TYPE}[0]`);
+  const level = (sec && getOption(sec, "log_level")) ?? NATIVE_PLATFORM_DEFAULTS.logLevel;
+  const platform = await createNativePlatform({
+    stagingDir: (sec && getOption(sec, "agent_staging")) ?? NATIVE_PLATFORM_DEFAULTS.stagingDir,
+    logLevel: LEVELS.includes(level) ? (level as LogLevel) : "info",
+  });
+  const agent = await startAgent(cfg, platform);
+  fog.onSignal((sig) => {
+    if (sig === "SIGTERM" || sig === "SIGINT") void agent.stop();
+  });
+}
+
+await main();

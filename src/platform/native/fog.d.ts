@@ -1,0 +1,56 @@
+// Types of pear-fogd's native module (libs/webrtc-native/src/mod_fog.h), importable only inside
+// pear-fogd's QuickJS-ng host: `import * as fog from "pear-fog:native"`. The bundle keeps this
+// import external (esbuild --external:pear-fog:native); pear-fogd's module loader provides it.
+declare module "pear-fog:native" {
+  /** A failed native operation: `op` names it, `code` is an errno name or a reason. */
+  export interface FogError extends Error {
+    op: string;
+    code: string;
+  }
+  export type FogLogLevel = "error" | "warn" | "info" | "debug";
+
+  /** Run fn once after ms (clamped to [0, 2^31-1]); equal deadlines fire in creation order. */
+  export function setTimeout(fn: () => void, ms: number): number;
+  export function clearTimeout(id: number): void;
+  /** One line to pear-fogd's log (stderr; procd forwards it to syslog), prefixed "agent: ". */
+  export function log(level: FogLogLevel, msg: string): void;
+  /** Wall clock, ms since the epoch. */
+  export function now(): number;
+  /** CLOCK_MONOTONIC, ms. */
+  export function monotonic(): number;
+  /** Local time of ms (the router's TZ): minutes since midnight, "YYYY-MM". */
+  export function localTime(ms: number): { minuteOfDay: number; month: string };
+  /** getrandom(2); n ≤ 65536. */
+  export function randomBytes(n: number): Uint8Array;
+  export function memoryUsage(): { heapBytes: number; limitBytes: number };
+  export function info(): { configPath: string | null; version: string; pid: number };
+  export function utf8Encode(s: string): Uint8Array;
+  /** Malformed sequences become U+FFFD. */
+  export function utf8Decode(b: Uint8Array): string;
+  /** A small file (≤ 8 MiB), or null if it does not exist. */
+  export function readFile(path: string): Promise<Uint8Array | null>;
+  /** Temp file + fsync + rename; parent directories are created. Default mode 0o644. */
+  export function writeFile(path: string, data: Uint8Array | string, mode?: number): Promise<void>;
+  export function rename(from: string, to: string): Promise<boolean>;
+  /** With parents; an existing directory is fine. */
+  export function mkdir(path: string): Promise<boolean>;
+  /** false if the file did not exist. */
+  export function unlink(path: string): Promise<boolean>;
+  export function stat(
+    path: string,
+  ): Promise<{ size: number; mtimeMs: number; isFile: boolean; isDirectory: boolean } | null>;
+  /**
+   * One of pear-fogd's control operations (status, offer, close_session, chunk_put, chunk_remove,
+   * chunk_has, chunk_list, limits, sharing), called directly. Resolves with the reply's fields
+   * (`ok: true` plus the op's members, as on the control socket without `id`); rejects with a
+   * FogError whose code is the reply's error code.
+   */
+  export function ctl(op: string, args?: Record<string, unknown>): Promise<Record<string, unknown>>;
+  /** fn receives "SIGTERM" | "SIGHUP" | "SIGINT". One handler; undefined clears it. */
+  export function onSignal(fn: ((signal: string) => void) | undefined): void;
+  /** posix_spawnp; stdin /dev/null. Defaults: timeoutMs 10000, maxOutput 1 MiB per stream. */
+  export function spawn(
+    argv: string[],
+    opts?: { timeoutMs?: number; maxOutput?: number },
+  ): Promise<{ status: number | null; signal: number | null; stdout: string; stderr: string }>;
+}
