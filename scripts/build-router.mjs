@@ -23,7 +23,10 @@ export async function buildArch(name, opts = {}) {
   const arch = archOf(name);
   const t0 = Date.now();
   const tc = ensureToolchain(arch, opts);
-  const openssl = ensureOpenssl(arch, tc, { variant: opts.openssl ?? "min", refresh: opts.refresh });
+  const openssl = ensureOpenssl(arch, tc, {
+    variant: opts.openssl ?? "min",
+    refresh: opts.refresh,
+  });
   const usrsctp = ensureUsrsctp(arch, tc, { refresh: opts.refresh });
   const out = buildPearFogd(arch, tc, { openssl, usrsctp }, { agent: opts.agent !== false });
   const info = {

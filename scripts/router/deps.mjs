@@ -157,8 +157,14 @@ function cmakeBuild(arch, tc, { name, suite, source, want, options, refresh }) {
   run(
     `${name} cmake`,
     "cmake",
-    ["-S", ".", "-B", "_b", ...cmakeToolchainArgs(arch, tc), `-DCMAKE_INSTALL_PREFIX=${prefix}`]
-      .concat(options),
+    [
+      "-S",
+      ".",
+      "-B",
+      "_b",
+      ...cmakeToolchainArgs(arch, tc),
+      `-DCMAKE_INSTALL_PREFIX=${prefix}`,
+    ].concat(options),
     { cwd: work, logFile },
   );
   run(`${name} build`, "cmake", ["--build", "_b", `-j${defaults.jobs}`], {

@@ -81,7 +81,7 @@ export function buildPearFogd(arch, tc, deps, { agent = true } = {}) {
       `AR=${tool(arch, "ar")}`,
       `DEPS_LIBS=${ldlibs.join(" ")}`,
       `CFLAGS=-DPEARFOG_VERSION='"${version}"'`,
-      "LDFLAGS=-static -no-pie",
+      `LDFLAGS=-static -no-pie -Wl,-Map=${join(buildDir, "pear-fogd.map")}`,
       ...(embed ? ["EMBED_AGENT=1"] : []),
       `${build}/release/pear-fogd`,
     ],
@@ -97,6 +97,7 @@ export function buildPearFogd(arch, tc, deps, { agent = true } = {}) {
   });
   const nm = run("nm", tool(arch, "nm"), [unstripped], { capture: true });
   const js = /\bJS_NewRuntime\b/.test(nm);
-  const agentBc = /\bpearfog_agent_bc\b/.test(nm);
-  return { binary, unstripped, js, agentBc, version };
+  // The Makefile leaves a weak (V) empty pearfog_agent_bc when the bytecode is not embedded.
+  const agentBc = /^\S+ [RrDd] pearfog_agent_bc$/m.test(nm);
+  return { binary, unstripped, map: join(buildDir, "pear-fogd.map"), js, agentBc, version };
 }

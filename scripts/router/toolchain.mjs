@@ -34,7 +34,8 @@ export function hostPackages(arches) {
   };
   for (const a of arches) {
     for (const pkg of a.packages) {
-      p[pkg] = `${a.name}: ${pkg.startsWith("gcc") ? "C compiler (musl via a specs wrapper)" : "as, ld, strip, objdump"}`;
+      p[pkg] =
+        `${a.name}: ${pkg.startsWith("gcc") ? "C compiler (musl via a specs wrapper)" : "as, ld, strip, objdump"}`;
     }
     if (a.qemu.length) p["qemu-user-static"] = "runs the target binaries in tests";
   }
@@ -76,7 +77,8 @@ export function ensureHostPackages(arches) {
     { env, logFile: join(routerCache(), "apt-install.log") },
   );
   const still = missing(want);
-  if (still.length) throw new RouterBuildError("host packages", `not installed: ${still.join(" ")}`);
+  if (still.length)
+    throw new RouterBuildError("host packages", `not installed: ${still.join(" ")}`);
 }
 
 /** Tool path for the arch's binutils: `<triple>-<tool>`. */
@@ -158,7 +160,7 @@ function installSoftFp(arch, sysroot, versions, logFile) {
   const deb = debFile("bookworm", "gcc-12-source", "all", versions.gccSource);
   log(`${arch.name}: compiling soft-fp from ${deb.split("/").pop()}`);
   // The .deb carries usr/src/gcc-12/gcc-<v>.tar.xz (the whole GCC tree): take only libgcc's
-  // soft-fp dir, the mips sfp-machine.h and the headers they include.
+  // soft-fp dir, the mips sfp-machine.h and GCC's longlong.h.
   run("gcc-12-source", "sh", [
     "-c",
     `dpkg --fsys-tarfile "$1" | tar x -C "$2" --wildcards './usr/src/gcc-12/gcc-*.tar.*'`,
@@ -180,6 +182,7 @@ function installSoftFp(arch, sysroot, versions, logFile) {
       "--wildcards",
       "*/libgcc/soft-fp/*",
       "*/libgcc/config/mips/sfp-machine.h",
+      "*/include/longlong.h",
     ],
     { nice: true, logFile },
   );
@@ -214,6 +217,7 @@ function installSoftFp(arch, sysroot, versions, logFile) {
         `-I${join(tmp, "libgcc", "config", "mips")}`,
         `-I${sfp}`,
         `-I${tmp}`,
+        `-I${join(tmp, "include")}`,
         "-c",
         join(sfp, f),
         "-o",

@@ -1,0 +1,157 @@
+#!/usr/bin/env node
+// OpenSSL 3 vs mbedTLS 3 for pear-fogd's DTLS on routers: size and CPU.
+//
+//   node scripts/router/dtls-bench.mjs [--arch x86_64 --arch mipsel_24kc] [--mib 64]
+//
+// Per arch: dtls_bench_openssl.c and dtls_bench_mbedtls.c (same protocol, same loop: DTLS 1.2
+// handshake with ECDSA P-256 certificates, then MIB of 1200-byte AES-128-GCM records, and
+// again with ChaCha20-Poly1305) are linked statically against the router build's libraries
+// (OpenSSL "min" options as pear-fogd uses them, mbedTLS default config), stripped, measured
+// (raw, gzip -9, xz -9e; per-library bytes from the link map) and run (qemu-user for foreign
+// arches: CPU figures there are relative only). With dist/<arch>/pear-fogd built, it also
+// estimates pear-fogd's size with mbedTLS in place of OpenSSL. Writes dist/dtls-bench.json.
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { archOf } from "./arches.mjs";
+import { ensureMbedtls, ensureOpenssl, libDir } from "./deps.mjs";
+import { acquireLock, log, ROOT, routerCache, run } from "./lib.mjs";
+import { mapBreakdown } from "./sizes.mjs";
+import { ensureToolchain, tool } from "./toolchain.mjs";
+import { runTarget, sizes } from "./verify.mjs";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+
+export const benchDefaults = {
+  /** Application data per run, MiB. */
+  mib: 64,
+  /** Arches measured by default: the fastest and the smallest target. */
+  arches: ["x86_64", "mipsel_24kc"],
+  /** Ciphers run per library. */
+  ciphers: ["gcm", "chacha"],
+};
+
+function buildBench(arch, tc, lib, prefixes) {
+  const out = routerCache(arch.name, "dtls-bench");
+  const exe = join(out, `dtls_bench_${lib}`);
+  const map = `${exe}.map`;
+  const libs =
+    lib === "openssl"
+      ? [`-L${libDir(prefixes.openssl)}`, "-lssl", "-lcrypto"]
+      : [`-L${libDir(prefixes.mbedtls)}`, "-lmbedtls", "-lmbedx509", "-lmbedcrypto"];
+  run(
+    `dtls bench ${lib}`,
+    tc.cc,
+    [
+      "-std=gnu11",
+      "-D_GNU_SOURCE",
+      "-Os",
+      "-ffunction-sections",
+      "-fdata-sections",
+      "-Wall",
+      "-Wno-unused-parameter",
+      "-isystem",
+      join(prefixes[lib], "include"),
+      join(HERE, "dtls-bench", `dtls_bench_${lib}.c`),
+      "-static",
+      "-no-pie",
+      "-Wl,--gc-sections",
+      `-Wl,-Map=${map}`,
+      ...libs,
+      ...arch.ldlibs,
+      "-o",
+      exe,
+    ],
+    { logFile: join(routerCache(arch.name), "logs", "dtls-bench.log"), nice: true },
+  );
+  const stripped = `${exe}.stripped`;
+  copyFileSync(exe, stripped);
+  run("strip", tool(arch, "strip"), ["--strip-all", "-R", ".comment", stripped]);
+  return { exe: stripped, map };
+}
+
+function parseLine(line) {
+  const o = {};
+  for (const m of line.matchAll(/(\w+)=(\S+)/g)) o[m[1]] = /^[\d.]+$/.test(m[2]) ? +m[2] : m[2];
+  return o;
+}
+
+/** Measures one arch; returns the result object. */
+export function benchArch(name, { mib = benchDefaults.mib } = {}) {
+  const arch = archOf(name);
+  const tc = ensureToolchain(arch);
+  const prefixes = {
+    openssl: ensureOpenssl(arch, tc, { variant: "min" }),
+    mbedtls: ensureMbedtls(arch, tc),
+  };
+  const result = { arch: name, mib, qemu: arch.qemu.length > 0, libs: {} };
+  for (const lib of ["openssl", "mbedtls"]) {
+    const { exe, map } = buildBench(arch, tc, lib, prefixes);
+    const parts = mapBreakdown(map);
+    const r = { sizes: sizes(exe), libBytes: parts[lib] ?? 0, runs: {} };
+    for (const cipher of benchDefaults.ciphers) {
+      log(`${name}: ${lib} ${cipher} ${mib} MiB${arch.qemu.length ? " (qemu-user)" : ""}`);
+      const t = runTarget(arch, exe, [String(mib), cipher], { timeout: 900_000 });
+      if (t.status !== 0) {
+        r.runs[cipher] = { error: `exit ${t.status ?? t.signal}: ${t.stderr.trim()}` };
+      } else {
+        r.runs[cipher] = parseLine(t.stdout.trim());
+      }
+    }
+    result.libs[lib] = r;
+  }
+  // pear-fogd with mbedTLS instead of OpenSSL, estimated from its link map: its OpenSSL bytes
+  // out, the bench's mbedTLS bytes in; compressed sizes scaled by each bench's gzip/xz ratio.
+  const pfMap = join(ROOT, "libs", "webrtc-native", "build", name, "pear-fogd.map");
+  const pfBin = join(ROOT, "dist", name, "pear-fogd");
+  if (existsSync(pfMap) && existsSync(pfBin)) {
+    const pf = mapBreakdown(pfMap);
+    const s = sizes(pfBin);
+    const o = result.libs.openssl;
+    const m = result.libs.mbedtls;
+    const ratio = (x, k) => x.sizes[k] / x.sizes.bytes;
+    const est = (k) =>
+      Math.round(
+        s[k] -
+          pf.openssl * (k === "bytes" ? 1 : ratio(o, k)) +
+          m.libBytes * (k === "bytes" ? 1 : ratio(m, k)),
+      );
+    result.pearFogd = {
+      breakdown: pf,
+      withOpenssl: s,
+      withMbedtlsEstimate: { bytes: est("bytes"), gzip: est("gzip"), xz: est("xz") },
+    };
+  }
+  return result;
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      arch: { type: "string", multiple: true },
+      mib: { type: "string", default: String(benchDefaults.mib) },
+    },
+  });
+  const names = values.arch?.length ? values.arch : benchDefaults.arches;
+  const release = acquireLock();
+  const results = [];
+  try {
+    for (const n of names) results.push(benchArch(n, { mib: Number(values.mib) }));
+  } finally {
+    release();
+  }
+  const file = join(ROOT, "dist", "dtls-bench.json");
+  mkdirSync(dirname(file), { recursive: true });
+  const prev = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
+  for (const r of results) prev[r.arch] = r;
+  writeFileSync(file, JSON.stringify(prev, null, 2) + "\n");
+  process.stdout.write(JSON.stringify(results, null, 2) + "\n");
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((e) => {
+    console.error(e.message ?? e);
+    process.exit(1);
+  });
+}
