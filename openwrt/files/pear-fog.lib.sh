@@ -111,3 +111,27 @@ pf_bool() {
 	*) return 1 ;;
 	esac
 }
+
+# pf_rtc_addresses: the addresses pear-fogd must advertise when the config names none: with
+# rtc_address unset and a wildcard bind, the IPv4 and IPv6 address of `interface` (netifd).
+# Prints nothing when rtc_address is set or bind is a specific address.
+pf_rtc_addresses() {
+	local iface addr
+	[ -z "$(pf_uci_get rtc_address)" ] || return 0
+	case "$(pf_uci_get bind 0.0.0.0)" in 0.0.0.0 | ::) ;; *) return 0 ;; esac
+	iface="$(pf_uci_get interface lan)"
+	[ -f /lib/functions/network.sh ] || return 0
+	. /lib/functions/network.sh
+	network_get_ipaddr addr "$iface" && echo "$addr"
+	network_get_ipaddr6 addr "$iface" && echo "$addr"
+	return 0
+}
+
+# pf_check [CONFIG]: pear-fogd's validation of the file with the derived addresses; prints
+# its message and fails when it refuses.
+pf_check() {
+	local a args=""
+	for a in $(pf_rtc_addresses); do args="$args --rtc-address $a"; done
+	# shellcheck disable=SC2086 # one word per flag and address
+	"$PF_DAEMON" --config "${1:-$PF_CONFIG}" $args --check 2>&1
+}

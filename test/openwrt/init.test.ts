@@ -14,6 +14,7 @@ beforeEach(() => {
   // Everything else as shipped; the store under the test root (a /tmp path, so creatable).
   root.uci("set", `pear-fog.main.store_path=${store}`);
   root.uci("set", `pear-fog.main.ctl_socket=${root.dir}/var/run/pear-fog/ctl.sock`);
+  root.uci("set", `pear-fog.main.key_path=${root.dir}/etc/pear-fog/node.key`);
   root.uci("commit", "pear-fog");
   root.clearLogs();
 });
@@ -48,10 +49,17 @@ describe("init script (procd)", () => {
     expect(c).toContain("procd_set_param no_new_privs 1");
     expect(c).toContain(`procd_set_param file ${conf}`);
     expect(c).toContain("procd_add_jail pear-fog log ronly");
-    expect(c).toContain(`procd_add_jail_mount ${conf}`);
-    expect(c).toContain(`procd_add_jail_mount_rw ${store} ${root.dir}/var/run/pear-fog`);
-    expect(c.at(-3)).toBe("procd_add_reload_trigger pear-fog");
-    expect(c.at(-2)).toBe("procd_add_validation validate_pear_fog_section");
+    expect(c).toContain(
+      `procd_add_jail_mount ${conf} /etc/TZ /etc/ssl/certs /etc/resolv.conf /tmp/resolv.conf.d`,
+    );
+    expect(c).toContain(
+      `procd_add_jail_mount_rw ${store} ${root.dir}/var/run/pear-fog ${root.dir}/etc/pear-fog`,
+    );
+    expect(c.slice(-4, -1)).toEqual([
+      "procd_add_reload_trigger pear-fog",
+      `procd_add_interface_trigger interface.*.up lan ${root.dir}/etc/init.d/pear-fog reload`,
+      "procd_add_validation validate_pear_fog_section",
+    ]);
     expect(c).not.toContain("procd_open_instance wifi");
     expect(existsSync(store)).toBe(true);
     expect(root.syslog()).toBe("");
@@ -128,9 +136,19 @@ describe("init script (procd)", () => {
     );
   });
 
-  it("a config the daemon accepts is one `pear-fogd --check` accepts (same file)", () => {
+  it("waits for the interface when it has no address yet (no instance, a warning)", () => {
+    const r = start({});
+    expect(r.code).not.toBe(0);
+    expect(calls()).not.toContain("procd_open_instance pear-fogd");
+    expect(calls()).toContain(
+      `procd_add_interface_trigger interface.*.up lan ${root.dir}/etc/init.d/pear-fog reload`,
+    );
+    expect(root.syslog()).toContain("interface 'lan' has no address yet; starting when it is up");
+  });
+
+  it("a config the daemon accepts is one `pear-fog check` accepts (same file)", () => {
     expect(start().code).toBe(0);
-    const r = root.sh("usr/sbin/pear-fog", ["check"]);
+    const r = root.sh("usr/sbin/pear-fog", ["check"], "", { PF_TEST_IPADDR_lan: "192.168.1.1" });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("OK");
   });
@@ -177,7 +195,7 @@ describe("uci-defaults", () => {
     expect(root.uci("get", "pear-fog.main.sharing").trim()).toBe("0");
     expect(root.uci("get", "pear-fog.main.upload_cap").trim()).toBe("625000");
     // and the result is a config both readers accept
-    const chk = root.sh("usr/sbin/pear-fog", ["check"]);
+    const chk = root.sh("usr/sbin/pear-fog", ["check"], "", { PF_TEST_IPADDR_lan: "10.0.0.1" });
     expect(chk.code, chk.stderr).toBe(0);
   });
 });

@@ -260,7 +260,7 @@ describe("feed index", () => {
     const packages = readFileSync(join(signed, "Packages"));
     expect(verify(null, packages, key, sig.subarray(10))).toBe(true);
     const tampered = Buffer.from(packages);
-    tampered[10] ^= 1;
+    tampered[10] = (tampered[10] as number) ^ 1;
     expect(verify(null, tampered, key, sig.subarray(10))).toBe(false);
   });
 });

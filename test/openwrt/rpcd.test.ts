@@ -17,6 +17,7 @@ const call = (method: string, args = "{}") => {
   expect(r.code, r.stderr).toBe(0);
   return json(r.stdout.trim());
 };
+const daemonStatus = async () => (await d.ctl.request("status", {})) as Record<string, unknown>;
 const cli = (...args: string[]) => root.sh("usr/sbin/pear-fog", args, "", ENV);
 
 beforeAll(async () => {
@@ -24,6 +25,7 @@ beforeAll(async () => {
   root = makeRoot();
   root.uci("set", `pear-fog.main.ctl_socket=${d.ctlPath}`);
   root.uci("set", `pear-fog.main.store_path=${d.storeDir}`);
+  root.uci("set", `pear-fog.main.key_path=${root.dir}/etc/pear-fog/node.key`);
   root.uci("commit", "pear-fog");
   for (const s of ["one", "two", "three"]) ids.push(await d.putChunk(new TextEncoder().encode(s)));
 });
@@ -107,7 +109,7 @@ describe("rpcd plugin", () => {
     expect(call("status").sharing).toBe(false);
     expect(root.config()).toContain("option sharing '0'");
     expect(call("set_sharing", '{ "enabled": true }')).toEqual({ sharing: true, applied: true });
-    expect(((await d.ctl.request("status", {})) as { sharing: boolean }).sharing).toBe(true);
+    expect((await daemonStatus()).sharing).toBe(true);
     expect(root.config()).toContain("option sharing '1'");
     expect(call("set_sharing", '{"enabled":"perhaps"}')).toMatchObject({ error: "bad_request" });
   });
@@ -143,10 +145,10 @@ describe("pear-fog CLI", () => {
 
   it("disable / enable: sharing saved and applied", async () => {
     expect(cli("disable").stdout.trim()).toBe("sharing off");
-    expect(((await d.ctl.request("status", {})) as { sharing: boolean }).sharing).toBe(false);
+    expect((await daemonStatus()).sharing).toBe(false);
     expect(root.uci("get", "pear-fog.main.sharing").trim()).toBe("0");
     expect(cli("enable").stdout.trim()).toBe("sharing on");
-    expect(((await d.ctl.request("status", {})) as { sharing: boolean }).sharing).toBe(true);
+    expect((await daemonStatus()).sharing).toBe(true);
     expect(root.uci("get", "pear-fog.main.sharing").trim()).toBe("1");
   });
 
@@ -154,7 +156,7 @@ describe("pear-fog CLI", () => {
     const set = cli("limits", "--upload-cap", "100000", "--store-size", "64M");
     expect(set.code, set.stderr).toBe(0);
     expect(set.stdout).toBe("upload_cap 100000\npeer_upload_cap 0\nstore_size 67108864\n");
-    const st = (await d.ctl.request("status", {})) as { upload_cap: number; store_cap: number };
+    const st = await daemonStatus();
     expect(st.upload_cap).toBe(100000);
     expect(st.store_cap).toBe(64 * 2 ** 20);
     expect(root.uci("get", "pear-fog.main.store_size").trim()).toBe("64M");

@@ -4,7 +4,8 @@
 # the error count.
 for _f in procd_open_service procd_close_service procd_open_instance procd_close_instance \
 	procd_set_param procd_append_param procd_add_jail procd_add_jail_mount \
-	procd_add_jail_mount_rw procd_add_reload_trigger procd_add_validation; do
+	procd_add_jail_mount_rw procd_add_reload_trigger procd_add_interface_trigger \
+	procd_add_validation; do
 	eval "$_f() { echo \"$_f \$*\" >>\"\$PF_TEST_LOG\"; }"
 done
 
