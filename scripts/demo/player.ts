@@ -32,6 +32,8 @@ export interface NodeStats {
 export interface PlayResult {
   ended: boolean;
   stalls: number;
+  /** Each stall: seconds since the page started, the playhead (media s), buffer ahead (s). */
+  stallAt: { wallS: number; mediaS: number; aheadS: number }[];
   errors: string[];
   bytesFog: number;
   bytesHttp: number;
@@ -72,6 +74,7 @@ async function playInPage(page: Page, o: PlayOptions): Promise<PlayResult> {
     const hashing: Promise<void>[] = [];
     const fallbackUrls = new Set<string>();
     let stalls = 0;
+    const stallAt: { wallS: number; mediaS: number; aheadS: number }[] = [];
     let playing = false;
     const hls = new w.Hls({
       enableWorker: false,
@@ -113,7 +116,16 @@ async function playInPage(page: Page, o: PlayOptions): Promise<PlayResult> {
     video.addEventListener("playing", () => (playing = true));
     // A stall: playback had started and then had to wait for data.
     video.addEventListener("waiting", () => {
-      if (playing) stalls++;
+      if (!playing) return;
+      stalls++;
+      const t = video.currentTime;
+      let end = t;
+      for (let i = 0; i < video.buffered.length; i++) {
+        if (video.buffered.start(i) <= t + 0.1 && t <= video.buffered.end(i)) {
+          end = video.buffered.end(i);
+        }
+      }
+      stallAt.push({ wallS: (performance.now() - t0) / 1000, mediaS: t, aheadS: end - t });
     });
     hls.loadSource(a.playlistUrl);
     hls.attachMedia(video);
@@ -132,6 +144,7 @@ async function playInPage(page: Page, o: PlayOptions): Promise<PlayResult> {
     return {
       ended: didEnd,
       stalls,
+      stallAt,
       errors,
       bytesFog: s.bytesFog,
       bytesHttp: s.bytesHttp,

@@ -38,6 +38,8 @@ export class FogClient {
     this.coord = new CoordinatorLink({
       url: cfg.coordinator,
       timeoutMs: cfg.coordinatorTimeoutMs,
+      reconnectMinMs: cfg.reconnectMinMs,
+      reconnectMaxMs: cfg.reconnectMaxMs,
       webSocket: ws,
       onCandidate: (s, c, m) => this.pool.addCandidate(s, c, m),
       onWarning: (detail) => this.events.emit("warning", { detail }),

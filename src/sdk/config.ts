@@ -22,6 +22,10 @@ export interface SdkOptions {
   findCacheMs: number;
   /** A browser.find (or any coordinator round trip) unanswered this long counts as "no nodes", milliseconds. Default 2000. */
   coordinatorTimeoutMs: number;
+  /** First background reconnect to the coordinator after its socket drops, milliseconds (doubles per failure, ±25 % jitter). Default 1000. */
+  reconnectMinMs: number;
+  /** Longest wait between background reconnects, milliseconds. Default 30000. */
+  reconnectMaxMs: number;
 
   /** Shortest fog deadline for a segment, milliseconds. Default 1500. */
   minDeadlineMs: number;
@@ -68,6 +72,8 @@ export const SDK_DEFAULTS: Omit<SdkConfig, "coordinator" | "manifestUrl"> = {
   findMax: 8,
   findCacheMs: 10_000,
   coordinatorTimeoutMs: 2_000,
+  reconnectMinMs: 1_000,
+  reconnectMaxMs: 30_000,
   minDeadlineMs: 1_500,
   maxDeadlineMs: 8_000,
   deadlineFraction: 0.5,
@@ -100,6 +106,9 @@ export function resolveConfig(
   }
   if (!(cfg.minDeadlineMs > 0 && cfg.maxDeadlineMs >= cfg.minDeadlineMs)) {
     throw bad("minDeadlineMs/maxDeadlineMs", "expected 0 < min <= max");
+  }
+  if (!(cfg.reconnectMinMs > 0 && cfg.reconnectMaxMs >= cfg.reconnectMinMs)) {
+    throw bad("reconnectMinMs/reconnectMaxMs", "expected 0 < min <= max");
   }
   return cfg;
 }

@@ -121,6 +121,28 @@ describe("CoordinatorLink", () => {
     await expect(l.find("c", [ID], 4)).rejects.toMatchObject({ code: "closed" });
   });
 
+  it("reopens a dropped socket in the background, backing off while the coordinator is away", async () => {
+    handler = () => undefined;
+    const l = new CoordinatorLink({
+      url,
+      timeoutMs: 500,
+      webSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+      reconnectMinMs: 50,
+      reconnectMaxMs: 200,
+    });
+    await l.find("c", [ID], 4).catch(() => undefined); // first use opens the socket
+    expect(l.connections).toBe(1);
+    for (const c of wss.clients) c.terminate(); // the coordinator drops every browser
+    const t0 = Date.now();
+    while (l.connections < 2 && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 20));
+    expect(l.connections).toBe(2); // back without any use in between
+    const hellos = () => received.filter((m) => m.t === "browser.hello").length;
+    const before = hellos();
+    l.close();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(hellos()).toBe(before); // closed: no more attempts
+  });
+
   it("sends reports only with valid shapes", async () => {
     handler = () => undefined;
     received.length = 0;

@@ -1,6 +1,8 @@
 // The SDK's WebSocket to the coordinator (/ws/browser): hello/welcome, find, signalling relay,
 // reports (rtt, badchunk, stats). Every received frame goes through the protocol validator;
-// anything invalid is dropped. The socket is opened on first use and reopened after a close.
+// anything invalid is dropped. The socket is opened on first use; after it drops it is reopened
+// in the background with jittered exponential backoff (and on next use, whichever is first), so
+// reports (stats, bad chunks) resume without waiting for the player's next find.
 import {
   type BadChunkReason,
   type BrowserToCoordinator,
@@ -24,6 +26,10 @@ export interface CoordinatorLinkOptions {
   onCandidate?: (session: string, candidate: string, mid: string | undefined) => void;
   /** Non-fatal problems (socket errors, coordinator error messages). */
   onWarning?: (detail: string) => void;
+  /** First background reconnect after a drop, milliseconds (then doubled, ±25 % jitter). */
+  reconnectMinMs?: number;
+  /** Longest wait between background reconnects, milliseconds. */
+  reconnectMaxMs?: number;
 }
 
 interface Waiter<T> {
@@ -50,8 +56,15 @@ export class CoordinatorLink {
   private readonly finds = new Map<number, Waiter<FoundNode[]>>();
   private readonly answers = new Map<string, Waiter<{ node: string; sdp: string }>>();
   private destroyed = false;
+  private retryMs: number;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(private readonly opts: CoordinatorLinkOptions) {}
+  constructor(private readonly opts: CoordinatorLinkOptions) {
+    this.retryMs = opts.reconnectMinMs ?? 1000;
+  }
+
+  /** Connections completed (welcome received), counting reconnects. */
+  connections = 0;
 
   /** Ranked nodes holding any of `chunks` of `content`. Rejects with CoordinatorError. */
   async find(content: string, chunks: string[], max: number): Promise<FoundNode[]> {
@@ -102,6 +115,8 @@ export class CoordinatorLink {
 
   close(): void {
     this.destroyed = true;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     this.failAll(new CoordinatorError("closed", "client destroyed"));
     this.ws?.close();
     this.ws = undefined;
@@ -125,6 +140,8 @@ export class CoordinatorLink {
         if (!msg) return;
         if (msg.t === "browser.welcome") {
           clearTimeout(timer);
+          this.connections++;
+          this.retryMs = this.opts.reconnectMinMs ?? 1000;
           resolve();
           return;
         }
@@ -139,6 +156,7 @@ export class CoordinatorLink {
           this.ready = undefined; // reconnect on next use
         }
         this.failAll(new CoordinatorError("closed", "coordinator socket closed"));
+        this.scheduleReconnect();
       });
     });
     // A failed connect is retried on next use rather than cached.
@@ -146,6 +164,18 @@ export class CoordinatorLink {
       this.ready = undefined;
     });
     return this.ready;
+  }
+
+  /** Reopen the socket in the background after a drop, backing off while it keeps failing. */
+  private scheduleReconnect(): void {
+    if (this.destroyed || this.retryTimer !== undefined) return;
+    const delay = this.retryMs * (0.75 + Math.random() * 0.5);
+    this.retryMs = Math.min(this.opts.reconnectMaxMs ?? 30_000, this.retryMs * 2);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.destroyed || this.ready) return; // reopened on use meanwhile
+      this.connect().catch(() => undefined); // a failure closes the socket: next round
+    }, delay);
   }
 
   private decode(data: unknown): CoordinatorToBrowser | undefined {
