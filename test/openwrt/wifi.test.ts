@@ -1,0 +1,111 @@
+// The Wi-Fi context watcher against hostapd's ubus interface (canned get_clients replies in
+// the format `ubus call hostapd.<ifname> get_clients` prints, and subscribe notifications).
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { busybox, json, makeRoot, type Root } from "./support";
+
+let root: Root;
+let state: string;
+
+/** get_clients as hostapd's ubus object answers it, pretty-printed by the ubus CLI. */
+function getClients(macs: string[]): string {
+  const clients = Object.fromEntries(
+    macs.map((m) => [m, { auth: true, assoc: true, authorized: true, signal: -52, aid: 1 }]),
+  );
+  return JSON.stringify({ freq: 5180, clients }, null, "\t") + "\n";
+}
+
+function ubus(files: Record<string, string>) {
+  const dir = join(root.dir, "ubus");
+  mkdirSync(dir, { recursive: true });
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+}
+
+beforeEach(() => {
+  root = makeRoot();
+  state = join(root.dir, "var/run/pear-fog/wifi.json");
+  ubus({
+    list: "hostapd.phy0-ap0\nhostapd.phy1-ap0\n",
+    "call_hostapd.phy0-ap0_get_clients": getClients(["aa:bb:cc:00:00:01", "AA:BB:CC:00:00:02"]),
+    "call_hostapd.phy1-ap0_get_clients": getClients(["aa:bb:cc:00:00:03"]),
+  });
+});
+
+afterEach(() => root.remove());
+
+describe("wifi-context", () => {
+  it("once: counts clients per hostapd interface into wifi.json", () => {
+    const r = root.sh("usr/libexec/pear-fog/wifi-context", ["once"]);
+    expect(r.code, r.stderr).toBe(0);
+    const s = json(readFileSync(state, "utf8"));
+    expect(s).toMatchObject({
+      enabled: true,
+      clients: 3,
+      busy: false,
+      busy_clients: 8,
+      interfaces: [
+        { name: "phy0-ap0", clients: 2 },
+        { name: "phy1-ap0", clients: 1 },
+      ],
+      last_event: null,
+    });
+    expect(Math.abs((s.updated as number) - Date.now() / 1000)).toBeLessThan(60);
+    expect(root.log()).toContain("ubus call hostapd.phy0-ap0 get_clients");
+  });
+
+  it("busy from wifi_busy_clients; no hostapd means 0 clients", () => {
+    root.uci("set", "pear-fog.main.wifi_busy_clients=3");
+    root.uci("commit", "pear-fog");
+    root.sh("usr/libexec/pear-fog/wifi-context", ["once"]);
+    expect(json(readFileSync(state, "utf8"))).toMatchObject({ clients: 3, busy: true });
+    ubus({ list: "" });
+    root.sh("usr/libexec/pear-fog/wifi-context", ["once"]);
+    expect(json(readFileSync(state, "utf8"))).toMatchObject({
+      clients: 0,
+      busy: false,
+      interfaces: [],
+    });
+  });
+
+  it("the rpcd plugin and the CLI show the state", () => {
+    root.sh("usr/libexec/pear-fog/wifi-context", ["once"]);
+    const r = root.sh("usr/libexec/rpcd/pear-fog", ["call", "wifi"], "{}");
+    expect(json(r.stdout)).toMatchObject({ enabled: true, clients: 3 });
+    expect(json(root.sh("usr/sbin/pear-fog", ["wifi"]).stdout)).toMatchObject({ clients: 3 });
+  });
+
+  it("watch: recounts on assoc/disassoc notifications and logs joins and leaves", async () => {
+    ubus({
+      subscribe:
+        '{ "probe": {"address": "aa:bb:cc:00:00:09", "signal": -70} }\n' +
+        '{ "assoc": {"address": "aa:bb:cc:00:00:04", "signal": -50} }\n' +
+        '{ "disassoc": {"address": "aa:bb:cc:00:00:02"} }\n',
+    });
+    const p = spawn(
+      busybox(),
+      ["ash", join(root.dir, "usr/libexec/pear-fog/wifi-context"), "watch"],
+      {
+        env: root.env,
+        stdio: "ignore",
+        detached: true,
+      },
+    );
+    try {
+      const deadline = Date.now() + 20_000;
+      while (!root.syslog().includes("left") && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      process.kill(-(p.pid as number), "SIGTERM");
+    }
+    expect(root.syslog()).toContain("wifi: aa:bb:cc:00:00:04 joined");
+    expect(root.syslog()).toContain("wifi: aa:bb:cc:00:00:02 left");
+    expect(root.syslog()).not.toContain("00:09"); // probes are not joins
+    expect(root.log()).toContain("ubus subscribe hostapd.phy0-ap0 hostapd.phy1-ap0");
+    expect(existsSync(state)).toBe(true);
+    const s = json(readFileSync(state, "utf8"));
+    expect(s.last_event).toMatchObject({ type: "disassoc", address: "aa:bb:cc:00:00:02" });
+  });
+});
