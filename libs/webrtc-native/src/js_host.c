@@ -32,6 +32,7 @@ struct js_host {
 	JSContext *ctx;
 	bool failed;           /* the generation hit an error; teardown pending */
 	uint64_t deadline_ms;  /* monotonic ms the running slice must end by (0: none) */
+	uint64_t slice_start_ms;
 	uint64_t started_ms;   /* when the generation started */
 	uint32_t backoff_ms;   /* delay before the next restart */
 	JSValue module_promise; /* the agent module's evaluation */
@@ -84,11 +85,18 @@ static int interrupt_cb(JSRuntime *rt, void *opaque)
 
 static void slice_begin(struct js_host *h)
 {
-	h->deadline_ms = mono_ms() + h->cfg.slice_ms;
+	h->slice_start_ms = mono_ms();
+	h->deadline_ms = h->slice_start_ms + h->cfg.slice_ms;
 }
 
 static void slice_end(struct js_host *h)
 {
+	uint64_t ms = mono_ms() - h->slice_start_ms;
+
+	if (ms > JS_HOST_SLOW_SLICE_MS) {
+		h->stats.slow_slices++;
+		log_debug("agent: a JS slice ran %llu ms", (unsigned long long)ms);
+	}
 	h->deadline_ms = 0;
 }
 
@@ -490,12 +498,14 @@ void js_host_render_metrics(const struct js_host *h, struct ctl_json_out *o)
 			 "# TYPE pearfog_js_restarts_total counter\npearfog_js_restarts_total %llu\n"
 			 "# HELP pearfog_js_interrupts_total JS slices stopped for running too long\n"
 			 "# TYPE pearfog_js_interrupts_total counter\npearfog_js_interrupts_total %llu\n"
+			 "# HELP pearfog_js_slow_slices_total JS slices that held the loop over 50 ms\n"
+			 "# TYPE pearfog_js_slow_slices_total counter\npearfog_js_slow_slices_total %llu\n"
 			 "# HELP pearfog_js_running 1 while the agent's JS context is live\n"
 			 "# TYPE pearfog_js_running gauge\npearfog_js_running %d\n"
 			 "# HELP pearfog_js_heap_bytes Bytes the JS runtime has allocated\n"
 			 "# TYPE pearfog_js_heap_bytes gauge\npearfog_js_heap_bytes %lld\n",
 			 (unsigned long long)h->stats.restarts, (unsigned long long)h->stats.interrupts,
-			 h->stats.running ? 1 : 0, (long long)mu.malloc_size);
+			 (unsigned long long)h->stats.slow_slices, h->stats.running ? 1 : 0, (long long)mu.malloc_size);
 }
 
 struct js_host *js_host_start_daemon(struct loop *l, const char *agent_path,

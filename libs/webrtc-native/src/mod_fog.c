@@ -450,6 +450,11 @@ static const JSCFunctionListEntry fog_funcs[] = {
 	JS_CFUNC_DEF("ctl", 2, fog_ctl),
 	JS_CFUNC_DEF("onSignal", 1, fog_on_signal),
 	JS_CFUNC_DEF("spawn", 2, mod_fog_spawn),
+	JS_CFUNC_DEF("sha256", 1, mod_fog_sha256),
+	JS_CFUNC_DEF("sha512", 1, mod_fog_sha512),
+	JS_CFUNC_DEF("ed25519PublicKey", 1, mod_fog_ed25519_public_key),
+	JS_CFUNC_DEF("ed25519Sign", 2, mod_fog_ed25519_sign),
+	JS_CFUNC_DEF("ed25519Verify", 3, mod_fog_ed25519_verify),
 };
 
 static int fog_module_init(JSContext *ctx, JSModuleDef *m)

@@ -18,6 +18,9 @@
  *                                    posix_spawnp, stdin /dev/null, output read on the loop
  *   memoryUsage() → {heapBytes, limitBytes}
  *   info() → {configPath: string|null, version, pid}
+ *   sha256(bytes), sha512(bytes) → Uint8Array               OpenSSL
+ *   ed25519PublicKey(seed32) → 32 bytes   ed25519Sign(msg, seed32) → 64 bytes
+ *   ed25519Verify(sig, msg, pub) → boolean                   RFC 8032 (OpenSSL)
  *   utf8Encode(string) → Uint8Array  utf8Decode(Uint8Array) → string
  * File ops are synchronous underneath (small files on local flash) but Promise-shaped; a
  * failure rejects with an Error carrying `op` and `code` ("ENOENT", "too_large", ...). */
@@ -55,6 +58,11 @@ JSValue mod_fog_rename(JSContext *ctx, JSValueConst this_val, int argc, JSValueC
 JSValue mod_fog_mkdir(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
 JSValue mod_fog_unlink(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
 JSValue mod_fog_stat(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
+JSValue mod_fog_sha256(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
+JSValue mod_fog_sha512(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
+JSValue mod_fog_ed25519_public_key(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
+JSValue mod_fog_ed25519_sign(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
+JSValue mod_fog_ed25519_verify(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
 JSValue mod_fog_spawn(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
 
 /* mkdir -p of path's parent directories (not path itself).  0 or -errno. */

@@ -318,6 +318,45 @@ TEST(files_random_clock_spawn)
 	loop_free(l);
 }
 
+TEST(native_crypto_matches_rfc_vectors)
+{
+	struct loop *l = loop_new();
+	struct js_host *h = start(
+		l, "crypto.mjs",
+		REPORT "const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');\n"
+		       "const un = (s) => new Uint8Array(s.match(/../g).map((x) => parseInt(x, 16)));\n"
+		       "await report(hex(fog.sha256(fog.utf8Encode('abc'))));\n"
+		       "await report(hex(fog.sha512(new Uint8Array(0))).slice(0, 32));\n"
+		       /* RFC 8032 §7.1 TEST 1 */
+		       "const seed = un('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60');\n"
+		       "const pub = fog.ed25519PublicKey(seed);\n"
+		       "await report(hex(pub));\n"
+		       "const sig = fog.ed25519Sign(new Uint8Array(0), seed);\n"
+		       "await report(hex(sig));\n"
+		       "await report(fog.ed25519Verify(sig, new Uint8Array(0), pub));\n"
+		       "sig[5] ^= 1;\n"
+		       "await report(fog.ed25519Verify(sig, new Uint8Array(0), pub));\n"
+		       "await report(fog.ed25519Verify(sig.slice(1), new Uint8Array(0), pub));\n"
+		       "try { fog.ed25519Sign(new Uint8Array(1), new Uint8Array(31)); } catch (e) { await report(e.name); }\n"
+		       "try { fog.sha256('abc'); } catch (e) { await report(e.name); }\n",
+		0, 0);
+
+	run_until_reports(l, 9, 2000);
+	CHECK_EQ_INT(n_reports, 9);
+	CHECK_EQ_STR(reports[0], "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	CHECK_EQ_STR(reports[1], "cf83e1357eefb8bdf1542850d66d8007");
+	CHECK_EQ_STR(reports[2], "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+	CHECK_EQ_STR(reports[3], "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555f"
+				 "b8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b");
+	CHECK_EQ_STR(reports[4], "true");
+	CHECK_EQ_STR(reports[5], "false");
+	CHECK_EQ_STR(reports[6], "false");
+	CHECK_EQ_STR(reports[7], "RangeError");
+	CHECK_EQ_STR(reports[8], "TypeError");
+	js_host_free(h);
+	loop_free(l);
+}
+
 TEST(signals_and_teardown_with_live_resources)
 {
 	struct loop *l = loop_new();
@@ -370,6 +409,7 @@ int main(void)
 	RUN(memory_limit_is_a_clean_error_and_restart);
 	RUN(uncaught_exception_and_unhandled_rejection_restart);
 	RUN(files_random_clock_spawn);
+	RUN(native_crypto_matches_rfc_vectors);
 	RUN(signals_and_teardown_with_live_resources);
 	RUN(missing_agent_and_unknown_import);
 	{
