@@ -1,8 +1,11 @@
-// `npm run bench -- gateway [--json]`: pear-fogd's data plane against two WebRTC stacks, same
+// `npm run bench -- gateway [--json] [--fogd PATH]`: pear-fogd's data plane against two WebRTC stacks, same
 // run, same machine, loopback. The receiver is always @roamhq/wrtc in this process; the sender
 // is, in turn, the release (-Os) pear-fogd (chunk responses to ChunkClient GETs, 8 in flight) and
 // a Node child process (bench/gateway/sender.ts) running @roamhq/wrtc (anchor "libwebrtc") or
 // node-datachannel (anchor "libdatachannel") that pushes the same bytes in the same framing.
+//
+// --fogd PATH measures that pear-fogd binary instead (e.g. the static musl router build
+// dist/x86_64/pear-fogd from `npm run build:router -- --arch x86_64`).
 //
 // Metrics (value = pear-fogd, one line per anchor):
 //   goodput_mb_s            payload bytes / wall seconds of the transfer, MB = 10^6 bytes;
@@ -49,6 +52,8 @@ export const GATEWAY_BENCH_DEFAULTS = {
 } as const;
 
 const C = GATEWAY_BENCH_DEFAULTS;
+const fogdArg = process.argv.indexOf("--fogd");
+const FOGD_BINARY = fogdArg > 0 ? process.argv[fogdArg + 1] : undefined;
 const MIB = 1024 * 1024;
 const DATA_HDR = 16;
 
@@ -131,7 +136,7 @@ async function connectFogd(node: PearFogd): Promise<{ pc: PC; dc: DC; ms: number
 }
 
 async function benchFogd(): Promise<Result> {
-  const node = await startPearFogd({ build: "release" });
+  const node = await startPearFogd({ build: "release", binary: FOGD_BINARY });
   try {
     const pid = node.proc.pid!;
     await sleep(C.rssSettleMs);

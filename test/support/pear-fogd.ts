@@ -33,6 +33,8 @@ export interface PearFogdOptions {
   storeDir?: string;
   /** Serve HTTP on a free loopback port (default: HTTP off). */
   http?: boolean;
+  /** Run this binary instead of building libs/webrtc-native (e.g. dist/x86_64/pear-fogd). */
+  binary?: string;
 }
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
@@ -64,7 +66,7 @@ export interface PearFogd {
 }
 
 export async function startPearFogd(opts: PearFogdOptions = {}): Promise<PearFogd> {
-  const bin = buildPearFogd(opts.build);
+  const bin = opts.binary ?? buildPearFogd(opts.build);
   const dir = mkdtempSync(join(tmpdir(), "pear-fogd-test-"));
   const storeDir = opts.storeDir ?? join(dir, "store");
   const ctlPath = join(dir, "ctl.sock");
