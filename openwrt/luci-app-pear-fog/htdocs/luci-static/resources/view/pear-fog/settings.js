@@ -148,6 +148,10 @@ return view.extend({
 		o.validate = validatePath;
 		o.placeholder = '/etc/pear-fog/node.key';
 
+		o = s.taboption('advanced', form.Value, 'agent_js', _('Agent module'),
+			_('A .js/.mjs or qjsc bytecode file pear-fogd runs instead of its embedded agent; empty: the embedded one.'));
+		o.validate = validatePath;
+
 		o = s.taboption('advanced', form.Value, 'max_message_size', _('Largest message'),
 			_('SDP max-message-size; K/M suffix.'));
 		o.validate = validateSize;
