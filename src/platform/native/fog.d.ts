@@ -24,6 +24,14 @@ declare module "pear-fog:native" {
   export function randomBytes(n: number): Uint8Array;
   export function memoryUsage(): { heapBytes: number; limitBytes: number };
   export function info(): { configPath: string | null; version: string; pid: number };
+  /** OpenSSL digests. */
+  export function sha256(data: Uint8Array): Uint8Array;
+  export function sha512(data: Uint8Array): Uint8Array;
+  /** RFC 8032 Ed25519 on OpenSSL; the secret key is the 32-byte seed. */
+  export function ed25519PublicKey(seed: Uint8Array): Uint8Array;
+  export function ed25519Sign(message: Uint8Array, seed: Uint8Array): Uint8Array;
+  /** Strict RFC 8032 verification; wrong lengths give false. */
+  export function ed25519Verify(sig: Uint8Array, message: Uint8Array, pub: Uint8Array): boolean;
   export function utf8Encode(s: string): Uint8Array;
   /** Malformed sequences become U+FFFD. */
   export function utf8Decode(b: Uint8Array): string;

@@ -1,0 +1,171 @@
+// pear-fogd's QuickJS-ng host from outside: a real pear-fogd (ASan+UBSan build) started with a
+// small --agent-js file that exercises "pear-fog:native", a crashing agent while the data plane
+// serves, and the real agent bundle (make agent) signing in its node key inside pear-fogd.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  NATIVE_DIR,
+  randomChunk,
+  sha256Hex,
+  startPearFogd,
+  type PearFogd,
+} from "../support/pear-fogd";
+
+let dir: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "pear-fog-native-"));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function waitFor<T>(what: string, f: () => T | undefined, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = f();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const readJson = (p: string) =>
+  existsSync(p) ? (JSON.parse(readFileSync(p, "utf8")) as Record<string, unknown>) : undefined;
+
+async function metric(d: PearFogd, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${d.httpPort}/metrics`)).text();
+  const m = new RegExp(`^${name} (\\d+)$`, "m").exec(text);
+  if (!m) throw new Error(`no ${name} in /metrics`);
+  return Number(m[1]);
+}
+
+describe("pear-fogd JS host", () => {
+  it("runs an agent file that uses the native module", async () => {
+    const chunk = randomChunk(3000);
+    const id = sha256Hex(chunk);
+    const script = join(dir, "native.mjs");
+    const out = join(dir, "native-out.json");
+    writeFileSync(
+      script,
+      `import * as fog from "pear-fog:native";
+const res = {};
+const staged = ${JSON.stringify(join(dir, "staging"))} + "/c1";
+await fog.writeFile(staged, new Uint8Array(${JSON.stringify(Array.from(chunk))}));
+res.put = (await fog.ctl("chunk_put", { chunk: ${JSON.stringify(id)}, path: staged })).ok;
+res.has = (await fog.ctl("chunk_has", { chunks: [${JSON.stringify(id)}, "00".repeat(32)] })).have;
+res.status = await fog.ctl("status");
+try { await fog.ctl("chunk_put", { chunk: "zz", path: staged }); } catch (e) { res.badPut = e.code; }
+res.sh = await fog.spawn(["sh", "-c", "echo uci-ok"]);
+res.info = fog.info();
+res.rand = fog.randomBytes(16).length;
+const t0 = fog.monotonic();
+await new Promise((r) => fog.setTimeout(r, 50));
+res.slept = fog.monotonic() - t0;
+fog.onSignal(async (s) => { await fog.writeFile(${JSON.stringify(join(dir, "signal.txt"))}, s); });
+await fog.writeFile(${JSON.stringify(out)}, JSON.stringify(res));
+`,
+    );
+    const d = await startPearFogd({ args: ["--agent-js", script], http: true });
+    try {
+      const r = await waitFor("the script's result", () => readJson(out));
+      expect(r.put).toBe(true);
+      expect(r.has).toEqual([id]);
+      expect((r.status as Record<string, unknown>).store_chunks).toBe(1);
+      expect(r.badPut).toBe("bad_request");
+      expect(r.sh).toEqual({ status: 0, signal: null, stdout: "uci-ok\n", stderr: "" });
+      expect((r.info as Record<string, unknown>).pid).toBe(d.proc.pid);
+      expect(r.rand).toBe(16);
+      expect(r.slept).toBeGreaterThanOrEqual(49);
+      // the chunk JS stored is served over HTTP by the data plane
+      const got = await fetch(`http://127.0.0.1:${d.httpPort}/chunks/${id}`);
+      expect(new Uint8Array(await got.arrayBuffer())).toEqual(chunk);
+      d.proc.kill("SIGHUP");
+      const sig = join(dir, "signal.txt");
+      await waitFor("SIGHUP in JS", () =>
+        existsSync(sig) ? readFileSync(sig, "utf8") : undefined,
+      );
+      expect(readFileSync(sig, "utf8")).toBe("SIGHUP");
+      expect(await metric(d, "pearfog_js_restarts_total")).toBe(0);
+      expect(await metric(d, "pearfog_js_running")).toBe(1);
+    } finally {
+      const code = await d.stop();
+      if (code !== 0) console.error(d.log());
+      expect(code).toBe(0);
+    }
+  });
+
+  it("keeps serving while the agent throws, loops forever or runs out of memory", async () => {
+    const script = join(dir, "crash.mjs");
+    writeFileSync(
+      script,
+      `import * as fog from "pear-fog:native";
+const n = (await fog.readFile(${JSON.stringify(join(dir, "crash-n"))}))?.length ?? 0;
+await fog.writeFile(${JSON.stringify(join(dir, "crash-n"))}, "x".repeat(n + 1));
+fog.setTimeout(() => {
+  if (n % 3 === 0) throw new Error("boom " + n);
+  if (n % 3 === 1) for (;;) {}
+  const a = []; for (;;) a.push(new Array(4096).fill(n));
+}, 20);
+`,
+    );
+    const d = await startPearFogd({ args: ["--agent-js", script], http: true });
+    try {
+      const id = await d.putChunk(randomChunk(64 * 1024));
+      const end = Date.now() + 6000;
+      let gets = 0;
+      while (Date.now() < end) {
+        const r = await fetch(`http://127.0.0.1:${d.httpPort}/chunks/${id}`);
+        expect(r.status).toBe(200);
+        expect(sha256Hex(new Uint8Array(await r.arrayBuffer()))).toBe(id);
+        expect((await d.ctl.request("status")).ok).toBe(true);
+        gets++;
+      }
+      expect(gets).toBeGreaterThan(20);
+      // 1 s + 2 s backoff after the first two failures: at least 3 generations in 6 s
+      expect(await metric(d, "pearfog_js_restarts_total")).toBeGreaterThanOrEqual(3);
+      expect(await metric(d, "pearfog_js_interrupts_total")).toBeGreaterThanOrEqual(1);
+      expect(d.log()).toMatch(/agent: timer callback: Error: boom 0/);
+      expect(d.log()).toMatch(/InternalError: interrupted/);
+      expect(d.log()).toMatch(/out of memory/);
+    } finally {
+      const code = await d.stop();
+      if (code !== 0) console.error(d.log());
+      expect(code).toBe(0);
+    }
+  }, 20_000);
+
+  it("runs the agent bundle: config, node key, sharing through the ctl ops", async () => {
+    execFileSync("make", ["-C", NATIVE_DIR, "agent"], { stdio: ["ignore", "ignore", "inherit"] });
+    const conf = join(dir, "pear-fog");
+    const key = join(dir, "node.key");
+    writeFileSync(
+      conf,
+      `config pear-fog 'main'
+	option sharing '0'
+	option coordinator 'ws://127.0.0.1:9/ws/node'
+	option key_path '${key}'
+	option agent_staging '${join(dir, "agent-staging")}'
+`,
+    );
+    const d = await startPearFogd({
+      args: ["--config", conf, "--agent-js", join(NATIVE_DIR, "build/agent/agent.mjs")],
+      http: true,
+    });
+    try {
+      await waitFor("the node key", () => (existsSync(key) ? true : undefined));
+      expect(readFileSync(key, "utf8")).toMatch(/did:key:z6Mk/);
+      await waitFor("sharing off", () => (d.log().includes("sharing disabled") ? true : undefined));
+      expect((await d.ctl.request("status")).sharing).toBe(false);
+      await waitFor("a coordinator attempt", () =>
+        d.log().includes("ws_connect ws://127.0.0.1:9/ws/node") ? true : undefined,
+      );
+      expect(await metric(d, "pearfog_js_restarts_total")).toBe(0);
+    } finally {
+      const code = await d.stop();
+      if (code !== 0) console.error(d.log());
+      expect(code).toBe(0);
+    }
+  }, 30_000);
+});
