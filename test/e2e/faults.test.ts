@@ -302,7 +302,6 @@ describe("faults mid-stream", () => {
             : undefined,
         15_000,
       );
-      const browserBackMs = Date.now() - restarted;
       const r = await player.result;
       expect(r.ended, JSON.stringify(r.errors)).toBe(true);
       expect(r.stalls, JSON.stringify({ stallAt: r.stallAt, fallbacks: r.fallbacks })).toBe(0);
