@@ -2,6 +2,7 @@
 // small --agent-js file that exercises "pear-fog:native", a crashing agent while the data plane
 // serves, and the real agent bundle (make agent) signing in its node key inside pear-fogd.
 import { execFileSync } from "node:child_process";
+import { createServer, type Server } from "node:http";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -43,6 +44,20 @@ async function metric(d: PearFogd, name: string): Promise<number> {
 
 describe("pear-fogd JS host", () => {
   it("runs an agent file that uses the native module", async () => {
+    const origin: Server = createServer((req, res) => {
+      const body = Buffer.from("0123456789");
+      const m = /bytes=(\d+)-(\d+)/.exec(req.headers.range ?? "");
+      if (req.url === "/big") {
+        res.writeHead(200, { "content-length": "5000" }).end(Buffer.alloc(5000));
+      } else if (m) {
+        const [a, b] = [Number(m[1]), Number(m[2])];
+        res.writeHead(206, { "content-range": `bytes ${a}-${b}/10` }).end(body.subarray(a, b + 1));
+      } else {
+        res.writeHead(200).end(body);
+      }
+    });
+    await new Promise<void>((r) => origin.listen(0, "127.0.0.1", r));
+    const base = `http://127.0.0.1:${(origin.address() as { port: number }).port}`;
     const chunk = randomChunk(3000);
     const id = sha256Hex(chunk);
     const script = join(dir, "native.mjs");
@@ -58,6 +73,11 @@ res.has = (await fog.ctl("chunk_has", { chunks: [${JSON.stringify(id)}, "00".rep
 res.status = await fog.ctl("status");
 try { await fog.ctl("chunk_put", { chunk: "zz", path: staged }); } catch (e) { res.badPut = e.code; }
 res.sh = await fog.spawn(["sh", "-c", "echo uci-ok"]);
+const whole = await fog.httpGet(${JSON.stringify(base)} + "/x", { maxBytes: 100 });
+const part = await fog.httpGet(${JSON.stringify(base)} + "/x", { range: [2, 5], maxBytes: 100, timeoutMs: 5000 });
+res.http = [whole.status, fog.utf8Decode(whole.body), part.status, fog.utf8Decode(part.body)];
+try { await fog.httpGet(${JSON.stringify(base)} + "/big", { maxBytes: 1000 }); } catch (e) { res.big = e.code; }
+try { await fog.httpGet("http://127.0.0.1:9/", { maxBytes: 10, timeoutMs: 2000 }); } catch (e) { res.refused = e.code; }
 res.info = fog.info();
 res.rand = fog.randomBytes(16).length;
 const t0 = fog.monotonic();
@@ -75,6 +95,9 @@ await fog.writeFile(${JSON.stringify(out)}, JSON.stringify(res));
       expect((r.status as Record<string, unknown>).store_chunks).toBe(1);
       expect(r.badPut).toBe("bad_request");
       expect(r.sh).toEqual({ status: 0, signal: null, stdout: "uci-ok\n", stderr: "" });
+      expect(r.http).toEqual([200, "0123456789", 206, "2345"]);
+      expect(r.big).toBe("too_big");
+      expect(r.refused).toBe("fetch");
       expect((r.info as Record<string, unknown>).pid).toBe(d.proc.pid);
       expect(r.rand).toBe(16);
       expect(r.slept).toBeGreaterThanOrEqual(49);
@@ -93,6 +116,7 @@ await fog.writeFile(${JSON.stringify(out)}, JSON.stringify(res));
       const code = await d.stop();
       if (code !== 0) console.error(d.log());
       expect(code).toBe(0);
+      origin.close();
     }
   });
 
@@ -143,7 +167,7 @@ fog.setTimeout(() => {
     writeFileSync(
       conf,
       `config pear-fog 'main'
-	option sharing '0'
+	option sharing '1'
 	option coordinator 'ws://127.0.0.1:9/ws/node'
 	option key_path '${key}'
 	option agent_staging '${join(dir, "agent-staging")}'
@@ -156,8 +180,8 @@ fog.setTimeout(() => {
     try {
       await waitFor("the node key", () => (existsSync(key) ? true : undefined));
       expect(readFileSync(key, "utf8")).toMatch(/did:key:z6Mk/);
-      await waitFor("sharing off", () => (d.log().includes("sharing disabled") ? true : undefined));
-      expect((await d.ctl.request("status")).sharing).toBe(false);
+      await waitFor("sharing on", () => (d.log().includes("sharing enabled") ? true : undefined));
+      expect((await d.ctl.request("status")).sharing).toBe(true);
       await waitFor("a coordinator attempt", () =>
         d.log().includes("ws_connect ws://127.0.0.1:9/ws/node") ? true : undefined,
       );

@@ -377,13 +377,15 @@ static JSValue fog_ctl(JSContext *ctx, JSValueConst this_val, int argc, JSValueC
 		goto out;
 	}
 	req = calloc(1, sizeof(*req));
-	buf = malloc(len + 1);
+	buf = malloc(len + 3);
 	if (!req || !buf) {
 		rv = JS_ThrowOutOfMemory(ctx);
 		goto out;
 	}
-	memcpy(buf, line ? line : "{}", line ? len : 2);
-	len = line ? len : 2;
+	if (line && len)
+		memcpy(buf, line, len);
+	else /* no arguments: an empty request object */
+		memcpy(buf, "{}", (len = 2));
 	buf[len] = 0;
 	if ((rc = ctl_json_parse(buf, len, req)) < 0) {
 		rv = mod_fog_settled(ctx, false, mod_fog_error(ctx, op, "bad_request", "ctl %s: %s", op,
@@ -450,6 +452,7 @@ static const JSCFunctionListEntry fog_funcs[] = {
 	JS_CFUNC_DEF("ctl", 2, fog_ctl),
 	JS_CFUNC_DEF("onSignal", 1, fog_on_signal),
 	JS_CFUNC_DEF("spawn", 2, mod_fog_spawn),
+	JS_CFUNC_DEF("httpGet", 2, mod_fog_http_get),
 	JS_CFUNC_DEF("sha256", 1, mod_fog_sha256),
 	JS_CFUNC_DEF("sha512", 1, mod_fog_sha512),
 	JS_CFUNC_DEF("ed25519PublicKey", 1, mod_fog_ed25519_public_key),

@@ -16,6 +16,7 @@
  *   onSignal(fn)                     fn("SIGTERM" | "SIGHUP" | "SIGINT")
  *   spawn(argv, {timeoutMs?, maxOutput?}) → Promise<{status, signal, stdout, stderr}>
  *                                    posix_spawnp, stdin /dev/null, output read on the loop
+ *   httpGet(url, {range?, maxBytes, timeoutMs?}) → Promise<{status, body}>   http_client
  *   memoryUsage() → {heapBytes, limitBytes}
  *   info() → {configPath: string|null, version, pid}
  *   sha256(bytes), sha512(bytes) → Uint8Array               OpenSSL
@@ -38,6 +39,7 @@
 #define MOD_FOG_MAX_PROCS 8             /* concurrent child processes */
 #define MOD_FOG_SPAWN_TIMEOUT_MS 10000  /* default spawn deadline, ms */
 #define MOD_FOG_SPAWN_MAX_OUTPUT (1u << 20) /* default cap per stream, bytes */
+#define MOD_FOG_MAX_HTTP_BODY (16u << 20)   /* httpGet maxBytes cap, bytes */
 
 /* Module loader hook: create the module in ctx (a js_host context). */
 JSModuleDef *mod_fog_init(JSContext *ctx, const char *name);
@@ -63,6 +65,7 @@ JSValue mod_fog_sha512(JSContext *ctx, JSValueConst this_val, int argc, JSValueC
 JSValue mod_fog_ed25519_public_key(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
 JSValue mod_fog_ed25519_sign(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
 JSValue mod_fog_ed25519_verify(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
+JSValue mod_fog_http_get(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
 JSValue mod_fog_spawn(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
 
 /* mkdir -p of path's parent directories (not path itself).  0 or -errno. */

@@ -149,17 +149,19 @@ TEST(promises_and_ctl_replies)
 		       "await report('n=' + r.n + ' ok=' + r.ok);\n"
 		       "try { await fog.ctl('fail', {}); } catch (e) { await report(e.code + ':' + e.op); }\n"
 		       "try { await fog.ctl('nope'); } catch (e) { await report(e.code); }\n"
+		       "try { await fog.ctl('report'); } catch (e) { await report('no args: ' + e.code); }\n"
 		       "try { await fog.ctl('report', { v: { nested: 1 } }); } catch (e) { await report(e.code); }\n",
 		0, 0);
 	struct js_host_stats st;
 
-	run_until_reports(l, 5, 2000);
-	CHECK_EQ_INT(n_reports, 5);
+	run_until_reports(l, 6, 2000);
+	CHECK_EQ_INT(n_reports, 6);
 	CHECK_EQ_STR(reports[0], "first");
 	CHECK_EQ_STR(reports[1], "n=1 ok=true");
 	CHECK_EQ_STR(reports[2], "no_luck:fail");
 	CHECK_EQ_STR(reports[3], "unknown_op");
-	CHECK_EQ_STR(reports[4], "bad_request");
+	CHECK_EQ_STR(reports[4], "no args: bad_request"); /* op ran with {}: v missing */
+	CHECK_EQ_STR(reports[5], "bad_request");
 	js_host_get_stats(h, &st);
 	CHECK_EQ_INT(st.restarts, 0);
 	js_host_free(h);

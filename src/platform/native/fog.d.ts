@@ -54,6 +54,15 @@ declare module "pear-fog:native" {
    * FogError whose code is the reply's error code.
    */
   export function ctl(op: string, args?: Record<string, unknown>): Promise<Record<string, unknown>>;
+  /**
+   * HTTP/1.1 GET (http:// and https:// with the system CA store; redirects followed). A body over
+   * maxBytes (≤ 16 MiB) rejects with code "too_big"; timeoutMs covers the whole request.
+   * Other codes: "timeout", "range" (a 206 for another range), "fetch".
+   */
+  export function httpGet(
+    url: string,
+    opts: { range?: [number, number]; maxBytes: number; timeoutMs?: number },
+  ): Promise<{ status: number; body: Uint8Array }>;
   /** fn receives "SIGTERM" | "SIGHUP" | "SIGINT". One handler; undefined clears it. */
   export function onSignal(fn: ((signal: string) => void) | undefined): void;
   /** posix_spawnp; stdin /dev/null. Defaults: timeoutMs 10000, maxOutput 1 MiB per stream. */

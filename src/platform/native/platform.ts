@@ -1,6 +1,6 @@
 // The platform interface inside pear-fogd (QuickJS-ng), on the native module "pear-fog:native"
-// (libs/webrtc-native/src/mod_fog.h): loop timers, pear-fogd's log, files, getrandom, and the
-// daemon's control operations called directly (no socket). Same contract as
+// (libs/webrtc-native/src/mod_fog.h): loop timers, pear-fogd's log, files, getrandom, HTTP GET
+// (http_client.c), and the daemon's control operations called directly (no socket). Same contract as
 // src/platform/node/platform.ts; entry.ts wires it to startAgent.
 import * as fog from "pear-fog:native";
 import {
@@ -140,10 +140,12 @@ export async function createNativePlatform(
         if (LEVELS[l] <= min) fog.log(l, m);
       });
     },
-    httpGet(url: string, _o: HttpGetOptions): Promise<HttpResponse> {
-      return Promise.reject(
-        new PlatformError("http_get", "unsupported", `${url}: no HTTP client in this pear-fogd`),
-      );
+    async httpGet(url: string, h: HttpGetOptions): Promise<HttpResponse> {
+      try {
+        return await fog.httpGet(url, h);
+      } catch (e) {
+        throw platformError("http_get", e);
+      }
     },
     async readFile(path) {
       try {
