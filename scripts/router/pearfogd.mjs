@@ -46,6 +46,10 @@ export function buildPearFogd(arch, tc, deps, { agent = true } = {}) {
   mkdirSync(buildDir, { recursive: true });
   writeFileSync(keyFile, depsKey + "\n");
 
+  // The size breakdown needs the link map: relink when it is missing.
+  if (!existsSync(join(buildDir, "pear-fogd.map"))) {
+    rmSync(join(buildDir, "release", "pear-fogd"), { force: true });
+  }
   const version = projectVersion();
   const ldlibs = [
     `-L${libDir(deps.openssl)}`,
