@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # /usr/share/pear-fog/lib.sh: shell helpers shared by the pear-fog init script, rpcd plugin,
 # CLI and Wi-Fi watcher.  POSIX sh / busybox ash; only busybox tools and pear-fogd itself.
 #
@@ -8,7 +9,6 @@
 PF_CONFIG_NAME=pear-fog
 PF_CONFIG=/etc/config/pear-fog
 PF_DAEMON=/usr/sbin/pear-fogd
-PF_RUN_DIR=/var/run/pear-fog
 PF_WIFI_STATE=/var/run/pear-fog/wifi.json
 PF_DEFAULT_CTL=/var/run/pear-fog/ctl.sock
 
