@@ -42,7 +42,7 @@ static const struct config_option options[] = {
 	{ "sharing", CT_BOOL, OFF(sharing), "1", "serve peers (0: refuse new sessions)" },
 	{ "log_level", CT_STR, OFF(log_level), "info", "error|warn|info|debug" },
 	{ "agent_js", CT_STR, OFF(agent_js), "",
-	  "agent module to run instead of the embedded one (.js/.mjs source or qjsc bytecode)" },
+	  "agent module instead of the embedded one (.js/.mjs source or qjsc bytecode; off: none)" },
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))

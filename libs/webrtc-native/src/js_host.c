@@ -13,9 +13,15 @@
 #include "log.h"
 #include "mod_fog.h"
 
-/* Weak empty defaults: a build without EMBED_AGENT=1 has no embedded agent. */
-__attribute__((weak)) const uint32_t pearfog_agent_bc_size = 0;
-__attribute__((weak)) const uint8_t pearfog_agent_bc[1] = { 0 };
+/* Weak references: without EMBED_AGENT=1 nothing defines them and their address is NULL
+ * (weak *definitions* here would let the compiler fold the size to 0). */
+extern const uint32_t pearfog_agent_bc_size __attribute__((weak));
+extern const uint8_t pearfog_agent_bc[] __attribute__((weak));
+
+static size_t embedded_agent_len(void)
+{
+	return &pearfog_agent_bc_size != NULL && pearfog_agent_bc != NULL ? pearfog_agent_bc_size : 0;
+}
 
 struct unhandled {
 	JSValue promise, reason;
@@ -515,8 +521,8 @@ struct js_host *js_host_start_daemon(struct loop *l, const char *agent_path,
 	struct js_host_config c = {
 		.agent_path = agent_path,
 		.config_path = config_path,
-		.bytecode = pearfog_agent_bc,
-		.bytecode_len = pearfog_agent_bc_size,
+		.bytecode = embedded_agent_len() ? pearfog_agent_bc : NULL,
+		.bytecode_len = embedded_agent_len(),
 		.ops = ops,
 		.n_ops = n_ops,
 		.ops_ctx = ops_ctx,
@@ -524,7 +530,11 @@ struct js_host *js_host_start_daemon(struct loop *l, const char *agent_path,
 	struct js_host *h;
 	int err;
 
-	if ((!agent_path || !*agent_path) && !pearfog_agent_bc_size) {
+	if (agent_path && strcmp(agent_path, "off") == 0) {
+		log_info("agent: agent_js 'off': JS host not started");
+		return NULL;
+	}
+	if ((!agent_path || !*agent_path) && !embedded_agent_len()) {
 		log_info("agent: none embedded and no --agent-js: JS host not started");
 		return NULL;
 	}
