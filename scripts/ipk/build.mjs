@@ -181,7 +181,8 @@ export function buildFeed(opts) {
     control: {
       Package: "pear-fog",
       ...common,
-      Depends: dynamic ? "libc, libopenssl3, libusrsctp" : "libc",
+      // ca-bundle: the embedded agent's TLS to the coordinator (OpenSSL's /etc/ssl paths).
+      Depends: dynamic ? "libc, ca-bundle, libopenssl3, libusrsctp" : "libc, ca-bundle",
       Source: "feeds/pearfog/openwrt",
       SourceName: "pear-fog",
       Section: "net",

@@ -106,7 +106,7 @@ describe("ipk (opkg 24.10 form: gzip'd tar of debian-binary, data.tar.gz, contro
     expect(c.Version).toBe(VERSION);
     expect(c.Version).toMatch(/^\d+\.\d+\.\d+-r\d+$/);
     expect(c.Architecture).toBe("x86_64");
-    expect(c.Depends).toMatch(/^libc(, libopenssl3, libusrsctp)?$/);
+    expect(c.Depends).toMatch(/^libc, ca-bundle(, libopenssl3, libusrsctp)?$/);
     expect(c.Section).toBe("net");
     expect(c.License).toBe("Apache-2.0");
     expect(c.SourceName).toBe("pear-fog");

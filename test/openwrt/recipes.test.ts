@@ -62,7 +62,7 @@ describe("SDK recipes", () => {
     const text = readFileSync(join(OPENWRT, "Makefile"), "utf8");
     expect(text).toMatch(/define Package\/pear-fog\/conffiles\n\/etc\/config\/pear-fog\nendef/);
     expect(text).toContain("USERID:=pear-fog=470:pear-fog=470");
-    expect(text).toContain("DEPENDS:=+libopenssl +libusrsctp");
+    expect(text).toContain("DEPENDS:=+libopenssl +libusrsctp +ca-bundle");
     expect(text).toContain("PKG_BUILD_DEPENDS:=quickjs-ng");
     const usrsctp = vars(join(OPENWRT, "feeds/usrsctp/Makefile"));
     expect(readFileSync(join(OPENWRT, "feeds/usrsctp/Makefile"), "utf8")).toContain(
