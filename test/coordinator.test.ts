@@ -533,3 +533,47 @@ describe("coordinator", () => {
     }
   });
 });
+
+describe("coordinator placement on a cold find", () => {
+  const dir = mkdtempSync(join(tmpdir(), "pf-coord-eager-"));
+  const publisher = generateKeyPair();
+  const manifest = signedManifest(publisher, "cold-1", chunkIds);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  // The periodic round is far away (10 min): only the eager round can answer in time.
+  async function coldFind(eagerGapMs: number): Promise<Record<string, unknown> | undefined> {
+    const coord = await startCoordinator({
+      port: 0,
+      host: "127.0.0.1",
+      dbPath: join(dir, `eager-${eagerGapMs}.db`),
+      publishers: [publisher.did],
+      placement: { intervalMs: 600_000, eagerGapMs },
+    });
+    try {
+      const ws = coord.url.replace(/^http/, "ws");
+      const up = await api(coord.url, "POST", "/api/manifests", manifest.text, publisher);
+      expect(up.status).toBeLessThan(300);
+      const node = await connectNode(ws, generateKeyPair(), "pear-fog-coordinator");
+      node.send(heartbeat(1, []));
+      await expect.poll(() => coord.server.registry.list().length).toBe(1);
+      const br = await Client.open(`${ws}/ws/browser`);
+      br.send({ t: "browser.hello", version: "test" });
+      await br.next((m) => m.t === "browser.welcome");
+      br.send({ t: "browser.find", req: 1, content: manifest.id, chunks: chunkIds });
+      expect((await br.next((m) => m.t === "browser.found")).nodes).toEqual([]);
+      return await node.next((m) => m.t === "node.hold", 1500).catch(() => undefined);
+    } finally {
+      await coord.close();
+    }
+  }
+
+  it("a find no node can answer places the content at once", async () => {
+    const hold = await coldFind(1000);
+    expect(hold?.content).toBe(manifest.id);
+    expect((hold?.chunks as string[]).sort()).toEqual([...chunkIds].sort());
+  });
+
+  it("with eagerGapMs 0 it waits for the periodic round", async () => {
+    expect(await coldFind(0)).toBeUndefined();
+  });
+});

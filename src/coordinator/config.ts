@@ -75,6 +75,12 @@ export interface CoordinatorConfig {
     minPopularity: number;
     /** How often placement runs, milliseconds. Default 5000. */
     intervalMs: number;
+    /**
+     * A find that no node can answer runs a placement round at once (cold content is filled
+     * without waiting for the next interval), at most once per this many milliseconds.
+     * 0 = off. Default 1000.
+     */
+    eagerGapMs: number;
     /** Most chunks assigned to one node per placement round. Default 256 (chunks). */
     maxChunksPerNodeRound: number;
     /** An unconfirmed hold is re-planned after this long, milliseconds. Default 120000. */
@@ -157,6 +163,7 @@ export const COORDINATOR_DEFAULTS: CoordinatorConfig = {
     popularityHalfLifeMs: 600_000,
     minPopularity: 0.5,
     intervalMs: 5000,
+    eagerGapMs: 1000,
     maxChunksPerNodeRound: 256,
     holdTimeoutMs: 120_000,
   },

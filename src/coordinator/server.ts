@@ -69,6 +69,8 @@ export class CoordinatorServer {
   private readonly wss: WebSocketServer;
   private readonly browsers = new Map<string, BrowserConn>();
   private readonly timers: NodeJS.Timeout[] = [];
+  private eagerPlacement: NodeJS.Timeout | undefined;
+  private lastPlacementAt = -Infinity;
   private readonly landmarkIds: Set<string>;
   private pendingNodeConns = 0;
 
@@ -133,6 +135,7 @@ export class CoordinatorServer {
 
   async close(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
+    clearTimeout(this.eagerPlacement);
     for (const ws of this.wss.clients) ws.close(CLOSE.shutdown, "coordinator shutting down");
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
@@ -157,9 +160,20 @@ export class CoordinatorServer {
     return this.registry.sweep(now);
   }
 
+  /** A placement round soon (next tick), unless one ran or is due within eagerGapMs. */
+  private placeSoon(): void {
+    const gap = this.cfg.placement.eagerGapMs;
+    if (gap <= 0 || this.eagerPlacement || this.now() - this.lastPlacementAt < gap) return;
+    this.eagerPlacement = setTimeout(() => {
+      this.eagerPlacement = undefined;
+      this.placeContent();
+    }, 0);
+  }
+
   /** One placement round; returns the number of hold instructions sent. */
   placeContent(): number {
     const now = this.now();
+    this.lastPlacementAt = now;
     const nodes: PlacementNode[] = this.registry
       .list()
       .filter(
@@ -457,7 +471,9 @@ export class CoordinatorServer {
         }
         const cluster = this.clusters.clusterOf(conn.id) ?? UNKNOWN_CLUSTER;
         this.content.recordFind(msg.content, cluster, now);
-        send({ t: "browser.found", req: msg.req, nodes: this.find(conn.id, msg.chunks, msg.max) });
+        const nodes = this.find(conn.id, msg.chunks, msg.max);
+        send({ t: "browser.found", req: msg.req, nodes });
+        if (nodes.length === 0) this.placeSoon(); // cold content: fill it now
         return;
       }
       case "browser.rtt":
