@@ -82,8 +82,14 @@ describe("shipped /etc/config/pear-fog", () => {
   describe("both readers see the same values", () => {
     let d: PearFogd;
     beforeAll(async () => {
-      // The shipped file, with only the paths and ports a test needs set by flags.
-      d = await startPearFogd({ args: ["--config", CONFIG_PATH] });
+      // The shipped file, with only the paths and ports a test needs set by flags, and the
+      // node key (the embedded agent's) kept out of the machine's /etc.
+      const copy = join(root.dir, "pear-fog.config");
+      writeFileSync(
+        copy,
+        CONFIG.replace("'/etc/pear-fog/node.key'", `'${root.dir}/etc/pear-fog/node.key'`),
+      );
+      d = await startPearFogd({ args: ["--config", copy] });
     });
     afterAll(async () => {
       await d?.stop();

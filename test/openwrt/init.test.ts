@@ -1,6 +1,7 @@
 // The procd init script, uci-defaults and config validation, run under busybox ash in a
 // throw-away root (support.ts) with the real pear-fogd doing `--check`.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeRoot, type Root } from "./support";
@@ -157,6 +158,38 @@ describe("init script (procd)", () => {
     expect(root.syslog()).toMatch(
       /store_size 1073741824000000 bytes does not fit in .*; using \d+/,
     );
+  });
+
+  it("the command procd would run starts pear-fogd; the rpcd plugin then sees it", async () => {
+    root.uci("set", "pear-fog.main.rtc_port=0");
+    root.uci("set", "pear-fog.main.http_port=0");
+    root.uci("commit", "pear-fog");
+    expect(start({ PF_TEST_IPADDR_lan: "127.0.0.1" }).code).toBe(0);
+    const cmd = calls()
+      .filter((l) => /^procd_(set|append)_param command /.test(l))
+      .flatMap((l) => l.split(" ").slice(2));
+    expect(cmd.slice(-2)).toEqual(["--rtc-address", "127.0.0.1"]);
+    const p = spawn(cmd[0] as string, cmd.slice(1), {
+      env: { ...process.env, ASAN_OPTIONS: "detect_leaks=0" },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let log = "";
+    p.stderr.on("data", (d: Buffer) => (log += d.toString()));
+    try {
+      const deadline = Date.now() + 10_000;
+      while (!log.includes("ready") && Date.now() < deadline && p.exitCode === null) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(log).toContain("ready");
+      const r = root.sh("usr/libexec/rpcd/pear-fog", ["call", "status"], "{}", {
+        PF_TEST_IPADDR_lan: "127.0.0.1",
+      });
+      const st = JSON.parse(r.stdout) as Record<string, unknown>;
+      expect(st).toMatchObject({ running: true, sharing: false, store_cap: 32 * 2 ** 20 });
+      expect(st.upload_cap).toBe(625000);
+    } finally {
+      p.kill("SIGTERM");
+    }
   });
 
   it("waits for the interface when it has no address yet (no instance, a warning)", () => {
