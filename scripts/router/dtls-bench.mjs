@@ -2,6 +2,8 @@
 // OpenSSL 3 vs mbedTLS 3 for pear-fogd's DTLS on routers: size and CPU.
 //
 //   node scripts/router/dtls-bench.mjs [--arch x86_64 --arch mipsel_24kc] [--mib 64]
+//   node scripts/router/dtls-bench.mjs --openssl-trim --arch mipsel_24kc
+//       (size of the OpenSSL bench with the trimmed vs the untrimmed OpenSSL build)
 //
 // Per arch: dtls_bench_openssl.c and dtls_bench_mbedtls.c (same protocol, same loop: DTLS 1.2
 // handshake with ECDSA P-256 certificates, then MIB of 1200-byte AES-128-GCM records, and
@@ -32,9 +34,9 @@ export const benchDefaults = {
   ciphers: ["gcm", "chacha"],
 };
 
-function buildBench(arch, tc, lib, prefixes) {
+function buildBench(arch, tc, lib, prefixes, suffix = "") {
   const out = routerCache(arch.name, "dtls-bench");
-  const exe = join(out, `dtls_bench_${lib}`);
+  const exe = join(out, `dtls_bench_${lib}${suffix}`);
   const map = `${exe}.map`;
   const libs =
     lib === "openssl"
@@ -75,6 +77,22 @@ function parseLine(line) {
   const o = {};
   for (const m of line.matchAll(/(\w+)=(\S+)/g)) o[m[1]] = /^[\d.]+$/.test(m[2]) ? +m[2] : m[2];
   return o;
+}
+
+/**
+ * Size of the OpenSSL bench linked against OpenSSL built with only the always-on options
+ * ("full") next to the router's trimmed "min" build: what the no-* options save.
+ */
+export function opensslTrimGain(name) {
+  const arch = archOf(name);
+  const tc = ensureToolchain(arch);
+  const res = {};
+  for (const variant of ["min", "full"]) {
+    const prefix = ensureOpenssl(arch, tc, { variant });
+    const { exe, map } = buildBench(arch, tc, "openssl", { openssl: prefix }, `-${variant}`);
+    res[variant] = { sizes: sizes(exe), opensslBytes: mapBreakdown(map).openssl ?? 0 };
+  }
+  return res;
 }
 
 /** Measures one arch; returns the result object. */
@@ -131,20 +149,25 @@ async function main() {
     options: {
       arch: { type: "string", multiple: true },
       mib: { type: "string", default: String(benchDefaults.mib) },
+      "openssl-trim": { type: "boolean" },
     },
   });
   const names = values.arch?.length ? values.arch : benchDefaults.arches;
   const release = acquireLock();
   const results = [];
   try {
-    for (const n of names) results.push(benchArch(n, { mib: Number(values.mib) }));
+    for (const n of names) {
+      const r = values["openssl-trim"] ? { arch: n } : benchArch(n, { mib: Number(values.mib) });
+      if (values["openssl-trim"]) r.opensslTrim = opensslTrimGain(n);
+      results.push(r);
+    }
   } finally {
     release();
   }
   const file = join(ROOT, "dist", "dtls-bench.json");
   mkdirSync(dirname(file), { recursive: true });
   const prev = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
-  for (const r of results) prev[r.arch] = r;
+  for (const r of results) prev[r.arch] = { ...prev[r.arch], ...r };
   writeFileSync(file, JSON.stringify(prev, null, 2) + "\n");
   process.stdout.write(JSON.stringify(results, null, 2) + "\n");
 }
