@@ -35,6 +35,19 @@ export function busybox(): string {
   }
 }
 
+let applets: string | undefined;
+/** A directory of busybox applet links (and nothing else), made once per test file. */
+export function appletDir(): string {
+  if (applets) return applets;
+  const bb = busybox();
+  const dir = mkdtempSync(join(tmpdir(), "pf-applets-"));
+  for (const a of execFileSync(bb, ["--list"]).toString().trim().split("\n")) {
+    symlinkSync(bb, join(dir, a));
+  }
+  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  return (applets = dir);
+}
+
 export interface InstallLine {
   /** INSTALL_BIN, INSTALL_CONF or INSTALL_DATA */
   kind: string;

@@ -1,0 +1,105 @@
+// /usr/share/pear-fog/lib.sh under busybox ash: the JSON member splitter the rpcd plugin and
+// CLI read pear-fogd's replies with, JSON string quoting, sizes and booleans.
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { appletDir, busybox, OPENWRT } from "./support";
+
+const LIB = readFileSync(join(OPENWRT, "files/pear-fog.lib.sh"), "utf8");
+
+/** Runs `body` after sourcing lib.sh, with only busybox applets. */
+function ash(body: string, input = "") {
+  const r = spawnSync(busybox(), ["ash", "-c", `${LIB}\n${body}`], {
+    input,
+    env: { PATH: appletDir() },
+  });
+  return { code: r.status, out: r.stdout.toString(), err: r.stderr.toString() };
+}
+
+/** pf_json_members on one JSON line: [key, raw value] pairs. */
+function members(json: string): [string, string][] {
+  const r = ash("pf_json_members", json + "\n");
+  expect(r.err).toBe("");
+  return r.out
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => {
+      const i = l.indexOf("\t");
+      return [l.slice(0, i), l.slice(i + 1)];
+    });
+}
+
+describe("lib.sh", () => {
+  it("pf_json_members: top-level members, values as raw JSON, nesting and strings kept whole", () => {
+    const obj = {
+      id: 1,
+      ok: true,
+      version: "0.1.0",
+      tricky: 'a,b}c]d"e\\',
+      peer_ids: ["x,1", "y]"],
+      nested: { a: [1, { b: "}" }], c: null },
+      neg: -2.5e3,
+      empty: {},
+      list: [],
+    };
+    const got = members(JSON.stringify(obj));
+    expect(got.map(([k]) => k)).toEqual(Object.keys(obj));
+    for (const [k, v] of got) expect(JSON.parse(v), k).toEqual(obj[k as keyof typeof obj]);
+    // whitespace as other JSON writers put it
+    expect(members('{ "a" : 1 , "b" : [ 2 ] }')).toEqual([
+      ["a", "1"],
+      ["b", "[ 2 ]"],
+    ]);
+    expect(members("{}")).toEqual([]);
+  });
+
+  it("pf_json_get and pf_json_pick", () => {
+    const j = JSON.stringify({ a: 1, b: "two", c: [3], d: { e: 4 } });
+    expect(ash(`pf_json_get '${j}' b`).out.trim()).toBe('"two"');
+    expect(ash(`pf_json_get '${j}' zz`).out).toBe("");
+    const picked = ash(`printf '{%s}' "$(pf_json_pick '${j}' d zz a)"`).out;
+    expect(JSON.parse(picked)).toEqual({ d: { e: 4 }, a: 1 });
+    expect(Object.keys(JSON.parse(picked))).toEqual(["d", "a"]); // the order asked for
+  });
+
+  it("pf_json_str: quotes, backslashes, tabs, newlines", () => {
+    for (const s of ["plain", 'say "hi"', "back\\slash", "tab\there", "two\nlines", ""]) {
+      const out = spawnSync(busybox(), ["ash", "-c", `${LIB}\npf_json_str "$S"`], {
+        env: { PATH: appletDir(), S: s },
+      }).stdout.toString();
+      expect(JSON.parse(out), JSON.stringify(s)).toBe(s);
+    }
+  });
+
+  it("pf_size_bytes reads sizes as pear-fogd does", () => {
+    const cases: [string, number | null][] = [
+      ["0", 0],
+      ["1048576", 1048576],
+      ["512K", 512 * 1024],
+      ["32M", 32 * 2 ** 20],
+      ["2G", 2 * 2 ** 30],
+      ["64MB", 64 * 2 ** 20],
+      ["1g", 2 ** 30],
+      ["12x", null],
+      ["1.5G", null],
+      ["-1", null],
+      ["M", null],
+      ["", null],
+      ["5mbit", null],
+    ];
+    for (const [v, want] of cases) {
+      const r = ash(`pf_size_bytes '${v}'`);
+      if (want === null) expect(r.code, v).not.toBe(0);
+      else expect([r.code, r.out.trim()], v).toEqual([0, String(want)]);
+    }
+  });
+
+  it("pf_bool: UCI booleans", () => {
+    for (const v of ["1", "yes", "on", "true", "enabled"])
+      expect(ash(`pf_bool ${v}`).out).toBe("1\n");
+    for (const v of ["0", "no", "off", "false", "disabled"])
+      expect(ash(`pf_bool ${v}`).out).toBe("0\n");
+    expect(ash("pf_bool maybe").code).toBe(1);
+  });
+});
