@@ -1,0 +1,193 @@
+// `npm run bench -- footprint [--json]`: what embedding QuickJS-ng and the agent costs pear-fogd
+// (issue 4). Two release (-Os) builds in their own build dirs: pear-fogd with the JS host and the
+// agent bundle embedded as bytecode (EMBED_AGENT=1), and pear-fogd without QuickJS-ng (QJS_SRC=,
+// the anchor "no_js"). Each is started `runs` times on loopback with a UCI file whose coordinator
+// is unreachable (the agent signs in its key, reads pear-fogd, applies sharing, then retries the
+// coordinator with backoff: its idle state on a router without uplink).
+//
+// Metrics (medians of `runs`):
+//   rss_idle_mib            VmRSS after `settleMs` idle (anchor: no_js)
+//   rss_idle_private_mib    RssAnon (heap, stacks, data) after `settleMs` (anchor: no_js)
+//   js_heap_kib             pearfog_js_heap_bytes from /metrics (the QuickJS-ng runtime's malloc)
+//   start_to_ready_ms       spawn → the agent's "node did:…" line (key loaded, pear-fogd read,
+//                           sharing applied); anchor: spawn → the data plane's "ready" line
+//   agent_after_data_plane_ms  the same run's agent line − its data-plane "ready" line (what the
+//                           JS host adds to start-up: runtime, bytecode load, agent start)
+//   binary_bytes            stripped pear-fogd (anchor: no_js, stripped)
+//   agent_bundle_bytes      esbuild output for QuickJS (build/footprint/js/agent/agent.mjs)
+//   agent_bytecode_bytes    qjsc bytecode embedded in the binary
+// Not measured here: rss_per_connection_kib (the agent keeps no per-peer state; the data
+// plane's figure is bench gateway's rss_kib_per_connection).
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort, NATIVE_DIR } from "../test/support/pear-fogd";
+import { report } from "./report";
+
+/** Every knob of this bench. */
+export const FOOTPRINT_BENCH_DEFAULTS = {
+  /** Starts per binary; figures are medians (count). */
+  runs: 5,
+  /** Idle time before reading RSS, milliseconds. */
+  settleMs: 3_000,
+  /** Upper bound on start-up, milliseconds. */
+  startTimeoutMs: 15_000,
+} as const;
+
+const C = FOOTPRINT_BENCH_DEFAULTS;
+
+function build(dir: string, vars: string[]): string {
+  const target = `${dir}/release/pear-fogd`;
+  execFileSync("make", ["-C", NATIVE_DIR, "-j2", `BUILD=${dir}`, ...vars, target], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  return join(NATIVE_DIR, target);
+}
+
+function stripped(bin: string, tmp: string): number {
+  const out = join(tmp, `stripped-${statSync(bin).ino}`);
+  execFileSync("strip", ["-o", out, bin]);
+  return statSync(out).size;
+}
+
+function procKib(pid: number, field: string): number {
+  const m = new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (!m) throw new Error(`no ${field} for pid ${pid}`);
+  return Number(m[1]);
+}
+
+interface Run {
+  readyMs: number;
+  agentMs: number | null;
+  vmRssKib: number;
+  rssAnonKib: number;
+  jsHeapBytes: number | null;
+}
+
+async function runOnce(bin: string, tmp: string, withAgent: boolean): Promise<Run> {
+  const dir = mkdtempSync(join(tmp, "run-"));
+  const httpPort = await freePort();
+  const conf = join(dir, "pear-fog");
+  writeFileSync(
+    conf,
+    `config pear-fog 'main'
+	option store_path '${dir}/store'
+	option ctl_socket '${dir}/ctl.sock'
+	option bind '127.0.0.1'
+	option rtc_port '0'
+	option http_port '${httpPort}'
+	option sharing '1'
+	option coordinator 'ws://127.0.0.1:9/ws/node'
+	option key_path '${dir}/node.key'
+	option agent_staging '${dir}/staging'
+`,
+  );
+  const t0 = performance.now();
+  const proc = spawn(bin, ["--config", conf], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  let readyMs = -1;
+  let agentMs: number | null = null;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not ready:\n${stderr}`)), C.startTimeoutMs);
+    proc.stderr!.setEncoding("utf8");
+    proc.stderr!.on("data", (d: string) => {
+      stderr += d;
+      if (readyMs < 0 && /info: ready /.test(stderr)) readyMs = performance.now() - t0;
+      if (agentMs === null && /agent: node did:key:/.test(stderr)) agentMs = performance.now() - t0;
+      if (readyMs >= 0 && (!withAgent || agentMs !== null)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    proc.once("exit", (code) => reject(new Error(`pear-fogd exited ${code}:\n${stderr}`)));
+  });
+  await new Promise((r) => setTimeout(r, C.settleMs));
+  const run: Run = {
+    readyMs,
+    agentMs,
+    vmRssKib: procKib(proc.pid!, "VmRSS"),
+    rssAnonKib: procKib(proc.pid!, "RssAnon"),
+    jsHeapBytes: null,
+  };
+  const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  const heap = /^pearfog_js_heap_bytes (\d+)$/m.exec(metrics);
+  if (heap) run.jsHeapBytes = Number(heap[1]);
+  const exited = new Promise((r) => proc.once("exit", r));
+  proc.kill("SIGTERM");
+  await exited;
+  rmSync(dir, { recursive: true, force: true });
+  return run;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function main(): Promise<void> {
+  const tmp = mkdtempSync(join(tmpdir(), "bench-footprint-"));
+  try {
+    const withJs = build("build/footprint/js", ["EMBED_AGENT=1"]);
+    const noJs = build("build/footprint/nojs", ["QJS_SRC="]);
+    const js: Run[] = [];
+    const base: Run[] = [];
+    for (let i = 0; i < C.runs; i++) {
+      base.push(await runOnce(noJs, tmp, false));
+      js.push(await runOnce(withJs, tmp, true));
+    }
+    const med = (rs: Run[], f: (r: Run) => number) => median(rs.map(f));
+    report({
+      metric: "rss_idle_mib",
+      value: med(js, (r) => r.vmRssKib) / 1024,
+      unit: "MiB",
+      anchor: "no_js",
+      anchor_value: med(base, (r) => r.vmRssKib) / 1024,
+    });
+    report({
+      metric: "rss_idle_private_mib",
+      value: med(js, (r) => r.rssAnonKib) / 1024,
+      unit: "MiB",
+      anchor: "no_js",
+      anchor_value: med(base, (r) => r.rssAnonKib) / 1024,
+    });
+    report({
+      metric: "js_heap_kib",
+      value: med(js, (r) => r.jsHeapBytes ?? 0) / 1024,
+      unit: "KiB",
+    });
+    report({
+      metric: "start_to_ready_ms",
+      value: med(js, (r) => r.agentMs ?? Number.NaN),
+      unit: "ms",
+      anchor: "no_js_data_plane_ready",
+      anchor_value: med(base, (r) => r.readyMs),
+    });
+    report({
+      metric: "agent_after_data_plane_ms",
+      value: med(js, (r) => (r.agentMs ?? Number.NaN) - r.readyMs),
+      unit: "ms",
+    });
+    report({
+      metric: "binary_bytes",
+      value: stripped(withJs, tmp),
+      unit: "B",
+      anchor: "no_js",
+      anchor_value: stripped(noJs, tmp),
+    });
+    const agentDir = join(NATIVE_DIR, "build/footprint/js/agent");
+    report({
+      metric: "agent_bundle_bytes",
+      value: statSync(join(agentDir, "agent.mjs")).size,
+      unit: "B",
+    });
+    const bc = /pearfog_agent_bc_size = (\d+)/.exec(
+      readFileSync(join(agentDir, "agent_bc.c"), "utf8"),
+    );
+    report({ metric: "agent_bytecode_bytes", value: Number(bc?.[1] ?? NaN), unit: "B" });
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+await main();
