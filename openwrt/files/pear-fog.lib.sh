@@ -6,7 +6,6 @@
 # the daemon binary): busybox nc has no unix sockets and uclient/ubus do not speak them, so
 # the daemon's own client is the one tool every router with pear-fog has.
 
-PF_CONFIG_NAME=pear-fog
 PF_CONFIG=/etc/config/pear-fog
 PF_DAEMON=/usr/sbin/pear-fogd
 PF_WIFI_STATE=/var/run/pear-fog/wifi.json
@@ -18,11 +17,34 @@ pf_log() {
 	echo "pear-fog: $2" >&2
 }
 
-# pf_uci_get OPTION [DEFAULT]: option of the main section (or the first pear-fog section).
+# pf_uci_get OPTION [DEFAULT]: option of the main section (or the first pear-fog section);
+# a list prints its values space-separated.  The section is read with one `uci show` per
+# process and kept in PF_OPT_<option> variables; pf_uci_reload re-reads it after a change.
 pf_uci_get() {
-	uci -q get "$PF_CONFIG_NAME.main.$1" 2>/dev/null ||
-		uci -q get "$PF_CONFIG_NAME.@pear-fog[0].$1" 2>/dev/null ||
-		{ [ -n "$2" ] && echo "$2"; }
+	[ -n "$PF_UCI_LOADED" ] || pf_uci_reload
+	eval "set -- \"\${PF_OPT_$1-\$2}\""
+	[ -n "$1" ] && echo "$1"
+}
+
+pf_uci_reload() {
+	# uci show quotes every value for the shell: pear-fog.main.hours='00:00-07:00' '22:00-24:00'
+	# becomes `set -- '00:00-07:00' '22:00-24:00'; PF_OPT_hours="$*"`.  Section: 'main',
+	# else the first of type pear-fog (as pear-fogd and the agent choose).
+	eval "$(uci -q show pear-fog 2>/dev/null | awk '
+		{
+			line = substr($0, 10); dot = index(line, "."); eq = index(line, "=")
+			if (index($0, "pear-fog.") != 1 || eq == 0) next
+			if (dot == 0 || dot > eq) {
+				sec = substr(line, 1, eq - 1)
+				if (substr(line, eq + 1) == "pear-fog" && !(sec in seen)) { seen[sec] = 1; if (first == "") first = sec }
+				next
+			}
+			sec = substr(line, 1, dot - 1); name = substr(line, dot + 1, eq - dot - 1)
+			if (name ~ /^[a-z_][a-z0-9_]*$/)
+				opts[sec] = opts[sec] "set -- " substr(line, eq + 1) "; PF_OPT_" name "=\"$*\"\n"
+		}
+		END { s = ("main" in seen) ? "main" : first; if (s != "") printf "%s", opts[s] }')"
+	PF_UCI_LOADED=1
 }
 
 # pf_ctl OP [JSON]: one control request; prints the reply line.  Exit 0 ok, 1 error reply,
@@ -31,59 +53,83 @@ pf_ctl() {
 	"$PF_DAEMON" --ctl-socket "$(pf_uci_get ctl_socket "$PF_DEFAULT_CTL")" ctl "$@"
 }
 
-# pf_json_members: stdin one JSON object (one line) -> "key<TAB>value" per top-level member,
-# value as raw JSON text.  Strings may hold escapes, values may nest.
-pf_json_members() {
-	awk '
-	function emit(m,   key) {
-		sub(/^[ \t]+/, "", m)
-		if (!match(m, /^"[^"]*"[ \t]*:[ \t]*/)) return
-		key = substr(m, 2, index(substr(m, 2), "\"") - 1)
-		m = substr(m, RLENGTH + 1)
-		sub(/[ \t]+$/, "", m)
-		print key "\t" m
-	}
-	{
-		s = $0; n = length(s); depth = 0; instr = 0; esc = 0; start = 0
-		for (i = 1; i <= n; i++) {
-			c = substr(s, i, 1)
-			if (instr) {
-				if (esc) esc = 0
-				else if (c == "\\") esc = 1
-				else if (c == "\"") instr = 0
-				continue
-			}
-			if (c == "\"") { instr = 1; continue }
-			if (c == "{" || c == "[") { if (++depth == 1) start = i + 1; continue }
-			if (c == "}" || c == "]") { if (depth-- == 1) emit(substr(s, start, i - start)); continue }
-			if (c == "," && depth == 1) { emit(substr(s, start, i - start)); start = i + 1 }
+# The JSON member splitter, an awk function: members(s) fills M[key] = raw value text and
+# K[1..n] = keys in order for the top-level members of the one-line JSON object s.  Strings
+# may hold escapes, values may nest.  One awk process per use keeps the scripts cheap on a
+# router CPU (every fork counts when LuCI polls).
+PF_AWK_MEMBERS='
+function emit(m,   key) {
+	sub(/^[ \t]+/, "", m)
+	if (!match(m, /^"[^"]*"[ \t]*:[ \t]*/)) return
+	key = substr(m, 2, index(substr(m, 2), "\"") - 1)
+	m = substr(m, RLENGTH + 1)
+	sub(/[ \t]+$/, "", m)
+	M[key] = m
+	K[++NK] = key
+}
+function members(s,   n, i, c, depth, instr, esc, start, run) {
+	n = length(s); depth = 0; instr = 0; esc = 0; start = 0; NK = 0
+	for (i = 1; i <= n; i++) {
+		c = substr(s, i, 1)
+		if (instr) {
+			if (!esc && match(substr(s, i), /^[^"\\]+/)) { i += RLENGTH - 1; continue }
+			if (esc) esc = 0
+			else if (c == "\\") esc = 1
+			else if (c == "\"") instr = 0
+			continue
 		}
-	}'
+		# skip runs of plain characters in one step
+		if (match(substr(s, i), /^[^"{}\[\],]+/)) { i += RLENGTH - 1; continue }
+		if (c == "\"") { instr = 1; continue }
+		if (c == "{" || c == "[") { if (++depth == 1) start = i + 1; continue }
+		if (c == "}" || c == "]") { if (depth-- == 1) emit(substr(s, start, i - start)); continue }
+		if (c == "," && depth == 1) { emit(substr(s, start, i - start)); start = i + 1 }
+	}
+}'
+
+# pf_json_members: stdin one JSON object (one line) -> "key<TAB>value" per top-level member,
+# value as raw JSON text.
+pf_json_members() {
+	awk "$PF_AWK_MEMBERS"'
+	{ members($0); for (i = 1; i <= NK; i++) print K[i] "\t" M[K[i]] }'
 }
 
 # pf_json_get JSON KEY: the raw value of a top-level member (nothing if absent).
 pf_json_get() {
-	printf '%s\n' "$1" | pf_json_members | awk -F '\t' -v k="$2" '$1 == k { print substr($0, length(k) + 2); exit }'
+	printf '%s\n' "$1" | awk -v k="$2" "$PF_AWK_MEMBERS"'
+	{ members($0); if (k in M) print M[k] }'
 }
 
-# pf_json_pick JSON KEY...: a JSON object with those top-level members (absent ones left out),
-# without braces, members comma-separated, so callers can add their own.
+# pf_json_pick JSON KEY...: members "k":v of those keys (absent ones left out), in the order
+# asked, comma-separated, without braces, so callers can add their own.
 pf_json_pick() {
 	local json="$1"
 	shift
-	printf '%s\n' "$json" | pf_json_members | awk -F '\t' -v keys="$*" '
-		BEGIN { n = split(keys, k, " "); for (i = 1; i <= n; i++) want[k[i]] = i }
-		($1 in want) { v[want[$1]] = "\"" $1 "\":" substr($0, length($1) + 2) }
-		END { sep = ""; for (i = 1; i <= n; i++) if (i in v) { printf "%s%s", sep, v[i]; sep = "," } }'
+	printf '%s\n' "$json" | awk -v keys="$*" "$PF_AWK_MEMBERS"'
+	{
+		members($0); n = split(keys, k, " "); sep = ""
+		for (i = 1; i <= n; i++) if (k[i] in M) { printf "%s\"%s\":%s", sep, k[i], M[k[i]]; sep = "," }
+	}'
 }
 
-# pf_json_str TEXT: TEXT as a JSON string literal.
+# pf_json_str TEXT: TEXT as a JSON string literal (plain text without forking).
 pf_json_str() {
+	case "$1" in
+	*[\"\\]* | *[![:print:]]*) ;;
+	*)
+		printf '"%s"' "$1"
+		return
+		;;
+	esac
 	printf '%s' "$1" | awk 'BEGIN { ORS = "" } {
 		gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); gsub(/\t/, "\\t"); gsub(/\r/, "\\r")
 		if (NR > 1) printf "\\n"
 		printf "%s", $0
-	} END { }' | { printf '"'; cat; printf '"'; }
+	}' | {
+		printf '"'
+		cat
+		printf '"'
+	}
 }
 
 # pf_size_bytes VALUE: "32M" -> 33554432 (K/M/G, 1024-based, optional B, as pear-fogd reads

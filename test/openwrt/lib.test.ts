@@ -1,10 +1,10 @@
 // /usr/share/pear-fog/lib.sh under busybox ash: the JSON member splitter the rpcd plugin and
 // CLI read pear-fogd's replies with, JSON string quoting, sizes and booleans.
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { appletDir, busybox, OPENWRT } from "./support";
+import { appletDir, busybox, makeRoot, OPENWRT } from "./support";
 
 const LIB = readFileSync(join(OPENWRT, "files/pear-fog.lib.sh"), "utf8");
 
@@ -92,6 +92,38 @@ describe("lib.sh", () => {
       const r = ash(`pf_size_bytes '${v}'`);
       if (want === null) expect(r.code, v).not.toBe(0);
       else expect([r.code, r.out.trim()], v).toEqual([0, String(want)]);
+    }
+  });
+
+  it("pf_uci_get: section 'main', else the first pear-fog section; lists space-joined", () => {
+    const root = makeRoot();
+    try {
+      const get = (opt: string, def = "") =>
+        spawnSync(
+          busybox(),
+          ["ash", "-c", `. ${root.dir}/usr/share/pear-fog/lib.sh; pf_uci_get ${opt} '${def}'`],
+          {
+            env: root.env,
+          },
+        ).stdout.toString();
+      const conf = join(root.dir, "etc/config/pear-fog");
+      writeFileSync(
+        conf,
+        "config other 'x'\n\toption sharing '7'\n" +
+          "config pear-fog 'first'\n\toption sharing '1'\n\tlist hours '00:00-07:00'\n\tlist hours '22:00-24:00'\n" +
+          "config pear-fog\n\toption sharing '0'\n",
+      );
+      expect(get("sharing")).toBe("1\n");
+      expect(get("hours")).toBe("00:00-07:00 22:00-24:00\n");
+      expect(get("store_size", "32M")).toBe("32M\n");
+      expect(get("nothing")).toBe("");
+      writeFileSync(
+        conf,
+        "config pear-fog\n\toption sharing '0'\nconfig pear-fog 'main'\n\toption sharing \"it's\"\n",
+      );
+      expect(get("sharing")).toBe("it's\n");
+    } finally {
+      root.remove();
     }
   });
 
