@@ -173,24 +173,29 @@ static void check_module(struct js_host *h)
 static void jobs_cb(struct loop_timer *t)
 {
 	struct js_host *h = container_of(t, struct js_host, jobs);
+	uint64_t batch_end = mono_ms() + JS_HOST_JOBS_BATCH_MS;
 	JSContext *jctx;
 	int n = 0;
 
 	if (!h->ctx || h->failed)
 		return;
-	slice_begin(h);
-	while (n < JS_HOST_JOBS_PER_TURN && JS_IsJobPending(h->rt)) {
-		if (JS_ExecutePendingJob(h->rt, &jctx) < 0) {
-			slice_end(h);
+	/* Each job is its own slice (own deadline); the batch yields to the loop after
+	 * JS_HOST_JOBS_PER_TURN jobs or JS_HOST_JOBS_BATCH_MS, whichever comes first. */
+	while (JS_IsJobPending(h->rt)) {
+		int rc;
+
+		if (n == JS_HOST_JOBS_PER_TURN || (n && mono_ms() >= batch_end)) {
+			loop_timer_set(h->loop, &h->jobs, 0);
+			return;
+		}
+		slice_begin(h);
+		rc = JS_ExecutePendingJob(h->rt, &jctx);
+		slice_end(h);
+		if (rc < 0) {
 			host_fail_exception(h, "promise job");
 			return;
 		}
 		n++;
-	}
-	slice_end(h);
-	if (JS_IsJobPending(h->rt)) {
-		loop_timer_set(h->loop, &h->jobs, 0);
-		return;
 	}
 	check_module(h);
 	if (!h->failed && h->n_unhandled) {
@@ -527,9 +532,19 @@ struct js_host *js_host_start_daemon(struct loop *l, const char *agent_path,
 		.n_ops = n_ops,
 		.ops_ctx = ops_ctx,
 	};
+	const char *slice = getenv("PEARFOG_JS_SLICE_MS");
 	struct js_host *h;
 	int err;
 
+	if (slice && *slice) {
+		char *end;
+		unsigned long v = strtoul(slice, &end, 10);
+
+		if (*end || v < 1 || v > JS_HOST_SLICE_MS_MAX)
+			log_warn("PEARFOG_JS_SLICE_MS='%s' ignored (1..%u)", slice, JS_HOST_SLICE_MS_MAX);
+		else
+			c.slice_ms = (uint32_t)v;
+	}
 	if (agent_path && strcmp(agent_path, "off") == 0) {
 		log_info("agent: agent_js 'off': JS host not started");
 		return NULL;

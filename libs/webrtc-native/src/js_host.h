@@ -10,8 +10,8 @@
  *  - every entry into JS (module start, a timer, an I/O completion, the job queue) is a
  *    "slice" with a deadline; the interrupt handler ends a slice that runs longer than
  *    slice_ms (uncatchable "interrupted" error);
- *  - the promise job queue is drained from a zero-delay loop timer, at most
- *    JS_HOST_JOBS_PER_TURN jobs per loop iteration;
+ *  - the promise job queue is drained from a zero-delay loop timer, each job its own slice,
+ *    yielding to the loop after JS_HOST_JOBS_PER_TURN jobs or JS_HOST_JOBS_BATCH_MS;
  *  - JS_SetMemoryLimit caps the heap (allocation failure → out-of-memory exception);
  *  - an exception that reaches the host (thrown by a callback, a failed job, the module's
  *    evaluation rejecting) or a promise rejection nobody handled by the time the job queue
@@ -35,11 +35,13 @@
 #define JS_HOST_MEMORY_LIMIT_DEFAULT (16u << 20) /* bytes of JS heap */
 #define JS_HOST_STACK_SIZE_DEFAULT (256u << 10)  /* bytes of C stack JS may use */
 #define JS_HOST_SLICE_MS_DEFAULT 1000            /* ms one entry into JS may run */
+#define JS_HOST_SLICE_MS_MAX 600000             /* cap of PEARFOG_JS_SLICE_MS */
 #define JS_HOST_SLOW_SLICE_MS 50                 /* slices longer than this are counted */
 #define JS_HOST_BACKOFF_MIN_MS_DEFAULT 1000      /* first restart delay, ms */
 #define JS_HOST_BACKOFF_MAX_MS_DEFAULT 60000     /* restart delay cap, ms */
 #define JS_HOST_STABLE_MS 60000                  /* run time that resets the backoff, ms */
-#define JS_HOST_JOBS_PER_TURN 256                /* promise jobs per loop iteration */
+#define JS_HOST_JOBS_PER_TURN 256                /* promise jobs per loop iteration, at most */
+#define JS_HOST_JOBS_BATCH_MS 10                 /* ms of jobs before yielding to the loop */
 #define JS_HOST_MAX_FILE (8u << 20)              /* largest --agent-js file, bytes */
 #define JS_HOST_MAX_UNHANDLED 32                 /* rejections tracked between drains */
 
@@ -98,7 +100,8 @@ extern const uint32_t pearfog_agent_bc_size;
 extern const uint8_t pearfog_agent_bc[];
 
 /* pear-fogd's hook: start the agent unless there is none or agent_path is "off" (returns
- * NULL, logs why). */
+ * NULL, logs why).  The environment variable PEARFOG_JS_SLICE_MS (1..JS_HOST_SLICE_MS_MAX)
+ * overrides slice_ms: for running slow test suites in the host, not for production. */
 struct js_host *js_host_start_daemon(struct loop *l, const char *agent_path,
 				     const char *config_path, const struct ctl_op *ops, size_t n_ops,
 				     void *ops_ctx);
