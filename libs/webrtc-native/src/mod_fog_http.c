@@ -12,8 +12,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http_client.h"
 #include "js_host.h"
+
+#if !__has_include("http_client.h")
+/* Built before http_client landed: httpGet rejects with code "unsupported". */
+JSValue mod_fog_http_get(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	return mod_fog_settled(ctx, false, mod_fog_error(ctx, "http_get", "unsupported",
+							 "http_get: no HTTP client in this build"));
+}
+#else
+#include "http_client.h"
 
 struct fog_http {
 	struct js_host_res res;
@@ -204,3 +213,4 @@ JSValue mod_fog_http_get(JSContext *ctx, JSValueConst this_val, int argc, JSValu
 	js_host_res_add(h, &r->res);
 	return p;
 }
+#endif
