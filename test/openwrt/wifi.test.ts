@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { startPearFogd } from "../support/pear-fogd";
 import { busybox, json, makeRoot, type Root } from "./support";
 
 let root: Root;
@@ -67,6 +68,51 @@ describe("wifi-context", () => {
       busy: false,
       interfaces: [],
     });
+  });
+
+  it("backs off: while busy the daemon's upload limit is lowered, restored when quiet", async () => {
+    const d = await startPearFogd();
+    try {
+      root.uci("set", `pear-fog.main.ctl_socket=${d.ctlPath}`);
+      root.uci("set", "pear-fog.main.wifi_busy_clients=3");
+      root.uci("set", "pear-fog.main.wifi_busy_upload_cap=100000");
+      root.uci("commit", "pear-fog");
+      const cap = async () =>
+        ((await d.ctl.request("status", {})) as { upload_cap: number }).upload_cap;
+      expect(root.sh("usr/libexec/pear-fog/wifi-context", ["once"]).code).toBe(0);
+      expect(await cap()).toBe(100000);
+      expect(json(readFileSync(state, "utf8"))).toMatchObject({
+        busy: true,
+        upload_cap_applied: 100000,
+      });
+      expect(root.syslog()).toContain("wifi: household busy (3 clients): upload limit 100000 B/s");
+      // unchanged state: no new request, no new log line
+      root.clearLogs();
+      root.sh("usr/libexec/pear-fog/wifi-context", ["once"]);
+      expect(root.syslog()).toBe("");
+      // a client leaves: quiet, back to upload_cap
+      ubus({ "call_hostapd.phy1-ap0_get_clients": getClients([]) });
+      root.sh("usr/libexec/pear-fog/wifi-context", ["once"]);
+      expect(await cap()).toBe(625000);
+      expect(json(readFileSync(state, "utf8"))).toMatchObject({
+        busy: false,
+        upload_cap_applied: 625000,
+      });
+      expect(root.syslog()).toContain("wifi: household quiet (2 clients): upload limit 625000 B/s");
+    } finally {
+      await d.stop();
+    }
+  });
+
+  it("leaves the upload limit alone when wifi_busy_upload_cap is 0", () => {
+    root.uci("set", "pear-fog.main.wifi_busy_clients=1");
+    root.uci("commit", "pear-fog");
+    root.sh("usr/libexec/pear-fog/wifi-context", ["once"]);
+    expect(json(readFileSync(state, "utf8"))).toMatchObject({
+      busy: true,
+      upload_cap_applied: null,
+    });
+    expect(existsSync(`${state}.cap`)).toBe(false); // no limit was ever sent
   });
 
   it("the rpcd plugin and the CLI show the state", () => {

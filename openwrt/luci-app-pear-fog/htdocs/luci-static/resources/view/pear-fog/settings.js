@@ -140,6 +140,13 @@ return view.extend({
 		o.placeholder = '8';
 		o.depends('wifi_context', '1');
 
+		o = s.taboption('network', form.Value, 'wifi_busy_upload_cap', _('Upload limit while busy (bytes/s)'),
+			_('Applied while the household is busy, upload limit restored afterwards; 0: leave it to the agent.'));
+		o.datatype = 'uinteger';
+		o.validate = validateRate(false);
+		o.placeholder = '0';
+		o.depends('wifi_context', '1');
+
 		o = s.taboption('advanced', form.Value, 'coordinator', _('Coordinator'));
 		o.validate = validateWsUrl;
 		o.placeholder = 'wss://coordinator.pear-fog.net/ws/node';
