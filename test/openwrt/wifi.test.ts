@@ -77,8 +77,7 @@ describe("wifi-context", () => {
       root.uci("set", "pear-fog.main.wifi_busy_clients=3");
       root.uci("set", "pear-fog.main.wifi_busy_upload_cap=100000");
       root.uci("commit", "pear-fog");
-      const cap = async () =>
-        ((await d.ctl.request("status", {})) as { upload_cap: number }).upload_cap;
+      const cap = async () => (await d.ctl.request("status", {})).upload_cap;
       expect(root.sh("usr/libexec/pear-fog/wifi-context", ["once"]).code).toBe(0);
       expect(await cap()).toBe(100000);
       expect(json(readFileSync(state, "utf8"))).toMatchObject({
