@@ -23,8 +23,10 @@ _validate_one() { # TYPE VALUE
 }
 
 uci_load_validate() {
-	local _package="$1" _type="$2" _name="$3" _function="$4" _spec _opt _t _def _v _errors=0
+	local _package="$1" _type="$2" _name="$3" _function="$4" _spec _opt _t _def _v _errors=0 _show
 	shift 4
+	# one read of the package (validate_data reads it once through libuci)
+	_show="$(uci -q show "$_package")"
 	for _spec in "$@"; do
 		_opt="${_spec%%:*}"
 		_t="${_spec#*:}"
@@ -33,7 +35,8 @@ uci_load_validate() {
 		*) _def="" ;;
 		esac
 		# or("a","b"):default has colons only at the end
-		_v="$(uci -q get "$_package.$_name.$_opt")"
+		_v="$(printf '%s\n' "$_show" | sed -n "s/^$_package\.$_name\.$_opt=//p")"
+		[ -n "$_v" ] && eval "set -- $_v" && _v="$*"
 		if [ -n "$_v" ] && ! _validate_one "$_t" "$_v"; then
 			echo "validation failed: $_package.$_name.$_opt='$_v' is not $_t" >>"$PF_TEST_LOG"
 			_errors=$((_errors + 1))
