@@ -2,7 +2,7 @@
 // throw-away root (support.ts) with the real pear-fogd doing `--check`.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeRoot, type Root } from "./support";
 
@@ -145,6 +145,21 @@ describe("init script (procd)", () => {
       "store_path '/mnt/pf-test-no-such-disk/pear-fog' does not exist (storage not mounted?); not starting",
     );
     expect(existsSync("/mnt/pf-test-no-such-disk")).toBe(false);
+  });
+
+  it("stays stopped when the store's file system is full", () => {
+    // df as busybox prints it, for a file system with 512 KiB free
+    const df = join(root.dir, "bin/df");
+    rmSync(df);
+    writeFileSync(
+      df,
+      "#!/bin/sh\necho 'Filesystem 1024-blocks Used Available Capacity Mounted on'\n" +
+        "echo '/dev/root 14336 13824 512 96% /overlay'\n",
+    );
+    chmodSync(df, 0o755);
+    expect(start().code).not.toBe(0);
+    expect(calls()).not.toContain("procd_open_instance pear-fogd");
+    expect(root.syslog()).toMatch(/file system of .* is full \(\d+ bytes usable\); not starting/);
   });
 
   it("lowers store_size to what the file system holds, with a warning", () => {

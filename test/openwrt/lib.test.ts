@@ -54,6 +54,62 @@ describe("lib.sh", () => {
     expect(members("{}")).toEqual([]);
   });
 
+  it("pf_json_members agrees with JSON.parse on random objects", () => {
+    // deterministic pseudo-random (xorshift) so a failure reproduces
+    let x = 0x9e3779b9;
+    const rnd = (n: number) => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return (x >>> 0) % n;
+    };
+    const alphabet = [
+      "a",
+      "Z",
+      "0",
+      " ",
+      ",",
+      ":",
+      "{",
+      "}",
+      "[",
+      "]",
+      '"',
+      "\\",
+      "\t",
+      "é",
+      "😀",
+      "/",
+    ];
+    const str = () => Array.from({ length: rnd(8) }, () => alphabet[rnd(alphabet.length)]).join("");
+    const value = (depth: number): unknown => {
+      switch (rnd(depth > 2 ? 4 : 6)) {
+        case 0:
+          return rnd(1_000_000) - 500_000;
+        case 1:
+          return str();
+        case 2:
+          return [true, false, null][rnd(3)];
+        case 3:
+          return rnd(1000) / 7;
+        case 4:
+          return Array.from({ length: rnd(4) }, () => value(depth + 1));
+        default:
+          return Object.fromEntries(
+            Array.from({ length: rnd(4) }, (_, i) => [`k${i}`, value(depth + 1)]),
+          );
+      }
+    };
+    for (let i = 0; i < 60; i++) {
+      const obj = Object.fromEntries(
+        Array.from({ length: 1 + rnd(6) }, (_, j) => [`m${j}_${rnd(99)}`, value(0)]),
+      );
+      const got = members(JSON.stringify(obj));
+      expect(got.map(([k]) => k)).toEqual(Object.keys(obj));
+      for (const [k, v] of got) expect(JSON.parse(v), `${i}: ${k}`).toEqual(obj[k]);
+    }
+  });
+
   it("pf_json_get and pf_json_pick", () => {
     const j = JSON.stringify({ a: 1, b: "two", c: [3], d: { e: 4 } });
     expect(ash(`pf_json_get '${j}' b`).out.trim()).toBe('"two"');
