@@ -134,6 +134,8 @@ static void make_end(struct end *e, int fd, int server)
 		mbedtls_ssl_conf_dtls_cookies(&e->conf, NULL, NULL, NULL); /* ICE did that */
 	mbedtls_ssl_init(&e->ssl);
 	check(mbedtls_ssl_setup(&e->ssl, &e->conf), "ssl_setup");
+	if (!server) /* no host name to check: peers are identified by fingerprint */
+		check(mbedtls_ssl_set_hostname(&e->ssl, NULL), "set_hostname");
 	mbedtls_ssl_set_bio(&e->ssl, &e->fd, sock_send, sock_recv, NULL);
 	mbedtls_ssl_set_timer_cb(&e->ssl, &e->timer, mbedtls_timing_set_delay,
 				 mbedtls_timing_get_delay);
