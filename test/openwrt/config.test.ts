@@ -11,12 +11,7 @@ import { makeRoot, OPENWRT, type Root } from "./support";
 const CONFIG_PATH = join(OPENWRT, "files/pear-fog.config");
 const CONFIG = readFileSync(CONFIG_PATH, "utf8");
 /** Options only the init script and the Wi-Fi watcher read. */
-const INIT_OPTIONS = [
-  "interface",
-  "wifi_context",
-  "wifi_busy_clients",
-  "wifi_busy_upload_cap",
-];
+const INIT_OPTIONS = ["interface", "wifi_context", "wifi_busy_clients", "wifi_busy_upload_cap"];
 
 let root: Root;
 beforeAll(() => {
