@@ -50,6 +50,9 @@ struct js_host {
 
 	struct loop_timer jobs;    /* zero-delay: drain the job queue */
 	struct loop_timer restart; /* teardown (0 ms) then start (backoff) */
+	struct loop_timer shutdown; /* grace period of a shutdown */
+	void (*shutdown_done)(void *arg);
+	void *shutdown_arg;
 	struct js_host_stats stats;
 };
 
@@ -389,6 +392,39 @@ static void restart_cb(struct loop_timer *t)
 	generation_start(h);
 }
 
+/* ---- shutdown ---------------------------------------------------------------------- */
+
+void js_host_shutdown_done(struct js_host *h)
+{
+	void (*done)(void *arg) = h->shutdown_done;
+
+	if (!done)
+		return;
+	h->shutdown_done = NULL;
+	loop_timer_cancel(h->loop, &h->shutdown);
+	done(h->shutdown_arg);
+}
+
+static void shutdown_cb(struct loop_timer *t)
+{
+	struct js_host *h = container_of(t, struct js_host, shutdown);
+
+	log_warn("agent: did not stop within the grace period");
+	js_host_shutdown_done(h);
+}
+
+bool js_host_shutdown(struct js_host *h, const char *sig, uint32_t grace_ms,
+		      void (*done)(void *arg), void *arg)
+{
+	if (!h || !h->ctx || h->failed || JS_IsUndefined(h->on_signal) || h->shutdown_done)
+		return false;
+	h->shutdown_done = done;
+	h->shutdown_arg = arg;
+	loop_timer_set(h->loop, &h->shutdown, grace_ms);
+	js_host_signal(h, sig);
+	return true;
+}
+
 /* ---- public ------------------------------------------------------------------------ */
 
 static int load_file(struct js_host *h, const char *path)
@@ -453,6 +489,7 @@ struct js_host *js_host_new(struct loop *l, const struct js_host_config *c, int 
 	h->on_signal = JS_UNDEFINED;
 	h->jobs.cb = jobs_cb;
 	h->restart.cb = restart_cb;
+	h->shutdown.cb = shutdown_cb;
 	if (h->cfg.agent_path) {
 		h->file_is_source = has_suffix(h->cfg.agent_path, ".js") ||
 				    has_suffix(h->cfg.agent_path, ".mjs");
@@ -477,6 +514,7 @@ void js_host_free(struct js_host *h)
 	generation_end(h);
 	loop_timer_cancel(h->loop, &h->jobs);
 	loop_timer_cancel(h->loop, &h->restart);
+	loop_timer_cancel(h->loop, &h->shutdown);
 	free(h->file);
 	free(h);
 }

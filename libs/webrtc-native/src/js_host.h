@@ -40,6 +40,7 @@
 #define JS_HOST_BACKOFF_MIN_MS_DEFAULT 1000      /* first restart delay, ms */
 #define JS_HOST_BACKOFF_MAX_MS_DEFAULT 60000     /* restart delay cap, ms */
 #define JS_HOST_STABLE_MS 60000                  /* run time that resets the backoff, ms */
+#define JS_HOST_STOP_GRACE_MS 3000               /* the agent's time to stop on SIGTERM, ms */
 #define JS_HOST_JOBS_PER_TURN 256                /* promise jobs per loop iteration, at most */
 #define JS_HOST_JOBS_BATCH_MS 10                 /* ms of jobs before yielding to the loop */
 #define JS_HOST_MAX_FILE (8u << 20)              /* largest --agent-js file, bytes */
@@ -89,6 +90,12 @@ const char *js_host_strerror(int err);
 /* Deliver a signal name ("SIGTERM", "SIGHUP", ...) to the handler the agent set with
  * fog.onSignal (nothing if none). */
 void js_host_signal(struct js_host *h, const char *name);
+/* Shutdown (SIGTERM/SIGINT): deliver `sig` to the agent's handler and call done(arg) once
+ * the agent calls fog.stopDone() or grace_ms passed, whichever comes first.  Returns false,
+ * and never calls done, when there is no live agent with a signal handler or a shutdown is
+ * already under way (a second signal): the caller stops at once. */
+bool js_host_shutdown(struct js_host *h, const char *sig, uint32_t grace_ms,
+		      void (*done)(void *arg), void *arg);
 void js_host_get_stats(const struct js_host *h, struct js_host_stats *s);
 /* Prometheus text: pearfog_js_restarts_total, pearfog_js_interrupts_total,
  * pearfog_js_slow_slices_total, pearfog_js_running, pearfog_js_heap_bytes. */
@@ -131,6 +138,8 @@ bool js_host_call(struct js_host *h, const char *what, JSValueConst fn, int argc
 void js_host_settle(struct js_host *h, JSValue funcs[2], bool ok, JSValue v);
 /* The handler js_host_signal calls (takes ownership of fn; JS_UNDEFINED clears). */
 void js_host_set_signal_handler(struct js_host *h, JSValue fn);
+/* fog.stopDone(): the agent finished stopping (no-op unless a shutdown is under way). */
+void js_host_shutdown_done(struct js_host *h);
 /* One pointer of per-generation state for mod_fog (cleared when the generation ends). */
 void *js_host_mod_data(const struct js_host *h);
 void js_host_set_mod_data(struct js_host *h, void *data);

@@ -429,6 +429,12 @@ static JSValue fog_on_signal(JSContext *ctx, JSValueConst this_val, int argc, JS
 	return JS_UNDEFINED;
 }
 
+static JSValue fog_stop_done(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	js_host_shutdown_done(js_host_of(ctx));
+	return JS_UNDEFINED;
+}
+
 /* ---- the module --------------------------------------------------------------------- */
 
 static const JSCFunctionListEntry fog_funcs[] = {
@@ -451,6 +457,7 @@ static const JSCFunctionListEntry fog_funcs[] = {
 	JS_CFUNC_DEF("stat", 1, mod_fog_stat),
 	JS_CFUNC_DEF("ctl", 2, fog_ctl),
 	JS_CFUNC_DEF("onSignal", 1, fog_on_signal),
+	JS_CFUNC_DEF("stopDone", 0, fog_stop_done),
 	JS_CFUNC_DEF("spawn", 2, mod_fog_spawn),
 	JS_CFUNC_DEF("httpGet", 2, mod_fog_http_get),
 	JS_CFUNC_DEF("sha256", 1, mod_fog_sha256),

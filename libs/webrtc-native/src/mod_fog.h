@@ -14,6 +14,8 @@
  *   ctl(op, args?) → Promise<object>  the daemon's control operations, called directly (same
  *                                    table as the control socket; reply fields without id)
  *   onSignal(fn)                     fn("SIGTERM" | "SIGHUP" | "SIGINT")
+ *   stopDone()                       after SIGTERM/SIGINT: the agent has stopped, pear-fogd
+ *                                    may exit (else it exits after JS_HOST_STOP_GRACE_MS)
  *   spawn(argv, {timeoutMs?, maxOutput?}) → Promise<{status, signal, stdout, stderr}>
  *                                    posix_spawnp, stdin /dev/null, output read on the loop
  *   httpGet(url, {range?, maxBytes, timeoutMs?}) → Promise<{status, body}>   http_client

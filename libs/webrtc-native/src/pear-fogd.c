@@ -287,6 +287,19 @@ static void agent_signal(struct daemon *d, const char *name)
 	js_host_signal(d->js, name);
 }
 
+static void agent_stopped(void *arg)
+{
+	struct daemon *d = arg;
+
+	loop_stop(d->loop);
+}
+
+/* SIGTERM/SIGINT: let the agent stop gracefully first (true: the loop stops later). */
+static bool agent_shutdown(struct daemon *d, const char *name)
+{
+	return js_host_shutdown(d->js, name, JS_HOST_STOP_GRACE_MS, agent_stopped, d);
+}
+
 static void agent_render_metrics(struct daemon *d, struct ctl_json_out *out)
 {
 	if (d->js)
@@ -305,6 +318,7 @@ static void agent_start(struct daemon *d)
 		log_error("agent_js: this pear-fogd was built without QuickJS-ng");
 }
 static void agent_signal(struct daemon *d, const char *name) {}
+static bool agent_shutdown(struct daemon *d, const char *name) { return false; }
 static void agent_render_metrics(struct daemon *d, struct ctl_json_out *out) {}
 static void agent_stop(struct daemon *d) {}
 #endif
@@ -363,7 +377,10 @@ static void signal_cb(struct loop_fd *lfd, uint32_t events)
 			agent_signal(d, "SIGHUP");
 			continue;
 		}
-		agent_signal(d, si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+		if (agent_shutdown(d, si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT")) {
+			log_info("signal %u: stopping the agent, then shutting down", si.ssi_signo);
+			continue;
+		}
 		log_info("signal %u: shutting down", si.ssi_signo);
 		loop_stop(d->loop);
 	}

@@ -377,6 +377,51 @@ TEST(signals_and_teardown_with_live_resources)
 	loop_free(l);
 }
 
+static int stopped;
+
+static void on_stopped(void *arg)
+{
+	stopped++;
+}
+
+TEST(shutdown_waits_for_the_agent_or_the_grace_period)
+{
+	struct loop *l = loop_new();
+	struct js_host *h = start(l, "stop.mjs",
+				  REPORT "fog.onSignal((s) => { report('stopping ' + s);\n"
+					 "  fog.setTimeout(() => fog.stopDone(), 30); });\n",
+				  0, 0);
+
+	stopped = 0;
+	run_for(l, 20);
+	CHECK(js_host_shutdown(h, "SIGTERM", 2000, on_stopped, NULL));
+	CHECK(!js_host_shutdown(h, "SIGTERM", 2000, on_stopped, NULL)); /* second: at once */
+	run_for(l, 10);
+	CHECK_EQ_INT(stopped, 0);
+	run_for(l, 100);
+	CHECK_EQ_INT(stopped, 1);
+	CHECK_EQ_STR(reports[0], "stopping SIGTERM");
+	js_host_free(h);
+
+	/* an agent that never says it is done: the grace period ends it */
+	h = start(l, "nostop.mjs", REPORT "fog.onSignal(() => {});\n", 0, 0);
+	stopped = 0;
+	run_for(l, 20);
+	CHECK(js_host_shutdown(h, "SIGINT", 60, on_stopped, NULL));
+	run_for(l, 30);
+	CHECK_EQ_INT(stopped, 0);
+	run_for(l, 100);
+	CHECK_EQ_INT(stopped, 1);
+	js_host_free(h);
+
+	/* no handler: nothing to wait for */
+	h = start(l, "nohandler.mjs", REPORT "\n", 0, 0);
+	run_for(l, 20);
+	CHECK(!js_host_shutdown(h, "SIGTERM", 60, on_stopped, NULL));
+	js_host_free(h);
+	loop_free(l);
+}
+
 TEST(missing_agent_and_unknown_import)
 {
 	struct loop *l = loop_new();
@@ -413,6 +458,7 @@ int main(void)
 	RUN(files_random_clock_spawn);
 	RUN(native_crypto_matches_rfc_vectors);
 	RUN(signals_and_teardown_with_live_resources);
+	RUN(shutdown_waits_for_the_agent_or_the_grace_period);
 	RUN(missing_agent_and_unknown_import);
 	{
 		char cmd[128];

@@ -32,8 +32,16 @@ async function main(): Promise<void> {
     logLevel: LEVELS.includes(level) ? (level as LogLevel) : "info",
   });
   const agent = await startAgent(cfg, platform);
+  // SIGTERM/SIGINT: pear-fogd waits (at most 3 s) until stopDone() before it exits.
   fog.onSignal((sig) => {
-    if (sig === "SIGTERM" || sig === "SIGINT") void agent.stop();
+    if (sig !== "SIGTERM" && sig !== "SIGINT") return;
+    agent
+      .stop()
+      .catch((e: unknown) => fog.log("warn", `agent stop: ${String(e)}`))
+      .finally(() => {
+        fog.log("info", "agent stopped");
+        fog.stopDone();
+      });
   });
 }
 

@@ -63,8 +63,13 @@ declare module "pear-fog:native" {
     url: string,
     opts: { range?: [number, number]; maxBytes: number; timeoutMs?: number },
   ): Promise<{ status: number; body: Uint8Array }>;
-  /** fn receives "SIGTERM" | "SIGHUP" | "SIGINT". One handler; undefined clears it. */
+  /**
+   * fn receives "SIGTERM" | "SIGHUP" | "SIGINT". One handler; undefined clears it. After
+   * SIGTERM/SIGINT pear-fogd keeps running until stopDone() or 3 s, whichever comes first.
+   */
   export function onSignal(fn: ((signal: string) => void) | undefined): void;
+  /** The agent has stopped after SIGTERM/SIGINT: pear-fogd may exit now. */
+  export function stopDone(): void;
   /** posix_spawnp; stdin /dev/null. Defaults: timeoutMs 10000, maxOutput 1 MiB per stream. */
   export function spawn(
     argv: string[],
