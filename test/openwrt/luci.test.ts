@@ -41,7 +41,7 @@ function luciFormat(this: string, ...args: unknown[]): string {
 /** Compiles a view the way LuCI's require does: dependencies as named function arguments. */
 function loadView(file: string, deps: Record<string, unknown>): Record<string, unknown> {
   const src = readFileSync(join(VIEWS, file), "utf8");
-  const required = [...src.matchAll(/^'require ([a-z.]+)';$/gm)].map((m) => m[1] as string);
+  const required = [...src.matchAll(/^["']require ([a-z.]+)["'];$/gm)].map((m) => m[1] as string);
   for (const r of required) expect(Object.keys(deps), `stand-in for ${r}`).toContain(r);
   const names = Object.keys(deps);
   const fn = new Function(...names, src) as (...a: unknown[]) => Record<string, unknown>;

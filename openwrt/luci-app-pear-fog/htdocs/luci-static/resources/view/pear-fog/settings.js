@@ -1,7 +1,7 @@
-'use strict';
-'require view';
-'require form';
-'require uci';
+"use strict";
+"require view";
+"require form";
+"require uci";
 
 // pear-fog settings: a form.Map over /etc/config/pear-fog (section 'main').  Each field is an
 // option of the shipped config; values are checked here with the same rules pear-fogd and the
@@ -10,171 +10,248 @@
 
 // "32M", "2G", "1048576": bytes with an optional K/M/G suffix (1024-based), as pear-fogd reads.
 function validateSize(section_id, value) {
-	if (value == null || value === '')
-		return true;
-	return /^[0-9]{1,12}[KkMmGg]?[Bb]?$/.test(value)
-		? true : _('Expecting a size: a number with an optional K, M or G suffix');
+  if (value == null || value === "") return true;
+  return /^[0-9]{1,12}[KkMmGg]?[Bb]?$/.test(value)
+    ? true
+    : _("Expecting a size: a number with an optional K, M or G suffix");
 }
 
 // Bytes per second, plain number.  upload_cap must be > 0 (the agent refuses 0).
 function validateRate(positive) {
-	return function(section_id, value) {
-		if (value == null || value === '')
-			return true;
-		if (!/^[0-9]{1,12}$/.test(value))
-			return _('Expecting bytes per second as a plain number (625000 = 5 Mbit/s)');
-		return (positive && +value === 0) ? _('Must be greater than 0') : true;
-	};
+  return function (section_id, value) {
+    if (value == null || value === "") return true;
+    if (!/^[0-9]{1,12}$/.test(value))
+      return _("Expecting bytes per second as a plain number (625000 = 5 Mbit/s)");
+    return positive && +value === 0 ? _("Must be greater than 0") : true;
+  };
 }
 
 // 'HH:MM-HH:MM', 24:00 allowed as an end, start != end.
 function validateHours(section_id, value) {
-	if (value == null || value === '')
-		return true;
-	var m = /^([0-9]{1,2}):([0-9]{2})-([0-9]{1,2}):([0-9]{2})$/.exec(value);
-	if (!m || +m[1] > 23 || +m[2] > 59 || +m[3] > 24 || +m[4] > 59 || (+m[3] === 24 && +m[4] !== 0))
-		return _('Expecting a window like 22:00-07:00');
-	if (m[1] * 60 + +m[2] === m[3] * 60 + +m[4])
-		return _('Start and end must differ');
-	return true;
+  if (value == null || value === "") return true;
+  var m = /^([0-9]{1,2}):([0-9]{2})-([0-9]{1,2}):([0-9]{2})$/.exec(value);
+  if (!m || +m[1] > 23 || +m[2] > 59 || +m[3] > 24 || +m[4] > 59 || (+m[3] === 24 && +m[4] !== 0))
+    return _("Expecting a window like 22:00-07:00");
+  if (m[1] * 60 + +m[2] === m[3] * 60 + +m[4]) return _("Start and end must differ");
+  return true;
 }
 
 function validatePath(section_id, value) {
-	return (value == null || value === '' || value.charAt(0) === '/')
-		? true : _('Expecting an absolute path');
+  return value == null || value === "" || value.charAt(0) === "/"
+    ? true
+    : _("Expecting an absolute path");
 }
 
 function validateWsUrl(section_id, value) {
-	return (value == null || value === '' || /^wss?:\/\/[^\s/]+/.test(value))
-		? true : _('Expecting a ws:// or wss:// URL');
+  return value == null || value === "" || /^wss?:\/\/[^\s/]+/.test(value)
+    ? true
+    : _("Expecting a ws:// or wss:// URL");
 }
 
 return view.extend({
-	load: function() {
-		return uci.load('pear-fog');
-	},
+  load: function () {
+    return uci.load("pear-fog");
+  },
 
-	render: function() {
-		var m, s, o;
+  render: function () {
+    var m, s, o;
 
-		m = new form.Map('pear-fog', _('pear-fog'),
-			_('This router as a node of the pear-fog content delivery fog: browsers nearby fetch signed video chunks from it over WebRTC.'));
+    m = new form.Map(
+      "pear-fog",
+      _("pear-fog"),
+      _(
+        "This router as a node of the pear-fog content delivery fog: browsers nearby fetch signed video chunks from it over WebRTC.",
+      ),
+    );
 
-		s = m.section(form.NamedSection, 'main', 'pear-fog');
-		s.addremove = false;
-		s.tab('sharing', _('Sharing'));
-		s.tab('store', _('Storage'));
-		s.tab('network', _('Network'));
-		s.tab('advanced', _('Advanced'));
+    s = m.section(form.NamedSection, "main", "pear-fog");
+    s.addremove = false;
+    s.tab("sharing", _("Sharing"));
+    s.tab("store", _("Storage"));
+    s.tab("network", _("Network"));
+    s.tab("advanced", _("Advanced"));
 
-		o = s.taboption('sharing', form.Flag, 'sharing', _('Share upload'),
-			_('Serve viewers. Off: the node refuses new sessions.'));
-		o.default = '0';
-		o.rmempty = false;
+    o = s.taboption(
+      "sharing",
+      form.Flag,
+      "sharing",
+      _("Share upload"),
+      _("Serve viewers. Off: the node refuses new sessions."),
+    );
+    o.default = "0";
+    o.rmempty = false;
 
-		o = s.taboption('sharing', form.Value, 'upload_cap', _('Upload limit (bytes/s)'),
-			_('For the whole node; 625000 bytes/s = 5 Mbit/s.'));
-		o.datatype = 'uinteger';
-		o.validate = validateRate(true);
-		o.placeholder = '625000';
+    o = s.taboption(
+      "sharing",
+      form.Value,
+      "upload_cap",
+      _("Upload limit (bytes/s)"),
+      _("For the whole node; 625000 bytes/s = 5 Mbit/s."),
+    );
+    o.datatype = "uinteger";
+    o.validate = validateRate(true);
+    o.placeholder = "625000";
 
-		o = s.taboption('sharing', form.Value, 'peer_upload_cap', _('Upload limit per viewer (bytes/s)'),
-			_('0: no per-viewer limit.'));
-		o.datatype = 'uinteger';
-		o.validate = validateRate(false);
-		o.placeholder = '0';
+    o = s.taboption(
+      "sharing",
+      form.Value,
+      "peer_upload_cap",
+      _("Upload limit per viewer (bytes/s)"),
+      _("0: no per-viewer limit."),
+    );
+    o.datatype = "uinteger";
+    o.validate = validateRate(false);
+    o.placeholder = "0";
 
-		o = s.taboption('sharing', form.Value, 'monthly_cap', _('Monthly upload cap'),
-			_('Bytes per calendar month (K/M/G suffix); 0: no cap.'));
-		o.validate = validateSize;
-		o.placeholder = '0';
+    o = s.taboption(
+      "sharing",
+      form.Value,
+      "monthly_cap",
+      _("Monthly upload cap"),
+      _("Bytes per calendar month (K/M/G suffix); 0: no cap."),
+    );
+    o.validate = validateSize;
+    o.placeholder = "0";
 
-		o = s.taboption('sharing', form.DynamicList, 'hours', _('Sharing hours'),
-			_('Windows of local time like 22:00-07:00; none: any time.'));
-		o.validate = validateHours;
+    o = s.taboption(
+      "sharing",
+      form.DynamicList,
+      "hours",
+      _("Sharing hours"),
+      _("Windows of local time like 22:00-07:00; none: any time."),
+    );
+    o.validate = validateHours;
 
-		o = s.taboption('store', form.Value, 'store_path', _('Store directory'),
-			_('/tmp is RAM. Use USB storage (e.g. /mnt/sda1/pear-fog) for a larger store; a missing directory outside /tmp keeps the service stopped.'));
-		o.validate = validatePath;
-		o.placeholder = '/tmp/pear-fog';
+    o = s.taboption(
+      "store",
+      form.Value,
+      "store_path",
+      _("Store directory"),
+      _(
+        "/tmp is RAM. Use USB storage (e.g. /mnt/sda1/pear-fog) for a larger store; a missing directory outside /tmp keeps the service stopped.",
+      ),
+    );
+    o.validate = validatePath;
+    o.placeholder = "/tmp/pear-fog";
 
-		o = s.taboption('store', form.Value, 'store_size', _('Store size'),
-			_('K/M/G suffix; lowered at start to what the file system can hold.'));
-		o.validate = validateSize;
-		o.placeholder = '32M';
+    o = s.taboption(
+      "store",
+      form.Value,
+      "store_size",
+      _("Store size"),
+      _("K/M/G suffix; lowered at start to what the file system can hold."),
+    );
+    o.validate = validateSize;
+    o.placeholder = "32M";
 
-		o = s.taboption('store', form.Value, 'verify_interval', _('Hash check validity (s)'),
-			_('0: re-hash every chunk on every read.'));
-		o.datatype = 'uinteger';
-		o.placeholder = '300';
+    o = s.taboption(
+      "store",
+      form.Value,
+      "verify_interval",
+      _("Hash check validity (s)"),
+      _("0: re-hash every chunk on every read."),
+    );
+    o.datatype = "uinteger";
+    o.placeholder = "300";
 
-		o = s.taboption('network', form.Value, 'interface', _('Interface'),
-			_('Its addresses are advertised to browsers when no address is set below.'));
-		o.placeholder = 'lan';
+    o = s.taboption(
+      "network",
+      form.Value,
+      "interface",
+      _("Interface"),
+      _("Its addresses are advertised to browsers when no address is set below."),
+    );
+    o.placeholder = "lan";
 
-		o = s.taboption('network', form.Value, 'bind', _('Bind address'));
-		o.datatype = 'ipaddr';
-		o.placeholder = '0.0.0.0';
+    o = s.taboption("network", form.Value, "bind", _("Bind address"));
+    o.datatype = "ipaddr";
+    o.placeholder = "0.0.0.0";
 
-		o = s.taboption('network', form.DynamicList, 'rtc_address', _('Advertised addresses'));
-		o.datatype = 'ipaddr';
+    o = s.taboption("network", form.DynamicList, "rtc_address", _("Advertised addresses"));
+    o.datatype = "ipaddr";
 
-		o = s.taboption('network', form.Value, 'rtc_port', _('WebRTC port (UDP)'));
-		o.datatype = 'port';
-		o.placeholder = '47100';
+    o = s.taboption("network", form.Value, "rtc_port", _("WebRTC port (UDP)"));
+    o.datatype = "port";
+    o.placeholder = "47100";
 
-		o = s.taboption('network', form.Value, 'http_port', _('HTTP port (TCP)'), _('0: off.'));
-		o.datatype = 'port';
-		o.placeholder = '47101';
+    o = s.taboption("network", form.Value, "http_port", _("HTTP port (TCP)"), _("0: off."));
+    o.datatype = "port";
+    o.placeholder = "47101";
 
-		o = s.taboption('network', form.Value, 'max_peers', _('Viewers at most'));
-		o.datatype = 'uinteger';
-		o.placeholder = '200';
+    o = s.taboption("network", form.Value, "max_peers", _("Viewers at most"));
+    o.datatype = "uinteger";
+    o.placeholder = "200";
 
-		o = s.taboption('network', form.Flag, 'wifi_context', _('Wi-Fi context'),
-			_('Watch Wi-Fi clients (hostapd) to favour viewers at home and back off when the household is busy.'));
-		o.default = '0';
+    o = s.taboption(
+      "network",
+      form.Flag,
+      "wifi_context",
+      _("Wi-Fi context"),
+      _(
+        "Watch Wi-Fi clients (hostapd) to favour viewers at home and back off when the household is busy.",
+      ),
+    );
+    o.default = "0";
 
-		o = s.taboption('network', form.Value, 'wifi_busy_clients', _('Busy from (Wi-Fi clients)'));
-		o.datatype = 'uinteger';
-		o.placeholder = '8';
-		o.depends('wifi_context', '1');
+    o = s.taboption("network", form.Value, "wifi_busy_clients", _("Busy from (Wi-Fi clients)"));
+    o.datatype = "uinteger";
+    o.placeholder = "8";
+    o.depends("wifi_context", "1");
 
-		o = s.taboption('network', form.Value, 'wifi_busy_upload_cap', _('Upload limit while busy (bytes/s)'),
-			_('Applied while the household is busy, upload limit restored afterwards; 0: leave it to the agent.'));
-		o.datatype = 'uinteger';
-		o.validate = validateRate(false);
-		o.placeholder = '0';
-		o.depends('wifi_context', '1');
+    o = s.taboption(
+      "network",
+      form.Value,
+      "wifi_busy_upload_cap",
+      _("Upload limit while busy (bytes/s)"),
+      _(
+        "Applied while the household is busy, upload limit restored afterwards; 0: leave it to the agent.",
+      ),
+    );
+    o.datatype = "uinteger";
+    o.validate = validateRate(false);
+    o.placeholder = "0";
+    o.depends("wifi_context", "1");
 
-		o = s.taboption('advanced', form.Value, 'coordinator', _('Coordinator'));
-		o.validate = validateWsUrl;
-		o.placeholder = 'wss://coordinator.pear-fog.net/ws/node';
+    o = s.taboption("advanced", form.Value, "coordinator", _("Coordinator"));
+    o.validate = validateWsUrl;
+    o.placeholder = "wss://coordinator.pear-fog.net/ws/node";
 
-		o = s.taboption('advanced', form.Value, 'key_path', _('Node key file'));
-		o.validate = validatePath;
-		o.placeholder = '/etc/pear-fog/node.key';
+    o = s.taboption("advanced", form.Value, "key_path", _("Node key file"));
+    o.validate = validatePath;
+    o.placeholder = "/etc/pear-fog/node.key";
 
-		o = s.taboption('advanced', form.Value, 'agent_js', _('Agent module'),
-			_('A .js/.mjs or qjsc bytecode file pear-fogd runs instead of its embedded agent; empty: the embedded one.'));
-		o.validate = validatePath;
+    o = s.taboption(
+      "advanced",
+      form.Value,
+      "agent_js",
+      _("Agent module"),
+      _(
+        "A .js/.mjs or qjsc bytecode file pear-fogd runs instead of its embedded agent; empty: the embedded one.",
+      ),
+    );
+    o.validate = validatePath;
 
-		o = s.taboption('advanced', form.Value, 'max_message_size', _('Largest message'),
-			_('SDP max-message-size; K/M suffix.'));
-		o.validate = validateSize;
-		o.placeholder = '256K';
+    o = s.taboption(
+      "advanced",
+      form.Value,
+      "max_message_size",
+      _("Largest message"),
+      _("SDP max-message-size; K/M suffix."),
+    );
+    o.validate = validateSize;
+    o.placeholder = "256K";
 
-		o = s.taboption('advanced', form.Value, 'ctl_socket', _('Control socket'));
-		o.validate = validatePath;
-		o.placeholder = '/var/run/pear-fog/ctl.sock';
+    o = s.taboption("advanced", form.Value, "ctl_socket", _("Control socket"));
+    o.validate = validatePath;
+    o.placeholder = "/var/run/pear-fog/ctl.sock";
 
-		o = s.taboption('advanced', form.ListValue, 'log_level', _('Log level'));
-		o.value('error');
-		o.value('warn');
-		o.value('info');
-		o.value('debug');
-		o.default = 'info';
+    o = s.taboption("advanced", form.ListValue, "log_level", _("Log level"));
+    o.value("error");
+    o.value("warn");
+    o.value("info");
+    o.value("debug");
+    o.default = "info";
 
-		return m.render();
-	}
+    return m.render();
+  },
 });

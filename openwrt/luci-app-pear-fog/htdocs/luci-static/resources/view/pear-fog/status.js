@@ -1,134 +1,190 @@
-'use strict';
-'require view';
-'require poll';
-'require rpc';
-'require ui';
+"use strict";
+"require view";
+"require poll";
+"require rpc";
+"require ui";
 
 // pear-fog status: live numbers from the rpcd plugin (ubus pear-fog status/peers/cache/wifi),
 // refreshed every POLL_S seconds; the bandwidth chart is the served-bytes delta per interval.
 
-var POLL_S = 5;          // seconds between refreshes
-var CHART_POINTS = 60;   // samples kept for the bandwidth chart (5 min at 5 s)
+var POLL_S = 5; // seconds between refreshes
+var CHART_POINTS = 60; // samples kept for the bandwidth chart (5 min at 5 s)
 
-var callStatus = rpc.declare({ object: 'pear-fog', method: 'status', expect: { } });
-var callPeers = rpc.declare({ object: 'pear-fog', method: 'peers', expect: { } });
-var callCache = rpc.declare({ object: 'pear-fog', method: 'cache', params: [ 'offset', 'limit' ], expect: { } });
-var callWifi = rpc.declare({ object: 'pear-fog', method: 'wifi', expect: { } });
-var callSetSharing = rpc.declare({ object: 'pear-fog', method: 'set_sharing', params: [ 'enabled' ], expect: { } });
+var callStatus = rpc.declare({ object: "pear-fog", method: "status", expect: {} });
+var callPeers = rpc.declare({ object: "pear-fog", method: "peers", expect: {} });
+var callCache = rpc.declare({
+  object: "pear-fog",
+  method: "cache",
+  params: ["offset", "limit"],
+  expect: {},
+});
+var callWifi = rpc.declare({ object: "pear-fog", method: "wifi", expect: {} });
+var callSetSharing = rpc.declare({
+  object: "pear-fog",
+  method: "set_sharing",
+  params: ["enabled"],
+  expect: {},
+});
 
 function bytes(n) {
-	return '%1024.2mB'.format(n || 0);
+  return "%1024.2mB".format(n || 0);
 }
 
 // Upload rate samples (bytes/s) from successive status replies.
 function Rate() {
-	this.samples = [];
-	this.last = null;
+  this.samples = [];
+  this.last = null;
 }
-Rate.prototype.add = function(st) {
-	var total = (st.bytes_served_rtc_total || 0) + (st.bytes_served_http_total || 0);
-	var now = st.uptime_s || 0;
-	if (this.last && now > this.last.t && total >= this.last.total)
-		this.samples.push((total - this.last.total) / (now - this.last.t));
-	else if (this.last)
-		this.samples = [];  // daemon restarted: counters went back
-	this.last = { t: now, total: total };
-	if (this.samples.length > CHART_POINTS)
-		this.samples.splice(0, this.samples.length - CHART_POINTS);
-	return this.samples.length ? this.samples[this.samples.length - 1] : 0;
+Rate.prototype.add = function (st) {
+  var total = (st.bytes_served_rtc_total || 0) + (st.bytes_served_http_total || 0);
+  var now = st.uptime_s || 0;
+  if (this.last && now > this.last.t && total >= this.last.total)
+    this.samples.push((total - this.last.total) / (now - this.last.t));
+  else if (this.last) this.samples = []; // daemon restarted: counters went back
+  this.last = { t: now, total: total };
+  if (this.samples.length > CHART_POINTS)
+    this.samples.splice(0, this.samples.length - CHART_POINTS);
+  return this.samples.length ? this.samples[this.samples.length - 1] : 0;
 };
 
 function chart(samples) {
-	var max = Math.max.apply(null, samples.concat([ 1 ]));
-	return E('div', { 'style': 'display:flex;align-items:flex-end;height:80px;gap:1px;border-bottom:1px solid #ccc' },
-		samples.map(function(v) {
-			return E('div', {
-				'title': bytes(v) + '/s',
-				'style': 'flex:1;background:#4a90d9;height:' + Math.round(v / max * 100) + '%'
-			});
-		}));
+  var max = Math.max.apply(null, samples.concat([1]));
+  return E(
+    "div",
+    { style: "display:flex;align-items:flex-end;height:80px;gap:1px;border-bottom:1px solid #ccc" },
+    samples.map(function (v) {
+      return E("div", {
+        title: bytes(v) + "/s",
+        style: "flex:1;background:#4a90d9;height:" + Math.round((v / max) * 100) + "%",
+      });
+    }),
+  );
 }
 
 function row(label, value) {
-	return E('tr', { 'class': 'tr' }, [
-		E('td', { 'class': 'td left', 'width': '33%' }, [ label ]),
-		E('td', { 'class': 'td left' }, [ value ])
-	]);
+  return E("tr", { class: "tr" }, [
+    E("td", { class: "td left", width: "33%" }, [label]),
+    E("td", { class: "td left" }, [value]),
+  ]);
 }
 
 return view.extend({
-	rate: null,
-	last: null,
+  rate: null,
+  last: null,
 
-	load: function() {
-		this.rate = new Rate();
-		return Promise.all([ callStatus(), callPeers(), callCache(0, 20), callWifi() ]);
-	},
+  load: function () {
+    this.rate = new Rate();
+    return Promise.all([callStatus(), callPeers(), callCache(0, 20), callWifi()]);
+  },
 
-	renderState: function(data) {
-		var st = data[0] || {}, peers = data[1] || {}, cache = data[2] || {}, wifi = data[3] || {};
-		var rate = this.rate.add(st);
-		var reach = st.reachability || {};
-		var rows;
+  renderState: function (data) {
+    var st = data[0] || {},
+      peers = data[1] || {},
+      cache = data[2] || {},
+      wifi = data[3] || {};
+    var rate = this.rate.add(st);
+    var reach = st.reachability || {};
+    var rows;
 
-		if (!st.running)
-			return E('div', { 'class': 'alert-message warning' }, [
-				_('pear-fogd is not running: %s').format(st.message || '?'),
-				E('br'), _('Check the settings and the system log (logread -e pear-fog).')
-			]);
+    if (!st.running)
+      return E("div", { class: "alert-message warning" }, [
+        _("pear-fogd is not running: %s").format(st.message || "?"),
+        E("br"),
+        _("Check the settings and the system log (logread -e pear-fog)."),
+      ]);
 
-		rows = [
-			row(_('Version'), st.version),
-			row(_('Uptime'), '%t'.format(st.uptime_s || 0)),
-			row(_('Sharing'), st.sharing ? _('on') : _('off')),
-			row(_('Upload now'), bytes(rate) + '/s'),
-			row(_('Served'), _('%s over WebRTC, %s over HTTP').format(bytes(st.bytes_served_rtc_total), bytes(st.bytes_served_http_total))),
-			row(_('Viewers'), _('%d now, %d since start (at most %d)').format(peers.peers_active || 0, peers.peers_total || 0, peers.max_peers || 0)),
-			row(_('Store'), _('%d chunks, %s of %s').format(cache.store_chunks || 0, bytes(cache.store_bytes), bytes(cache.store_cap))),
-			row(_('Upload limit'), st.upload_cap ? bytes(st.upload_cap) + '/s' : _('none')),
-			row(_('Reachable at'), (reach.rtc_addresses || []).map(function(a) {
-				return a + ' udp/' + reach.rtc_port;
-			}).join(', ') || _('no address on %s').format(reach.interface || '?'))
-		];
-		if (wifi.enabled && wifi.clients != null)
-			rows.push(row(_('Wi-Fi clients'), _('%d%s').format(wifi.clients, wifi.busy ? ' (' + _('busy') + ')' : '')));
+    rows = [
+      row(_("Version"), st.version),
+      row(_("Uptime"), "%t".format(st.uptime_s || 0)),
+      row(_("Sharing"), st.sharing ? _("on") : _("off")),
+      row(_("Upload now"), bytes(rate) + "/s"),
+      row(
+        _("Served"),
+        _("%s over WebRTC, %s over HTTP").format(
+          bytes(st.bytes_served_rtc_total),
+          bytes(st.bytes_served_http_total),
+        ),
+      ),
+      row(
+        _("Viewers"),
+        _("%d now, %d since start (at most %d)").format(
+          peers.peers_active || 0,
+          peers.peers_total || 0,
+          peers.max_peers || 0,
+        ),
+      ),
+      row(
+        _("Store"),
+        _("%d chunks, %s of %s").format(
+          cache.store_chunks || 0,
+          bytes(cache.store_bytes),
+          bytes(cache.store_cap),
+        ),
+      ),
+      row(_("Upload limit"), st.upload_cap ? bytes(st.upload_cap) + "/s" : _("none")),
+      row(
+        _("Reachable at"),
+        (reach.rtc_addresses || [])
+          .map(function (a) {
+            return a + " udp/" + reach.rtc_port;
+          })
+          .join(", ") || _("no address on %s").format(reach.interface || "?"),
+      ),
+    ];
+    if (wifi.enabled && wifi.clients != null)
+      rows.push(
+        row(
+          _("Wi-Fi clients"),
+          _("%d%s").format(wifi.clients, wifi.busy ? " (" + _("busy") + ")" : ""),
+        ),
+      );
 
-		return E('div', {}, [
-			E('table', { 'class': 'table' }, rows),
-			E('h3', {}, [ _('Upload (last %d min)').format(CHART_POINTS * POLL_S / 60) ]),
-			chart(this.rate.samples)
-		]);
-	},
+    return E("div", {}, [
+      E("table", { class: "table" }, rows),
+      E("h3", {}, [_("Upload (last %d min)").format((CHART_POINTS * POLL_S) / 60)]),
+      chart(this.rate.samples),
+    ]);
+  },
 
-	render: function(data) {
-		var self = this;
-		var box = E('div', { 'id': 'pear-fog-status' }, [ this.renderState(data) ]);
-		var toggle = E('button', {
-			'class': 'cbi-button cbi-button-action',
-			'click': ui.createHandlerFn(this, function() {
-				var on = !(self.last && self.last[0] && self.last[0].sharing);
-				return callSetSharing(on).then(function() { return self.refresh(box); });
-			})
-		}, [ _('Switch sharing') ]);
+  render: function (data) {
+    var self = this;
+    var box = E("div", { id: "pear-fog-status" }, [this.renderState(data)]);
+    var toggle = E(
+      "button",
+      {
+        class: "cbi-button cbi-button-action",
+        click: ui.createHandlerFn(this, function () {
+          var on = !(self.last && self.last[0] && self.last[0].sharing);
+          return callSetSharing(on).then(function () {
+            return self.refresh(box);
+          });
+        }),
+      },
+      [_("Switch sharing")],
+    );
 
-		this.last = data;
-		poll.add(function() { return self.refresh(box); }, POLL_S);
+    this.last = data;
+    poll.add(function () {
+      return self.refresh(box);
+    }, POLL_S);
 
-		return E('div', { 'class': 'cbi-map' }, [
-			E('h2', {}, [ _('pear-fog') ]),
-			E('div', { 'class': 'cbi-section' }, [ box, E('p', {}, [ toggle ]) ])
-		]);
-	},
+    return E("div", { class: "cbi-map" }, [
+      E("h2", {}, [_("pear-fog")]),
+      E("div", { class: "cbi-section" }, [box, E("p", {}, [toggle])]),
+    ]);
+  },
 
-	refresh: function(box) {
-		var self = this;
-		return Promise.all([ callStatus(), callPeers(), callCache(0, 20), callWifi() ]).then(function(data) {
-			self.last = data;
-			box.replaceChildren(self.renderState(data));
-		});
-	},
+  refresh: function (box) {
+    var self = this;
+    return Promise.all([callStatus(), callPeers(), callCache(0, 20), callWifi()]).then(
+      function (data) {
+        self.last = data;
+        box.replaceChildren(self.renderState(data));
+      },
+    );
+  },
 
-	handleSaveApply: null,
-	handleSave: null,
-	handleReset: null
+  handleSaveApply: null,
+  handleSave: null,
+  handleReset: null,
 });
