@@ -313,7 +313,9 @@ describe("menu", () => {
       .map((e) => e.action.path);
     expect(views.sort()).toEqual(["pear-fog/settings", "pear-fog/status"]);
     for (const p of views)
-      expect(readFileSync(join(VIEWS, `${p.split("/")[1]}.js`), "utf8")).toMatch(/^'use strict';/);
+      expect(readFileSync(join(VIEWS, `${p.split("/")[1]}.js`), "utf8")).toMatch(
+        /^["']use strict["'];/,
+      );
     expect(menu["admin/services/pear-fog"]?.depends?.acl).toEqual(["luci-app-pear-fog"]);
   });
 });
