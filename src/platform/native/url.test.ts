@@ -67,3 +67,59 @@ describe("Url (QuickJS stand-in for URL)", () => {
     }
   });
 });
+
+describe("Url against node's URL on generated inputs", () => {
+  // A seeded generator of URL-ish strings: where Url accepts an input, it must give node's href;
+  // where node refuses one, Url must refuse it too (never accept what node calls invalid).
+  function* inputs(n: number): Generator<[string, string | undefined]> {
+    let s = 0x9e3779b9;
+    const rnd = (k: number) => {
+      s ^= s << 13;
+      s ^= s >>> 17;
+      s ^= s << 5;
+      return (s >>> 0) % k;
+    };
+    const pick = <T>(xs: readonly T[]) => xs[rnd(xs.length)]!;
+    const schemes = ["http://", "https://", "ws://", "wss://", "HTTP://", "http:", "http:///"];
+    const hosts = ["a.example", "EXAMPLE.com", "127.0.0.1", "[::1]", "h", "x-y.z", "u:p@h.example"];
+    const ports = ["", ":80", ":443", ":8080", ":0", ":65535", ":"];
+    const segs = ["a", "b c", "..", ".", "%2e", "ü", "x%20y", "", "q?x=1", "#f", "a\\b", "~"];
+    for (let i = 0; i < n; i++) {
+      const path = Array.from({ length: rnd(5) }, () => pick(segs)).join("/");
+      const abs = `${pick(schemes)}${pick(hosts)}${pick(ports)}/${path}`;
+      if (rnd(2)) yield [abs, undefined];
+      else yield [Array.from({ length: 1 + rnd(3) }, () => pick(segs)).join("/"), abs];
+    }
+  }
+
+  it("agrees with node (2000 seeded cases)", () => {
+    let compared = 0;
+    for (const [input, base] of inputs(2000)) {
+      let want: string | null = null;
+      let baseOk = true;
+      try {
+        if (base !== undefined) new URL(base);
+      } catch {
+        baseOk = false;
+      }
+      try {
+        want = new URL(input, base).href;
+      } catch {
+        want = null;
+      }
+      let got: string | null = null;
+      try {
+        got = new Url(input, base).href;
+      } catch {
+        got = null;
+      }
+      if (!baseOk) continue;
+      if (want === null) expect([input, base, got]).toEqual([input, base, null]);
+      else if (got !== null) {
+        expect([input, base, got]).toEqual([input, base, want]);
+        compared++;
+      }
+    }
+    expect(compared).toBeGreaterThan(1000);
+  });
+});

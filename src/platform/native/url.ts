@@ -54,6 +54,13 @@ function removeDots(path: string): string {
   return r.startsWith("/") ? r : `/${r}`;
 }
 
+/** Special URLs treat "\\" as "/" before the query and fragment (WHATWG URL §4.4). */
+function slashes(s: string): string {
+  const end = s.search(/[?#]/);
+  const head = end < 0 ? s : s.slice(0, end);
+  return head.replace(/\\/g, "/") + (end < 0 ? "" : s.slice(end));
+}
+
 interface Parts {
   protocol: string;
   username: string;
@@ -98,7 +105,7 @@ function parseAbsolute(input: string): Parts | null {
   const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):(.*)$/s.exec(input);
   if (!m) return null;
   const protocol = `${m[1]!.toLowerCase()}:`;
-  let rest = m[2]!.replace(/\\/g, protocol in SPECIAL_PORTS ? "/" : "\\");
+  let rest = protocol in SPECIAL_PORTS ? slashes(m[2]!) : m[2]!;
   if (!(protocol in SPECIAL_PORTS)) {
     const t = splitTail(rest);
     return {
@@ -144,7 +151,7 @@ function parseAbsolute(input: string): Parts | null {
 
 /** RFC 3986 §5.2.2 for a relative reference against a special base. */
 function resolve(ref: string, base: Parts, input: string): Parts {
-  ref = ref.replace(/\\/g, "/");
+  ref = slashes(ref);
   if (ref.startsWith("//")) {
     const p = parseAbsolute(`${base.protocol}${ref}`);
     if (!p) throw new UrlError(input);
