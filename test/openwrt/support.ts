@@ -11,6 +11,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  renameSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -35,17 +36,21 @@ export function busybox(): string {
   }
 }
 
-let applets: string | undefined;
-/** A directory of busybox applet links (and nothing else), made once per test file. */
+/** A directory of busybox applet links (and nothing else), shared by runs: made once. */
 export function appletDir(): string {
-  if (applets) return applets;
   const bb = busybox();
-  const dir = mkdtempSync(join(tmpdir(), "pf-applets-"));
+  const dir = join(tmpdir(), `pf-busybox-applets-${process.getuid?.() ?? 0}`);
+  if (existsSync(join(dir, "awk"))) return dir;
+  const tmp = mkdtempSync(`${dir}.tmp-`);
   for (const a of execFileSync(bb, ["--list"]).toString().trim().split("\n")) {
-    symlinkSync(bb, join(dir, a));
+    symlinkSync(bb, join(tmp, a));
   }
-  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
-  return (applets = dir);
+  try {
+    renameSync(tmp, dir);
+  } catch {
+    rmSync(tmp, { recursive: true, force: true }); // another test file made it first
+  }
+  return dir;
 }
 
 export interface InstallLine {
@@ -122,6 +127,7 @@ function daemonBinary(build: Build): string {
 /** A fresh root with the pear-fog package's files installed and the shipped config. */
 export function makeRoot(build: Build = "san"): Root {
   const bb = busybox();
+  const daemon = daemonBinary(build); // before anything is made: a failed build leaves nothing
   const dir = mkdtempSync(join(tmpdir(), "pf-openwrt-"));
   const bin = join(dir, "bin");
   mkdirSync(bin, { recursive: true });
@@ -147,7 +153,7 @@ export function makeRoot(build: Build = "san"): Root {
       writeFileSync(dest, line.dest === "/etc/config/pear-fog" ? text : rootPaths(text, dir));
       chmodSync(dest, line.kind === "INSTALL_BIN" ? 0o755 : 0o644);
     } else {
-      symlinkSync(daemonBinary(build), dest);
+      symlinkSync(daemon, dest);
     }
   }
   const logPath = join(dir, "calls.log");
