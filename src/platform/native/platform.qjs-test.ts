@@ -1,0 +1,90 @@
+// The native platform inside pear-fogd (runs only there: `make agent-tests` adds *.qjs-test.ts
+// files to the bundle; vitest on Node does not pick them up). pear-fogd runs with a store and
+// its control ops, so the Daemon mapping is exercised against the real handlers.
+import * as fog from "pear-fog:native";
+import { describe, expect, it } from "vitest";
+import { PlatformError } from "../platform";
+import { createNativePlatform } from "./platform";
+
+const dir = `/tmp/pear-fog-qjs-test-${fog.info().pid}`;
+
+describe("native platform (inside pear-fogd)", () => {
+  it("files: atomic write with mode, read, missing is null, remove", async () => {
+    const p = await createNativePlatform({ stagingDir: `${dir}/staging` });
+    const path = `${dir}/state/key.json`;
+    await p.writeFileAtomic(path, new TextEncoder().encode("{}"), 0o600);
+    expect(new TextDecoder().decode((await p.readFile(path))!)).toBe("{}");
+    expect(await p.readFile(`${dir}/nope`)).toBeNull();
+    await p.removeFile(path);
+    await p.removeFile(path);
+    expect(await p.readFile(path)).toBeNull();
+    expect(p.stagingPath("x")).toBe(`${dir}/staging/x`);
+    let err: unknown;
+    try {
+      await p.readFile(dir);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(PlatformError);
+    expect((err as PlatformError).code).toBe("EISDIR");
+  });
+
+  it("daemon: status, chunk_put of a staged file, has, list, remove, sharing, limits", async () => {
+    const p = await createNativePlatform({ stagingDir: `${dir}/staging` });
+    const bytes = p.randomBytes(1000);
+    const id = Array.from(fog.sha256(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
+    const staged = p.stagingPath("c");
+    await p.writeFileAtomic(staged, bytes);
+    const before = await p.daemon.status();
+    await p.daemon.chunkPut(id, staged);
+    expect(await p.daemon.chunkHas([id, "00".repeat(32)])).toEqual([id]);
+    const list = await p.daemon.chunkList(0, 10);
+    expect(list.chunks).toContain(id);
+    const after = await p.daemon.status();
+    expect(after.storeChunks).toBe(before.storeChunks + 1);
+    await p.daemon.chunkRemove(id);
+    expect(await p.daemon.chunkHas([id])).toEqual([]);
+    await p.daemon.sharing(false);
+    expect((await p.daemon.status()).sharing).toBe(false);
+    await p.daemon.sharing(true);
+    await p.daemon.limits({ uploadCap: 123456 });
+    expect((await p.daemon.status()).uploadCap).toBe(123456);
+    await p.daemon.limits({ uploadCap: 0 });
+  });
+
+  it("daemon errors are PlatformErrors named after the op", async () => {
+    const p = await createNativePlatform({ stagingDir: `${dir}/staging` });
+    let err: unknown;
+    try {
+      await p.daemon.chunkPut("zz", "/nonexistent");
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(PlatformError);
+    expect((err as PlatformError).op).toBe("ctl:chunk_put");
+    expect((err as PlatformError).code).toBe("bad_request");
+  });
+
+  it("timers, clock and local time", async () => {
+    const p = await createNativePlatform({ stagingDir: `${dir}/staging` });
+    const order: number[] = [];
+    await new Promise<void>((resolve) => {
+      p.setTimeout(() => order.push(2), 20);
+      const h = p.setTimeout(() => order.push(9), 10);
+      p.setTimeout(() => order.push(1), 5);
+      p.clearTimeout(h);
+      p.setTimeout(resolve, 40);
+    });
+    expect(order).toEqual([1, 2]);
+    expect(Math.abs(p.now() - Date.now())).toBeLessThan(1000);
+    const lt = p.localTime(p.now());
+    expect(lt.month).toMatch(/^\d{4}-\d{2}$/);
+    expect(lt.minuteOfDay).toBeLessThan(1440);
+  });
+
+  it("removes its scratch directory (spawn)", async () => {
+    const r = await fog.spawn(["rm", "-rf", dir]);
+    expect(r.status).toBe(0);
+    expect(await fog.stat(dir)).toBeNull();
+  });
+});
