@@ -322,3 +322,76 @@ describe("install into a temp root (IPKG_INSTROOT)", () => {
     expect(readdirSync(join(root, "etc/rc.d"))).toEqual([]);
   });
 });
+
+describe("install on a running router (chroot, no IPKG_INSTROOT)", () => {
+  // The package unpacked into a root that busybox runs in (chroot, as root), with recording
+  // stand-ins for uci and for rc.common (the init script's interpreter line).
+  let root: string;
+  let control: string;
+  const calls = () => readFileSync(join(root, "calls.log"), "utf8");
+  const run = (script: string, env: Record<string, string> = {}) =>
+    spawnSync("chroot", [root, "/bin/busybox", "ash", `/control/${script}`], {
+      env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", ...env },
+    });
+
+  beforeAll(() => {
+    root = join(work, "router");
+    control = join(root, "control");
+    for (const d of ["bin", "etc/config", "control", "lib64", "lib/x86_64-linux-gnu"]) {
+      mkdirSync(join(root, d), { recursive: true });
+    }
+    execFileSync("tar", ["-xzf", join(work, "core/data.tar.gz"), "-C", root]);
+    execFileSync("tar", ["-xzf", join(work, "core/control.tar.gz"), "-C", control]);
+    // busybox and the libraries it loads
+    const bb = busybox();
+    writeFileSync(join(root, "bin/busybox"), readFileSync(bb), { mode: 0o755 });
+    const libs = execFileSync("ldd", [bb]).toString();
+    for (const m of libs.matchAll(/(\/\S+\.so[.\d]*)/g)) {
+      const lib = m[1] as string;
+      mkdirSync(join(root, lib, ".."), { recursive: true });
+      writeFileSync(join(root, lib), readFileSync(lib), { mode: 0o755 }); // ld.so is exec-opened
+    }
+    for (const a of ["sh", "ash", "grep", "sed", "mkdir", "ln", "rm", "cat", "echo", "touch"]) {
+      execFileSync("ln", ["-s", "busybox", join(root, "bin", a)]);
+    }
+    writeFileSync(join(root, "etc/passwd"), "root:x:0:0:root:/root:/bin/ash\n");
+    writeFileSync(join(root, "etc/group"), "root:x:0:\n");
+    writeFileSync(join(root, "calls.log"), "");
+    mkdirSync(join(root, "dev"));
+    execFileSync("mknod", ["-m", "666", join(root, "dev/null"), "c", "1", "3"]);
+    const recorder = (name: string) => `#!/bin/sh\necho "${name} $*" >> /calls.log\n`;
+    writeFileSync(join(root, "etc/rc.common"), recorder("rc.common"), { mode: 0o755 });
+    mkdirSync(join(root, "sbin"));
+    writeFileSync(join(root, "sbin/uci"), recorder("uci") + "exit 1\n", { mode: 0o755 });
+  });
+
+  it("postinst runs and removes the uci-defaults, then enables and starts the service", () => {
+    const r = run("postinst");
+    expect(r.status, r.stderr.toString()).toBe(0);
+    const c = calls().trim().split("\n");
+    expect(c).toContain("uci -q get pear-fog.main");
+    expect(c.slice(-2)).toEqual([
+      "rc.common /etc/init.d/pear-fog enable",
+      "rc.common /etc/init.d/pear-fog start",
+    ]);
+    expect(existsSync(join(root, "etc/uci-defaults/90-pear-fog"))).toBe(false);
+    expect(readFileSync(join(root, "etc/passwd"), "utf8")).toMatch(/^pear-fog:x:470:470:/m);
+  });
+
+  it("an upgrade (PKG_UPGRADE=1) restarts instead of starting", () => {
+    writeFileSync(join(root, "calls.log"), "");
+    expect(run("postinst", { PKG_UPGRADE: "1" }).status).toBe(0);
+    expect(calls().trim().split("\n").slice(-1)).toEqual([
+      "rc.common /etc/init.d/pear-fog restart",
+    ]);
+  });
+
+  it("prerm stops and disables it", () => {
+    writeFileSync(join(root, "calls.log"), "");
+    expect(run("prerm").status).toBe(0);
+    expect(calls().trim().split("\n")).toEqual([
+      "rc.common /etc/init.d/pear-fog stop",
+      "rc.common /etc/init.d/pear-fog disable",
+    ]);
+  });
+});
