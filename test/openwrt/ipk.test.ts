@@ -200,6 +200,78 @@ describe("ipk (opkg 24.10 form: gzip'd tar of debian-binary, data.tar.gz, contro
   });
 });
 
+describe("other architectures (32-bit ELF headers)", () => {
+  /** A minimal ELF32 header + program headers: machine, byte order, PT_INTERP or not. */
+  function elf32(machine: number, little: boolean, dynamic: boolean): Buffer {
+    const phnum = dynamic ? 2 : 1;
+    const b = Buffer.alloc(52 + 32 * phnum + 16);
+    const u16 = (o: number, v: number) => (little ? b.writeUInt16LE(v, o) : b.writeUInt16BE(v, o));
+    const u32 = (o: number, v: number) => (little ? b.writeUInt32LE(v, o) : b.writeUInt32BE(v, o));
+    b.write("\x7fELF", 0, "latin1");
+    b[4] = 1; // ELFCLASS32
+    b[5] = little ? 1 : 2;
+    b[6] = 1;
+    u16(16, 2); // ET_EXEC
+    u16(18, machine);
+    u32(20, 1);
+    u32(28, 52); // e_phoff
+    u16(40, 52); // e_ehsize
+    u16(42, 32); // e_phentsize
+    u16(44, phnum);
+    u32(52, 1); // PT_LOAD
+    if (dynamic) u32(52 + 32, 3); // PT_INTERP
+    return b;
+  }
+
+  it.each([
+    ["mipsel_24kc", 8, true],
+    ["mips_24kc", 8, false],
+    ["arm_cortex-a7_neon-vfpv4", 40, true],
+  ] as const)(
+    "%s: Architecture field, file name, static vs dynamic Depends",
+    (arch, machine, little) => {
+      for (const dynamic of [false, true]) {
+        const bin32 = join(work, `elf-${arch}-${dynamic}`);
+        writeFileSync(bin32, elf32(machine, little, dynamic));
+        const out = join(work, `feed-${arch}-${dynamic}`);
+        const r = spawnSync(process.execPath, [
+          BUILD,
+          "--arch",
+          arch,
+          "--bin",
+          bin32,
+          "--out",
+          out,
+        ]);
+        expect(r.status, r.stderr.toString()).toBe(0);
+        const stanza = readFileSync(join(out, "Packages"), "utf8")
+          .split("\n\n")
+          .map(fields)
+          .find((p) => p.Package === "pear-fog") as Record<string, string>;
+        expect(stanza.Architecture).toBe(arch);
+        expect(stanza.Filename).toBe(`pear-fog_${VERSION}_${arch}.ipk`);
+        expect(stanza.Depends).toBe(
+          dynamic ? "libc, ca-bundle, libopenssl3, libusrsctp" : "libc, ca-bundle",
+        );
+      }
+      // the other byte order is refused
+      const wrong = join(work, `elf-${arch}-wrong`);
+      writeFileSync(wrong, elf32(machine, !little, false));
+      const r = spawnSync(process.execPath, [
+        BUILD,
+        "--arch",
+        arch,
+        "--bin",
+        wrong,
+        "--out",
+        join(work, "x"),
+      ]);
+      expect(r.status).toBe(1);
+      expect(r.stderr.toString()).toContain(`is not ${arch}`);
+    },
+  );
+});
+
 describe("feed index", () => {
   it("Packages: one stanza a package with ipkg-make-index's fields; Size and SHA256sum match", () => {
     const text = readFileSync(join(feed, "Packages"), "utf8");
