@@ -233,6 +233,11 @@ describe("status view", () => {
     poll: { add: (fn: unknown, s: number) => polls.push([fn, s]) },
     rpc,
     ui: { createHandlerFn: (_ctx: unknown, fn: unknown) => fn },
+    dom: {
+      content: (node: Node, child: unknown) => {
+        node.children = [child];
+      },
+    },
     E,
     _,
   };
@@ -290,6 +295,13 @@ describe("status view", () => {
     ).toBe(2000);
     expect(r.add({ uptime_s: 3, bytes_served_rtc_total: 10, bytes_served_http_total: 0 })).toBe(0);
     expect(r.samples).toEqual([]);
+  });
+
+  it("refresh: the next poll replaces the page's numbers", async () => {
+    const box = E("div", {}, ["old"]);
+    await (v.refresh as (b: Node) => Promise<void>).call(v, box);
+    expect(text(box)).not.toContain("old");
+    expect(text(box)).toContain(String(replies.status?.version));
   });
 
   it("says so when pear-fogd is not running", () => {

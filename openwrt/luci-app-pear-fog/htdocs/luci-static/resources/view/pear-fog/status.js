@@ -3,6 +3,7 @@
 "require poll";
 "require rpc";
 "require ui";
+"require dom";
 
 // pear-fog status: live numbers from the rpcd plugin (ubus pear-fog status/peers/cache/wifi),
 // refreshed every POLL_S seconds; the bandwidth chart is the served-bytes delta per interval.
@@ -10,20 +11,20 @@
 var POLL_S = 5; // seconds between refreshes
 var CHART_POINTS = 60; // samples kept for the bandwidth chart (5 min at 5 s)
 
-var callStatus = rpc.declare({ object: "pear-fog", method: "status", expect: {} });
-var callPeers = rpc.declare({ object: "pear-fog", method: "peers", expect: {} });
+var callStatus = rpc.declare({ object: "pear-fog", method: "status", expect: { "": {} } });
+var callPeers = rpc.declare({ object: "pear-fog", method: "peers", expect: { "": {} } });
 var callCache = rpc.declare({
   object: "pear-fog",
   method: "cache",
   params: ["offset", "limit"],
-  expect: {},
+  expect: { "": {} },
 });
-var callWifi = rpc.declare({ object: "pear-fog", method: "wifi", expect: {} });
+var callWifi = rpc.declare({ object: "pear-fog", method: "wifi", expect: { "": {} } });
 var callSetSharing = rpc.declare({
   object: "pear-fog",
   method: "set_sharing",
   params: ["enabled"],
-  expect: {},
+  expect: { "": {} },
 });
 
 function bytes(n) {
@@ -179,7 +180,7 @@ return view.extend({
     return Promise.all([callStatus(), callPeers(), callCache(0, 20), callWifi()]).then(
       function (data) {
         self.last = data;
-        box.replaceChildren(self.renderState(data));
+        dom.content(box, self.renderState(data));
       },
     );
   },
