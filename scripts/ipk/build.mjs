@@ -52,6 +52,8 @@ export const PEARFOG_FILES = {
   "/usr/share/rpcd/acl.d/pear-fog.json": ["pear-fog.acl.json", 0o644],
   "/usr/share/pear-fog/lib.sh": ["pear-fog.lib.sh", 0o644],
   "/usr/libexec/pear-fog/wifi-context": ["pear-fog.wifi", 0o755],
+  // the node key (the node's identity) survives sysupgrade
+  "/lib/upgrade/keep.d/pear-fog": ["pear-fog.keep", 0o644],
 };
 export const PEARFOG_CONFFILES = ["/etc/config/pear-fog"];
 
