@@ -14,6 +14,8 @@
 //   agent_after_data_plane_ms  the same run's agent line − its data-plane "ready" line (what the
 //                           JS host adds to start-up: runtime, bytecode load, agent start)
 //   binary_bytes            stripped pear-fogd (anchor: no_js, stripped)
+//   binary_bytes_no_parser  the same with QJS_PARSER=0 (QuickJS-ng without its JS parser: the
+//                           agent is bytecode anyway; anchor: no_js)
 //   agent_bundle_bytes      esbuild output for QuickJS (build/footprint/js/agent/agent.mjs)
 //   agent_bytecode_bytes    qjsc bytecode embedded in the binary
 // Not measured here: rss_per_connection_kib (the agent keeps no per-peer state; the data
@@ -130,6 +132,7 @@ async function main(): Promise<void> {
   try {
     const withJs = build("build/footprint/js", ["EMBED_AGENT=1"]);
     const noJs = build("build/footprint/nojs", ["QJS_SRC="]);
+    const noParser = build("build/footprint/noparser", ["EMBED_AGENT=1", "QJS_PARSER=0"]);
     const js: Run[] = [];
     const base: Run[] = [];
     for (let i = 0; i < C.runs; i++) {
@@ -171,6 +174,13 @@ async function main(): Promise<void> {
     report({
       metric: "binary_bytes",
       value: stripped(withJs, tmp),
+      unit: "B",
+      anchor: "no_js",
+      anchor_value: stripped(noJs, tmp),
+    });
+    report({
+      metric: "binary_bytes_no_parser",
+      value: stripped(noParser, tmp),
       unit: "B",
       anchor: "no_js",
       anchor_value: stripped(noJs, tmp),
