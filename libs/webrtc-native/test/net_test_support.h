@@ -49,7 +49,8 @@ static inline void net_test_dir_remove(struct net_test_dir *d)
 
 struct net_test_proc {
 	pid_t pid;
-	int out; /* read end of the child's stdout */
+	int out;	/* read end of the child's stdout */
+	char line[512]; /* the marker line */
 };
 
 /* Run argv with stdout on a pipe; read lines until one contains marker; the port is the
@@ -59,7 +60,7 @@ static inline unsigned net_test_spawn(struct net_test_proc *p, char *const argv[
 				      const char *marker)
 {
 	int fds[2];
-	char line[512];
+	char *line = p->line;
 	size_t len = 0;
 
 	if (pipe(fds) < 0)
@@ -80,7 +81,7 @@ static inline unsigned net_test_spawn(struct net_test_proc *p, char *const argv[
 		if (r <= 0)
 			return 0;
 		if (c != '\n') {
-			if (len < sizeof(line) - 1)
+			if (len < sizeof(p->line) - 1)
 				line[len++] = c;
 			continue;
 		}
