@@ -178,7 +178,10 @@ function cmakeBuild(arch, tc, { name, suite, source, want, options, refresh }) {
   return prefix;
 }
 
-/** Static usrsctp (no programs, no shared lib, no -Werror); pear-fogd drives its timers. */
+/**
+ * Static usrsctp (no programs, no shared lib, no -Werror, AF_CONN only as in libwebrtc);
+ * pear-fogd drives its timers.
+ */
 export function ensureUsrsctp(arch, tc, opts = {}) {
   return cmakeBuild(arch, tc, {
     name: "usrsctp",
@@ -191,6 +194,9 @@ export function ensureUsrsctp(arch, tc, opts = {}) {
       "-Dsctp_werror=OFF",
       "-Dsctp_debug=OFF",
       "-Dsctp_invariants=OFF",
+      // pear-fogd runs SCTP over DTLS only (AF_CONN, RFC 8261): no raw IPv4/IPv6 SCTP.
+      "-Dsctp_inet=OFF",
+      "-Dsctp_inet6=OFF",
     ],
     ...opts,
   });

@@ -38,7 +38,10 @@ export function buildPearFogd(arch, tc, deps, { agent = true } = {}) {
   const logFile = join(routerCache(arch.name), "logs", "pear-fogd.log");
   const feats = makefileFeatures();
   // Objects depend on src/*.h only: a new toolchain or library version means a clean build.
-  const depsKey = keyOf({ tc: tc.versions, cflags: arch.cflags, deps, feats });
+  const stamps = Object.fromEntries(
+    Object.entries(deps).map(([k, dir]) => [k, readFileSync(join(dir, ".stamp"), "utf8").trim()]),
+  );
+  const depsKey = keyOf({ tc: tc.versions, cflags: arch.cflags, deps, stamps, feats });
   const keyFile = join(buildDir, ".router-deps-key");
   if (!existsSync(keyFile) || readFileSync(keyFile, "utf8").trim() !== depsKey) {
     rmSync(buildDir, { recursive: true, force: true });
