@@ -29,4 +29,34 @@ export default tseslint.config(
       },
     },
   },
+  {
+    // LuCI views: classic scripts that LuCI's loader wraps in a function ('require' pragmas,
+    // a top-level `return view.extend(...)`); E, _, L, ui, dom, poll... are LuCI's globals.
+    files: ["openwrt/**/htdocs/**/*.js"],
+    languageOptions: {
+      sourceType: "script",
+      parserOptions: { ecmaFeatures: { globalReturn: true } },
+      globals: {
+        E: "readonly",
+        _: "readonly",
+        N_: "readonly",
+        L: "readonly",
+        ui: "readonly",
+        dom: "readonly",
+        poll: "readonly",
+        form: "readonly",
+        rpc: "readonly",
+        uci: "readonly",
+        view: "readonly",
+        fs: "readonly",
+        network: "readonly",
+        window: "readonly",
+        document: "readonly",
+      },
+    },
+    rules: {
+      // LuCI's class methods keep `this` for callbacks the ES5-style way.
+      "@typescript-eslint/no-this-alias": "off",
+    },
+  },
 );

@@ -24,6 +24,7 @@ export const APT_PACKAGES = {
   "libclang-rt-14-dev": "libFuzzer and sanitizer runtimes for clang",
   chromium: "real browser peer for interop and SDK tests",
   ffmpeg: "generates the demo HLS test stream",
+  busybox: "ash and applets for the OpenWrt script tests (init, rpcd, uci-defaults, wifi)",
 };
 
 /** Where downloads (kernels, sources, toolchains) are cached, outside the work tree. */
@@ -81,7 +82,8 @@ export function ensureNodeModules() {
     log("npm ci refused the lock file; installing the locked versions with npm install");
     execFileSync("npm", ["install", "--no-audit", "--no-fund"], { cwd: ROOT, stdio: "inherit" });
   }
-  writeFileSync(stamp, want + "\n");
+  // npm install may have rewritten the lock file: stamp what is there now.
+  writeFileSync(stamp, createHash("sha256").update(readFileSync(lock)).digest("hex") + "\n");
 }
 
 export function bootstrap({ apt = true } = {}) {
