@@ -41,6 +41,8 @@ export interface DaemonStatus {
   storeBytes: number;
   storeCap: number;
   uploadCap: number;
+  /** pear-fogd's HTTP port (GET /chunks/<id> for other nodes' fills); 0: no HTTP server. */
+  httpPort: number;
   /** Bytes sent to WebRTC peers since pear-fogd started. */
   bytesServedRtc: number;
   /** Ids of the open WebRTC sessions. */

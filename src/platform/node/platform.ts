@@ -9,13 +9,13 @@ import type { WebSocketLike } from "../../coordinator/node-client";
 import {
   PlatformError,
   type Daemon,
-  type DaemonStatus,
   type HttpGetOptions,
   type HttpResponse,
   type LogLevel,
   type Platform,
 } from "../platform";
 import { CtlClient, CtlError } from "./ctl-client";
+import { daemonOverCtl } from "../daemon-ops";
 
 export interface NodePlatformOptions {
   /** pear-fogd's control socket. */
@@ -126,50 +126,5 @@ function ctlDaemon(ctl: CtlClient): Daemon {
       throw e;
     }
   };
-  const num = (v: unknown) => (typeof v === "number" ? v : 0);
-  return {
-    async status(): Promise<DaemonStatus> {
-      const s = await req("status");
-      return {
-        sharing: s.sharing === true,
-        storeChunks: num(s.store_chunks),
-        storeBytes: num(s.store_bytes),
-        storeCap: num(s.store_cap),
-        uploadCap: num(s.upload_cap),
-        bytesServedRtc: num(s.bytes_served_rtc_total),
-        peerIds: Array.isArray(s.peer_ids) ? s.peer_ids.map(String) : [],
-      };
-    },
-    async offer(sdp) {
-      const r = await req("offer", { sdp });
-      return { sdp: String(r.sdp), session: String(r.session) };
-    },
-    async closeSession(session) {
-      await req("close_session", { session });
-    },
-    async chunkPut(id, path) {
-      await req("chunk_put", { chunk: id, path });
-    },
-    async chunkRemove(id) {
-      await req("chunk_remove", { chunk: id });
-    },
-    async chunkHas(ids) {
-      const r = await req("chunk_has", { chunks: ids });
-      return Array.isArray(r.have) ? r.have.map(String) : [];
-    },
-    async chunkList(offset, limit) {
-      const r = await req("chunk_list", { offset, limit });
-      return { chunks: Array.isArray(r.chunks) ? r.chunks.map(String) : [], total: num(r.total) };
-    },
-    async limits(l) {
-      const f: Record<string, number> = {};
-      if (l.uploadCap !== undefined) f.upload_cap = l.uploadCap;
-      if (l.peerUploadCap !== undefined) f.peer_upload_cap = l.peerUploadCap;
-      if (l.storeSize !== undefined) f.store_size = l.storeSize;
-      await req("limits", f);
-    },
-    async sharing(enabled) {
-      await req("sharing", { enabled });
-    },
-  };
+  return daemonOverCtl(req);
 }
