@@ -132,21 +132,56 @@ pf_json_str() {
 	}
 }
 
-# pf_size_bytes VALUE: "32M" -> 33554432 (K/M/G, 1024-based, optional B, as pear-fogd reads
-# sizes); fails on anything else.
+# Sizes and rates in /etc/config/pear-fog: one grammar for pear-fogd, the agent, these scripts
+# and LuCI (docs/openwrt.md; test/openwrt/caps.test.ts checks they agree):
+#   size  DIGITS[UNIT]             UNIT (any case, 1024-based): b k kb kib m mb mib g gb gib t tb tib
+#   rate  DIGITS[UNIT|BITS][/s]    bytes/s; BITS (any case, 1000-based): bit kbit mbit gbit
+# No sign, fraction or space; floored to whole bytes; at most 2^53-1; a rate that is not 0 but
+# under 1 B/s is refused.
+
+# pf_amount KIND VALUE: KIND size or rate; prints bytes (per second), fails outside the grammar.
+pf_amount() {
+	local v="$2" n u mul=1 div=1
+	[ "$1" = rate ] && v="${v%/s}"
+	n="${v%%[!0-9]*}"
+	u="${v#"$n"}"
+	case "$n" in '') return 1 ;; esac
+	case "$u" in
+	'' | [Bb]) ;;
+	[Kk] | [Kk][Bb] | [Kk][Ii][Bb]) mul=1024 ;;
+	[Mm] | [Mm][Bb] | [Mm][Ii][Bb]) mul=1048576 ;;
+	[Gg] | [Gg][Bb] | [Gg][Ii][Bb]) mul=1073741824 ;;
+	[Tt] | [Tt][Bb] | [Tt][Ii][Bb]) mul=1099511627776 ;;
+	*)
+		[ "$1" = rate ] || return 1
+		div=8
+		case "$u" in
+		[Bb][Ii][Tt]) ;;
+		[Kk][Bb][Ii][Tt]) mul=1000 ;;
+		[Mm][Bb][Ii][Tt]) mul=1000000 ;;
+		[Gg][Bb][Ii][Tt]) mul=1000000000 ;;
+		*) return 1 ;;
+		esac
+		;;
+	esac
+	# leading zeros off (ash reads 010 as octal), then at most 17 digits: no overflow below
+	while :; do case "$n" in 0?*) n="${n#0}" ;; *) break ;; esac; done
+	[ ${#n} -le 17 ] || return 1
+	[ "$n" -le $((72057594037927936 / mul)) ] || return 1
+	v=$((n * mul / div))
+	[ "$v" -le 9007199254740991 ] || return 1
+	[ "$v" -gt 0 ] || [ "$n" -eq 0 ] || return 1
+	echo "$v"
+}
+
+# pf_size_bytes VALUE: "32M" -> 33554432; fails outside the grammar above.
 pf_size_bytes() {
-	case "$1" in
-	'' | *[!0-9KkMmGgBb]* | [!0-9]*) return 1 ;;
-	esac
-	local n="${1%[Bb]}" mul=1
-	case "$n" in
-	*[Kk]) mul=1024; n="${n%?}" ;;
-	*[Mm]) mul=1048576; n="${n%?}" ;;
-	*[Gg]) mul=1073741824; n="${n%?}" ;;
-	esac
-	case "$n" in '' | *[!0-9]*) return 1 ;; esac
-	[ ${#n} -le 12 ] || return 1
-	echo $((n * mul))
+	pf_amount size "$1"
+}
+
+# pf_rate_bytes VALUE: "5mbit" -> 625000 (bytes/s); fails outside the grammar above.
+pf_rate_bytes() {
+	pf_amount rate "$1"
 }
 
 # pf_bool VALUE: prints 1 or 0 for UCI booleans; fails on anything else.

@@ -18,7 +18,7 @@ config pear-fog 'main'
 	list hours '00:00-07:00'
 	list hours '22:30-24:00'
 	option store_path '/mnt/sda1/pear-fog'
-	option store_size '1.5G'
+	option store_size '1536M'
 	option coordinator 'wss://fog.example.net/ws/node'
 	option key_path '/etc/pear-fog/node.key'
 	option future_option 'ignored'
@@ -80,14 +80,19 @@ describe("agent config", () => {
 
   it("parses rates, sizes and hours", () => {
     expect(parseRate("r", "500kbit")).toBe(62_500);
-    expect(parseRate("r", "2MB/s")).toBe(2_000_000);
+    expect(parseRate("r", "2MB/s")).toBe(2 * 1024 * 1024);
+    expect(parseRate("r", "0")).toBe(0);
+    expect(() => parseRate("r", "1bit")).toThrow(ConfigError);
+    expect(() => parseRate("r", "5mbps")).toThrow(ConfigError);
     expect(parseRate("r", "1gbit")).toBe(125_000_000);
     expect(parseRate("r", "250000")).toBe(250_000);
     expect(parseSize("s", "512M")).toBe(512 * 1024 * 1024);
-    expect(parseSize("s", "1 GiB")).toBe(1024 ** 3);
+    expect(parseSize("s", "1GiB")).toBe(1024 ** 3);
+    expect(() => parseSize("s", "1 GiB")).toThrow(ConfigError);
+    expect(() => parseSize("s", "1.5G")).toThrow(ConfigError);
     expect(parseSize("s", "4096")).toBe(4096);
     expect(() => parseSize("s", "-1G")).toThrow(ConfigError);
-    expect(() => parseSize("s", "9999999999T")).toThrow(/too large/);
+    expect(() => parseSize("s", "9999999999T")).toThrow(/at most 2\^53-1/);
     expect(parseHours("h", "23:00-06:00")).toEqual({ startMin: 1380, endMin: 360 });
     expect(() => parseHours("h", "10:00-10:00")).toThrow(/empty window/);
     expect(() => parseHours("h", "24:30-01:00")).toThrow(/out of range/);

@@ -3,8 +3,8 @@
 //
 //   config pear-fog 'main'
 //   	option sharing '1'
-//   	option upload_cap '5mbit'
-//   	option monthly_cap '200G'
+//   	option upload_cap '5mbit'      # rate: bytes/s, K/M/G/T (1024) or bit/kbit/mbit/gbit
+//   	option monthly_cap '200G'      # size: bytes, K/M/G/T (1024)
 //   	list hours '00:00-07:00'
 //   	list hours '22:00-24:00'
 //   	option store_path '/mnt/sda1/pear-fog'
@@ -27,7 +27,7 @@ export interface HoursWindow {
 export interface AgentConfig {
   /** Share at all. UCI `sharing`, boolean. Default false (opt-in). */
   sharing: boolean;
-  /** Upload rate cap, bytes per second. UCI `upload_cap`, e.g. '5mbit', '500kbit', '1MB'. Default 625000 (5 Mbit/s). */
+  /** Upload rate cap, bytes per second, > 0. UCI `upload_cap`, e.g. '5mbit', '500kbit', '1M/s' (grammar below). Default 625000 (5 Mbit/s). */
   uploadCapBps: number;
   /** Bytes uploaded per calendar month at most; 0 = no cap. UCI `monthly_cap`, e.g. '200G'. Default 0. */
   monthlyCapBytes: number;
@@ -79,58 +79,90 @@ export function parseBool(option: string, v: string): boolean {
   throw new ConfigError(option, v, "expected 1/0, true/false, yes/no, on/off");
 }
 
-const SIZE_UNITS: Record<string, number> = {
-  "": 1,
-  b: 1,
-  k: 1024,
-  kb: 1024,
-  kib: 1024,
-  m: 1024 ** 2,
-  mb: 1024 ** 2,
-  mib: 1024 ** 2,
-  g: 1024 ** 3,
-  gb: 1024 ** 3,
-  gib: 1024 ** 3,
-  t: 1024 ** 4,
-  tb: 1024 ** 4,
-  tib: 1024 ** 4,
+// Sizes and rates: one grammar for everything that reads /etc/config/pear-fog — this parser,
+// pear-fogd's (libs/webrtc-native/src/config.c), lib.sh's pf_size_bytes/pf_rate_bytes and the
+// LuCI form; test/openwrt/caps.test.ts runs one table of values through all of them.
+//
+//   size  DIGITS [UNIT]                bytes; UNIT (any case, 1024-based):
+//                                      b | k kb kib | m mb mib | g gb gib | t tb tib
+//   rate  DIGITS [UNIT | BITS] ["/s"]  bytes per second; BITS (any case, 1000-based as tc):
+//                                      bit kbit mbit gbit (5mbit = 625000 B/s)
+//
+// No sign, fraction or space; floored to whole bytes; at most 2^53 - 1; a rate that is not 0
+// but under 1 B/s ("1bit") is refused.
+
+/** unit -> [multiplier, divisor] */
+const SIZE_UNITS: Record<string, readonly [number, number]> = {
+  "": [1, 1],
+  b: [1, 1],
+  k: [2 ** 10, 1],
+  kb: [2 ** 10, 1],
+  kib: [2 ** 10, 1],
+  m: [2 ** 20, 1],
+  mb: [2 ** 20, 1],
+  mib: [2 ** 20, 1],
+  g: [2 ** 30, 1],
+  gb: [2 ** 30, 1],
+  gib: [2 ** 30, 1],
+  t: [2 ** 40, 1],
+  tb: [2 ** 40, 1],
+  tib: [2 ** 40, 1],
 };
 
-/** '512M', '2G', '1.5 GiB', '1048576' -> bytes (binary multiples). */
+const BIT_UNITS: Record<string, readonly [number, number]> = {
+  bit: [1, 8],
+  kbit: [1000, 8],
+  mbit: [1_000_000, 8],
+  gbit: [1_000_000_000, 8],
+};
+
+/** The grammar above; null when `v` is not in it. Exact (BigInt) for any digit count. */
+function parseAmount(v: string, rate: boolean): number | null {
+  const m = (rate ? /^(\d+)([a-zA-Z]*)(?:\/s)?$/ : /^(\d+)([a-zA-Z]*)$/).exec(v);
+  if (!m) return null;
+  const unit = (m[2] as string).toLowerCase();
+  const u = Object.hasOwn(SIZE_UNITS, unit)
+    ? SIZE_UNITS[unit]
+    : rate && Object.hasOwn(BIT_UNITS, unit)
+      ? BIT_UNITS[unit]
+      : undefined;
+  if (!u) return null;
+  const n = BigInt(m[1] as string);
+  const r = (n * BigInt(u[0])) / BigInt(u[1]);
+  if (r > BigInt(Number.MAX_SAFE_INTEGER) || (n > 0n && r === 0n)) return null;
+  return Number(r);
+}
+
+/** '512M', '2G', '1GiB', '1048576' -> bytes (1024-based units). */
 export function parseSize(option: string, v: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(v);
-  const mult = m ? SIZE_UNITS[(m[2] as string).toLowerCase()] : undefined;
-  if (!m || mult === undefined) {
-    throw new ConfigError(option, v, "expected a size like 512M, 2G or a byte count");
+  const n = parseAmount(v, false);
+  if (n === null) {
+    throw new ConfigError(
+      option,
+      v,
+      "expected a size like 512M, 2G or a byte count (at most 2^53-1)",
+    );
   }
-  const n = Math.floor(Number(m[1]) * mult);
-  if (!Number.isSafeInteger(n)) throw new ConfigError(option, v, "size too large");
   return n;
 }
 
-const RATE_UNITS: Record<string, number> = {
-  // bits per second (tc/sqm style), converted to bytes per second
-  bit: 1 / 8,
-  kbit: 1000 / 8,
-  mbit: 1e6 / 8,
-  gbit: 1e9 / 8,
-  // bytes per second (decimal, as on speed tests)
-  "": 1,
-  b: 1,
-  kb: 1e3,
-  mb: 1e6,
-  gb: 1e9,
-};
-
-/** '5mbit', '500kbit', '2MB', '2MB/s', '250000' (bytes/s) -> bytes per second. */
+/** '5mbit', '500kbit', '2M/s', '250000' (bytes/s) -> bytes per second; 0 allowed. */
 export function parseRate(option: string, v: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)(?:\/s|ps)?\s*$/.exec(v);
-  const mult = m ? RATE_UNITS[(m[2] as string).toLowerCase()] : undefined;
-  if (!m || mult === undefined) {
-    throw new ConfigError(option, v, "expected a rate like 5mbit, 500kbit or 2MB/s");
+  const n = parseAmount(v, true);
+  if (n === null) {
+    throw new ConfigError(
+      option,
+      v,
+      "expected a rate like 5mbit, 500kbit, 2M/s or bytes/s (at most 2^53-1, at least 1 B/s)",
+    );
   }
-  const n = Math.floor(Number(m[1]) * mult);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new ConfigError(option, v, "rate must be > 0");
+  return n;
+}
+
+/** parseRate, and more than 0 (upload_cap: the node advertises it as its capacity). */
+export function parsePositiveRate(option: string, v: string): number {
+  const n = parseRate(option, v);
+  if (n === 0) throw new ConfigError(option, v, "must be more than 0");
   return n;
 }
 
@@ -187,7 +219,7 @@ export function agentConfigFromUci(file: UciFile): AgentConfig {
     return v === undefined ? undefined : parse(name, v);
   };
   cfg.sharing = opt("sharing", parseBool) ?? cfg.sharing;
-  cfg.uploadCapBps = opt("upload_cap", parseRate) ?? cfg.uploadCapBps;
+  cfg.uploadCapBps = opt("upload_cap", parsePositiveRate) ?? cfg.uploadCapBps;
   cfg.monthlyCapBytes = opt("monthly_cap", parseSize) ?? cfg.monthlyCapBytes;
   cfg.hours = getList(sec, "hours").map((h) => parseHours("hours", h));
   cfg.storePath = opt("store_path", parseAbsPath) ?? cfg.storePath;

@@ -48,7 +48,14 @@ describe("init script (procd)", () => {
     expect(c).toContain("procd_set_param user pear-fog");
     expect(c).toContain("procd_set_param group pear-fog");
     expect(c).toContain("procd_set_param no_new_privs 1");
-    expect(c).toContain(`procd_set_param file ${conf}`);
+    // reload: SIGHUP unless what pear-fogd takes only at start changed (then a restart)
+    expect(c).toContain("procd_set_param reload_signal HUP");
+    expect(c).not.toContain(`procd_set_param file ${conf}`);
+    expect(c).toContain(
+      "procd_set_param env PF_RESTART_KEY=bind=0.0.0.0;rtc_port=47100;http_port=47101;" +
+        `rtc_address=;store_path=${store};ctl_socket=${root.dir}/var/run/pear-fog/ctl.sock;` +
+        "max_peers=200;max_message_size=256K;agent_js=;",
+    );
     expect(c).toContain("procd_add_jail pear-fog log ronly");
     // the config, then only system files that exist (here: the test machine's)
     const ro = (c.find((l) => l.startsWith("procd_add_jail_mount ")) ?? "").split(" ").slice(1);
@@ -108,7 +115,7 @@ describe("init script (procd)", () => {
   });
 
   it.each([
-    ["upload_cap", "5mbit"],
+    ["max_peers", "many"],
     ["rtc_port", "70000"],
     ["sharing", "maybe"],
     ["log_level", "loud"],
@@ -132,8 +139,19 @@ describe("init script (procd)", () => {
     expect(r.code).not.toBe(0);
     expect(calls()).not.toContain("procd_open_instance pear-fogd");
     expect(root.syslog()).toMatch(
-      /pear-fog:\d+: store_size: '12x' is not a size \(bytes, K\/M\/G suffix\); not starting/,
+      /pear-fog:\d+: store_size: '12x' is not a size \(bytes, K\/M\/G\/T suffix\); not starting/,
     );
+  });
+
+  it("starts with a rate in bits (upload_cap '5mbit'), refuses one outside the grammar", () => {
+    root.uci("set", "pear-fog.main.upload_cap=5mbit");
+    root.uci("commit", "pear-fog");
+    expect(start().code).toBe(0);
+    expect(calls()).toContain("procd_open_instance pear-fogd");
+    root.uci("set", "pear-fog.main.upload_cap=5mbps");
+    root.uci("commit", "pear-fog");
+    expect(start().code).not.toBe(0);
+    expect(root.syslog()).toMatch(/upload_cap: '5mbps' is not a rate .*; not starting/);
   });
 
   it("stays stopped when a store outside /tmp is missing (unmounted disk), creates none", () => {

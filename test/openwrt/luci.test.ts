@@ -178,8 +178,9 @@ describe("settings view", () => {
 
   it("rates, hours and URLs: the form refuses what the daemon or the agent refuses", () => {
     const upload = byName.get("upload_cap")?.validate as Validator;
-    expect(upload("main", "625000")).toBe(true);
-    for (const bad of ["0", "5mbit", "1M", "-5"]) expect(upload("main", bad)).not.toBe(true);
+    for (const ok of ["625000", "5mbit", "1M", "2MiB/s"]) expect(upload("main", ok)).toBe(true);
+    for (const bad of ["0", "0mbit", "5mbps", "1bit", "-5", "1.5M"])
+      expect(upload("main", bad)).not.toBe(true);
     expect(byName.get("peer_upload_cap")?.validate?.("main", "0")).toBe(true);
     const hours = byName.get("hours")?.validate as Validator;
     for (const h of [

@@ -161,9 +161,13 @@ describe("pear-fog CLI", () => {
     expect(st.store_cap).toBe(64 * 2 ** 20);
     expect(root.uci("get", "pear-fog.main.store_size").trim()).toBe("64M");
     expect(cli("limits").stdout).toContain("upload_cap 100000");
-    const bad = cli("limits", "--upload-cap", "5mbit");
+    const bits = cli("limits", "--upload-cap", "5mbit");
+    expect(bits.stdout).toContain("upload_cap 625000");
+    expect(root.uci("get", "pear-fog.main.upload_cap").trim()).toBe("5mbit");
+    const bad = cli("limits", "--upload-cap", "5mbps");
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toContain("--upload-cap: '5mbit' is not a rate in bytes/s");
+    expect(bad.stderr).toContain("--upload-cap: '5mbps' is not a rate (bytes/s with K/M/G/T");
+    expect(cli("limits", "--upload-cap", "0").stderr).toContain("must be more than 0");
     expect(cli("limits", "--store-size", "lots").stderr).toContain("is not a size");
     expect(cli("limits", "--bogus", "1").code).toBe(2);
   });

@@ -1,4 +1,5 @@
 #include "config.h"
+#include "log.h"
 #include "uci.h"
 #include "version.h"
 
@@ -12,65 +13,139 @@
 
 enum config_type { CT_STR, CT_SIZE, CT_RATE, CT_PORT, CT_UINT, CT_BOOL, CT_ADDR_LIST };
 
+/* Option flags. */
+#define CF_POSITIVE 1u /* 0 is refused (the default may still be 0: "not set") */
+#define CF_RUNTIME 2u  /* a reload (SIGHUP) applies it; any other option needs a restart */
+
 struct config_option {
 	const char *name;
 	enum config_type type;
 	size_t offset;
 	const char *def;
 	const char *help;
+	unsigned flags;
 };
 
 #define OFF(field) offsetof(struct pearfogd_config, field)
 
 /* The single list of options; defaults are strings parsed by the same code as input. */
 static const struct config_option options[] = {
-	{ "store_path", CT_STR, OFF(store_path), "/var/lib/pear-fog/store", "chunk store directory" },
-	{ "store_size", CT_SIZE, OFF(store_size), "256M", "store byte cap (K/M/G)" },
+	{ "store_path", CT_STR, OFF(store_path), "/var/lib/pear-fog/store", "chunk store directory", 0 },
+	{ "store_size", CT_SIZE, OFF(store_size), "256M", "store byte cap (K/M/G/T)", CF_RUNTIME },
 	{ "verify_interval", CT_UINT, OFF(verify_interval), "300",
-	  "seconds a chunk's hash check stays valid for reads (0: re-hash every read)" },
-	{ "ctl_socket", CT_STR, OFF(ctl_path), "/var/run/pear-fog/ctl.sock", "control socket path" },
-	{ "bind", CT_STR, OFF(bind_addr), "0.0.0.0", "address UDP and HTTP sockets bind to" },
-	{ "rtc_port", CT_PORT, OFF(rtc_port), "47100", "UDP port for WebRTC (0: ephemeral)" },
+	  "seconds a chunk's hash check stays valid for reads (0: re-hash every read)", CF_RUNTIME },
+	{ "ctl_socket", CT_STR, OFF(ctl_path), "/var/run/pear-fog/ctl.sock", "control socket path", 0 },
+	{ "bind", CT_STR, OFF(bind_addr), "0.0.0.0", "address UDP and HTTP sockets bind to", 0 },
+	{ "rtc_port", CT_PORT, OFF(rtc_port), "47100", "UDP port for WebRTC (0: ephemeral)", 0 },
 	{ "rtc_address", CT_ADDR_LIST, OFF(rtc_addrs), NULL,
-	  "advertised candidate address (repeatable; default: the bind address if not 0.0.0.0)" },
-	{ "http_port", CT_PORT, OFF(http_port), "47101", "TCP port for HTTP chunks and /metrics (0: off)" },
-	{ "upload_cap", CT_RATE, OFF(upload_rate), "0", "global upload limit, bytes/s (0: none)" },
-	{ "peer_upload_cap", CT_RATE, OFF(peer_rate), "0", "per-peer upload limit, bytes/s (0: none)" },
-	{ "max_peers", CT_UINT, OFF(max_peers), "200", "concurrent WebRTC peers" },
+	  "advertised candidate address (repeatable; default: the bind address if not 0.0.0.0)", 0 },
+	{ "http_port", CT_PORT, OFF(http_port), "47101", "TCP port for HTTP chunks and /metrics (0: off)", 0 },
+	{ "upload_cap", CT_RATE, OFF(upload_rate), "0",
+	  "global upload limit, bytes/s or 5mbit etc. (> 0; not set: none)", CF_POSITIVE | CF_RUNTIME },
+	{ "peer_upload_cap", CT_RATE, OFF(peer_rate), "0",
+	  "per-peer upload limit, bytes/s or 5mbit etc. (0: none)", CF_RUNTIME },
+	{ "max_peers", CT_UINT, OFF(max_peers), "200", "concurrent WebRTC peers", 0 },
 	{ "max_message_size", CT_SIZE, OFF(max_message_size), "256K",
-	  "largest data channel message we accept (SDP max-message-size)" },
-	{ "sharing", CT_BOOL, OFF(sharing), "1", "serve peers (0: refuse new sessions)" },
-	{ "log_level", CT_STR, OFF(log_level), "info", "error|warn|info|debug" },
+	  "largest data channel message we accept (SDP max-message-size)", 0 },
+	{ "sharing", CT_BOOL, OFF(sharing), "1", "serve peers (0: refuse new sessions)", CF_RUNTIME },
+	{ "log_level", CT_STR, OFF(log_level), "info", "error|warn|info|debug", CF_RUNTIME },
 	{ "agent_js", CT_STR, OFF(agent_js), "",
-	  "agent module instead of the embedded one (.js/.mjs source or qjsc bytecode; off: none)" },
+	  "agent module instead of the embedded one (.js/.mjs source or qjsc bytecode; off: none)", 0 },
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
 
+/* The size and rate grammar of /etc/config/pear-fog, shared with the agent
+ * (src/agent/config.ts parseSize/parseRate), lib.sh (pf_size_bytes/pf_rate_bytes) and LuCI;
+ * test/openwrt/caps.test.ts runs one table of values through all of them:
+ *
+ *   size   DIGITS [UNIT]                 bytes; UNIT (any case, 1024-based):
+ *                                        b | k kb kib | m mb mib | g gb gib | t tb tib
+ *   rate   DIGITS [UNIT | BITS] ["/s"]   bytes per second; BITS (any case, 1000-based, as
+ *                                        tc): bit kbit mbit gbit (5mbit = 625000 B/s)
+ *
+ * No sign, fraction or space.  The result is floored to whole bytes and must be at most
+ * 2^53 - 1 (the agent's safe integers); a rate that is not 0 but under 1 B/s ("1bit") is
+ * refused rather than read as 0 (= no limit). */
+struct unit {
+	const char *name;
+	uint64_t mul, div;
+};
+
+static const struct unit size_units[] = {
+	{ "", 1, 1 },	       { "b", 1, 1 },
+	{ "k", 1ull << 10, 1 }, { "kb", 1ull << 10, 1 }, { "kib", 1ull << 10, 1 },
+	{ "m", 1ull << 20, 1 }, { "mb", 1ull << 20, 1 }, { "mib", 1ull << 20, 1 },
+	{ "g", 1ull << 30, 1 }, { "gb", 1ull << 30, 1 }, { "gib", 1ull << 30, 1 },
+	{ "t", 1ull << 40, 1 }, { "tb", 1ull << 40, 1 }, { "tib", 1ull << 40, 1 },
+};
+
+static const struct unit bit_units[] = {
+	{ "bit", 1, 8 },
+	{ "kbit", 1000, 8 },
+	{ "mbit", 1000000, 8 },
+	{ "gbit", 1000000000, 8 },
+};
+
+static bool parse_amount(const char *s, bool rate, uint64_t *out)
+{
+	char unit[8];
+	size_t len, k;
+	uint64_t v = 0;
+	const struct unit *u = NULL;
+
+	if (!s || *s < '0' || *s > '9')
+		return false;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (v > (CONFIG_VALUE_MAX << 4) / 10) /* far past any valid value: stop early */
+			return false;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	len = strlen(s);
+	if (rate && len >= 2 && strcmp(s + len - 2, "/s") == 0)
+		len -= 2;
+	if (len >= sizeof(unit))
+		return false;
+	for (k = 0; k < len; k++)
+		unit[k] = (char)((s[k] >= 'A' && s[k] <= 'Z') ? s[k] - 'A' + 'a' : s[k]);
+	unit[len] = '\0';
+	for (k = 0; k < sizeof(size_units) / sizeof(size_units[0]) && !u; k++)
+		if (strcmp(unit, size_units[k].name) == 0)
+			u = &size_units[k];
+	for (k = 0; rate && k < sizeof(bit_units) / sizeof(bit_units[0]) && !u; k++)
+		if (strcmp(unit, bit_units[k].name) == 0)
+			u = &bit_units[k];
+	if (!u || v > UINT64_MAX / u->mul)
+		return false;
+	if (v * u->mul / u->div > CONFIG_VALUE_MAX || (v && v * u->mul / u->div == 0))
+		return false;
+	*out = v * u->mul / u->div;
+	return true;
+}
+
 bool config_parse_size(const char *s, uint64_t *out)
 {
-	char *end;
-	unsigned long long v;
-	uint64_t mul = 1;
+	return parse_amount(s, false, out);
+}
 
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+bool config_parse_rate(const char *s, uint64_t *out)
+{
+	return parse_amount(s, true, out);
+}
+
+/* Plain decimal digits (ports, counts, seconds). */
+static bool parse_uint(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!s || !*s)
 		return false;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return false;
-	switch (*end) {
-	case '\0': break;
-	case 'k': case 'K': mul = 1ull << 10; end++; break;
-	case 'm': case 'M': mul = 1ull << 20; end++; break;
-	case 'g': case 'G': mul = 1ull << 30; end++; break;
-	default: return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > (max - (uint64_t)(*s - '0')) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(*s - '0');
 	}
-	if (*end == 'B' || *end == 'b')
-		end++;
-	if (*end != '\0' || (mul > 1 && v > UINT64_MAX / mul))
-		return false;
-	*out = v * mul;
+	*out = v;
 	return true;
 }
 
@@ -137,18 +212,26 @@ int config_set(struct pearfogd_config *c, const char *name, const char *value, c
 	case CT_SIZE:
 	case CT_RATE:
 	case CT_UINT:
-	case CT_PORT:
-		if (!config_parse_size(value, &n) || (o->type == CT_PORT && n > 65535) ||
-		    ((o->type == CT_UINT || o->type == CT_PORT) && strpbrk(value, "kKmMgGbB"))) {
+	case CT_PORT: {
+		bool ok = o->type == CT_SIZE   ? config_parse_size(value, &n)
+			  : o->type == CT_RATE ? config_parse_rate(value, &n)
+			  : parse_uint(value, o->type == CT_PORT ? 65535 : CONFIG_VALUE_MAX, &n);
+
+		if (!ok) {
 			snprintf(err, err_cap, "%s: '%s' is not %s", name, value,
 				 o->type == CT_PORT   ? "a port (0-65535)"
 				 : o->type == CT_UINT ? "a non-negative integer"
-				 : o->type == CT_RATE ? "a rate (bytes/s, K/M/G suffix)"
-						      : "a size (bytes, K/M/G suffix)");
+				 : o->type == CT_RATE ? "a rate (bytes/s with K/M/G/T, or bit/kbit/mbit/gbit)"
+						      : "a size (bytes, K/M/G/T suffix)");
+			return -EINVAL;
+		}
+		if (n == 0 && (o->flags & CF_POSITIVE)) {
+			snprintf(err, err_cap, "%s: '%s' must be more than 0", name, value);
 			return -EINVAL;
 		}
 		*(uint64_t *)field = n;
 		return 0;
+	}
 	}
 	return -EINVAL;
 }
@@ -159,7 +242,7 @@ void config_init(struct pearfogd_config *c)
 
 	memset(c, 0, sizeof(*c));
 	for (size_t i = 0; i < N_OPTIONS; i++)
-		if (options[i].def)
+		if (options[i].def && strcmp(options[i].def, "0") != 0) /* "0": the memset's */
 			config_set(c, options[i].name, options[i].def, err, sizeof(err));
 }
 
@@ -271,6 +354,10 @@ int config_parse_args(struct pearfogd_config *c, int argc, char **argv, char *er
 
 int config_check(const struct pearfogd_config *c, char *err, size_t err_cap)
 {
+	if (log_level_parse(c->log_level) < 0) {
+		snprintf(err, err_cap, "log_level: '%s' is not error|warn|info|debug", c->log_level);
+		return -EINVAL;
+	}
 	/* ICE-lite host candidates are our advertised addresses: 0.0.0.0 is none a browser
 	 * can reach (RFC 8445 §5.1.1.1: host candidates are the interface addresses). */
 	if (c->n_rtc_addrs == 0 &&
@@ -338,4 +425,55 @@ int config_load_uci(struct pearfogd_config *c, const char *path, char *err, size
 	}
 	uci_file_free(&f);
 	return rc;
+}
+
+static bool option_equal(const struct config_option *o, const struct pearfogd_config *a,
+			 const struct pearfogd_config *b)
+{
+	const char *fa = (const char *)a + o->offset, *fb = (const char *)b + o->offset;
+
+	switch (o->type) {
+	case CT_STR: {
+		const char *sa = *(char *const *)fa, *sb = *(char *const *)fb;
+		return strcmp(sa ? sa : "", sb ? sb : "") == 0;
+	}
+	case CT_ADDR_LIST:
+		if (a->n_rtc_addrs != b->n_rtc_addrs)
+			return false;
+		for (size_t i = 0; i < a->n_rtc_addrs; i++)
+			if (strcmp(a->rtc_addrs[i], b->rtc_addrs[i]) != 0)
+				return false;
+		return true;
+	case CT_BOOL:
+		return *(const bool *)fa == *(const bool *)fb;
+	default:
+		return *(const uint64_t *)fa == *(const uint64_t *)fb;
+	}
+}
+
+size_t config_changes(const struct pearfogd_config *cur, const struct pearfogd_config *next,
+		      char *runtime, size_t runtime_cap, char *restart, size_t restart_cap)
+{
+	size_t n = 0, lr = 0, ls = 0;
+
+	if (runtime_cap)
+		runtime[0] = '\0';
+	if (restart_cap)
+		restart[0] = '\0';
+	for (size_t i = 0; i < N_OPTIONS; i++) {
+		const struct config_option *o = &options[i];
+		bool rt = o->flags & CF_RUNTIME;
+		char *buf = rt ? runtime : restart;
+		size_t cap = rt ? runtime_cap : restart_cap, *len = rt ? &lr : &ls;
+		int w;
+
+		if (option_equal(o, cur, next))
+			continue;
+		n++;
+		if (*len >= cap)
+			continue;
+		w = snprintf(buf + *len, cap - *len, "%s%s", *len ? ", " : "", o->name);
+		*len = w < 0 ? cap : *len + (size_t)w;
+	}
+	return n;
 }

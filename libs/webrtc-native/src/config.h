@@ -3,8 +3,10 @@
  * Every option is a row in config.c's option table: UCI option name (also the flag,
  * as --name with '_' → '-'), type, default and help.  Values from the UCI file
  * (section `config pear-fog 'main'` in /etc/config/pear-fog, or the first section of
- * type pear-fog) are applied first, then flags.  Sizes accept K/M/G suffixes (1024-based),
- * rates are bytes per second with the same suffixes. */
+ * type pear-fog) are applied first, then flags.  Sizes and rates share one grammar with the
+ * agent, the router's shell tools and LuCI (config.c, above parse_amount; docs/openwrt.md):
+ * sizes DIGITS[b|k|kb|kib|m|..|t|tb|tib] (1024-based), rates the same in bytes/s or
+ * DIGITS bit|kbit|mbit|gbit (1000-based bits), optionally followed by "/s". */
 #ifndef PEARFOG_CONFIG_H
 #define PEARFOG_CONFIG_H
 
@@ -13,6 +15,8 @@
 #include <stdint.h>
 
 #define CONFIG_MAX_ADDRS 8
+/* Largest size or rate (2^53 - 1: what the agent's numbers hold exactly). */
+#define CONFIG_VALUE_MAX ((1ull << 53) - 1)
 
 struct pearfogd_config {
 	char *store_path;          /* store_path: chunk store directory */
@@ -62,7 +66,17 @@ int config_check(const struct pearfogd_config *c, char *err, size_t err_cap);
 
 void config_print_help(const char *argv0);
 
-/* "512M" → 536870912.  Returns false on junk or overflow. */
+/* "512M" → 536870912.  Returns false on junk or values past CONFIG_VALUE_MAX. */
 bool config_parse_size(const char *s, uint64_t *out);
+/* "5mbit" → 625000, "2M/s" → 2097152 (bytes per second).  False on junk, too large, or a
+ * non-zero rate under 1 B/s. */
+bool config_parse_rate(const char *s, uint64_t *out);
+
+/* What differs between the running configuration and a re-read one (SIGHUP): option names,
+ * comma-separated, of those a reload applies (limits, sharing, log level, store size, verify
+ * interval) into `runtime` and of those that need a restart (ports, addresses, paths, ...)
+ * into `restart`.  Returns the number of options that differ. */
+size_t config_changes(const struct pearfogd_config *cur, const struct pearfogd_config *next,
+		      char *runtime, size_t runtime_cap, char *restart, size_t restart_cap);
 
 #endif

@@ -42,6 +42,8 @@ struct daemon {
 	struct loop_fd sig;
 	time_t started;
 	struct js_host *js; /* the agent on QuickJS-ng (NULL: none / built without JS) */
+	int argc;	    /* the command line, re-read with the config file on SIGHUP */
+	char **argv;
 };
 
 /* ---- control operations ------------------------------------------------------------ */
@@ -366,6 +368,61 @@ static const struct http_server_source http_source = {
 
 /* ---- signals and start-up ---------------------------------------------------------- */
 
+/* SIGHUP (procd's reload): the config file and the command line are read again, as at
+ * start-up.  Limits, sharing, log level, store size and verify interval take effect now;
+ * any other option that changed is logged as needing a restart and keeps its running value.
+ * A file that does not parse changes nothing. */
+static void reload_config(struct daemon *d)
+{
+	struct pearfogd_config next;
+	char err[256] = "", runtime[256], restart[256];
+	int rc, level = -1, cap_rc = 0;
+
+	config_init(&next);
+	rc = config_parse_args(&next, d->argc, d->argv, err, sizeof(err));
+	if (rc == 0)
+		rc = config_check(&next, err, sizeof(err));
+	if (rc != 0) {
+		log_error("SIGHUP: %s; keeping the running configuration",
+			  rc > 0 ? "unexpected --help/--version" : err);
+		config_free(&next);
+		return;
+	}
+	level = log_level_parse(next.log_level);
+	config_changes(&d->cfg, &next, runtime, sizeof(runtime), restart, sizeof(restart));
+	if (next.store_size != d->cfg.store_size &&
+	    (cap_rc = store_set_cap(d->store, next.store_size)) < 0) {
+		log_error("SIGHUP: store_size %llu: %s; keeping %llu",
+			  (unsigned long long)next.store_size, store_strerror(cap_rc),
+			  (unsigned long long)d->cfg.store_size);
+		next.store_size = d->cfg.store_size;
+	}
+	d->cfg.store_size = next.store_size;
+	d->cfg.verify_interval = next.verify_interval;
+	store_set_verify_interval(d->store, d->cfg.verify_interval > UINT32_MAX
+						    ? UINT32_MAX
+						    : (uint32_t)d->cfg.verify_interval);
+	d->cfg.upload_rate = next.upload_rate;
+	d->cfg.peer_rate = next.peer_rate;
+	rtc_server_set_limits(d->rtc, d->cfg.upload_rate, d->cfg.peer_rate);
+	d->cfg.sharing = next.sharing;
+	rtc_server_set_sharing(d->rtc, d->cfg.sharing);
+	{
+		char *t = d->cfg.log_level;
+		d->cfg.log_level = next.log_level;
+		next.log_level = t;
+	}
+	log_set_level((enum log_level)level);
+	log_info("SIGHUP: configuration reloaded%s%s: upload_cap %llu, peer_upload_cap %llu, "
+		 "sharing %s, log_level %s, store_size %llu",
+		 *runtime ? "; changed " : "", runtime, (unsigned long long)d->cfg.upload_rate,
+		 (unsigned long long)d->cfg.peer_rate, d->cfg.sharing ? "on" : "off",
+		 d->cfg.log_level, (unsigned long long)d->cfg.store_size);
+	if (*restart)
+		log_warn("SIGHUP: %s changed: needs restart (running values kept)", restart);
+	config_free(&next);
+}
+
 static void signal_cb(struct loop_fd *lfd, uint32_t events)
 {
 	struct daemon *d = container_of(lfd, struct daemon, sig);
@@ -373,6 +430,7 @@ static void signal_cb(struct loop_fd *lfd, uint32_t events)
 
 	while (read(lfd->fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
+			reload_config(d);
 			log_info("SIGHUP: passed to the agent");
 			agent_signal(d, "SIGHUP");
 			continue;
@@ -500,6 +558,8 @@ int main(int argc, char **argv)
 	char err[256] = "";
 	int rc, level;
 
+	d.argc = argc;
+	d.argv = argv;
 	config_init(&d.cfg);
 	rc = config_parse_args(&d.cfg, argc, argv, err, sizeof(err));
 	if (rc != 0) {

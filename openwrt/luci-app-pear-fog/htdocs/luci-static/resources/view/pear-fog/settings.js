@@ -8,21 +8,61 @@
 // agent apply, so a saved configuration starts.  Saving runs LuCI's apply, which fires the
 // service's reload trigger (procd_add_reload_trigger pear-fog).
 
-// "32M", "2G", "1048576": bytes with an optional K/M/G suffix (1024-based), as pear-fogd reads.
-function validateSize(section_id, value) {
-  if (value == null || value === "") return true;
-  return /^[0-9]{1,12}[KkMmGg]?[Bb]?$/.test(value)
-    ? true
-    : _("Expecting a size: a number with an optional K, M or G suffix");
+// Sizes and rates: the grammar pear-fogd, the agent and lib.sh share (docs/openwrt.md):
+//   size  DIGITS[UNIT]           UNIT (any case, 1024-based): b k kb kib m mb mib g gb gib t tb tib
+//   rate  DIGITS[UNIT|BITS][/s]  bytes/s; BITS (any case, 1000-based): bit kbit mbit gbit
+// No fraction, sign or space; at most 2^53-1; a rate that is not 0 but under 1 B/s is refused.
+// Returns the bytes (per second) or null.
+var SIZE_UNITS = {
+  "": 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1048576,
+  mb: 1048576,
+  mib: 1048576,
+  g: 1073741824,
+  gb: 1073741824,
+  gib: 1073741824,
+  t: 1099511627776,
+  tb: 1099511627776,
+  tib: 1099511627776,
+};
+var BIT_UNITS = { bit: 1, kbit: 1000, mbit: 1000000, gbit: 1000000000 };
+
+function parseAmount(value, rate) {
+  var m = (rate ? /^([0-9]+)([a-zA-Z]*)(?:\/s)?$/ : /^([0-9]+)([a-zA-Z]*)$/).exec(value);
+  if (!m) return null;
+  var unit = m[2].toLowerCase(),
+    mul,
+    div = 1;
+  if (Object.prototype.hasOwnProperty.call(SIZE_UNITS, unit)) mul = SIZE_UNITS[unit];
+  else if (rate && Object.prototype.hasOwnProperty.call(BIT_UNITS, unit)) {
+    mul = BIT_UNITS[unit];
+    div = 8;
+  } else return null;
+  var n = BigInt(m[1]);
+  var r = (n * BigInt(mul)) / BigInt(div);
+  if (r > BigInt(Number.MAX_SAFE_INTEGER) || (n > BigInt(0) && r === BigInt(0))) return null;
+  return Number(r);
 }
 
-// Bytes per second, plain number.  upload_cap must be > 0 (the agent refuses 0).
+function validateSize(section_id, value) {
+  if (value == null || value === "") return true;
+  return parseAmount(value, false) !== null
+    ? true
+    : _("Expecting a size: a whole number with an optional K, M, G or T suffix (1024-based)");
+}
+
+// upload_cap must be > 0 (pear-fogd and the agent refuse 0).
 function validateRate(positive) {
   return function (section_id, value) {
     if (value == null || value === "") return true;
-    if (!/^[0-9]{1,12}$/.test(value))
-      return _("Expecting bytes per second as a plain number (625000 = 5 Mbit/s)");
-    return positive && +value === 0 ? _("Must be greater than 0") : true;
+    var n = parseAmount(value, true);
+    if (n === null)
+      return _("Expecting a rate: bytes per second (625000, 2M) or bits (5mbit, 500kbit)");
+    return positive && n === 0 ? _("Must be greater than 0") : true;
   };
 }
 
@@ -85,10 +125,9 @@ return view.extend({
       "sharing",
       form.Value,
       "upload_cap",
-      _("Upload limit (bytes/s)"),
-      _("For the whole node; 625000 bytes/s = 5 Mbit/s."),
+      _("Upload limit"),
+      _("For the whole node: bytes/s (625000, 2M) or bits (5mbit = 625000 bytes/s)."),
     );
-    o.datatype = "uinteger";
     o.validate = validateRate(true);
     o.placeholder = "625000";
 
@@ -96,10 +135,9 @@ return view.extend({
       "sharing",
       form.Value,
       "peer_upload_cap",
-      _("Upload limit per viewer (bytes/s)"),
+      _("Upload limit per viewer"),
       _("0: no per-viewer limit."),
     );
-    o.datatype = "uinteger";
     o.validate = validateRate(false);
     o.placeholder = "0";
 
@@ -108,7 +146,7 @@ return view.extend({
       form.Value,
       "monthly_cap",
       _("Monthly upload cap"),
-      _("Bytes per calendar month (K/M/G suffix); 0: no cap."),
+      _("Bytes per calendar month (K/M/G/T suffix); 0: no cap."),
     );
     o.validate = validateSize;
     o.placeholder = "0";
@@ -139,7 +177,7 @@ return view.extend({
       form.Value,
       "store_size",
       _("Store size"),
-      _("K/M/G suffix; lowered at start to what the file system can hold."),
+      _("K/M/G/T suffix; lowered at start to what the file system can hold."),
     );
     o.validate = validateSize;
     o.placeholder = "32M";
@@ -202,12 +240,11 @@ return view.extend({
       "network",
       form.Value,
       "wifi_busy_upload_cap",
-      _("Upload limit while busy (bytes/s)"),
+      _("Upload limit while busy"),
       _(
         "Applied while the household is busy, upload limit restored afterwards; 0: leave it to the agent.",
       ),
     );
-    o.datatype = "uinteger";
     o.validate = validateRate(false);
     o.placeholder = "0";
     o.depends("wifi_context", "1");
