@@ -60,3 +60,35 @@ export function parseUsage(text: string): MonthlyUsage | null {
   }
   return null;
 }
+
+/** What the Wi-Fi context says about the household (src/agent/wifi.ts reads it). */
+export interface WifiLoad {
+  clients: number;
+  busy: boolean;
+  /** The owner's busy threshold (UCI wifi_busy_clients); 0 = unknown. */
+  busyClients: number;
+  /** The limit the router's own watcher gave pear-fogd (wifi_busy_upload_cap), or null. */
+  routerUploadCap: number | null;
+}
+
+/** Busy: never less than this share of upload_cap (1/8). */
+export const WIFI_MIN_SHARE = 8;
+
+/**
+ * The upload cap while the household's Wi-Fi is in use (docs/openwrt.md, "Wi-Fi context"):
+ * - no Wi-Fi context, or quiet: upload_cap;
+ * - the router's watcher applies its own limit (wifi_busy_upload_cap > 0): that limit, so the
+ *   agent and the watcher never fight over pear-fogd's setting;
+ * - busy: upload_cap × busy_clients / (2 × clients) — half at the threshold, less as more
+ *   devices join — but at least upload_cap / 8 and at least 1 B/s.
+ */
+export function wifiUploadCap(uploadCapBps: number, wifi: WifiLoad | null): number {
+  if (!wifi) return uploadCapBps;
+  if (wifi.routerUploadCap !== null && wifi.routerUploadCap > 0) {
+    return Math.min(uploadCapBps, wifi.routerUploadCap);
+  }
+  if (!wifi.busy) return uploadCapBps;
+  const threshold = wifi.busyClients > 0 ? Math.min(wifi.busyClients, wifi.clients) : wifi.clients;
+  const scaled = Math.floor((uploadCapBps * threshold) / (2 * Math.max(1, wifi.clients)));
+  return Math.max(1, Math.floor(uploadCapBps / WIFI_MIN_SHARE), scaled);
+}

@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { WifiContext } from "../../src/agent/wifi";
 import { startPearFogd } from "../support/pear-fogd";
 import { busybox, json, makeRoot, type Root } from "./support";
 
@@ -54,6 +55,22 @@ describe("wifi-context", () => {
     });
     expect(Math.abs((s.updated as number) - Date.now() / 1000)).toBeLessThan(60);
     expect(root.log()).toContain("ubus call hostapd.phy0-ap0 get_clients");
+  });
+
+  it("the agent reads what the watcher wrote (WifiContext through a platform readFile)", async () => {
+    root.uci("set", "pear-fog.main.wifi_busy_clients=3");
+    root.uci("commit", "pear-fog");
+    expect(root.sh("usr/libexec/pear-fog/wifi-context", ["once"]).code).toBe(0);
+    const logs: string[] = [];
+    const p = {
+      readFile: (path: string) =>
+        Promise.resolve(existsSync(path) ? new Uint8Array(readFileSync(path)) : null),
+      log: (_l: string, m: string) => void logs.push(m),
+    };
+    const w = new WifiContext(p, 625_000, state);
+    expect(await w.update()).toEqual({ uploadCapBps: 312_500, changed: true });
+    expect(w.stats()).toEqual({ clients: 3, busy: true, uploadCapBps: 312_500 });
+    expect(logs).toEqual(["wifi: household busy (3 clients): upload cap 312500 B/s"]);
   });
 
   it("busy from wifi_busy_clients; no hostapd means 0 clients", () => {
