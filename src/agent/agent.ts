@@ -187,6 +187,7 @@ export async function startAgent(
     url: cfg.coordinatorUrl,
     key,
     version: o.version,
+    ...(status.httpPort ? { httpPort: status.httpPort } : {}),
     backoff: o.backoff,
     connect: (u) => p.connectWebSocket(u),
     heartbeat: (full): HeartbeatState => {

@@ -1,7 +1,9 @@
-// Store fill: the coordinator's node.hold says which chunks of which content to hold; the
-// agent fetches each missing one (a byte range of the origin file the signed manifest names),
-// checks its SHA-256 and size against the manifest before anything touches the store, stages
-// it in a file and hands it to pear-fogd (`chunk_put`, which hashes it again and writes it
+// Store fill: the coordinator's node.hold says which chunks of which content to hold and where
+// to get them. The agent fetches each missing one — first from nodes that hold it (their
+// pear-fogd's `GET /chunks/<id>`, the whole chunk), then from the origins (a byte range of the
+// file the signed manifest names) — checks its SHA-256 and size against the manifest before
+// anything touches the store (a node's bad bytes only move on to the next source), stages it
+// in a file and hands it to pear-fogd (`chunk_put`, which hashes it again and writes it
 // atomically). Bounded concurrency; every failure counted by reason, never stored.
 import { sha256 } from "@noble/hashes/sha2.js";
 import {
@@ -44,13 +46,17 @@ export type FillFailure =
   | "not_in_manifest" // the hold named a chunk the manifest does not have
   | "no_source" // no origin URL for the chunk's file
   | "http" // origin error status / timeout / too big
-  | "bad_hash" // bytes do not match the manifest
+  | "bad_hash" // bytes do not match the manifest (from every source tried)
   | "store" // pear-fogd refused the chunk
   | "queue_full";
 
 export interface FillStats {
   stored: number;
   bytesFetched: number;
+  /** Chunks stored that came from another node rather than an origin. */
+  fromNodes: number;
+  /** Node sources that answered with bytes that failed the manifest check. */
+  badNodeBytes: number;
   failed: Record<FillFailure, number>;
   queued: number;
 }
@@ -58,6 +64,8 @@ export interface FillStats {
 interface Job {
   content: string;
   id: string;
+  /** Chunk base URLs of nodes that hold it (`<base><id>`), tried before the origins. */
+  nodeBases: string[];
 }
 
 interface ManifestEntry {
@@ -93,6 +101,8 @@ export class StoreFiller {
   readonly stats: FillStats = {
     stored: 0,
     bytesFetched: 0,
+    fromNodes: 0,
+    badNodeBytes: 0,
     failed: {
       manifest: 0,
       not_in_manifest: 0,
@@ -121,13 +131,14 @@ export class StoreFiller {
     const missing = msg.chunks.filter((c) => !this.queuedIds.has(c));
     if (missing.length === 0 || this.stopped) return;
     const have = new Set(await this.p.daemon.chunkHas(missing));
+    const nodeBases = msg.sources.flatMap((s) => (s.kind === "node" && s.url ? [s.url] : []));
     for (const id of missing) {
       if (have.has(id)) continue;
       if (this.queue.length >= this.o.maxQueue) {
         this.stats.failed.queue_full++;
         continue;
       }
-      this.queue.push({ content: msg.content, id });
+      this.queue.push({ content: msg.content, id, nodeBases });
       this.queuedIds.add(id);
     }
     this.stats.queued = this.queue.length;
@@ -204,9 +215,68 @@ export class StoreFiller {
     }
     const loc = entry.at.get(job.id);
     if (!loc) return this.fail("not_in_manifest", job, "chunk not listed");
-    const urls = chunkSourceUrls(entry.m, loc);
-    if (urls.length === 0) return this.fail("no_source", job, "no origin URL");
-    let bytes: Uint8Array | undefined;
+    const fromNode = await this.fromNodes(job, loc);
+    let bytes = fromNode;
+    if (!bytes) {
+      const urls = chunkSourceUrls(entry.m, loc);
+      if (urls.length === 0) return this.fail("no_source", job, "no origin URL");
+      const got = await this.fromOrigins(urls, loc);
+      if (typeof got === "string") return this.fail("http", job, got);
+      this.stats.bytesFetched += got.length;
+      try {
+        checkChunk(loc, got, sha256);
+      } catch (e) {
+        return this.fail("bad_hash", job, String(e));
+      }
+      bytes = got;
+    }
+    const path = this.p.stagingPath(`fill-${this.seq++}-${job.id.slice(0, 16)}`);
+    try {
+      await this.p.writeFileAtomic(path, bytes);
+      await this.p.daemon.chunkPut(job.id, path);
+      this.stats.stored++;
+      if (fromNode) this.stats.fromNodes++;
+      this.onStored(job.id);
+    } catch (e) {
+      this.fail("store", job, String(e));
+    } finally {
+      await this.p.removeFile(path).catch(() => undefined);
+    }
+  }
+
+  /** The chunk from the first node source whose bytes pass the manifest check. */
+  private async fromNodes(job: Job, loc: ChunkLocation): Promise<Uint8Array | undefined> {
+    for (const base of job.nodeBases) {
+      const url = `${base}${job.id}`;
+      let body: Uint8Array;
+      try {
+        const r = await this.p.httpGet(url, {
+          maxBytes: loc.size,
+          timeoutMs: this.o.fetchTimeoutMs,
+        });
+        if (r.status !== 200) {
+          this.p.log("debug", `fill ${job.id.slice(0, 12)}: ${url}: HTTP ${r.status}`);
+          continue;
+        }
+        body = r.body;
+      } catch (e) {
+        this.p.log("debug", `fill ${job.id.slice(0, 12)}: ${url}: ${String(e)}`);
+        continue;
+      }
+      this.stats.bytesFetched += body.length;
+      try {
+        checkChunk(loc, body, sha256);
+        return body;
+      } catch (e) {
+        this.stats.badNodeBytes++;
+        this.p.log("warn", `fill ${job.id.slice(0, 12)}: node ${url}: ${String(e)}`);
+      }
+    }
+    return undefined;
+  }
+
+  /** The chunk's byte range from the first origin that answers, or why none did. */
+  private async fromOrigins(urls: string[], loc: ChunkLocation): Promise<Uint8Array | string> {
     let lastErr = "";
     for (const url of urls) {
       try {
@@ -222,29 +292,11 @@ export class StoreFiller {
           lastErr = `${url}: HTTP ${r.status}`;
           continue;
         }
-        bytes = r.body;
-        break;
+        return r.body;
       } catch (e) {
         lastErr = `${url}: ${String(e)}`;
       }
     }
-    if (!bytes) return this.fail("http", job, lastErr);
-    this.stats.bytesFetched += bytes.length;
-    try {
-      checkChunk(loc, bytes, sha256);
-    } catch (e) {
-      return this.fail("bad_hash", job, String(e));
-    }
-    const path = this.p.stagingPath(`fill-${this.seq++}-${job.id.slice(0, 16)}`);
-    try {
-      await this.p.writeFileAtomic(path, bytes);
-      await this.p.daemon.chunkPut(job.id, path);
-      this.stats.stored++;
-      this.onStored(job.id);
-    } catch (e) {
-      this.fail("store", job, String(e));
-    } finally {
-      await this.p.removeFile(path).catch(() => undefined);
-    }
+    return lastErr;
   }
 }

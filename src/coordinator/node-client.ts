@@ -63,6 +63,8 @@ export interface NodeClientOptions {
   key: KeyPair;
   version: string;
   probeUrl?: string;
+  /** pear-fogd's HTTP port, so that other nodes can fill from this one (node.hello). */
+  httpPort?: number;
   /** Makes a WebSocket; e.g. (u) => new WebSocket(u) from the `ws` package. */
   connect: (url: string) => WebSocketLike;
   /**
@@ -122,6 +124,7 @@ export class NodeClient {
         nodeId: this.o.key.did,
         version: this.o.version,
         ...(this.o.probeUrl ? { probeUrl: this.o.probeUrl } : {}),
+        ...(this.o.httpPort ? { httpPort: this.o.httpPort } : {}),
       };
       ws.send(encodeMessage(hello));
     };

@@ -53,9 +53,9 @@ describe("NodeRegistry", () => {
     const left: string[] = [];
     r.onLeave((id) => left.push(id));
     const l1 = link();
-    r.register("n1", l1, "v", undefined, 0);
+    r.register("n1", l1, { version: "v" }, 0);
     const l2 = link();
-    r.register("n2", l2, "v", undefined, 0);
+    r.register("n2", l2, { version: "v" }, 0);
     r.heartbeat("n2", hb(1), 4000);
     expect(r.sweep(5000)).toEqual([]);
     expect(r.sweep(5001)).toEqual(["n1"]);
@@ -69,8 +69,8 @@ describe("NodeRegistry", () => {
     const r = new NodeRegistry(cfg, new CoordinatorDb(":memory:"));
     const a = link();
     const b = link();
-    r.register("n", a, "v", undefined, 0);
-    r.register("n", b, "v", undefined, 1);
+    r.register("n", a, { version: "v" }, 0);
+    r.register("n", b, { version: "v" }, 1);
     expect(a.closed[0]?.[0]).toBe(CLOSE_REPLACED);
     expect(r.disconnected("n", a)).toBe(false); // the old socket's close does not remove the new one
     expect(r.get("n")?.link).toBe(b);
@@ -80,7 +80,7 @@ describe("NodeRegistry", () => {
   it("persists credibility penalties and bytes served", () => {
     const db = new CoordinatorDb(":memory:");
     const r = new NodeRegistry(cfg, db);
-    r.register("n", link(), "v", undefined, 0);
+    r.register("n", link(), { version: "v" }, 0);
     expect(r.get("n")?.credibility).toBe(0.8);
     expect(r.penalize("n", "hash_mismatch")).toBeCloseTo(0.56);
     expect(r.penalize("n", "timeout")).toBeCloseTo(0.56 * 0.97);

@@ -22,6 +22,8 @@ export interface NodeEntry {
   id: string;
   link: NodeLink;
   probeUrl: string | undefined;
+  /** Base URL of the node's chunks for other nodes' fills (`<chunkBase><id>`), if known. */
+  chunkBase: string | undefined;
   version: string;
   capacity: Capacity;
   lastSeen: number;
@@ -81,8 +83,7 @@ export class NodeRegistry {
   register(
     id: string,
     link: NodeLink,
-    version: string,
-    probeUrl: string | undefined,
+    info: { version: string; probeUrl?: string; chunkBase?: string },
     now: number,
   ): NodeEntry {
     const old = this.nodes.get(id);
@@ -96,8 +97,9 @@ export class NodeRegistry {
     const entry: NodeEntry = {
       id,
       link,
-      probeUrl,
-      version,
+      probeUrl: info.probeUrl,
+      chunkBase: info.chunkBase,
+      version: info.version,
       capacity: { ...EMPTY_CAPACITY },
       lastSeen: now,
       connectedAt: now,

@@ -201,9 +201,14 @@ export class CoordinatorServer {
     for (const p of plans) {
       const node = this.registry.get(p.node);
       if (!node) continue;
+      // Holders are named with their chunk URL when they told us their HTTP port.
+      const sources = p.sources.map((s) => {
+        const base = s.kind === "node" ? this.registry.get(s.nodeId)?.chunkBase : undefined;
+        return base ? { ...s, url: base } : s;
+      });
       for (let i = 0; i < p.chunks.length; i += LIMITS.holdChunks) {
         const chunks = p.chunks.slice(i, i + LIMITS.holdChunks);
-        node.link.send({ t: "node.hold", content: p.content, chunks, sources: p.sources });
+        node.link.send({ t: "node.hold", content: p.content, chunks, sources });
         this.content.markPending(p.node, chunks, now + this.cfg.placement.holdTimeoutMs);
         sent++;
       }
@@ -239,7 +244,8 @@ export class CoordinatorServer {
       if (this.registry.size() + this.pendingNodeConns >= this.cfg.maxNodes) {
         return rejectUpgrade(socket, 503, "too many nodes");
       }
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.acceptNode(ws));
+      const addr = req.socket.remoteAddress;
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.acceptNode(ws, addr));
     } else if (path === "/ws/browser") {
       if (this.browsers.size >= this.cfg.maxBrowsers) {
         return rejectUpgrade(socket, 503, "too many browsers");
@@ -270,7 +276,7 @@ export class CoordinatorServer {
     return true;
   }
 
-  private acceptNode(ws: WebSocket): void {
+  private acceptNode(ws: WebSocket, remoteAddress: string | undefined): void {
     this.pendingNodeConns++;
     let pending = true;
     const donePending = () => {
@@ -285,6 +291,7 @@ export class CoordinatorServer {
     let nonce = "";
     let version = "";
     let probeUrl: string | undefined;
+    let chunkBase: string | undefined;
     const authTimer = setTimeout(() => {
       if (phase !== "ready") ws.close(CLOSE.authTimeout, "authentication timeout");
     }, this.cfg.authTimeoutMs);
@@ -316,6 +323,7 @@ export class CoordinatorServer {
         nodeId = msg.nodeId;
         version = msg.version;
         probeUrl = msg.probeUrl;
+        chunkBase = nodeChunkBase(remoteAddress, msg.httpPort);
         nonce = this.registry.newNonce();
         phase = "challenged";
         send({ t: "node.challenge", nonce, coordinatorId: this.cfg.coordinatorId });
@@ -331,7 +339,7 @@ export class CoordinatorServer {
         clearTimeout(authTimer);
         donePending();
         phase = "ready";
-        const entry = this.registry.register(nodeId, link, version, probeUrl, now);
+        const entry = this.registry.register(nodeId, link, { version, probeUrl, chunkBase }, now);
         send({
           t: "node.welcome",
           heartbeatMs: this.cfg.heartbeatMs,
@@ -620,6 +628,21 @@ function frameOf(data: WebSocket.RawData, isBinary: boolean): string | Uint8Arra
       ? Buffer.from(data)
       : data;
   return isBinary ? new Uint8Array(buf) : buf.toString("utf8");
+}
+
+/**
+ * `http://<addr>:<port>/chunks/` for a node's HTTP port, from the address its coordinator
+ * connection comes from (IPv4-mapped IPv6 unwrapped, IPv6 bracketed). Behind a NAT without a
+ * forwarded port that address does not reach it: fills from it fail and fall back to origins.
+ */
+export function nodeChunkBase(
+  remoteAddress: string | undefined,
+  httpPort: number | undefined,
+): string | undefined {
+  if (!remoteAddress || !httpPort) return undefined;
+  const a = remoteAddress.startsWith("::ffff:") ? remoteAddress.slice(7) : remoteAddress;
+  const host = a.includes(":") ? `[${a}]` : a;
+  return `http://${host}:${httpPort}/chunks/`;
 }
 
 function sendWs(ws: WebSocket, text: string): void {

@@ -91,6 +91,11 @@ export interface NodeHello {
   version: string;
   /** Where browsers and peers can measure RTT to this node (e.g. "https://198.51.100.7:8443/ping"). */
   probeUrl?: string;
+  /**
+   * pear-fogd's HTTP port: other nodes fill from `http://<this node's address as the
+   * coordinator sees it>:<httpPort>/chunks/<id>`. Absent: this node is no fill source.
+   */
+  httpPort?: number;
 }
 export interface NodeAuth {
   t: "node.auth";
@@ -136,7 +141,13 @@ export interface NodeProbe {
   t: "node.probe";
   targets: ProbeTarget[];
 }
-export type HoldSource = { kind: "origin"; url: string } | { kind: "node"; nodeId: string };
+/**
+ * Where a node may fetch the chunks of a hold: an origin (byte ranges of the manifest's files),
+ * or another node that holds them — `url` is its chunk base (`<url><chunk id>` answers the
+ * whole chunk) when the coordinator knows one.
+ */
+export type HoldSource =
+  { kind: "origin"; url: string } | { kind: "node"; nodeId: string; url?: string };
 export interface NodeHold {
   t: "node.hold";
   content: string;
@@ -398,7 +409,8 @@ const holdSource = (v: unknown, path: string): HoldSource => {
   const kind = (v as { kind?: unknown } | null)?.kind;
   if (kind === "origin")
     return obj({ kind: oneOf(["origin"]), url: str(LIMITS.url, URL_RE) })(v, path);
-  if (kind === "node") return obj({ kind: oneOf(["node"]), nodeId: did })(v, path);
+  if (kind === "node")
+    return obj({ kind: oneOf(["node"]), nodeId: did }, { url: str(LIMITS.url, URL_RE) })(v, path);
   return fail(`${path}.kind`, "expected origin|node");
 };
 const errorCodes: readonly ErrorCode[] = [
@@ -424,7 +436,7 @@ const mid = str(LIMITS.id);
 const NODE_TO_COORDINATOR: Record<string, Check<unknown>> = {
   "node.hello": obj(
     { t: oneOf(["node.hello"]), nodeId: did, version: text },
-    { probeUrl: str(LIMITS.url, URL_RE) },
+    { probeUrl: str(LIMITS.url, URL_RE), httpPort: num(1, 65535, true) },
   ),
   "node.auth": obj({ t: oneOf(["node.auth"]), sig: str(128, B64URL_RE) }),
   "node.heartbeat": obj({

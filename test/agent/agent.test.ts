@@ -3,118 +3,19 @@
 // with an injected wall clock so the hours window can end mid-stream.
 import wrtc from "@roamhq/wrtc";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import WebSocket from "ws";
 import { parseHours } from "../../src/agent/config";
 import { publish } from "../../src/cli/publish";
-import { signApiRequest } from "../../src/coordinator/api-auth";
 import { startCoordinator } from "../../src/coordinator/main";
 import { generateKeyPair } from "../../src/protocol/ed25519";
-import {
-  decodeCoordinatorToBrowser,
-  encodeMessage,
-  type CoordinatorToBrowser,
-} from "../../src/protocol/messages";
 import { ChunkClient } from "../../src/sdk/chunk-client";
 import { startDemoNode, type DemoNode } from "../../scripts/demo/node";
+import { BrowserLink, startOrigin, until, uploadManifest } from "./support";
 
 const CHUNK = 256 * 1024;
-
-/** Origin: serves `dir` with Range; `corrupt` maps a path to a byte offset to flip on the way out. */
-async function startOrigin(dir: string, corrupt: Map<string, number>) {
-  const server: Server = createServer((req, res) => {
-    const path = decodeURIComponent((req.url ?? "/").slice(1));
-    let body: Buffer;
-    try {
-      body = Buffer.from(readFileSync(join(dir, path)));
-    } catch {
-      res.writeHead(404).end();
-      return;
-    }
-    const flip = corrupt.get(path);
-    if (flip !== undefined) body[flip] = body[flip]! ^ 0x01;
-    const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? "");
-    if (m) {
-      const a = Number(m[1]);
-      const b = Math.min(Number(m[2]), body.length - 1);
-      res.writeHead(206, { "content-range": `bytes ${a}-${b}/${body.length}` });
-      res.end(body.subarray(a, b + 1));
-    } else {
-      res.writeHead(200).end(body);
-    }
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
-
-/** A browser's coordinator link: find and offer over /ws/browser. */
-class BrowserLink {
-  private req = 0;
-  private readonly waiting: ((m: CoordinatorToBrowser) => boolean)[] = [];
-  private constructor(private readonly ws: WebSocket) {
-    ws.on("message", (d) => {
-      const m = decodeCoordinatorToBrowser(String(d));
-      const i = this.waiting.findIndex((w) => w(m));
-      if (i >= 0) this.waiting.splice(i, 1);
-    });
-  }
-  static async open(url: string): Promise<BrowserLink> {
-    const ws = new WebSocket(url);
-    await new Promise<void>((res, rej) => (ws.once("open", () => res()), ws.once("error", rej)));
-    ws.send(encodeMessage({ t: "browser.hello", version: "agent-test" }));
-    return new BrowserLink(ws);
-  }
-  private next<T>(pick: (m: CoordinatorToBrowser) => T | undefined, ms = 5000): Promise<T> {
-    return new Promise<T>((res, rej) => {
-      const timer = setTimeout(() => rej(new Error("no reply from the coordinator")), ms);
-      this.waiting.push((m) => {
-        const v = pick(m);
-        if (v === undefined) return false;
-        clearTimeout(timer);
-        res(v);
-        return true;
-      });
-    });
-  }
-  /** Node ids the coordinator offers for these chunks. */
-  async find(content: string, chunks: string[]): Promise<string[]> {
-    const req = ++this.req;
-    const p = this.next((m) => (m.t === "browser.found" && m.req === req ? m : undefined));
-    this.ws.send(encodeMessage({ t: "browser.find", req, content, chunks }));
-    return (await p).nodes.filter((n) => n.has.length > 0).map((n) => n.node);
-  }
-  async offer(node: string, sdp: string): Promise<string> {
-    const session = `s${++this.req}`;
-    const p = this.next((m) => (m.t === "sig.answer" && m.session === session ? m.sdp : undefined));
-    this.ws.send(encodeMessage({ t: "sig.offer", session, node, sdp }));
-    return p;
-  }
-  close(): void {
-    this.ws.close();
-  }
-}
-
-async function until<T>(
-  what: string,
-  f: () => Promise<T | undefined> | T | undefined,
-  ms = 15_000,
-) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function connectVia(link: BrowserLink, node: string) {
   const pc = new wrtc.RTCPeerConnection();
@@ -164,22 +65,7 @@ describe("node agent with a coordinator, pear-fogd and an origin", () => {
       publishers: [publisher.did],
       placement: { intervalMs: 300 },
     });
-    const body = new Uint8Array(readFileSync(pub.manifestPath));
-    const up = await fetch(`${coord.url}/api/manifests`, {
-      method: "POST",
-      headers: {
-        authorization: signApiRequest(
-          publisher.did,
-          publisher.seed,
-          "POST",
-          "/api/manifests",
-          body,
-        ),
-        "content-type": "application/json",
-      },
-      body,
-    });
-    expect(up.status).toBeLessThan(300);
+    await uploadManifest(coord.url, publisher, pub.manifestPath);
     node = await startDemoNode(coord.url, {
       build: "san",
       // 512 KiB/s: a 1 MiB download is still in flight when the window closes.

@@ -1,0 +1,158 @@
+import { createHash, randomBytes } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { generateKeyPair } from "../protocol/ed25519";
+import { buildManifest, contentId, encodeManifest, signManifest } from "../protocol/manifest";
+import type { HoldSource } from "../protocol/messages";
+import { PlatformError, type HttpGetOptions, type Platform } from "../platform/platform";
+import { StoreFiller } from "./fill";
+
+const SIZE = 1024;
+const hex = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+
+/** A signed one-file manifest of `n` random 1 KiB chunks at origin https://origin.example/. */
+function content(n: number) {
+  const key = generateKeyPair();
+  const data = Array.from({ length: n }, () => new Uint8Array(randomBytes(SIZE)));
+  const m = signManifest(
+    buildManifest({
+      type: "file",
+      name: "f",
+      version: 1,
+      created: 1_700_000_000,
+      chunkSize: SIZE,
+      origins: ["https://origin.example/"],
+      files: [
+        { path: "f.bin", size: n * SIZE, chunks: data.map((d) => ({ id: hex(d), size: SIZE })) },
+      ],
+      publisher: key.did,
+    }),
+    key,
+  );
+  return { id: contentId(m), bytes: encodeManifest(m), data, ids: data.map(hex) };
+}
+
+/**
+ * The platform's I/O as a table of URLs (the filler's only inputs) and a store that records what
+ * it was given; `serve` answers one URL (range applied for origin files).
+ */
+function platform(serve: (url: string, o: HttpGetOptions) => Uint8Array | number | Error) {
+  const files = new Map<string, Uint8Array>();
+  const stored = new Map<string, Uint8Array>();
+  const asked: string[] = [];
+  const p = {
+    now: () => 0,
+    setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
+    clearTimeout: (h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>),
+    async httpGet(url: string, o: HttpGetOptions) {
+      asked.push(url);
+      const r = serve(url, o);
+      if (r instanceof Error) throw r;
+      if (typeof r === "number") return { status: r, body: new Uint8Array() };
+      if (!o.range) return { status: 200, body: r };
+      return { status: 206, body: r.subarray(o.range[0], o.range[1] + 1) };
+    },
+    async writeFileAtomic(path: string, d: Uint8Array) {
+      files.set(path, d);
+    },
+    async removeFile(path: string) {
+      files.delete(path);
+    },
+    stagingPath: (n: string) => `/staging/${n}`,
+    log() {},
+    daemon: {
+      async chunkHas() {
+        return [];
+      },
+      async chunkPut(id: string, path: string) {
+        const d = files.get(path)!;
+        if (hex(d) !== id) throw new PlatformError("ctl:chunk_put", "bad_hash", "mismatch");
+        stored.set(id, d);
+      },
+    },
+  } as unknown as Platform;
+  return { p, stored, asked };
+}
+
+function hold(c: ReturnType<typeof content>, sources: HoldSource[]) {
+  return { t: "node.hold" as const, content: c.id, chunks: c.ids, sources };
+}
+
+describe("StoreFiller sources", () => {
+  const origin: HoldSource = { kind: "origin", url: "https://origin.example/" };
+
+  it("takes chunks from a node source first and asks the origin nothing", async () => {
+    const c = content(3);
+    const { p, stored, asked } = platform((url) => {
+      if (url === "https://coord/m") return c.bytes;
+      const i = c.ids.findIndex((id) => url === `http://10.0.0.2:8080/chunks/${id}`);
+      return i >= 0 ? c.data[i]! : 404;
+    });
+    const f = new StoreFiller(
+      p,
+      () => "https://coord/m",
+      () => undefined,
+    );
+    await f.hold(
+      hold(c, [
+        origin,
+        { kind: "node", nodeId: "did:key:zA", url: "http://10.0.0.2:8080/chunks/" },
+      ]),
+    );
+    await f.idle(1);
+    expect([...stored.keys()].sort()).toEqual([...c.ids].sort());
+    expect(f.stats.fromNodes).toBe(3);
+    expect(asked.some((u) => u.startsWith("https://origin.example/"))).toBe(false);
+  });
+
+  it("a node's bad bytes are counted and never stored; the next node, then the origin, serve", async () => {
+    const c = content(2);
+    const bad = "http://10.0.0.66:8080/chunks/";
+    const down = "http://10.0.0.67:8080/chunks/";
+    const whole = new Uint8Array(Buffer.concat(c.data));
+    const { p, stored } = platform((url) => {
+      if (url === "https://coord/m") return c.bytes;
+      if (url.startsWith(bad)) return new Uint8Array(randomBytes(SIZE));
+      if (url.startsWith(down)) return new PlatformError("http_get", "refused", "connect");
+      if (url === "https://origin.example/f.bin") return whole;
+      return 404;
+    });
+    const f = new StoreFiller(
+      p,
+      () => "https://coord/m",
+      () => undefined,
+    );
+    await f.hold(
+      hold(c, [
+        { kind: "node", nodeId: "did:key:zBad", url: bad },
+        { kind: "node", nodeId: "did:key:zDown", url: down },
+        { kind: "node", nodeId: "did:key:zNoUrl" },
+        origin,
+      ]),
+    );
+    await f.idle(1);
+    for (const [id, d] of stored) expect(hex(d)).toBe(id);
+    expect(stored.size).toBe(2);
+    expect(f.stats.badNodeBytes).toBe(2);
+    expect(f.stats.fromNodes).toBe(0);
+    expect(f.stats.failed.bad_hash).toBe(0);
+  });
+
+  it("a node answering more than the chunk's size is refused (maxBytes is the chunk size)", async () => {
+    const c = content(1);
+    let maxAsked = -1;
+    const { p } = platform((url, o) => {
+      if (url === "https://coord/m") return c.bytes;
+      if (url.includes("/chunks/")) maxAsked = o.maxBytes;
+      return 404;
+    });
+    const f = new StoreFiller(
+      p,
+      () => "https://coord/m",
+      () => undefined,
+    );
+    await f.hold(hold(c, [{ kind: "node", nodeId: "did:key:zA", url: "http://n/chunks/" }]));
+    await f.idle(1);
+    expect(maxAsked).toBe(SIZE);
+    expect(f.stats.failed.no_source + f.stats.failed.http).toBe(1);
+  });
+});
