@@ -125,15 +125,9 @@ async function main(): Promise<void> {
     const http = await runPhase("http_only", o, plans, items, openHttpSession, origin, pids);
     const browserWs = `${coord.url.replace(/^http/, "ws")}/ws/browser`;
     const msgs0 = coordinatorMessages.sent + coordinatorMessages.received;
-    const fog = await runPhase(
-      "fog",
-      o,
-      plans,
-      items,
-      fogSessionOpener(browserWs, key.did),
-      origin,
-      pids,
-    );
+    const fogOpen = fogSessionOpener(browserWs, key.did, o.sharePeers > 0);
+    const fog = await runPhase("fog", o, plans, items, fogOpen, origin, pids);
+    fogOpen.close();
     const msgs = coordinatorMessages.sent + coordinatorMessages.received - msgs0;
 
     const w = o.warmup * 1000;

@@ -31,6 +31,12 @@ export const SWARM_DEFAULTS = {
   arrivalSpread: 10,
   /** Coordinator placement period, milliseconds (coordinator default 5000). */
   placementMs: 1000,
+  /**
+   * 1: each viewer keeps one FogPeers (coordinator link + node connections) across the items it
+   * watches, as a page does with `PearFog.peers()`; 0: a new client with its own connections
+   * per item. Default 1.
+   */
+  sharePeers: 1,
   /** Seed of the schedule (arrivals, item picks) and of the synthetic content. */
   seed: 1,
 };

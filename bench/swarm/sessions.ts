@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import wrtc from "@roamhq/wrtc";
 import WebSocket from "ws";
 import { FogClient } from "../../src/sdk/client";
+import { FogPeers } from "../../src/sdk/peers";
 import type { PeerConnectionCtor } from "../../src/sdk/config";
 import type { StatsSnapshot } from "../../src/sdk/stats";
 import type { Item } from "./catalogue";
@@ -58,15 +59,31 @@ export const openHttpSession: OpenSession = async (item: Item) => {
 
 const fallbackSum = (s: StatsSnapshot) => Object.values(s.fallbacks).reduce((a, b) => a + b, 0);
 
-/** Fog first via the SDK; the SDK falls back to HTTP per chunk. */
-export function fogSessionOpener(coordinatorWs: string, publisher: string): OpenSession {
-  return async (item: Item) => {
+/**
+ * Fog first via the SDK; the SDK falls back to HTTP per chunk. With `sharePeers`, each viewer
+ * keeps one FogPeers across its items (as a page does); `close()` ends them after the phase.
+ */
+export function fogSessionOpener(
+  coordinatorWs: string,
+  publisher: string,
+  sharePeers: boolean,
+): OpenSession & { close(): void } {
+  const connection = {
+    coordinator: coordinatorWs,
+    peerConnection: wrtc.RTCPeerConnection as unknown as PeerConnectionCtor,
+    webSocket: CountingWebSocket as unknown as typeof globalThis.WebSocket,
+  };
+  const perViewer = new Map<number, FogPeers>();
+  const peersOf = (viewer: number) => {
+    let p = perViewer.get(viewer);
+    if (!p) perViewer.set(viewer, (p = new FogPeers(connection)));
+    return p;
+  };
+  const open = async (item: Item, viewer: number) => {
     const client = new FogClient({
-      coordinator: coordinatorWs,
+      ...(sharePeers ? { peers: peersOf(viewer) } : connection),
       manifestUrl: item.manifestUrl,
       publisher,
-      peerConnection: wrtc.RTCPeerConnection as unknown as PeerConnectionCtor,
-      webSocket: CountingWebSocket as unknown as typeof globalThis.WebSocket,
       statsIntervalMs: 0,
     });
     if (!(await client.ready())) {
@@ -93,4 +110,10 @@ export function fogSessionOpener(coordinatorWs: string, publisher: string): Open
     };
     return session;
   };
+  return Object.assign(open, {
+    close() {
+      for (const p of perViewer.values()) p.close();
+      perViewer.clear();
+    },
+  });
 }

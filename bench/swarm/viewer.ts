@@ -41,7 +41,8 @@ export interface Session {
   close(): void;
 }
 
-export type OpenSession = (item: Item) => Promise<Session>;
+/** Opens `viewer`'s session on `item` (a viewer's sessions may share its connections). */
+export type OpenSession = (item: Item, viewer: number) => Promise<Session>;
 
 export interface PlayerSpec {
   segmentWallMs: number;
@@ -76,7 +77,7 @@ export async function runViewer(
     const t0 = now();
     let session: Session;
     try {
-      session = await open(item);
+      session = await open(item, viewer);
     } catch (e) {
       r.errors.push(`open v${index}: ${(e as Error).message}`);
       continue;

@@ -1,12 +1,14 @@
-// The SDK client: owns the manifest, the coordinator link, the node pool, stats and events.
+// The SDK client: owns the manifest, stats and events of one content; the coordinator link and
+// node pool are its FogPeers (its own, or the page's shared ones: peers.ts).
 // `fetch(url)` delivers a manifest file verified; the hls.js loader calls `fetchSegment`.
-import type { FoundNode, RttSample } from "../protocol/messages";
-import { resolveConfig, SdkError, type SdkConfig, type SdkOptions } from "./config";
-import { CoordinatorLink } from "./coordinator-link";
+import type { FoundNode } from "../protocol/messages";
+import { resolveConfig, SdkError, type ClientOptions, type SdkConfig } from "./config";
+import type { CoordinatorLink } from "./coordinator-link";
 import { deliverFile, type DeliveryDeps } from "./delivery";
 import { Emitter, type SdkEventName, type SdkEvents } from "./events";
 import { loadManifest, type ManifestIndex } from "./manifest-index";
-import { NodePool } from "./node-pool";
+import type { NodePool } from "./node-pool";
+import { FogPeers } from "./peers";
 import { fogDeadlineMs } from "./schedule";
 import { DeliveryStats, type StatsSnapshot } from "./stats";
 
@@ -26,33 +28,21 @@ export class FogClient {
   private readonly findCache = new Map<string, { at: number; nodes: Promise<FoundNode[]> }>();
   private readonly statsTimer: ReturnType<typeof setInterval> | undefined;
   private readonly fetchFn: typeof fetch;
+  private readonly peers: FogPeers;
+  private readonly ownsPeers: boolean;
+  private readonly offWarning: () => void;
   private destroyed = false;
 
-  constructor(opts: Partial<SdkOptions> & Pick<SdkOptions, "coordinator" | "manifestUrl">) {
+  constructor(opts: ClientOptions) {
     const cfg = resolveConfig(opts);
     this.config = cfg;
-    const pc = cfg.peerConnection ?? globalThis.RTCPeerConnection;
-    const ws = cfg.webSocket ?? globalThis.WebSocket;
     this.fetchFn = cfg.fetch ?? globalThis.fetch.bind(globalThis);
     this.stat = new DeliveryStats(cfg.throughputWindowMs);
-    this.coord = new CoordinatorLink({
-      url: cfg.coordinator,
-      timeoutMs: cfg.coordinatorTimeoutMs,
-      reconnectMinMs: cfg.reconnectMinMs,
-      reconnectMaxMs: cfg.reconnectMaxMs,
-      webSocket: ws,
-      onCandidate: (s, c, m) => this.pool.addCandidate(s, c, m),
-      onWarning: (detail) => this.events.emit("warning", { detail }),
-    });
-    this.pool = new NodePool(this.coord, {
-      peerConnection: pc,
-      iceServers: cfg.iceServers,
-      connectTimeoutMs: cfg.connectTimeoutMs,
-      chunkTimeoutMs: cfg.chunkTimeoutMs,
-      idleCloseMs: cfg.idleCloseMs,
-      badNodeMs: cfg.badNodeMs,
-      onRtt: (node, rttMs) => this.reportRtt([{ target: node, rttMs }]),
-    });
+    this.ownsPeers = !cfg.peers;
+    this.peers = cfg.peers ?? new FogPeers(cfg);
+    this.coord = this.peers.coord;
+    this.pool = this.peers.pool;
+    this.offWarning = this.peers.onWarning((detail) => this.events.emit("warning", { detail }));
     this.manifest = loadManifest(
       cfg.manifestUrl,
       cfg.publisher,
@@ -146,8 +136,8 @@ export class FogClient {
     this.destroyed = true;
     if (this.statsTimer) clearInterval(this.statsTimer);
     this.flushStats();
-    this.pool.close();
-    this.coord.close();
+    this.offWarning();
+    if (this.ownsPeers) this.peers.close();
     this.events.clear();
   }
 
@@ -155,10 +145,6 @@ export class FogClient {
     const r = this.stat.takeReport();
     this.coord.stats(r.p2pBytes, r.httpBytes);
     this.events.emit("stats", this.stat.snapshot());
-  }
-
-  private reportRtt(samples: RttSample[]): void {
-    this.coord.rtt(samples.map((s) => ({ ...s, rttMs: Math.min(60_000, Math.max(0, s.rttMs)) })));
   }
 
   private find(contentId: string, ids: string[]): Promise<FoundNode[]> {

@@ -1,12 +1,22 @@
 // SDK options: ONE defaults object, every option with its default and unit. `PearFog.create`
 // and `PearFog.attachHls` take a Partial of this merged over SDK_DEFAULTS (see docs/sdk.md).
 
+import type { FogPeers } from "./peers";
+
 /** Constructor of RTCPeerConnection; browsers use the global, Node tests pass @roamhq/wrtc's. */
 export type PeerConnectionCtor = new (config?: RTCConfiguration) => RTCPeerConnection;
 
 export interface SdkOptions {
-  /** Coordinator WebSocket URL, e.g. "wss://coord.example/ws/browser". Required. */
+  /** Coordinator WebSocket URL, e.g. "wss://coord.example/ws/browser". Required unless `peers` is given. */
   coordinator: string;
+  /**
+   * The page's shared coordinator link + node connections (`PearFog.peers({ coordinator })`),
+   * so that videos played one after another reuse open data channels. With `peers`, the
+   * coordinator and connection options (coordinator…, reconnect…, connectTimeoutMs,
+   * chunkTimeoutMs, idleCloseMs, badNodeMs, iceServers, peerConnection, webSocket) are the
+   * peers' own. Default: none — the client opens its own and closes them with itself.
+   */
+  peers?: FogPeers;
   /** URL of the signed content manifest (canonical JSON bytes). Required. */
   manifestUrl: string;
   /** did:key the manifest must be signed by; "" accepts any valid signature. Default "". */
@@ -62,8 +72,33 @@ export interface SdkOptions {
   fetch?: typeof fetch;
 }
 
-export type SdkConfig = Required<Omit<SdkOptions, "peerConnection" | "webSocket" | "fetch">> &
-  Pick<SdkOptions, "peerConnection" | "webSocket" | "fetch">;
+export type SdkConfig = Required<
+  Omit<SdkOptions, "peerConnection" | "webSocket" | "fetch" | "peers">
+> &
+  Pick<SdkOptions, "peerConnection" | "webSocket" | "fetch" | "peers">;
+
+/** What a client is created with: a manifest, and a coordinator URL or shared peers. */
+export type ClientOptions = Partial<SdkOptions> &
+  Pick<SdkOptions, "manifestUrl"> &
+  ({ coordinator: string } | { peers: FogPeers });
+
+/** The options FogPeers uses (the coordinator link's and the node pool's). */
+const PEERS_KEYS = [
+  "coordinator",
+  "coordinatorTimeoutMs",
+  "reconnectMinMs",
+  "reconnectMaxMs",
+  "connectTimeoutMs",
+  "chunkTimeoutMs",
+  "idleCloseMs",
+  "badNodeMs",
+  "iceServers",
+  "peerConnection",
+  "webSocket",
+] as const;
+export type PeersOptions = Partial<Pick<SdkOptions, (typeof PEERS_KEYS)[number]>> &
+  Pick<SdkOptions, "coordinator">;
+export type PeersConfig = Pick<SdkConfig, (typeof PEERS_KEYS)[number]>;
 
 export const SDK_DEFAULTS: Omit<SdkConfig, "coordinator" | "manifestUrl"> = {
   publisher: "",
@@ -88,13 +123,32 @@ export const SDK_DEFAULTS: Omit<SdkConfig, "coordinator" | "manifestUrl"> = {
   throughputWindowMs: 10_000,
 };
 
-/** Merge user options over SDK_DEFAULTS and check them; throws SdkError("bad_option"). */
-export function resolveConfig(
-  opts: Partial<SdkOptions> & Pick<SdkOptions, "coordinator" | "manifestUrl">,
-): SdkConfig {
+const bad = (name: string, why: string) => new SdkError("bad_option", `${name}: ${why}`);
+
+function checkPeersConfig(cfg: PeersConfig): void {
+  if (typeof cfg.coordinator !== "string" || !/^wss?:\/\//.test(cfg.coordinator)) {
+    throw bad("coordinator", "expected ws:// or wss:// URL");
+  }
+  if (!(cfg.reconnectMinMs > 0 && cfg.reconnectMaxMs >= cfg.reconnectMinMs)) {
+    throw bad("reconnectMinMs/reconnectMaxMs", "expected 0 < min <= max");
+  }
+}
+
+/** FogPeers' options over SDK_DEFAULTS, checked; throws SdkError("bad_option"). */
+export function resolvePeersConfig(opts: PeersOptions): PeersConfig {
   const cfg = { ...SDK_DEFAULTS, ...opts } as SdkConfig;
-  const bad = (name: string, why: string) => new SdkError("bad_option", `${name}: ${why}`);
-  if (!/^wss?:\/\//.test(cfg.coordinator)) throw bad("coordinator", "expected ws:// or wss:// URL");
+  checkPeersConfig(cfg);
+  const out = {} as Record<string, unknown>;
+  for (const k of PEERS_KEYS) out[k] = cfg[k];
+  return out as PeersConfig;
+}
+
+/** Merge user options over SDK_DEFAULTS and check them; throws SdkError("bad_option"). */
+export function resolveConfig(opts: ClientOptions): SdkConfig {
+  const cfg = { ...SDK_DEFAULTS, ...opts } as SdkConfig;
+  // With shared peers, their coordinator and connection options are the ones in use.
+  if (cfg.peers) Object.assign(cfg, cfg.peers.config);
+  checkPeersConfig(cfg);
   if (typeof cfg.manifestUrl !== "string" || cfg.manifestUrl === "") {
     throw bad("manifestUrl", "required");
   }
@@ -106,9 +160,6 @@ export function resolveConfig(
   }
   if (!(cfg.minDeadlineMs > 0 && cfg.maxDeadlineMs >= cfg.minDeadlineMs)) {
     throw bad("minDeadlineMs/maxDeadlineMs", "expected 0 < min <= max");
-  }
-  if (!(cfg.reconnectMinMs > 0 && cfg.reconnectMaxMs >= cfg.reconnectMinMs)) {
-    throw bad("reconnectMinMs/reconnectMaxMs", "expected 0 < min <= max");
   }
   return cfg;
 }

@@ -1,10 +1,13 @@
 // The browser SDK's public entry; bundled as dist/pear-fog-sdk.js (IIFE, global `PearFog`).
 //
 //   const fog = PearFog.attachHls(hls, { coordinator, manifestUrl, publisher });
+//   const peers = PearFog.peers({ coordinator });  // once per page: videos share connections
+//   PearFog.attachHls(hls, { peers, manifestUrl, publisher });
 //   const client = PearFog.create({ coordinator, manifestUrl, publisher });
 //   const bytes = await client.fetch(url); client.stats(); client.on("stats", cb);
 import { FogClient } from "./client";
-import type { SdkOptions } from "./config";
+import type { ClientOptions, PeersOptions } from "./config";
+import { FogPeers } from "./peers";
 import { attachClientToHls, type HlsLike } from "./hls-loader";
 
 export type { FetchOptions } from "./client";
@@ -15,7 +18,17 @@ export { fogLoaderClass, type HlsLike } from "./hls-loader";
 export type { FallbackReason, NodeStats, StatsSnapshot } from "./stats";
 export { ChunkRequestError } from "./chunk-client";
 
-export type CreateOptions = Partial<SdkOptions> & Pick<SdkOptions, "coordinator" | "manifestUrl">;
+export type CreateOptions = ClientOptions;
+export { FogPeers } from "./peers";
+export type { PeersOptions } from "./config";
+
+/**
+ * The page's coordinator link and fog-node connections, to share between clients
+ * (`{ peers }`): the next video reuses open data channels. Close it when the page is done.
+ */
+export function peers(opts: PeersOptions): FogPeers {
+  return new FogPeers(opts);
+}
 
 /** A client for pearFog.fetch(url), stats() and events. */
 export function create(opts: CreateOptions): FogClient {
@@ -32,4 +45,4 @@ export function attachHls(hls: HlsLike, opts: CreateOptions): FogClient {
   return client;
 }
 
-export const PearFog = { create, attachHls };
+export const PearFog = { create, attachHls, peers };

@@ -6,6 +6,7 @@ import wrtc from "@roamhq/wrtc";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { FogClient } from "../../src/sdk/client";
+import { FogPeers } from "../../src/sdk/peers";
 import type { PeerConnectionCtor } from "../../src/sdk/config";
 import type { SdkEvents } from "../../src/sdk/events";
 import { type Fixture, startFixture } from "./fixture";
@@ -84,5 +85,39 @@ describe("FogClient on Node", () => {
         return { p2p: now.p2pBytes - before.p2pBytes, http: now.httpBytes - before.httpBytes };
       })
       .toEqual({ p2p: s.bytesFog, http: s.bytesHttp });
+  });
+
+  it("clients sharing FogPeers reuse the open data channel; destroying one keeps it for the next", async () => {
+    const node = await fx.startNode();
+    const peers = new FogPeers({
+      coordinator: fx.coordinatorWs,
+      peerConnection: wrtc.RTCPeerConnection as unknown as PeerConnectionCtor,
+      webSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+    });
+    const urls = [...fx.segments.keys()];
+    const open = () =>
+      new FogClient({
+        peers,
+        manifestUrl: fx.manifestUrl,
+        publisher: fx.publisher.did,
+        statsIntervalMs: 0,
+      });
+    const first = open();
+    expect(await first.ready()).toBe(true);
+    expect(sha(await first.fetch(urls[0]!))).toBe(sha(fx.segments.get(urls[0]!)!));
+    first.destroy(); // the page's next video: the connection stays with the peers
+    const second = open();
+    expect(await second.ready()).toBe(true);
+    expect(sha(await second.fetch(urls[1]!))).toBe(sha(fx.segments.get(urls[1]!)!));
+    expect(second.stats().bytesHttp).toBe(0);
+    expect(node.offers).toBe(1);
+    second.destroy();
+    peers.close();
+    // A client without peers of its own after the shared ones closed: its own connection.
+    const third = client();
+    expect(sha(await third.fetch(urls[2]!))).toBe(sha(fx.segments.get(urls[2]!)!));
+    expect(node.offers).toBe(2);
+    third.destroy();
+    await node.close();
   });
 });
