@@ -4,7 +4,7 @@
 //   mbedTLS 3 (trixie)     <cache>/router/<arch>/mbedtls/{include,lib}  (size/speed comparison)
 // Each prefix has a .stamp keyed by the source version, the toolchain and the options, so a
 // rerun with the same inputs does nothing.
-import { existsSync, renameSync, rmSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { origTarball, resolveVersion, sourceDir } from "./apt.mjs";
 import { defaults, freshDir, keyOf, log, routerCache, run, stamp, stamped } from "./lib.mjs";
@@ -66,6 +66,13 @@ const OPENSSL_TRIM = [
   "no-autoload-config",
   "no-err",
   "no-deprecated",
+  // pear-fogd's DTLS and TLS use ECDHE only; one thread;
+  // no CMAC/OCB/SIV modes: fewer objects to compile on every cold build.
+  "no-dh",
+  "no-cmac",
+  "no-ocb",
+  "no-siv",
+  "no-threads",
 ];
 
 /** OpenSSL option sets: "min" is what router builds use; "full" is kept to measure the gain. */
@@ -86,7 +93,7 @@ export function ensureOpenssl(arch, tc, { variant = "min", refresh } = {}) {
   const version = resolveVersion("bookworm", "openssl", { source: true, refresh });
   const prefix = join(routerCache(arch.name), `openssl-${variant}`);
   const options = OPENSSL_VARIANTS[variant];
-  const key = keyOf({ v: 1, version, options, tc: tc.versions, cflags: arch.cflags });
+  const key = keyOf({ v: 2, version, options, tc: tc.versions, cflags: arch.cflags });
   if (stamped(prefix, key)) return prefix;
   const logFile = join(routerCache(arch.name), "logs", `openssl-${variant}.log`);
   const work = join(routerCache(arch.name), `build-openssl-${variant}`);
@@ -112,15 +119,28 @@ export function ensureOpenssl(arch, tc, { variant = "min", refresh } = {}) {
       env: { CC: tc.cc, AR: tool(arch, "ar"), RANLIB: tool(arch, "ranlib") },
     },
   );
-  run("openssl make", "make", [`-j${defaults.jobs}`, "build_libs"], {
-    cwd: work,
-    logFile,
-    nice: true,
-  });
-  run("openssl install", "make", ["install_dev", `DESTDIR=${staging}`], { cwd: work, logFile });
-  rmSync(prefix, { recursive: true, force: true });
-  renameSync(join(staging, prefix), prefix);
+  // Only the two static libraries (not build_libs/install_dev, which also build apps/libapps.a
+  // and the pkg-config files): generated headers first, then libcrypto.a and libssl.a.
+  for (const target of [["build_generated"], ["libcrypto.a", "libssl.a"]]) {
+    run("openssl make", "make", [`-j${defaults.jobs}`, ...target], {
+      cwd: work,
+      logFile,
+      nice: true,
+    });
+  }
   rmSync(staging, { recursive: true, force: true });
+  mkdirSync(join(staging, "include"), { recursive: true });
+  mkdirSync(join(staging, "lib"), { recursive: true });
+  // include/openssl holds the source headers and the generated ones side by side.
+  cpSync(join(work, "include", "openssl"), join(staging, "include", "openssl"), {
+    recursive: true,
+    filter: (src) => !src.endsWith(".in"),
+  });
+  for (const lib of ["libcrypto.a", "libssl.a"]) {
+    copyFileSync(join(work, lib), join(staging, "lib", lib));
+  }
+  rmSync(prefix, { recursive: true, force: true });
+  renameSync(staging, prefix);
   rmSync(work, { recursive: true, force: true });
   stamp(prefix, key);
   return prefix;

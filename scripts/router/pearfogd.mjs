@@ -4,7 +4,16 @@
 // then stripped to dist/<arch>/pear-fogd. QuickJS-ng (when the Makefile has it): qjsc must run
 // on the build host, so it is built first with the host cc into the same BUILD dir, and the
 // agent bytecode is embedded (EMBED_AGENT=1).
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { libDir } from "./deps.mjs";
 import { defaults, keyOf, log, ROOT, routerCache, run } from "./lib.mjs";
@@ -69,13 +78,27 @@ export function buildPearFogd(arch, tc, deps, { agent = true } = {}) {
   ];
   const embed = agent && feats.qjsc && feats.embedAgent;
   if (embed) {
-    // Host qjsc (compiles the agent to bytecode) with the host compiler, same BUILD dir: the
-    // cross make below then finds it up to date.
-    run("host qjsc", "make", [...common, "CC=cc", "AR=ar", `${build}/host/qjsc`], {
-      cwd: NATIVE,
-      logFile,
-      nice: true,
-    });
+    // Host qjsc (compiles the agent to bytecode) with the host compiler, built once for all
+    // arches in build/router-host; each arch's BUILD/host is a link to it, so the cross make
+    // below finds it up to date.
+    const hostBuild = "build/router-host";
+    run(
+      "host qjsc",
+      "make",
+      [`-j${defaults.jobs}`, `BUILD=${hostBuild}`, "CC=cc", "AR=ar", `${hostBuild}/host/qjsc`],
+      { cwd: NATIVE, logFile, nice: true },
+    );
+    const link = join(buildDir, "host");
+    let isLink = false;
+    try {
+      isLink = lstatSync(link).isSymbolicLink();
+    } catch {
+      /* absent */
+    }
+    if (!isLink) {
+      rmSync(link, { recursive: true, force: true });
+      symlinkSync(join("..", "router-host", "host"), link);
+    }
   }
   log(`${arch.name}: pear-fogd ${version}${embed ? " + QuickJS-ng + agent bytecode" : ""}`);
   run(
