@@ -19,7 +19,10 @@ let dir: string;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "pear-fog-native-"));
-});
+  // The agent bundle and bytecode (a cold build compiles qjsc first: minutes on a busy
+  // machine, so not inside a test's own timeout).
+  execFileSync("make", ["-C", NATIVE_DIR, "agent"], { stdio: ["ignore", "ignore", "inherit"] });
+}, 600_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function waitFor<T>(what: string, f: () => T | undefined, ms = 10_000): Promise<T> {
@@ -161,7 +164,6 @@ fog.setTimeout(() => {
   }, 20_000);
 
   it("runs the agent bundle: config, node key, sharing through the ctl ops", async () => {
-    execFileSync("make", ["-C", NATIVE_DIR, "agent"], { stdio: ["ignore", "ignore", "inherit"] });
     const conf = join(dir, "pear-fog");
     const key = join(dir, "node.key");
     writeFileSync(
