@@ -460,6 +460,7 @@ static const JSCFunctionListEntry fog_funcs[] = {
 	JS_CFUNC_DEF("stopDone", 0, fog_stop_done),
 	JS_CFUNC_DEF("spawn", 2, mod_fog_spawn),
 	JS_CFUNC_DEF("httpGet", 2, mod_fog_http_get),
+	JS_CFUNC_DEF("wsConnect", 3, mod_fog_ws_connect),
 	JS_CFUNC_DEF("sha256", 1, mod_fog_sha256),
 	JS_CFUNC_DEF("sha512", 1, mod_fog_sha512),
 	JS_CFUNC_DEF("ed25519PublicKey", 1, mod_fog_ed25519_public_key),

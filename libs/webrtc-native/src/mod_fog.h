@@ -19,6 +19,8 @@
  *   spawn(argv, {timeoutMs?, maxOutput?}) → Promise<{status, signal, stdout, stderr}>
  *                                    posix_spawnp, stdin /dev/null, output read on the loop
  *   httpGet(url, {range?, maxBytes, timeoutMs?}) → Promise<{status, body}>   http_client
+ *   wsConnect(url, opts, onEvent) → FogWebSocket {send, close, bufferedAmount}   ws_client;
+ *                                    events "open", "message", "close" (mod_fog_ws.c)
  *   memoryUsage() → {heapBytes, limitBytes}
  *   info() → {configPath: string|null, version, pid}
  *   sha256(bytes), sha512(bytes) → Uint8Array               OpenSSL
@@ -42,6 +44,8 @@
 #define MOD_FOG_SPAWN_TIMEOUT_MS 10000  /* default spawn deadline, ms */
 #define MOD_FOG_SPAWN_MAX_OUTPUT (1u << 20) /* default cap per stream, bytes */
 #define MOD_FOG_MAX_HTTP_BODY (16u << 20)   /* httpGet maxBytes cap, bytes */
+#define MOD_FOG_WS_MAX_MESSAGE (16u << 20)  /* wsConnect maxMessage / maxQueued cap, bytes */
+#define MOD_FOG_WS_MAX_QUEUED (1u << 20)    /* wsConnect default maxQueued, bytes */
 
 /* Module loader hook: create the module in ctx (a js_host context). */
 JSModuleDef *mod_fog_init(JSContext *ctx, const char *name);
@@ -68,6 +72,7 @@ JSValue mod_fog_ed25519_public_key(JSContext *ctx, JSValueConst this_val, int ar
 JSValue mod_fog_ed25519_sign(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
 JSValue mod_fog_ed25519_verify(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
 JSValue mod_fog_http_get(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
+JSValue mod_fog_ws_connect(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
 JSValue mod_fog_spawn(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
 
 /* mkdir -p of path's parent directories (not path itself).  0 or -errno. */

@@ -63,6 +63,41 @@ declare module "pear-fog:native" {
     url: string,
     opts: { range?: [number, number]; maxBytes: number; timeoutMs?: number },
   ): Promise<{ status: number; body: Uint8Array }>;
+  /** A WebSocket connection made by wsConnect (ws_client.c in pear-fogd). */
+  export interface FogWebSocket {
+    /**
+     * Queue a text (string) or binary (Uint8Array) message. Throws a FogError with code "closed"
+     * (not open yet, or closing), "queue_full" (more than maxQueued bytes waiting) or "invalid".
+     */
+    send(data: string | Uint8Array): void;
+    /** Start the close handshake (code 1000 or 3000-4999), or abandon a connection not yet open. */
+    close(code?: number, reason?: string): void;
+    /** Bytes queued and not yet taken by the socket. */
+    readonly bufferedAmount: number;
+  }
+  export type FogWebSocketEvent =
+    | [type: "open"]
+    | [type: "message", data: string | Uint8Array]
+    /** Last, exactly once. error is absent after a clean close handshake. */
+    | [type: "close", code: number, reason: string, error?: string];
+  /**
+   * RFC 6455 client (ws:// and wss://, system CA store unless caFile). Events arrive on later
+   * loop turns, never from inside this call; a bad URL or refused connection is a "close" event
+   * with code 1006 and an error. Defaults: maxMessage 1 MiB (cap 16 MiB), maxQueued 1 MiB,
+   * handshakeTimeoutMs 10000, idleTimeoutMs 0 (off; else a ping after half of it without a
+   * byte received, and failure after all of it).
+   */
+  export function wsConnect(
+    url: string,
+    opts: {
+      maxMessage?: number;
+      maxQueued?: number;
+      handshakeTimeoutMs?: number;
+      idleTimeoutMs?: number;
+      caFile?: string;
+    },
+    onEvent: (...ev: FogWebSocketEvent) => void,
+  ): FogWebSocket;
   /**
    * fn receives "SIGTERM" | "SIGHUP" | "SIGINT". One handler; undefined clears it. After
    * SIGTERM/SIGINT pear-fogd keeps running until stopDone() or 3 s, whichever comes first.

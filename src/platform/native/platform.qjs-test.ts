@@ -82,6 +82,46 @@ describe("native platform (inside pear-fogd)", () => {
     expect(lt.minuteOfDay).toBeLessThan(1440);
   });
 
+  it("WebSocket: refused, bad URL and not-yet-open are errors, then close 1006, never throws on connect", async () => {
+    const p = await createNativePlatform({ stagingDir: `${dir}/staging`, logLevel: "error" });
+    const outcome = (url: string) =>
+      new Promise<{ events: string[]; code: number; sendCode: string }>((resolve) => {
+        const events: string[] = [];
+        const ws = p.connectWebSocket(url);
+        let sendCode = "";
+        try {
+          ws.send("too early");
+        } catch (e) {
+          sendCode = (e as PlatformError).code;
+        }
+        ws.onopen = () => events.push("open");
+        ws.onerror = () => events.push("error");
+        ws.onclose = (ev) => {
+          events.push("close");
+          resolve({ events, code: ev.code, sendCode });
+        };
+      });
+    for (const url of ["ws://127.0.0.1:9/ws/node", "http://not-a-ws-url/", "ws://[::1"]) {
+      const r = await outcome(url);
+      expect(r.events).toEqual(["error", "close"]);
+      expect(r.code).toBe(1006);
+      expect(r.sendCode).toBe("closed");
+    }
+    // closing before the handshake completes: error, close 1006; a second close is a no-op
+    const events: string[] = [];
+    await new Promise<void>((resolve) => {
+      const ws = p.connectWebSocket("ws://127.0.0.1:9/ws/node");
+      ws.onerror = () => events.push("error");
+      ws.onclose = (ev) => {
+        events.push(`close ${ev.code}`);
+        resolve();
+      };
+      ws.close(1000, "bye");
+      ws.close();
+    });
+    expect(events).toEqual(["error", "close 1006"]);
+  });
+
   it("removes its scratch directory (spawn)", async () => {
     const r = await fog.spawn(["rm", "-rf", dir]);
     expect(r.status).toBe(0);

@@ -1,6 +1,6 @@
 // The platform interface inside pear-fogd (QuickJS-ng), on the native module "pear-fog:native"
 // (libs/webrtc-native/src/mod_fog.h): loop timers, pear-fogd's log, files, getrandom, HTTP GET
-// (http_client.c), and the daemon's control operations called directly (no socket). Same contract as
+// (http_client.c), the coordinator's WebSocket (ws_client.c), and the daemon's control operations called directly (no socket). Same contract as
 // src/platform/node/platform.ts; entry.ts wires it to startAgent.
 import * as fog from "pear-fog:native";
 import { daemonOverCtl } from "../daemon-ops";
@@ -19,11 +19,19 @@ export interface NativePlatformOptions {
   stagingDir: string;
   /** Lowest level logged. Default "info". */
   logLevel: LogLevel;
+  /** Largest coordinator message accepted, bytes (as the Node platform's maxPayload). */
+  wsMaxMessage: number;
+  /** No byte from the coordinator for half of this: ping; for all of it: reconnect. ms. */
+  wsIdleTimeoutMs: number;
+  /** PEM CA file for a wss:// coordinator instead of the system store (tests, private CAs). */
+  wsCaFile?: string;
 }
 
 export const NATIVE_PLATFORM_DEFAULTS: NativePlatformOptions = {
   stagingDir: "/tmp/pear-fog-agent",
   logLevel: "info",
+  wsMaxMessage: 1 << 20,
+  wsIdleTimeoutMs: 60_000,
 };
 
 const LEVELS: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
@@ -51,22 +59,60 @@ export function nativeDaemon(): Daemon {
   return daemonOverCtl(req);
 }
 
-function unavailableWebSocket(url: string, log: (l: LogLevel, m: string) => void): WebSocketLike {
+/**
+ * The coordinator link on pear-fogd's WebSocket client (fog.wsConnect), shaped as the `ws`
+ * package's WebSocket as far as NodeClient uses it: onopen, onmessage ({data: string}), onerror
+ * then onclose ({code, reason}) on a failure, onclose alone after a clean close. A send that
+ * cannot be queued throws a PlatformError ("closed", "queue_full").
+ */
+export function nativeWebSocket(
+  url: string,
+  o: Pick<NativePlatformOptions, "wsMaxMessage" | "wsIdleTimeoutMs" | "wsCaFile">,
+  log: (l: LogLevel, m: string) => void,
+): WebSocketLike {
   const ws: WebSocketLike = {
-    send() {
-      throw new PlatformError("ws_send", "closed", `${url}: not connected`);
+    send(data) {
+      try {
+        sock.send(data);
+      } catch (e) {
+        throw platformError("ws_send", e);
+      }
     },
-    close() {},
+    close(code, reason) {
+      sock.close(code, reason);
+    },
     onopen: null,
     onmessage: null,
     onclose: null,
     onerror: null,
   };
-  fog.setTimeout(() => {
-    log("warn", `ws_connect ${url}: no WebSocket client in this pear-fogd`);
-    ws.onerror?.(new PlatformError("ws_connect", "unsupported", url));
-    ws.onclose?.({ code: 1006 });
-  }, 0);
+  const sock = fog.wsConnect(
+    url,
+    {
+      maxMessage: o.wsMaxMessage,
+      idleTimeoutMs: o.wsIdleTimeoutMs,
+      ...(o.wsCaFile ? { caFile: o.wsCaFile } : {}),
+    },
+    (...ev) => {
+      switch (ev[0]) {
+        case "open":
+          ws.onopen?.({});
+          break;
+        case "message":
+          ws.onmessage?.({ data: ev[1] });
+          break;
+        case "close": {
+          const [, code, reason, error] = ev;
+          if (error !== undefined) {
+            log("warn", `ws_connect ${error}`);
+            ws.onerror?.(new PlatformError("ws_connect", "closed", error));
+          }
+          ws.onclose?.({ code, reason } as { code: number });
+          break;
+        }
+      }
+    },
+  );
   return ws;
 }
 
@@ -88,10 +134,7 @@ export async function createNativePlatform(
       if (typeof h === "number") fog.clearTimeout(h);
     },
     connectWebSocket(url: string): WebSocketLike {
-      // pear-fogd's WebSocket client (ws_client.c) is not bound yet: behave like a refused
-      // connection (error, then close 1006, on the next turn) so the agent's reconnect
-      // backoff applies instead of failing the agent.
-      return unavailableWebSocket(url, (l, m) => {
+      return nativeWebSocket(url, o, (l, m) => {
         if (LEVELS[l] <= min) fog.log(l, m);
       });
     },
