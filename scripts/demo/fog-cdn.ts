@@ -105,6 +105,12 @@ async function main(): Promise<number> {
       `offload=${offload.toFixed(1)}% stalls=${r.stalls} fallback_segments=${r.fallbackSegments} ` +
         `bytes_fog=${r.bytesFog} bytes_http=${r.bytesHttp}`,
     );
+    if (r.waitsWithBuffer > 0) {
+      say(
+        `the player also waited ${r.waitsWithBuffer}x with media buffered ahead ` +
+          `(decoder/CPU, not delivery): ${JSON.stringify(r.stallAt)}`,
+      );
+    }
     for (const [i, n] of nodes.entries()) {
       const s = r.nodes[n.did];
       const f = n.filled();

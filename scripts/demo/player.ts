@@ -7,6 +7,9 @@ export const PLAYER_PAGE = `<!doctype html><meta charset="utf-8"><title>pear-fog
 <script src="/hls.js"></script><script src="/pear-fog-sdk.js"></script>
 <video id="v" muted playsinline></video>`;
 
+/** Less media than this buffered ahead when the video element waits: a stall, seconds. */
+export const STARVED_AHEAD_S = 0.5;
+
 export interface PlayOptions {
   pageUrl: string;
   playlistUrl: string;
@@ -31,8 +34,17 @@ export interface NodeStats {
 
 export interface PlayResult {
   ended: boolean;
+  /**
+   * Stalls: playback had started, then the video element waited with less than
+   * STARVED_AHEAD_S of media buffered ahead of the playhead — the data was not there.
+   */
   stalls: number;
-  /** Each stall: seconds since the page started, the playhead (media s), buffer ahead (s). */
+  /**
+   * Waits with media buffered ahead (≥ STARVED_AHEAD_S): the page's decoder or renderer fell
+   * behind (a CPU-starved machine), not delivery. Reported beside stalls, never hidden.
+   */
+  waitsWithBuffer: number;
+  /** Every wait: seconds since the page started, the playhead (media s), buffer ahead (s). */
   stallAt: { wallS: number; mediaS: number; aheadS: number }[];
   errors: string[];
   bytesFog: number;
@@ -55,106 +67,112 @@ export interface PlayProgress {
 }
 
 async function playInPage(page: Page, o: PlayOptions): Promise<PlayResult> {
-  return page.evaluate(async (a: PlayOptions) => {
-    type AnyFn = (...x: unknown[]) => void;
-    const w = window as unknown as {
-      Hls: (new (cfg: object) => {
-        on(ev: string, cb: AnyFn): void;
-        loadSource(u: string): void;
-        attachMedia(m: HTMLMediaElement): void;
-        destroy(): void;
-      }) & { Events: Record<string, string> };
-      PearFog: {
-        attachHls(h: unknown, o: object): { on(ev: string, cb: AnyFn): void; stats(): unknown };
+  return page.evaluate(
+    async (a: PlayOptions & { starvedAheadS: number }) => {
+      type AnyFn = (...x: unknown[]) => void;
+      const w = window as unknown as {
+        Hls: (new (cfg: object) => {
+          on(ev: string, cb: AnyFn): void;
+          loadSource(u: string): void;
+          attachMedia(m: HTMLMediaElement): void;
+          destroy(): void;
+        }) & { Events: Record<string, string> };
+        PearFog: {
+          attachHls(h: unknown, o: object): { on(ev: string, cb: AnyFn): void; stats(): unknown };
+        };
       };
-    };
-    const t0 = performance.now();
-    const errors: string[] = [];
-    const fragments: { url: string; sha256: string }[] = [];
-    const hashing: Promise<void>[] = [];
-    const fallbackUrls = new Set<string>();
-    let stalls = 0;
-    const stallAt: { wallS: number; mediaS: number; aheadS: number }[] = [];
-    let playing = false;
-    const hls = new w.Hls({
-      enableWorker: false,
-      maxBufferLength: a.maxBufferLength ?? 20,
-      maxMaxBufferLength: a.maxBufferLength ?? 20,
-    });
-    const fog = w.PearFog.attachHls(hls, {
-      coordinator: a.coordinator,
-      manifestUrl: a.manifestUrl,
-      publisher: a.publisher,
-    });
-    (window as unknown as { __pf: unknown }).__pf = { fog, video: document.getElementById("v") };
-    if (a.hashFragments) {
-      hls.on(w.Hls.Events.FRAG_LOADED!, (_e: unknown, d: unknown) => {
-        const { frag, payload } = d as { frag: { url: string }; payload: ArrayBuffer };
-        const copy = payload.slice(0);
-        hashing.push(
-          crypto.subtle.digest("SHA-256", copy).then((h) => {
-            const hex = [...new Uint8Array(h)].map((b) => b.toString(16).padStart(2, "0"));
-            fragments.push({ url: frag.url, sha256: hex.join("") });
-          }),
-        );
+      const t0 = performance.now();
+      const errors: string[] = [];
+      const fragments: { url: string; sha256: string }[] = [];
+      const hashing: Promise<void>[] = [];
+      const fallbackUrls = new Set<string>();
+      let stalls = 0;
+      let waitsWithBuffer = 0;
+      const stallAt: { wallS: number; mediaS: number; aheadS: number }[] = [];
+      let playing = false;
+      const hls = new w.Hls({
+        enableWorker: false,
+        maxBufferLength: a.maxBufferLength ?? 20,
+        maxMaxBufferLength: a.maxBufferLength ?? 20,
       });
-    }
-    fog.on("fallback", (e: unknown) => {
-      const url = (e as { url?: string }).url;
-      if (url) fallbackUrls.add(url);
-    });
-    hls.on(w.Hls.Events.ERROR!, (_e: unknown, d: unknown) => {
-      const { details, fatal } = d as { details: string; fatal: boolean };
-      if (details === "bufferStalledError") return; // counted from the video element below
-      errors.push(`${details}${fatal ? " (fatal)" : ""}`);
-    });
-    const video = document.getElementById("v") as HTMLVideoElement;
-    const ended = new Promise<boolean>((resolve) => {
-      video.addEventListener("ended", () => resolve(true));
-      setTimeout(() => resolve(false), a.timeoutMs);
-    });
-    video.addEventListener("playing", () => (playing = true));
-    // A stall: playback had started and then had to wait for data.
-    video.addEventListener("waiting", () => {
-      if (!playing) return;
-      stalls++;
-      const t = video.currentTime;
-      let end = t;
-      for (let i = 0; i < video.buffered.length; i++) {
-        if (video.buffered.start(i) <= t + 0.1 && t <= video.buffered.end(i)) {
-          end = video.buffered.end(i);
-        }
+      const fog = w.PearFog.attachHls(hls, {
+        coordinator: a.coordinator,
+        manifestUrl: a.manifestUrl,
+        publisher: a.publisher,
+      });
+      (window as unknown as { __pf: unknown }).__pf = { fog, video: document.getElementById("v") };
+      if (a.hashFragments) {
+        hls.on(w.Hls.Events.FRAG_LOADED!, (_e: unknown, d: unknown) => {
+          const { frag, payload } = d as { frag: { url: string }; payload: ArrayBuffer };
+          const copy = payload.slice(0);
+          hashing.push(
+            crypto.subtle.digest("SHA-256", copy).then((h) => {
+              const hex = [...new Uint8Array(h)].map((b) => b.toString(16).padStart(2, "0"));
+              fragments.push({ url: frag.url, sha256: hex.join("") });
+            }),
+          );
+        });
       }
-      stallAt.push({ wallS: (performance.now() - t0) / 1000, mediaS: t, aheadS: end - t });
-    });
-    hls.loadSource(a.playlistUrl);
-    hls.attachMedia(video);
-    video.playbackRate = a.rate;
-    video.addEventListener("loadedmetadata", () => (video.playbackRate = a.rate));
-    await video.play().catch((e: Error) => errors.push(`play: ${e.message}`));
-    const didEnd = await ended;
-    await Promise.all(hashing);
-    const s = fog.stats() as {
-      bytesFog: number;
-      bytesHttp: number;
-      fallbacks: Record<string, number>;
-      nodes: Record<string, { bytes: number; chunks: number; failures: number }>;
-    };
-    hls.destroy();
-    return {
-      ended: didEnd,
-      stalls,
-      stallAt,
-      errors,
-      bytesFog: s.bytesFog,
-      bytesHttp: s.bytesHttp,
-      fallbackSegments: fallbackUrls.size,
-      fallbacks: s.fallbacks,
-      nodes: s.nodes,
-      seconds: (performance.now() - t0) / 1000,
-      fragments,
-    };
-  }, o);
+      fog.on("fallback", (e: unknown) => {
+        const url = (e as { url?: string }).url;
+        if (url) fallbackUrls.add(url);
+      });
+      hls.on(w.Hls.Events.ERROR!, (_e: unknown, d: unknown) => {
+        const { details, fatal } = d as { details: string; fatal: boolean };
+        if (details === "bufferStalledError") return; // counted from the video element below
+        errors.push(`${details}${fatal ? " (fatal)" : ""}`);
+      });
+      const video = document.getElementById("v") as HTMLVideoElement;
+      const ended = new Promise<boolean>((resolve) => {
+        video.addEventListener("ended", () => resolve(true));
+        setTimeout(() => resolve(false), a.timeoutMs);
+      });
+      video.addEventListener("playing", () => (playing = true));
+      // A stall: playback had started and then had to wait for data (see PlayResult.stalls).
+      video.addEventListener("waiting", () => {
+        if (!playing) return;
+        const t = video.currentTime;
+        let end = t;
+        for (let i = 0; i < video.buffered.length; i++) {
+          if (video.buffered.start(i) <= t + 0.1 && t <= video.buffered.end(i)) {
+            end = video.buffered.end(i);
+          }
+        }
+        if (end - t < a.starvedAheadS) stalls++;
+        else waitsWithBuffer++;
+        stallAt.push({ wallS: (performance.now() - t0) / 1000, mediaS: t, aheadS: end - t });
+      });
+      hls.loadSource(a.playlistUrl);
+      hls.attachMedia(video);
+      video.playbackRate = a.rate;
+      video.addEventListener("loadedmetadata", () => (video.playbackRate = a.rate));
+      await video.play().catch((e: Error) => errors.push(`play: ${e.message}`));
+      const didEnd = await ended;
+      await Promise.all(hashing);
+      const s = fog.stats() as {
+        bytesFog: number;
+        bytesHttp: number;
+        fallbacks: Record<string, number>;
+        nodes: Record<string, { bytes: number; chunks: number; failures: number }>;
+      };
+      hls.destroy();
+      return {
+        ended: didEnd,
+        stalls,
+        waitsWithBuffer,
+        stallAt,
+        errors,
+        bytesFog: s.bytesFog,
+        bytesHttp: s.bytesHttp,
+        fallbackSegments: fallbackUrls.size,
+        fallbacks: s.fallbacks,
+        nodes: s.nodes,
+        seconds: (performance.now() - t0) / 1000,
+        fragments,
+      };
+    },
+    { ...o, starvedAheadS: STARVED_AHEAD_S },
+  );
 }
 
 /** Playback in progress: read its state mid-stream, then await its result. */
