@@ -173,13 +173,19 @@ export function ensureGuestParts(arch, { refresh = false } = {}) {
 /** dist/<arch>/pear-fogd (scripts/build-router.mjs, cached) and its ipk (scripts/ipk). */
 export function ensureIpk(arch) {
   const bin = join(ROOT, "dist", arch.openwrt, "pear-fogd");
-  say(`${arch.short}: router build of pear-fogd (cached under $PEAR_FOG_CACHE/router)`);
-  const r = spawnSync("node", ["scripts/build-router.mjs", "--arch", arch.openwrt, "--no-verify"], {
-    cwd: ROOT,
-    encoding: "utf8",
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  if (r.status !== 0) throw new RouterBuildError("build-router", (r.stderr ?? "").slice(-3000));
+  // PEAR_FOG_QEMU_PREBUILT=1 takes dist/<arch>/pear-fogd as it is (while another router build
+  // holds the build lock, say); otherwise the router build runs (a no-op relink when cached).
+  if (process.env.PEAR_FOG_QEMU_PREBUILT === "1" && existsSync(bin)) {
+    say(`${arch.short}: PEAR_FOG_QEMU_PREBUILT=1: ${bin} as it is`);
+  } else {
+    say(`${arch.short}: router build of pear-fogd (cached under $PEAR_FOG_CACHE/router)`);
+    const r = spawnSync("node", ["scripts/build-router.mjs", "--arch", arch.openwrt, "--no-verify"], {
+      cwd: ROOT,
+      encoding: "utf8",
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    if (r.status !== 0) throw new RouterBuildError("build-router", (r.stderr ?? "").slice(-3000));
+  }
   const out = qemuCache(arch.short, "feed");
   const p = spawnSync("node", ["scripts/ipk/build.mjs", "--arch", arch.openwrt, "--bin", bin, "--out", out], {
     cwd: ROOT,
