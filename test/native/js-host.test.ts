@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WebSocketServer } from "ws";
 import {
   NATIVE_DIR,
   randomChunk,
@@ -195,6 +196,70 @@ fog.setTimeout(() => {
       expect(d.log()).toMatch(/stopping the agent, then shutting down[\s\S]*agent stopped/);
     } finally {
       await d.stop();
+    }
+  }, 30_000);
+
+  it("fog.wsConnect: messages both ways, server close; a throwing onEvent ends the generation and its socket", async () => {
+    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+    await new Promise<void>((r) => wss.once("listening", () => r()));
+    const url = `ws://127.0.0.1:${(wss.address() as { port: number }).port}`;
+    let connections = 0;
+    let closedByPeer = 0;
+    wss.on("connection", (ws) => {
+      connections++;
+      ws.on("close", () => closedByPeer++);
+      ws.on("message", (d, binary) => {
+        const m = String(d);
+        if (binary) ws.send(d, { binary });
+        else if (m === "close me") ws.close(4001, "as asked");
+        else ws.send(`echo ${m}`);
+      });
+    });
+    const out = join(dir, "ws-out.json");
+    const script = join(dir, "ws.mjs");
+    writeFileSync(
+      script,
+      `import * as fog from "pear-fog:native";
+const n = (await fog.readFile(${JSON.stringify(join(dir, "ws-n"))}))?.length ?? 0;
+await fog.writeFile(${JSON.stringify(join(dir, "ws-n"))}, "x".repeat(n + 1));
+const res = { events: [] };
+const ws = fog.wsConnect(${JSON.stringify(`${url}/a`)}, { idleTimeoutMs: 10000 }, (type, a, b, c) => {
+  res.events.push([type, a, b, c]);
+  if (type === "open") { ws.send("hi é"); ws.send(new Uint8Array([1, 2])); }
+  if (type === "message" && a === "echo hi é") res.buffered = ws.bufferedAmount;
+  if (type === "message" && typeof a !== "string") {
+    if (n === 0) throw new Error("boom in onEvent"); // first generation: fail with the socket open
+    ws.send("close me");
+  }
+  if (type === "close") {
+    try { ws.send("late"); } catch (e) { res.late = e.code; }
+    fog.writeFile(${JSON.stringify(out)}, JSON.stringify(res));
+  }
+});
+`,
+    );
+    const d = await startPearFogd({ args: ["--agent-js", script], http: true });
+    try {
+      await waitFor("the script's result", () => readJson(out), 15_000);
+      const r = readJson(out)!;
+      expect(r.events).toEqual([
+        ["open", null, null, null],
+        ["message", "echo hi é", null, null],
+        ["message", { 0: 1, 1: 2 }, null, null],
+        ["close", 4001, "as asked", null],
+      ]);
+      expect(r.late).toBe("closed");
+      expect(r.buffered).toBe(0);
+      // generation 1 threw inside onEvent: its socket was closed when the generation ended
+      expect(connections).toBe(2);
+      await waitFor("both sockets closed", () => (closedByPeer === 2 ? true : undefined));
+      expect(await metric(d, "pearfog_js_restarts_total")).toBe(1);
+      expect(d.log()).toMatch(/ws event: Error: boom in onEvent/);
+    } finally {
+      const code = await d.stop();
+      if (code !== 0) console.error(d.log());
+      expect(code).toBe(0);
+      wss.close();
     }
   }, 30_000);
 });
