@@ -25,7 +25,10 @@ export class FogClient {
   private readonly coord: CoordinatorLink;
   private readonly pool: NodePool;
   private readonly manifest: Promise<ManifestIndex | undefined>;
-  private readonly findCache = new Map<string, { at: number; nodes: Promise<FoundNode[]> }>();
+  private readonly findCache = new Map<
+    string,
+    { at: number; nodes: Promise<FoundNode[]>; empty?: boolean }
+  >();
   private readonly statsTimer: ReturnType<typeof setInterval> | undefined;
   private readonly fetchFn: typeof fetch;
   private readonly peers: FogPeers;
@@ -102,7 +105,17 @@ export class FogClient {
       });
       return data;
     }
-    const r = await deliverFile(entry, this.deps(index, url), deadlineMs, signal);
+    const delivery = deliverFile(entry, this.deps(index, url), deadlineMs, signal);
+    // The next segment's holders are asked for now (after this one's), so that its delivery
+    // does not start with a coordinator round trip (the find cache keeps the answer).
+    const next = index.next(entry.file);
+    if (next && next.chunks.length > 0) {
+      this.find(
+        index.contentId,
+        next.chunks.map((c) => c.id),
+      ).catch(() => undefined);
+    }
+    const r = await delivery;
     this.stat.delivered(r.bytesFog, r.bytesHttp);
     this.events.emit("delivered", {
       url,
@@ -151,12 +164,16 @@ export class FogClient {
     const key = `${contentId}|${ids.join(",")}`;
     const now = Date.now();
     const hit = this.findCache.get(key);
-    if (hit && now - hit.at < this.config.findCacheMs) return hit.nodes;
+    // An answer without nodes is reused for a second at most: placement may fill nodes soon.
+    const ttl = hit?.empty ? Math.min(1000, this.config.findCacheMs) : this.config.findCacheMs;
+    if (hit && now - hit.at < ttl) return hit.nodes;
     for (const [k, v] of this.findCache) {
       if (now - v.at >= this.config.findCacheMs) this.findCache.delete(k);
     }
     const nodes = this.coord.find(contentId, ids, this.config.findMax);
-    this.findCache.set(key, { at: now, nodes });
+    const entry: { at: number; nodes: Promise<FoundNode[]>; empty?: boolean } = { at: now, nodes };
+    this.findCache.set(key, entry);
+    nodes.then((n) => (entry.empty = n.length === 0)).catch(() => undefined);
     nodes.catch(() => this.findCache.delete(key)); // do not cache failures
     return nodes;
   }

@@ -20,10 +20,12 @@ export interface FileEntry {
 export class ManifestIndex {
   readonly contentId: string;
   private readonly byUrl = new Map<string, ManifestFile>();
+  private readonly position = new Map<ManifestFile, number>();
 
   constructor(readonly manifest: Manifest) {
     this.contentId = contentId(manifest);
-    for (const f of manifest.files) {
+    for (const [i, f] of manifest.files.entries()) {
+      this.position.set(f, i);
       if (f.uri) this.add(f.uri, f);
       if (f.path !== undefined) {
         for (const o of manifest.origins) {
@@ -40,6 +42,12 @@ export class ManifestIndex {
     const key = normalize(url);
     const file = key === undefined ? undefined : this.byUrl.get(key);
     return file ? { url, file, chunkSize: this.manifest.chunkSize } : undefined;
+  }
+
+  /** The file listed after `file` (the next segment of a stream), if any. */
+  next(file: ManifestFile): ManifestFile | undefined {
+    const i = this.position.get(file);
+    return i === undefined ? undefined : this.manifest.files[i + 1];
   }
 
   private add(url: string, f: ManifestFile): void {

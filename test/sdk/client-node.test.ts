@@ -120,4 +120,39 @@ describe("FogClient on Node", () => {
     third.destroy();
     await node.close();
   });
+
+  it("asks the coordinator for the next segment's holders while delivering this one", async () => {
+    const node = await fx.startNode();
+    const peers = new FogPeers({
+      coordinator: fx.coordinatorWs,
+      peerConnection: wrtc.RTCPeerConnection as unknown as PeerConnectionCtor,
+      webSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+    });
+    const finds: string[][] = [];
+    const find = peers.coord.find.bind(peers.coord);
+    peers.coord.find = (content, ids, max) => {
+      finds.push(ids);
+      return find(content, ids, max);
+    };
+    const c = new FogClient({
+      peers,
+      manifestUrl: fx.manifestUrl,
+      publisher: fx.publisher.did,
+      statsIntervalMs: 0,
+    });
+    // Manifest order is what "next" means (the playlist, then the segments as listed).
+    const files = fx.manifest.files;
+    const urls = files.map((f) => f.uri!);
+    const ids = (i: number) => files[i]!.chunks.map((ch) => ch.id);
+    expect(urls.length).toBeGreaterThan(2);
+    await c.fetch(urls[0]!);
+    expect(finds).toEqual([ids(0), ids(1)]);
+    await c.fetch(urls[1]!);
+    // Segment 1's find was answered already: only segment 2's is new.
+    expect(finds).toEqual([ids(0), ids(1), ids(2)]);
+    expect(c.stats().bytesHttp).toBe(0);
+    c.destroy();
+    peers.close();
+    await node.close();
+  });
 });
