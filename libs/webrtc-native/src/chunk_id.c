@@ -1,4 +1,5 @@
 #include "chunk_id.h"
+#include "hex.h"
 
 #include <string.h>
 
@@ -13,17 +14,6 @@ void chunk_id_of(struct chunk_id *out, const void *data, size_t len)
 		memset(out->bytes, 0, sizeof(out->bytes));
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 bool chunk_id_parse(struct chunk_id *out, const char *hex, size_t len)
 {
 	struct chunk_id id;
@@ -31,7 +21,7 @@ bool chunk_id_parse(struct chunk_id *out, const char *hex, size_t len)
 	if (len != CHUNK_ID_HEX_LEN)
 		return false;
 	for (size_t i = 0; i < CHUNK_ID_LEN; i++) {
-		int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
+		int hi = hex_digit_value(hex[2 * i]), lo = hex_digit_value(hex[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return false;
 		id.bytes[i] = (uint8_t)(hi << 4 | lo);

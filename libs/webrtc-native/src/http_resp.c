@@ -1,4 +1,5 @@
 #include "http_resp.h"
+#include "hex.h"
 
 #include <string.h>
 #include <strings.h>
@@ -199,17 +200,6 @@ static int head_done(struct http_resp *r)
 	return 0;
 }
 
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int http_resp_feed(struct http_resp *r, const uint8_t *data, size_t len, size_t *consumed)
 {
 	size_t i = 0;
@@ -280,12 +270,12 @@ int http_resp_feed(struct http_resp *r, const uint8_t *data, size_t len, size_t 
 				r->cr = true;
 			} else if (r->in_ext) {
 				/* extensions are ignored (§7.1.1) */
-			} else if (hexval(c) >= 0) {
+			} else if (hex_digit_value(c) >= 0) {
 				if (++r->digits > 15) { /* < 2^60 */
 					rc = HTTP_RESP_E_CHUNK;
 					goto fail;
 				}
-				r->remaining = r->remaining << 4 | (uint64_t)hexval(c);
+				r->remaining = r->remaining << 4 | (uint64_t)hex_digit_value(c);
 			} else if (r->digits && (c == ';' || c == ' ' || c == '\t')) {
 				r->in_ext = true;
 			} else {

@@ -1,4 +1,5 @@
 #include "sdp.h"
+#include "hex.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>
@@ -125,24 +126,13 @@ static bool is_token(struct span s)
 	return is_token_ex(s, false);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* RFC 8122 §5: fingerprint = 2UHEX *(":" 2UHEX); we also accept lowercase. */
 static int parse_fingerprint_hex(struct span s, uint8_t out[SDP_FINGERPRINT_LEN])
 {
 	if (s.n != SDP_FINGERPRINT_LEN * 3 - 1)
 		return SDP_E_BAD_FINGERPRINT;
 	for (size_t i = 0; i < SDP_FINGERPRINT_LEN; i++) {
-		int hi = hexval(s.p[i * 3]), lo = hexval(s.p[i * 3 + 1]);
+		int hi = hex_digit_value(s.p[i * 3]), lo = hex_digit_value(s.p[i * 3 + 1]);
 		if (hi < 0 || lo < 0)
 			return SDP_E_BAD_FINGERPRINT;
 		if (i + 1 < SDP_FINGERPRINT_LEN && s.p[i * 3 + 2] != ':')
