@@ -31,6 +31,14 @@ function client(extra: Partial<ConstructorParameters<typeof FogClient>[0]> = {})
   });
 }
 
+/** The page's shared peers, as PearFog.peers() makes them, on wrtc and ws. */
+const sharedPeers = () =>
+  new FogPeers({
+    coordinator: fx.coordinatorWs,
+    peerConnection: wrtc.RTCPeerConnection as unknown as PeerConnectionCtor,
+    webSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+  });
+
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 describe("FogClient on Node", () => {
@@ -89,11 +97,7 @@ describe("FogClient on Node", () => {
 
   it("clients sharing FogPeers reuse the open data channel; destroying one keeps it for the next", async () => {
     const node = await fx.startNode();
-    const peers = new FogPeers({
-      coordinator: fx.coordinatorWs,
-      peerConnection: wrtc.RTCPeerConnection as unknown as PeerConnectionCtor,
-      webSocket: WebSocket as unknown as typeof globalThis.WebSocket,
-    });
+    const peers = sharedPeers();
     const urls = [...fx.segments.keys()];
     const open = () =>
       new FogClient({
@@ -123,11 +127,7 @@ describe("FogClient on Node", () => {
 
   it("asks the coordinator for the next segment's holders while delivering this one", async () => {
     const node = await fx.startNode();
-    const peers = new FogPeers({
-      coordinator: fx.coordinatorWs,
-      peerConnection: wrtc.RTCPeerConnection as unknown as PeerConnectionCtor,
-      webSocket: WebSocket as unknown as typeof globalThis.WebSocket,
-    });
+    const peers = sharedPeers();
     const finds: string[][] = [];
     const find = peers.coord.find.bind(peers.coord);
     peers.coord.find = (content, ids, max) => {
