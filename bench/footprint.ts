@@ -19,13 +19,18 @@
 //   binary_bytes            stripped pear-fogd (anchor: no_js, stripped)
 //   binary_bytes_no_parser  the same with QJS_PARSER=0 (QuickJS-ng without its JS parser: the
 //                           agent is bytecode anyway; anchor: no_js)
+//   rss_idle_mib_router, rss_idle_private_mib_router, start_to_ready_ms_router
+//                           the same for the static musl build OpenWrt gets (x86_64 hosts with
+//                           `npm run build:router`'s x86_64 toolchain and deps in the router cache:
+//                           OpenSSL trimmed, no shared libraries; anchor: its no_js build);
+//                           skipped with a note when the toolchain is not there
 //   agent_bundle_bytes      esbuild output for QuickJS (build/footprint/js/agent/agent.mjs)
 //   agent_bytecode_bytes    qjsc bytecode embedded in the binary
 // Not measured here: rss_per_connection_kib (the agent keeps no per-peer state; the data
 // plane's figure is bench gateway's rss_kib_per_connection).
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { startCoordinator } from "../src/coordinator/main";
 import { freePort, NATIVE_DIR } from "../test/support/pear-fogd";
@@ -49,6 +54,29 @@ function build(dir: string, vars: string[]): string {
     stdio: ["ignore", "ignore", "inherit"],
   });
   return join(NATIVE_DIR, target);
+}
+
+/** The x86_64 static musl build (as OpenWrt gets it), when build:router's toolchain is cached. */
+function buildRouter(dir: string, vars: string[]): string | null {
+  if (process.arch !== "x64") return null;
+  // scripts/router/lib.mjs's routerCache("x86_64"), read only
+  const r = join(
+    process.env.PEAR_FOG_CACHE || join(homedir(), ".cache", "pear-fog"),
+    "router/x86_64",
+  );
+  const cc = join(r, "bin/cc");
+  const ssl = join(r, "openssl-min");
+  const sctp = join(r, "usrsctp");
+  if (![cc, `${ssl}/lib/libcrypto.a`, `${sctp}/lib/libusrsctp.a`].every((f) => existsSync(f)))
+    return null;
+  return build(dir, [
+    `CC=${cc}`,
+    "AR=ar",
+    `DEPS_CFLAGS=-isystem ${ssl}/include -isystem ${sctp}/include`,
+    `DEPS_LIBS=-L${ssl}/lib -L${sctp}/lib -lssl -lcrypto -lusrsctp -lm`,
+    "LDFLAGS=-static -no-pie",
+    ...vars,
+  ]);
 }
 
 function stripped(bin: string, tmp: string): number {
@@ -167,11 +195,19 @@ async function main(): Promise<void> {
     const withJs = build("build/footprint/js", ["EMBED_AGENT=1"]);
     const noJs = build("build/footprint/nojs", ["QJS_SRC="]);
     const noParser = build("build/footprint/noparser", ["EMBED_AGENT=1", "QJS_PARSER=0"]);
+    const routerJs = buildRouter("build/footprint/router-js", ["EMBED_AGENT=1"]);
+    const routerNoJs = routerJs && buildRouter("build/footprint/router-nojs", ["QJS_SRC="]);
     const js: Run[] = [];
     const base: Run[] = [];
+    const rjs: Run[] = [];
+    const rbase: Run[] = [];
     for (let i = 0; i < C.runs; i++) {
       base.push(await runOnce(noJs, tmp, false));
       js.push(await runOnce(withJs, tmp, true));
+      if (routerJs && routerNoJs) {
+        rbase.push(await runOnce(routerNoJs, tmp, false));
+        rjs.push(await runOnce(routerJs, tmp, true));
+      }
     }
     const med = (rs: Run[], f: (r: Run) => number) => median(rs.map(f));
     report({
@@ -200,6 +236,33 @@ async function main(): Promise<void> {
       anchor: "no_js_data_plane_ready",
       anchor_value: med(base, (r) => r.readyMs),
     });
+    if (rjs.length) {
+      report({
+        metric: "rss_idle_mib_router",
+        value: med(rjs, (r) => r.vmRssKib) / 1024,
+        unit: "MiB",
+        anchor: "no_js_router",
+        anchor_value: med(rbase, (r) => r.vmRssKib) / 1024,
+      });
+      report({
+        metric: "rss_idle_private_mib_router",
+        value: med(rjs, (r) => r.rssAnonKib) / 1024,
+        unit: "MiB",
+        anchor: "no_js_router",
+        anchor_value: med(rbase, (r) => r.rssAnonKib) / 1024,
+      });
+      report({
+        metric: "start_to_ready_ms_router",
+        value: med(rjs, (r) => r.registeredMs ?? Number.NaN),
+        unit: "ms",
+        anchor: "no_js_router_data_plane_ready",
+        anchor_value: med(rbase, (r) => r.readyMs),
+      });
+    } else {
+      console.error(
+        "footprint: no x86_64 router toolchain cached (npm run build:router): *_router skipped",
+      );
+    }
     report({
       metric: "agent_started_ms",
       value: med(js, (r) => r.agentMs ?? Number.NaN),

@@ -76,11 +76,8 @@ static bool emit(struct fog_ws *w, const char *type, int argc, JSValue *args)
 	JSValue argv[4];
 	bool ok;
 
-	if (!ctx) {
-		for (int i = 0; i < argc; i++)
-			JS_FreeValue(ctx, args[i]);
-		return false;
-	}
+	if (!ctx)
+		return false; /* callers make args only while there is a context */
 	argv[0] = JS_NewString(ctx, type);
 	for (int i = 0; i < argc; i++)
 		argv[i + 1] = args[i];
