@@ -9,6 +9,8 @@
 //   system       qemu-system binary (Debian package in `package`)
 //   machine      machine, CPU and device arguments; the NIC is on netdev "n0"
 //   console      the serial console's device name in the guest
+//   softFloatBusybox  busybox built from source with the router toolchain instead of Debian's
+//                busybox-static (hard-float on mipsel: see ensureSoftFloatBusybox)
 export const QEMU_ARCHES = {
   mipsel_24kc: {
     openwrt: "mipsel_24kc",
@@ -24,6 +26,7 @@ export const QEMU_ARCHES = {
     machine: ["-M", "malta", "-cpu", "24Kc", "-vga", "none", "-device", "pcnet,netdev=n0,romfile="],
     console: "ttyS0",
     memory: 256,
+    softFloatBusybox: true,
   },
   "arm_cortex-a7_neon-vfpv4": {
     openwrt: "arm_cortex-a7_neon-vfpv4",

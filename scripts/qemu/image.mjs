@@ -16,7 +16,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
-import { debFile, resolveVersion } from "../router/apt.mjs";
+import { debFile, origTarball, resolveVersion, sourceDir } from "../router/apt.mjs";
+import { archOf } from "../router/arches.mjs";
+import { ensureToolchain } from "../router/toolchain.mjs";
 import { defaults, keyOf, ROOT, run, RouterBuildError, stamp, stamped } from "../router/lib.mjs";
 import { Cpio } from "./cpio.mjs";
 import { QEMU_ARCH_NAMES, qemuArch } from "./arches.mjs";
@@ -170,6 +172,50 @@ export function ensureGuestParts(arch, { refresh = false } = {}) {
   return info;
 }
 
+/**
+ * A soft-float busybox for an FPU-less router CPU (mipsel 24Kc), as OpenWrt's is: Debian's
+ * busybox-static for mipsel is hard-float, and on a 24Kc every floating-point instruction (awk
+ * does all its arithmetic in doubles) traps into the kernel's FPU emulator. That made the
+ * shell side of the image (uci, the init script's awk) several times slower than on a router
+ * and is not what a router runs. Built from Debian's busybox source with the router build's
+ * musl toolchain (scripts/router/toolchain.mjs): defconfig, static, without `tc` (does not
+ * build against current kernel headers). Cached under <cache>/qemu/<arch>/busybox/.
+ */
+export function ensureSoftFloatBusybox(arch, { refresh = false } = {}) {
+  const ra = archOf(arch.openwrt);
+  const tc = ensureToolchain(ra, { refresh });
+  const version = resolveVersion("bookworm", "busybox", { source: true, refresh });
+  const dir = qemuCache(arch.short, "busybox");
+  const out = join(dir, "busybox");
+  const key = keyOf({ version, tc: tc.versions, cflags: ra.cflags, config: "defconfig static -tc" });
+  if (stamped(dir, key) && existsSync(out)) return { busybox: out, version: `busybox ${version} (soft-float, from source)` };
+  const src = origTarball(sourceDir("bookworm", "busybox", version));
+  const work = join(dir, "src");
+  const logFile = join(dir, "build.log");
+  say(`${arch.short}: building soft-float busybox ${version} from source (~2 min)`);
+  spawnSync("rm", ["-rf", work]);
+  mkdirSync(work, { recursive: true });
+  run("busybox source", "tar", ["-xf", src, "-C", work, "--strip-components=1"], { logFile });
+  const mk = ["-C", work, `CROSS_COMPILE=${ra.triple}-`, `CC=${tc.cc}`, "HOSTCC=cc"];
+  run("busybox defconfig", "make", [...mk, "defconfig"], { logFile });
+  const cfgFile = join(work, ".config");
+  const cfg = readFileSync(cfgFile, "utf8")
+    .replace(/^# CONFIG_STATIC is not set$/m, "CONFIG_STATIC=y")
+    .replace(/^CONFIG_TC=y$/m, "# CONFIG_TC is not set")
+    .replace(/^CONFIG_FEATURE_TC_INGRESS=y$/m, "");
+  writeFileSync(cfgFile, cfg);
+  run("busybox oldconfig", "sh", ["-c", `yes "" | make ${mk.map((a) => `'${a}'`).join(" ")} oldconfig`], { logFile });
+  run("busybox build", "make", [...mk, `-j${defaults.jobs}`, "busybox"], { logFile, nice: true });
+  const fpu = spawnSync("sh", ["-c", `${ra.triple}-objdump -d "$1" | grep -c '\$f[0-9]'`, "sh", join(work, "busybox")], {
+    encoding: "utf8",
+  });
+  if (fpu.stdout.trim() !== "0") throw new RouterBuildError("busybox", `${fpu.stdout.trim()} FPU instructions in busybox`, logFile);
+  run("busybox copy", "cp", [join(work, "busybox"), out]);
+  spawnSync("rm", ["-rf", work]);
+  stamp(dir, key);
+  return { busybox: out, version: `busybox ${version} (soft-float, from source)` };
+}
+
 /** dist/<arch>/pear-fogd (scripts/build-router.mjs, cached) and its ipk (scripts/ipk). */
 export function ensureIpk(arch) {
   const bin = join(ROOT, "dist", arch.openwrt, "pear-fogd");
@@ -253,7 +299,11 @@ export function buildInitramfs(arch, parts, extra = {}, out) {
 export function ensureImage(name, { ipk = true, refresh = false } = {}) {
   const arch = qemuArch(name);
   ensureQemuPackages([arch]);
-  const parts = ensureGuestParts(arch, { refresh });
+  let parts = ensureGuestParts(arch, { refresh });
+  if (arch.softFloatBusybox) {
+    const bb = ensureSoftFloatBusybox(arch, { refresh });
+    parts = { ...parts, busybox: bb.busybox, versions: { ...parts.versions, busybox: bb.version } };
+  }
   const ipkFile = ipk ? ensureIpk(arch) : null;
   const extra = ipkFile ? { [`/root/pkgs/${ipkFile.split("/").pop()}`]: ipkFile } : {};
   const initrd = buildInitramfs(arch, parts, extra);

@@ -60,12 +60,14 @@ export function routerSuite(archName: string): void {
     const figures: Record<string, unknown> = { arch: archName };
     const chunks: string[] = [];
 
+    // Control requests go through `pear-fogd ctl` (the daemon's one-shot client, what the
+    // router's scripts use underneath); the `pear-fog` CLI is checked once (status).
     /** Runs a guest command that must succeed; a failure carries the console tail. */
     const sh = async (cmd: string, timeoutMs = 30_000) =>
       (await g.run(cmd, { timeoutMs, check: true })).out;
     const ctl = async (op: string, args?: unknown) =>
       lastJson(
-        await sh(`pear-fog ctl ${op}${args === undefined ? "" : ` ${sq(JSON.stringify(args))}`}`),
+        await sh(`pear-fogd ctl ${op}${args === undefined ? "" : ` ${sq(JSON.stringify(args))}`}`),
       );
     const fail = (msg: string) => new GuestError(msg, g);
 
@@ -74,7 +76,7 @@ export function routerSuite(archName: string): void {
       const until = Date.now() + ms;
       for (;;) {
         const r = await g.run(
-          "pid=$(cat /var/run/procd-lite/pear-fog/pear-fogd.pid 2>/dev/null) && pear-fog ctl status >/dev/null 2>&1 && echo PF-PID $pid",
+          "pid=$(cat /var/run/procd-lite/pear-fog/pear-fogd.pid 2>/dev/null) && pear-fogd ctl status >/dev/null 2>&1 && echo PF-PID $pid",
         );
         const m = /PF-PID (\d+)/.exec(r.out);
         if (r.rc === 0 && m) return Number(m[1]);
@@ -86,7 +88,7 @@ export function routerSuite(archName: string): void {
     /** Random chunks made in the guest, put with the control op; returns their ids. */
     async function putChunks(sizes: number[]): Promise<string[]> {
       const out = await sh(
-        `for s in ${sizes.join(" ")}; do dd if=/dev/urandom of=/tmp/c bs=$s count=1 2>/dev/null && id=$(sha256sum /tmp/c | cut -d' ' -f1) && pear-fog ctl chunk_put "{\\"chunk\\":\\"$id\\",\\"path\\":\\"/tmp/c\\"}" >/dev/null && echo "PF-CHUNK $id" || echo PF-CHUNK-FAIL; done; rm -f /tmp/c`,
+        `for s in ${sizes.join(" ")}; do dd if=/dev/urandom of=/tmp/c bs=$s count=1 2>/dev/null && id=$(sha256sum /tmp/c | cut -d' ' -f1) && pear-fogd ctl chunk_put "{\\"chunk\\":\\"$id\\",\\"path\\":\\"/tmp/c\\"}" >/dev/null && echo "PF-CHUNK $id" || echo PF-CHUNK-FAIL; done; rm -f /tmp/c`,
         60_000,
       );
       const ids = [...out.matchAll(/PF-CHUNK ([0-9a-f]{64})/g)].map((m) => m[1]!);
@@ -100,7 +102,7 @@ export function routerSuite(archName: string): void {
       const dc = pc.createDataChannel("pear-fog-chunks");
       await pc.setLocalDescription(await pc.createOffer());
       await g.putFile("/tmp/offer.json", JSON.stringify({ sdp: pc.localDescription!.sdp }));
-      const answer = lastJson(await sh(`pear-fog ctl offer "$(cat /tmp/offer.json)"`));
+      const answer = lastJson(await sh(`pear-fogd ctl offer "$(cat /tmp/offer.json)"`));
       const sdp = String(answer.sdp);
       // the answer's candidate is the host-visible address: 127.0.0.1 and the forwarded port
       expect(sdp).toContain(`127.0.0.1 ${rtcPort} typ host`);
@@ -198,10 +200,9 @@ export function routerSuite(archName: string): void {
       if (!m || m[1] !== "0") throw fail(`opkg install failed:\n${out}`);
       figures.installMs = Number(m[2]);
       // uci-defaults ran and was removed; the service is enabled; the user exists
-      expect(await sh("uci get pear-fog.main; ls -1 /etc/uci-defaults; ls -1 /etc/rc.d; grep ^pear-fog: /etc/passwd")).toMatch(
-        /^pear-fog\n(?:.*\n)*S95pear-fog\n(?:.*\n)*pear-fog:x:470:470:/m,
-      );
-      expect(await sh("ls /etc/uci-defaults | wc -l")).toMatch(/^0$/m);
+      const state = await sh("uci get pear-fog.main; echo /etc/uci-defaults/* /etc/rc.d/*; grep ^pear-fog: /etc/passwd");
+      expect(state).toContain("pear-fog\n/etc/uci-defaults/* /etc/rc.d/K10pear-fog /etc/rc.d/S95pear-fog\n");
+      expect(state).toContain("pear-fog:x:470:470:");
       const pid = await waitRunning();
       // as the init script asks: its UCI file, the interface's address, user pear-fog
       const cmdline = await sh(`tr '\\0' ' ' < /proc/${pid}/cmdline; grep ^Uid: /proc/${pid}/status`);
@@ -227,22 +228,28 @@ export function routerSuite(archName: string): void {
       const pid = await waitRunning();
       const status = await ctl("status");
       expect(status.rtc_port).toBe(rtcPort);
+      // the router's own CLI (lib.sh, uci, pear-fogd ctl) says the same
+      expect(await sh("pear-fog status")).toMatch(new RegExp(`sharing:\\s+on[^]*WebRTC udp/${rtcPort}`));
       expect(status.store_cap).toBe(8 << 20);
       expect(await sh(`tr '\\0' ' ' < /proc/${pid}/cmdline`)).toContain("--store-size 8388608");
     });
 
     it("registers with the coordinator on the host (10.0.2.2)", async (ctx) => {
+      const noWs = /ws_connect .*no WebSocket client in this pear-fogd/;
       const until = Date.now() + 15_000;
+      let log = "";
       while (coord.server.registry.size() === 0 && Date.now() < until) {
-        await new Promise((r) => setTimeout(r, 250));
+        log = await sh("tail -n 30 /var/log/pear-fog.pear-fogd.log");
+        if (noWs.test(log)) break;
+        await new Promise((r) => setTimeout(r, 500));
       }
       if (coord.server.registry.size() === 0) {
-        const log = await sh("cat /var/log/pear-fog.pear-fogd.log | tail -n 20");
-        if (/ws_connect|unsupported|WebSocket/i.test(log)) {
-          // pear-fogd's WebSocket client (ws_client.c) is not bound to the agent yet: the
-          // agent gets a refused connection. Chunks are fetched through the control socket.
-          console.log(`[qemu ${archName}] registration pending ws_client:\n${log}`);
-          figures.registration = "pending: pear-fogd has no WebSocket client bound yet";
+        if (noWs.test(log)) {
+          // The agent inside pear-fogd has no WebSocket client yet (ws_client.c is being
+          // written): it reports a refused connection. Chunks are fetched below through the
+          // control socket's offer op instead of the coordinator's signalling.
+          figures.registration = "pending: no WebSocket client in this pear-fogd";
+          console.log(`[qemu ${archName}] registration pending ws_client: ${log.match(noWs)![0]}`);
           ctx.skip();
         }
         throw fail(`the node did not register with ${coord.url}`);
