@@ -117,6 +117,7 @@ static int random_bytes(struct ws_client *c, uint8_t *out, size_t n)
 static int send_frame(struct ws_client *c, enum ws_opcode op, const void *data, size_t len)
 {
 	uint8_t hdr[WS_FRAME_MAX_HEADER], mask[4], *p;
+	size_t limit;
 	int hl;
 
 	if (!c->stream)
@@ -125,7 +126,10 @@ static int send_frame(struct ws_client *c, enum ws_opcode op, const void *data, 
 		return WS_CLIENT_E_NOMEM;
 	if ((hl = ws_frame_header(hdr, op, true, len, mask)) < 0)
 		return WS_CLIENT_E_INVALID;
-	if (len > c->max_queued || (size_t)hl + len > c->max_queued - net_stream_queued(c->stream))
+	/* data frames stop at max_queued; one control frame more still fits (the stream's cap
+	 * has that slack), so a close or pong can follow a full queue */
+	limit = c->max_queued + (op >= WS_OP_CLOSE ? WS_FRAME_MAX_HEADER + WS_FRAME_MAX_CONTROL : 0);
+	if (len > limit || (size_t)hl + len + net_stream_queued(c->stream) > limit)
 		return WS_CLIENT_E_QUEUE_FULL;
 	if (!(p = net_stream_write_reserve(c->stream, (size_t)hl + len)))
 		return WS_CLIENT_E_NOMEM;
@@ -137,8 +141,8 @@ static int send_frame(struct ws_client *c, enum ws_opcode op, const void *data, 
 	return 0;
 }
 
-/* Queue our close frame (once) and wait for the server's, or for the queue to drain when
- * theirs already came or we are failing.  code 0: a close frame without a code. */
+/* Queue our close frame (once) and wait for the server's (or for the queue to drain when
+ * theirs already came).  code 0: a close frame without a code. */
 static void start_closing(struct ws_client *c, unsigned code, const char *reason, int err)
 {
 	uint8_t payload[WS_FRAME_MAX_CONTROL];
@@ -158,7 +162,10 @@ static void start_closing(struct ws_client *c, unsigned code, const char *reason
 		}
 	}
 	c->state = WS_CLIENT_CLOSING;
-	if ((c->close_received || c->fail_err) && net_stream_queued(c->stream) == 0) {
+	/* After their close and ours: done once ours is out.  After an error: wait for the
+	 * server to close the TCP connection (§7.1.1), reading and dropping what comes, so
+	 * that closing first with unread bytes (a TCP reset) cannot destroy our close frame. */
+	if (c->close_received && net_stream_queued(c->stream) == 0) {
 		finish(c, c->fail_err);
 		return;
 	}
@@ -170,7 +177,7 @@ static void on_drain(void *user)
 	struct ws_client *c = user;
 
 	enter(c);
-	if (c->state == WS_CLIENT_CLOSING && (c->close_received || c->fail_err))
+	if (c->state == WS_CLIENT_CLOSING && c->close_received)
 		finish(c, c->fail_err);
 	leave(c);
 }
@@ -492,7 +499,7 @@ int ws_client_connect(struct ws_client **out, struct loop *l, const struct ws_cl
 	so.tls = c->url.tls;
 	so.tls_ctx = c->tls;
 	so.connect_timeout_ms = c->handshake_ms;
-	so.max_queued = c->max_queued + WS_FRAME_MAX_HEADER + WS_FRAME_MAX_CONTROL + 8;
+	so.max_queued = c->max_queued + 2 * (WS_FRAME_MAX_HEADER + WS_FRAME_MAX_CONTROL);
 	so.dns = o->dns;
 	if ((rc = net_stream_open(&c->stream, l, &so, &scb, c)) < 0)
 		goto fail;

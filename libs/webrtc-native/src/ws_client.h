@@ -14,7 +14,8 @@
  *     when the server's close frame arrives (or close_timeout_ms passes); a server's close
  *     is answered with the same code, and on_close runs once the answer is written;
  *   - a protocol error from the server (ws_frame's list) is answered with a close frame
- *     carrying the matching status code (1002, 1007, 1009), then the connection ends;
+ *     carrying the matching status code (1002, 1007, 1009); the connection ends when the
+ *     server closes it (or close_timeout_ms passes), on_close reporting the error;
  *   - bounded output: at most max_queued bytes wait for the socket; a send over that
  *     fails with WS_CLIENT_E_QUEUE_FULL (a slow server cannot grow our memory).
  *

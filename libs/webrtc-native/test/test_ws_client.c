@@ -319,7 +319,9 @@ TEST(big_messages_and_cap)
 TEST(bounded_output_queue)
 {
 	struct session s = { 0 };
-	struct ws_client_opts o = { .url = url(0, "/stall"), .max_queued = 256 << 10 };
+	struct ws_client_opts o = { .url = url(0, "/stall"),
+				    .max_queued = 256 << 10,
+				    .close_timeout_ms = 300 };
 	static uint8_t chunk[64 << 10];
 	int rc = 0, sent = 0;
 
@@ -337,6 +339,13 @@ TEST(bounded_output_queue)
 	CHECK_EQ_INT(rc, WS_CLIENT_E_QUEUE_FULL);
 	printf("  queue full after %d x 64 KiB (kernel buffers took the rest)\n", sent);
 	CHECK_EQ_INT(ws_client_state(s.c), WS_CLIENT_OPEN);
+	/* the close frame still fits behind a full queue; the stalled server never answers:
+	 * on_close after close_timeout_ms */
+	CHECK_EQ_INT(ws_client_close(s.c, 1000, "bye"), 0);
+	CHECK_EQ_INT(ws_client_state(s.c), WS_CLIENT_CLOSING);
+	run_until(&s.closed, 5000);
+	CHECK_EQ_INT(s.err, WS_CLIENT_E_TIMEOUT);
+	CHECK_EQ_INT(s.code, 1006);
 	end_session(&s);
 }
 
