@@ -85,6 +85,11 @@ export interface CoordinatorConfig {
     maxChunksPerNodeRound: number;
     /** An unconfirmed hold is re-planned after this long, milliseconds. Default 120000. */
     holdTimeoutMs: number;
+    /**
+     * A chunk no node holds yet goes to one node first; the other replicas fill from it once it
+     * reports the chunk (the origin serves each chunk to the fog once). Default true.
+     */
+    seedFirst: boolean;
   };
 
   /** Per-connection rate limits (token buckets). */
@@ -166,6 +171,7 @@ export const COORDINATOR_DEFAULTS: CoordinatorConfig = {
     eagerGapMs: 1000,
     maxChunksPerNodeRound: 256,
     holdTimeoutMs: 120_000,
+    seedFirst: true,
   },
   rateLimit: {
     messagesBurst: 60,

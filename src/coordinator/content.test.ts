@@ -84,6 +84,25 @@ describe("planPlacement", () => {
     expect(planPlacement(input({ holders: all }))).toEqual([]);
   });
 
+  it("seedFirst: a chunk nobody holds goes to one node; the others fill from it once it reports", () => {
+    // Nobody holds anything: only the nearest node, from the origin.
+    let plans = planPlacement(input({ seedFirst: true }));
+    expect(plans.map((p) => [p.node, p.chunks.length])).toEqual([["n1", 3]]);
+    expect(plans[0]!.sources).toEqual([{ kind: "origin", url: "https://origin.example/a" }]);
+    // n1 told to fetch (pending, not confirmed): nothing new this round.
+    const pending = () => new Set(["n1"]);
+    const none = () => new Set<string>();
+    plans = planPlacement(input({ seedFirst: true, holders: pending, confirmed: none }));
+    expect(plans).toEqual([]);
+    // n1 reports id(0): its second replica goes to n2, with n1 as a source; the rest still wait.
+    const reported = (c: string) => new Set(c === id(0) ? ["n1"] : []);
+    plans = planPlacement(
+      input({ seedFirst: true, holders: () => new Set(["n1"]), confirmed: reported }),
+    );
+    expect(plans.map((p) => [p.node, p.chunks])).toEqual([["n2", [id(0)]]]);
+    expect(plans[0]!.sources).toContainEqual({ kind: "node", nodeId: "n1" });
+  });
+
   it("respects store caps, skipping to the next nearest node", () => {
     const plans = planPlacement(
       input({

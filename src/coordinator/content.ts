@@ -13,6 +13,9 @@
 // the chunk, or has free store for it and has not hit `maxChunksPerNodeRound`) are the targets;
 // targets not yet holding it are told to fetch it (node.hold) from the origins and from
 // current holders. Store caps are respected by tracking each node's free bytes during the plan.
+// With `seedFirst`, a chunk that no node reports holding yet goes to one node only (the seed);
+// the other replicas are placed once the seed reports it, and fetch it from the seed — so the
+// origin serves each chunk to the fog once, not once per replica.
 import { contentId, parseManifest, verifyManifest } from "../protocol/manifest";
 import { ManifestError } from "../protocol/manifest-error";
 import type { HoldSource } from "../protocol/messages";
@@ -114,6 +117,10 @@ export interface PlacementInput {
   nodes: PlacementNode[];
   /** Nodes holding (or already told to fetch) a chunk. */
   holders: (chunkId: string) => ReadonlySet<string>;
+  /** Nodes that report holding a chunk (fill sources). Default: `holders`. */
+  confirmed?: (chunkId: string) => ReadonlySet<string>;
+  /** One replica first for a chunk nobody holds yet (see the file comment). Default false. */
+  seedFirst?: boolean;
   /** RTT from a node to a cluster's leader, ms; undefined = unknown. */
   rttToCluster: (nodeId: string, cluster: string) => number | undefined;
   replication: number;
@@ -133,6 +140,7 @@ export function planPlacement(input: PlacementInput): HoldPlan[] {
   const assignedCount = new Map<string, number>();
   const assigned = new Map<string, Set<string>>(); // chunk -> nodes assigned this round
   const plans = new Map<string, HoldPlan>(); // node|content -> plan
+  const confirmed = input.confirmed ?? input.holders;
   const demands = [...input.demands].sort(
     (a, b) => b.popularity - a.popularity || cmp(a.content.contentId, b.content.contentId),
   );
@@ -149,8 +157,11 @@ export function planPlacement(input: PlacementInput): HoldPlan[] {
       const held = input.holders(chunk.id);
       const mine = assigned.get(chunk.id) ?? new Set<string>();
       const targets: string[] = [];
+      const seeding = input.seedFirst === true && confirmed(chunk.id).size === 0;
+      // Seeding: the node already told to fetch it (pending), else one new node.
+      const want = seeding ? Math.max(1, held.size + mine.size) : input.replication;
       for (const n of order) {
-        if (targets.length >= input.replication) break;
+        if (targets.length >= Math.min(want, input.replication)) break;
         if (held.has(n.id) || mine.has(n.id)) {
           targets.push(n.id);
           continue;
@@ -179,7 +190,7 @@ export function planPlacement(input: PlacementInput): HoldPlan[] {
     for (const url of content?.origins ?? []) sources.push({ kind: "origin", url });
     const peers = new Set<string>();
     for (const c of plan.chunks) {
-      for (const h of input.holders(c)) if (h !== plan.node) peers.add(h);
+      for (const h of confirmed(c)) if (h !== plan.node) peers.add(h);
     }
     for (const p of [...peers].sort()) {
       if (sources.length >= LIMITS.holdSources) break;

@@ -192,6 +192,8 @@ export class CoordinatorServer {
       demands: this.content.demands(now, this.cfg.placement.minPopularity),
       nodes,
       holders: (c) => this.content.holdersOrPending(c, now),
+      confirmed: (c) => this.content.holders(c),
+      seedFirst: this.cfg.placement.seedFirst,
       rttToCluster: (n, c) => this.rtt.estimate(n, c),
       replication: this.cfg.placement.replication,
       maxChunksPerNodeRound: this.cfg.placement.maxChunksPerNodeRound,
