@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startCoordinator, type RunningCoordinator } from "../../src/coordinator/main";
 import { ChunkClient } from "../../src/sdk/chunk-client";
+import { BrowserLink } from "../agent/support";
 // @ts-expect-error plain ESM script without types
 import { bootGuest, freePort, GuestError, sq } from "../../scripts/qemu/guest.mjs";
 // @ts-expect-error plain ESM script without types
@@ -59,6 +60,9 @@ export function routerSuite(archName: string): void {
     const t0 = Date.now();
     const figures: Record<string, unknown> = { arch: archName };
     const chunks: string[] = [];
+    /** The node's did once it registered with the coordinator: offers then go through it. */
+    let nodeId = "";
+    let link: BrowserLink | undefined;
 
     // Control requests go through `pear-fogd ctl` (the daemon's one-shot client, what the
     // router's scripts use underneath); the `pear-fog` CLI is checked once (status).
@@ -96,14 +100,34 @@ export function routerSuite(archName: string): void {
       return ids;
     }
 
-    /** A wrtc peer connected to the guest's pear-fogd (offer through the router's CLI). */
+    /** The answer to `offer` from the guest's pear-fogd: through the coordinator's signalling
+     * (browser → coordinator → the agent in pear-fogd) once the node registered, else through
+     * the control socket (`pear-fogd ctl offer` over the serial console). */
+    async function answerFor(offer: string): Promise<string> {
+      if (nodeId) {
+        // after a restart the node signs in again before the coordinator can relay
+        for (let i = 0; ; i++) {
+          const until = Date.now() + 20_000;
+          while (!coord.server.registry.get(nodeId) && Date.now() < until) {
+            await new Promise((r) => setTimeout(r, 200));
+          }
+          try {
+            return await link!.offer(nodeId, offer);
+          } catch (e) {
+            if (i === 2) throw fail(`no answer through the coordinator: ${String(e)}`);
+          }
+        }
+      }
+      await g.putFile("/tmp/offer.json", JSON.stringify({ sdp: offer }));
+      return String(lastJson(await sh(`pear-fogd ctl offer "$(cat /tmp/offer.json)"`)).sdp);
+    }
+
+    /** A wrtc peer connected to the guest's pear-fogd over QEMU's UDP forwarding. */
     async function connect() {
       const pc = new wrtc.RTCPeerConnection();
       const dc = pc.createDataChannel("pear-fog-chunks");
       await pc.setLocalDescription(await pc.createOffer());
-      await g.putFile("/tmp/offer.json", JSON.stringify({ sdp: pc.localDescription!.sdp }));
-      const answer = lastJson(await sh(`pear-fogd ctl offer "$(cat /tmp/offer.json)"`));
-      const sdp = String(answer.sdp);
+      const sdp = await answerFor(pc.localDescription!.sdp);
       // the answer's candidate is the host-visible address: 127.0.0.1 and the forwarded port
       expect(sdp).toContain(`127.0.0.1 ${rtcPort} typ host`);
       await pc.setRemoteDescription({ type: "answer", sdp });
@@ -184,6 +208,8 @@ export function routerSuite(archName: string): void {
 
     afterAll(async () => {
       figures.suiteMs = Date.now() - t0;
+      figures.signalling = nodeId ? "coordinator (sig.offer → agent in pear-fogd)" : "ctl offer over the console";
+      link?.close();
       await g?.stop();
       await coord?.close();
       if (dir) rmSync(dir, { recursive: true, force: true });
@@ -254,8 +280,12 @@ export function routerSuite(archName: string): void {
         }
         throw fail(`the node did not register with ${coord.url}`);
       }
+      // the node the coordinator knows is the one in the guest (its key's did)
+      const did = /agent: node (did:key:\w+)/.exec(await sh("cat /var/log/pear-fog.pear-fogd.log"))?.[1];
+      expect(coord.server.registry.get(did ?? "-"), `registered: ${did}`).toBeDefined();
+      nodeId = did!;
+      link = await BrowserLink.open(`${coord.url.replace(/^http/, "ws")}/ws/browser`);
       figures.registration = "ok";
-      expect(coord.server.registry.list()[0]!.id).toMatch(/./);
     });
 
     it("a host libwebrtc peer fetches chunks over UDP host forwarding, every hash checked", async () => {
@@ -273,6 +303,8 @@ export function routerSuite(archName: string): void {
     it("records RSS idle and under load, and CPU time per MiB served", async () => {
       const pid = await waitRunning();
       const ids = await putChunks(Array.from({ length: 16 }, () => CHUNK));
+      // unthrottled (upload_cap 625000 B/s by default): the CPU is the limit
+      await ctl("limits", { upload_cap: 1_000_000_000 });
       const idle = await procStat(pid);
       const t = Date.now();
       const load = fetchAll(ids, 4);
@@ -294,6 +326,7 @@ export function routerSuite(archName: string): void {
       });
       expect(bytes).toBe(16 * CHUNK);
       expect(idle.rssKiB).toBeGreaterThan(0);
+      await ctl("limits", { upload_cap: 625_000 });
     });
 
     it("restart: the store is intact and the service back", async () => {
