@@ -1,11 +1,12 @@
 // pear-fogd's QuickJS-ng host from outside: a real pear-fogd (ASan+UBSan build) started with a
 // small --agent-js file that exercises "pear-fog:native", a crashing agent while the data plane
 // serves, and the real agent bundle (make agent) signing in its node key inside pear-fogd.
+import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
 import {
@@ -262,4 +263,64 @@ const ws = fog.wsConnect(${JSON.stringify(`${url}/a`)}, { idleTimeoutMs: 10000 }
       wss.close();
     }
   }, 30_000);
+
+  it("the native platform's WebSocket closes a link whose server stopped reading (bounded queue), the agent lives on", async () => {
+    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+    await new Promise<void>((r) => wss.once("listening", () => r()));
+    wss.on("connection", (ws) => (ws as unknown as { _socket: { pause(): void } })._socket.pause());
+    const url = `ws://127.0.0.1:${(wss.address() as { port: number }).port}/ws/node`;
+    const out = join(dir, "stall-out.json");
+    const entry = join(dir, "stall-entry.ts");
+    const native = resolve(NATIVE_DIR, "../../src/platform/native");
+    writeFileSync(
+      entry,
+      `import * as fog from "pear-fog:native";
+import { nativeWebSocket, NATIVE_PLATFORM_DEFAULTS } from ${JSON.stringify(`${native}/platform`)};
+const res = { sent: 0, events: [] as unknown[] };
+const ws = nativeWebSocket(${JSON.stringify(url)}, NATIVE_PLATFORM_DEFAULTS, (l, m) => fog.log(l, m));
+const big = "x".repeat(64 * 1024);
+const pump = () => {
+  for (let i = 0; i < 8 && res.sent < 2000; i++) { ws.send(big); res.sent++; }
+  if (res.events.length === 1) fog.setTimeout(pump, 1);
+};
+ws.onopen = () => { res.events.push("open"); pump(); };
+ws.onerror = () => res.events.push("error");
+ws.onclose = (ev) => {
+  res.events.push(["close", ev.code]);
+  ws.send(big); // after close: dropped, not thrown
+  fog.writeFile(${JSON.stringify(out)}, JSON.stringify(res));
+};
+`,
+    );
+    const bundle = join(dir, "stall.mjs");
+    await build({
+      entryPoints: [entry],
+      bundle: true,
+      format: "esm",
+      target: "es2023",
+      platform: "neutral",
+      external: ["pear-fog:native"],
+      outfile: bundle,
+      logLevel: "warning",
+    });
+    const d = await startPearFogd({ args: ["--agent-js", bundle], http: true });
+    try {
+      const r = await waitFor("the close", () => readJson(out), 20_000);
+      // the close frame was queued behind the full queue; the stalled server never answers it
+      expect(r.events).toEqual(["open", "error", ["close", 1006]]);
+      // one warning: sends after close() are dropped quietly
+      expect(d.log().match(/send queue full, closing/g)).toHaveLength(1);
+      expect(d.log()).toMatch(
+        /ws_send ws:\/\/127\.0\.0\.1:\d+\/ws\/node: send queue full, closing/,
+      );
+      expect(await metric(d, "pearfog_js_restarts_total")).toBe(0);
+      expect(await metric(d, "pearfog_js_running")).toBe(1);
+    } finally {
+      const code = await d.stop();
+      if (code !== 0) console.error(d.log());
+      expect(code).toBe(0);
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+    }
+  }, 40_000);
 });

@@ -82,7 +82,7 @@ describe("native platform (inside pear-fogd)", () => {
     expect(lt.minuteOfDay).toBeLessThan(1440);
   });
 
-  it("WebSocket: refused, bad URL and not-yet-open are errors, then close 1006, never throws on connect", async () => {
+  it("WebSocket: refused, bad URL are errors then close 1006, never thrown at connect; send before open throws", async () => {
     const p = await createNativePlatform({ stagingDir: `${dir}/staging`, logLevel: "error" });
     const outcome = (url: string) =>
       new Promise<{ events: string[]; code: number; sendCode: string }>((resolve) => {
@@ -105,7 +105,7 @@ describe("native platform (inside pear-fogd)", () => {
       const r = await outcome(url);
       expect(r.events).toEqual(["error", "close"]);
       expect(r.code).toBe(1006);
-      expect(r.sendCode).toBe("closed");
+      expect(r.sendCode).toBe("connecting");
     }
     // closing before the handshake completes: error, close 1006; a second close is a no-op
     const events: string[] = [];

@@ -59,11 +59,17 @@ export function nativeDaemon(): Daemon {
   return daemonOverCtl(req);
 }
 
+/** Close code and reason when the coordinator does not take what we send (1 MiB queued). */
+export const WS_QUEUE_FULL_CODE = 4000;
+export const WS_QUEUE_FULL_REASON = "send queue full";
+
 /**
  * The coordinator link on pear-fogd's WebSocket client (fog.wsConnect), shaped as the `ws`
  * package's WebSocket as far as NodeClient uses it: onopen, onmessage ({data: string}), onerror
- * then onclose ({code, reason}) on a failure, onclose alone after a clean close. A send that
- * cannot be queued throws a PlatformError ("closed", "queue_full").
+ * then onclose ({code, reason}) on a failure, onclose alone after a clean close. send() before
+ * onopen throws (PlatformError "connecting", as ws throws while CONNECTING); after close() or
+ * onclose it is dropped (as ws does); when the output queue is full the link is closed
+ * (WS_QUEUE_FULL_CODE) and the agent reconnects.
  */
 export function nativeWebSocket(
   url: string,
@@ -72,10 +78,19 @@ export function nativeWebSocket(
 ): WebSocketLike {
   const ws: WebSocketLike = {
     send(data) {
+      if (state === "connecting")
+        throw new PlatformError("ws_send", "connecting", `${url}: not open yet`);
+      if (state === "closed") return; // dropped, as the ws package drops sends after close
       try {
         sock.send(data);
       } catch (e) {
-        throw platformError("ws_send", e);
+        const pe = platformError("ws_send", e);
+        if (pe.code === "closed") return; // closing: dropped likewise
+        if (pe.code !== "queue_full") throw pe;
+        // The coordinator stopped reading: drop the link (onclose follows, NodeClient's backoff
+        // reconnects) rather than throw into the agent or grow memory.
+        log("warn", `ws_send ${url}: ${WS_QUEUE_FULL_REASON}, closing`);
+        sock.close(WS_QUEUE_FULL_CODE, WS_QUEUE_FULL_REASON);
       }
     },
     close(code, reason) {
@@ -86,6 +101,7 @@ export function nativeWebSocket(
     onclose: null,
     onerror: null,
   };
+  let state: "connecting" | "open" | "closed" = "connecting";
   const sock = fog.wsConnect(
     url,
     {
@@ -96,6 +112,7 @@ export function nativeWebSocket(
     (...ev) => {
       switch (ev[0]) {
         case "open":
+          state = "open";
           ws.onopen?.({});
           break;
         case "message":
@@ -103,6 +120,7 @@ export function nativeWebSocket(
           break;
         case "close": {
           const [, code, reason, error] = ev;
+          state = "closed";
           if (error !== undefined) {
             log("warn", `ws_connect ${error}`);
             ws.onerror?.(new PlatformError("ws_connect", "closed", error));
