@@ -46,7 +46,10 @@ export class GuestError extends Error {
  * host ports on 127.0.0.1 forwarded to the guest (QEMU user networking; the guest sees the
  * host's loopback as 10.0.2.2). Resolves when the guest printed PF-READY.
  */
-export async function bootGuest(image, { forward = [], readyTimeoutMs = 60_000, cmdline = "" } = {}) {
+export async function bootGuest(
+  image,
+  { forward = [], readyTimeoutMs = 60_000, cmdline = "" } = {},
+) {
   const a = image.arch;
   const fwd = forward.map((f) => `,hostfwd=${f.proto}:127.0.0.1:${f.host}-:${f.guest}`).join("");
   const argv = [
@@ -151,7 +154,12 @@ export class Guest {
     const from = this.text.length;
     // "PF-END" "N" in the command line prints as PF-END N: an echoed command never matches.
     this.proc.stdin.write(`${cmd}\necho "PF-END" "${id}" $?\n`);
-    const m = await this.waitFor(new RegExp(`PF-END ${id} (\\d+)\\n`), timeoutMs, `end of '${cmd.slice(0, 80)}'`, from);
+    const m = await this.waitFor(
+      new RegExp(`PF-END ${id} (\\d+)\\n`),
+      timeoutMs,
+      `end of '${cmd.slice(0, 80)}'`,
+      from,
+    );
     const out = this.text.slice(from, m.start);
     const rc = Number(m[1]);
     if (check && rc !== 0) throw new GuestError(`'${cmd}' exited ${rc}:\n${out}`, this);
@@ -165,7 +173,9 @@ export class Guest {
     for (let i = 0; i < b64.length; i += 900) {
       await this.run(`echo ${b64.slice(i, i + 900)} >> ${sq(path)}.b64`, { check: true });
     }
-    await this.run(`base64 -d ${sq(path)}.b64 > ${sq(path)} && rm ${sq(path)}.b64`, { check: true });
+    await this.run(`base64 -d ${sq(path)}.b64 > ${sq(path)} && rm ${sq(path)}.b64`, {
+      check: true,
+    });
   }
 
   /** Powers the guest off (poweroff -f) and waits for QEMU; kills it after `ms`. */

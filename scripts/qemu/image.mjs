@@ -67,12 +67,18 @@ export function ensureQemuPackages(arches) {
   const env = { DEBIAN_FRONTEND: "noninteractive" };
   const lock = ["-o", "DPkg::Lock::Timeout=600"];
   run("apt-get update", "apt-get", [...lock, "update", "-qq"], { env });
-  run("apt-get install", "apt-get", [...lock, "install", "-y", "-qq", "--no-install-recommends", ...need], {
-    env,
-    logFile: join(qemuCache(), "apt-install.log"),
-  });
+  run(
+    "apt-get install",
+    "apt-get",
+    [...lock, "install", "-y", "-qq", "--no-install-recommends", ...need],
+    {
+      env,
+      logFile: join(qemuCache(), "apt-install.log"),
+    },
+  );
   const still = missingPackages(want);
-  if (still.length) throw new RouterBuildError("qemu packages", `not installed: ${still.join(" ")}`);
+  if (still.length)
+    throw new RouterBuildError("qemu packages", `not installed: ${still.join(" ")}`);
 }
 
 /** Extracts members matching `patterns` (tar wildcards) of a .deb's data into `into`. */
@@ -132,33 +138,41 @@ export function ensureGuestParts(arch, { refresh = false } = {}) {
   const dir = qemuCache(arch.short);
   const metaVersion = resolveVersion("bookworm", arch.kernelMeta, { arch: arch.debArch, refresh });
   const bbVersion = resolveVersion("bookworm", "busybox-static", { arch: arch.debArch, refresh });
-  const key = keyOf({ metaVersion, bbVersion, modules: arch.modules, file: String(arch.kernelFile) });
+  const key = keyOf({
+    metaVersion,
+    bbVersion,
+    modules: arch.modules,
+    file: String(arch.kernelFile),
+  });
   const partsDir = join(dir, "parts");
   const infoFile = join(partsDir, "parts.json");
-  if (stamped(partsDir, key) && existsSync(infoFile)) return JSON.parse(readFileSync(infoFile, "utf8"));
+  if (stamped(partsDir, key) && existsSync(infoFile))
+    return JSON.parse(readFileSync(infoFile, "utf8"));
 
   say(`${arch.short}: kernel ${arch.kernelMeta} ${metaVersion}, busybox-static ${bbVersion}`);
   const meta = debFile("bookworm", arch.kernelMeta, arch.debArch, metaVersion);
   const depends = run("dpkg-deb -f", "dpkg-deb", ["-f", meta, "Depends"], { capture: true });
   const imagePkg = /(linux-image-[0-9][^\s,(]*)/.exec(depends)?.[1];
-  if (!imagePkg) throw new RouterBuildError("kernel", `no linux-image-<abi> in ${arch.kernelMeta}'s Depends: ${depends}`);
+  if (!imagePkg)
+    throw new RouterBuildError(
+      "kernel",
+      `no linux-image-<abi> in ${arch.kernelMeta}'s Depends: ${depends}`,
+    );
   const imageVersion = resolveVersion("bookworm", imagePkg, { arch: arch.debArch, refresh });
   const imageDeb = debFile("bookworm", imagePkg, arch.debArch, imageVersion);
   const bbDeb = debFileAnyEpoch("bookworm", "busybox-static", arch.debArch, bbVersion);
 
   const x = join(partsDir, "x");
   spawnSync("rm", ["-rf", partsDir]);
-  extractFromDeb(imageDeb, x, [
-    "./boot/vmlinu*",
-    ...arch.modules.map((m) => `*/${m}.ko*`),
-  ]);
+  extractFromDeb(imageDeb, x, ["./boot/vmlinu*", ...arch.modules.map((m) => `*/${m}.ko*`)]);
   extractFromDeb(bbDeb, x, ["./bin/busybox"]);
   const kernel = findFiles(join(x, "boot"), (n) => arch.kernelFile.test(n))[0];
   if (!kernel) throw new RouterBuildError("kernel", `no /boot/${arch.kernelFile} in ${imageDeb}`);
   const modules = arch.modules.map((m) => {
     const f = findFiles(join(x, "lib"), (n) => n === `${m}.ko` || n.startsWith(`${m}.ko.`))[0];
     if (!f) throw new RouterBuildError("kernel", `module ${m} not in ${imageDeb}`);
-    if (!f.endsWith(".ko")) throw new RouterBuildError("kernel", `${f}: compressed modules not handled`);
+    if (!f.endsWith(".ko"))
+      throw new RouterBuildError("kernel", `${f}: compressed modules not handled`);
     return f;
   });
   const info = {
@@ -187,8 +201,14 @@ export function ensureSoftFloatBusybox(arch, { refresh = false } = {}) {
   const version = resolveVersion("bookworm", "busybox", { source: true, refresh });
   const dir = qemuCache(arch.short, "busybox");
   const out = join(dir, "busybox");
-  const key = keyOf({ version, tc: tc.versions, cflags: ra.cflags, config: "defconfig static -tc" });
-  if (stamped(dir, key) && existsSync(out)) return { busybox: out, version: `busybox ${version} (soft-float, from source)` };
+  const key = keyOf({
+    version,
+    tc: tc.versions,
+    cflags: ra.cflags,
+    config: "defconfig static -tc",
+  });
+  if (stamped(dir, key) && existsSync(out))
+    return { busybox: out, version: `busybox ${version} (soft-float, from source)` };
   const src = origTarball(sourceDir("bookworm", "busybox", version));
   const work = join(dir, "src");
   const logFile = join(dir, "build.log");
@@ -204,12 +224,26 @@ export function ensureSoftFloatBusybox(arch, { refresh = false } = {}) {
     .replace(/^CONFIG_TC=y$/m, "# CONFIG_TC is not set")
     .replace(/^CONFIG_FEATURE_TC_INGRESS=y$/m, "");
   writeFileSync(cfgFile, cfg);
-  run("busybox oldconfig", "sh", ["-c", `yes "" | make ${mk.map((a) => `'${a}'`).join(" ")} oldconfig`], { logFile });
+  run(
+    "busybox oldconfig",
+    "sh",
+    ["-c", `yes "" | make ${mk.map((a) => `'${a}'`).join(" ")} oldconfig`],
+    { logFile },
+  );
   run("busybox build", "make", [...mk, `-j${defaults.jobs}`, "busybox"], { logFile, nice: true });
-  const fpu = spawnSync("sh", ["-c", `${ra.triple}-objdump -d "$1" | grep -c '\$f[0-9]'`, "sh", join(work, "busybox")], {
-    encoding: "utf8",
-  });
-  if (fpu.stdout.trim() !== "0") throw new RouterBuildError("busybox", `${fpu.stdout.trim()} FPU instructions in busybox`, logFile);
+  const fpu = spawnSync(
+    "sh",
+    ["-c", `${ra.triple}-objdump -d "$1" | grep -c '\\$f[0-9]'`, "sh", join(work, "busybox")],
+    {
+      encoding: "utf8",
+    },
+  );
+  if (fpu.stdout.trim() !== "0")
+    throw new RouterBuildError(
+      "busybox",
+      `${fpu.stdout.trim()} FPU instructions in busybox`,
+      logFile,
+    );
   run("busybox copy", "cp", [join(work, "busybox"), out]);
   spawnSync("rm", ["-rf", work]);
   stamp(dir, key);
@@ -225,18 +259,26 @@ export function ensureIpk(arch) {
     say(`${arch.short}: PEAR_FOG_QEMU_PREBUILT=1: ${bin} as it is`);
   } else {
     say(`${arch.short}: router build of pear-fogd (cached under $PEAR_FOG_CACHE/router)`);
-    const r = spawnSync("node", ["scripts/build-router.mjs", "--arch", arch.openwrt, "--no-verify"], {
-      cwd: ROOT,
-      encoding: "utf8",
-      stdio: ["ignore", "ignore", "pipe"],
-    });
+    const r = spawnSync(
+      "node",
+      ["scripts/build-router.mjs", "--arch", arch.openwrt, "--no-verify"],
+      {
+        cwd: ROOT,
+        encoding: "utf8",
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
     if (r.status !== 0) throw new RouterBuildError("build-router", (r.stderr ?? "").slice(-3000));
   }
   const out = qemuCache(arch.short, "feed");
-  const p = spawnSync("node", ["scripts/ipk/build.mjs", "--arch", arch.openwrt, "--bin", bin, "--out", out], {
-    cwd: ROOT,
-    encoding: "utf8",
-  });
+  const p = spawnSync(
+    "node",
+    ["scripts/ipk/build.mjs", "--arch", arch.openwrt, "--bin", bin, "--out", out],
+    {
+      cwd: ROOT,
+      encoding: "utf8",
+    },
+  );
   if (p.status !== 0) throw new RouterBuildError("build-ipk", `${p.stdout}${p.stderr}`);
   const ipk = readdirSync(out).find((f) => f.startsWith("pear-fog_") && f.endsWith(".ipk"));
   if (!ipk) throw new RouterBuildError("build-ipk", `no pear-fog_*.ipk in ${out}`);
@@ -284,10 +326,18 @@ export function buildInitramfs(arch, parts, extra = {}, out) {
   c.file("/bin/busybox", readFileSync(parts.busybox), 0o755);
   c.symlink("/bin/sh", "busybox");
   addTree(c, ROOTFS);
-  parts.modules.forEach((m, i) => c.file(`/lib/modules/qemu/${i}-${arch.modules[i]}.ko`, readFileSync(m)));
+  parts.modules.forEach((m, i) =>
+    c.file(`/lib/modules/qemu/${i}-${arch.modules[i]}.ko`, readFileSync(m)),
+  );
   c.file(
     "/etc/qemu-image",
-    [`arch=${arch.openwrt}`, `console=${arch.console}`, `kernel=${parts.versions.kernel}`, `busybox=${parts.versions.busybox}`, ""].join("\n"),
+    [
+      `arch=${arch.openwrt}`,
+      `console=${arch.console}`,
+      `kernel=${parts.versions.kernel}`,
+      `busybox=${parts.versions.busybox}`,
+      "",
+    ].join("\n"),
   );
   for (const [guest, host] of Object.entries(extra)) c.file(guest, readFileSync(host));
   const file = out ?? join(qemuCache(arch.short), "initramfs.cpio.gz");
@@ -320,12 +370,17 @@ async function main() {
     },
     allowNegative: true,
   });
-  const names = (values.arch ?? ["mipsel_24kc"]).flatMap((a) => (a === "all" ? QEMU_ARCH_NAMES : [a]));
+  const names = (values.arch ?? ["mipsel_24kc"]).flatMap((a) =>
+    a === "all" ? QEMU_ARCH_NAMES : [a],
+  );
   for (const n of names) {
     const img = ensureImage(n, { ipk: values.ipk, refresh: values.refresh });
     const rel = (p) => (p.startsWith(ROOT) ? relative(ROOT, p) : p);
     if (values.json) console.log(JSON.stringify({ ...img, arch: img.arch.openwrt }));
-    else console.log(`${img.arch.openwrt}: kernel ${rel(img.kernel)}\n  initrd ${rel(img.initrd)}\n  ipk ${img.ipk ? rel(img.ipk) : "-"}`);
+    else
+      console.log(
+        `${img.arch.openwrt}: kernel ${rel(img.kernel)}\n  initrd ${rel(img.initrd)}\n  ipk ${img.ipk ? rel(img.ipk) : "-"}`,
+      );
   }
 }
 
