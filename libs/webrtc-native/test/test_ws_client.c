@@ -22,6 +22,9 @@ static const char *server_js =
 	"  case '/close': ws.close(4000, 'bye'); break;\n"
 	"  case '/big': ws.send('a'.repeat(+u.searchParams.get('n'))); break;\n"
 	"  case '/lastclose': ws.send(lastClose); break;\n"
+	"  case '/frag': ws.on('pong', (d) => ws.send('pong:' + d));\n"
+	"    ws.send('abc', { fin: false }); ws.ping('p'); ws.send('d\u00e9f', { fin: false });\n"
+	"    ws.send('!', { fin: true }); break;\n"
 	"  case '/stall': ws._socket.pause(); ws.send('stalled'); break;\n"
 	"  case '/headers': ws.send(req.headers['sec-websocket-version'] + ' ' +\n"
 	"    req.headers.host + ' ' + (req.headers['sec-websocket-protocol'] || '-')); break;\n"
@@ -234,6 +237,19 @@ TEST(ping_pong_and_server_close)
 	CHECK_EQ_STR(s.last, "pong:hi");
 	end_session(&s);
 
+	{ /* a message in three fragments with a ping between them (§5.4) */
+		struct session f = { 0 };
+		struct ws_client_opts p = { .url = url(1, "/frag") };
+		open_session(&f, &p);
+		while (f.n_msgs < 1 && !f.closed)
+			loop_run_once(loop, 10);
+		CHECK_EQ_STR(f.last, "abcd\xc3\xa9f!");
+		while (f.n_msgs < 2 && !f.closed)
+			loop_run_once(loop, 10);
+		CHECK_EQ_INT(f.n_msgs, 2);
+		CHECK_EQ_STR(f.last, "pong:p");
+		end_session(&f);
+	}
 	/* server closes first: we echo its code; on_close(0, 4000, "bye") */
 	for (int kind = 0; kind < 2; kind++) {
 		struct session t = { 0 };
