@@ -243,7 +243,7 @@ TEST(ping_pong_and_server_close)
 		open_session(&f, &p);
 		while (f.n_msgs < 1 && !f.closed)
 			loop_run_once(loop, 10);
-		CHECK_EQ_STR(f.last, "abcd\xc3\xa9f!");
+		CHECK_EQ_STR(f.last, "abcd\xc3\xa9" "f!");
 		while (f.n_msgs < 2 && !f.closed)
 			loop_run_once(loop, 10);
 		CHECK_EQ_INT(f.n_msgs, 2);
