@@ -492,6 +492,7 @@ int main(void)
 	}
 	if (!net_test_ws_module()) {
 		fprintf(stderr, "no node_modules/ws (npm ci)\n");
+		net_test_dir_remove(&dir);
 		return 1;
 	}
 	argv[0] = "node";
@@ -505,6 +506,7 @@ int main(void)
 	if (sscanf(server.line, "PORTS %u %u %u", &wss_port, &ws_port, &raw_port) != 3) {
 		fprintf(stderr, "ws server did not start\n");
 		net_test_kill(&server);
+		net_test_dir_remove(&dir);
 		return 1;
 	}
 	pinned = tls_client_ctx_new(&(struct tls_client_ctx_opts){ .ca_file = dir.cert }, &err);
