@@ -1,5 +1,7 @@
-import { createHash, randomBytes } from "node:crypto";
+// Runs on Node (vitest) and inside pear-fogd (make agent-tests): no node: imports.
+import { sha256 } from "@noble/hashes/sha2.js";
 import { describe, expect, it } from "vitest";
+import { hexEncode } from "../protocol/hex";
 import { generateKeyPair } from "../protocol/ed25519";
 import { buildManifest, contentId, encodeManifest, signManifest } from "../protocol/manifest";
 import type { HoldSource } from "../protocol/messages";
@@ -7,12 +9,13 @@ import { PlatformError, type HttpGetOptions, type Platform } from "../platform/p
 import { StoreFiller } from "./fill";
 
 const SIZE = 1024;
-const hex = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+const hex = (b: Uint8Array) => hexEncode(sha256(b));
+const randomBytes = (n: number) => globalThis.crypto.getRandomValues(new Uint8Array(n));
 
 /** A signed one-file manifest of `n` random 1 KiB chunks at origin https://origin.example/. */
 function content(n: number) {
   const key = generateKeyPair();
-  const data = Array.from({ length: n }, () => new Uint8Array(randomBytes(SIZE)));
+  const data = Array.from({ length: n }, () => randomBytes(SIZE));
   const m = signManifest(
     buildManifest({
       type: "file",
@@ -108,10 +111,11 @@ describe("StoreFiller sources", () => {
     const c = content(2);
     const bad = "http://10.0.0.66:8080/chunks/";
     const down = "http://10.0.0.67:8080/chunks/";
-    const whole = new Uint8Array(Buffer.concat(c.data));
+    const whole = new Uint8Array(c.data.length * SIZE);
+    c.data.forEach((d, i) => whole.set(d, i * SIZE));
     const { p, stored } = platform((url) => {
       if (url === "https://coord/m") return c.bytes;
-      if (url.startsWith(bad)) return new Uint8Array(randomBytes(SIZE));
+      if (url.startsWith(bad)) return randomBytes(SIZE);
       if (url.startsWith(down)) return new PlatformError("http_get", "refused", "connect");
       if (url === "https://origin.example/f.bin") return whole;
       return 404;
