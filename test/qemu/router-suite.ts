@@ -325,10 +325,14 @@ export function routerSuite(archName: string): void {
       await ctl("limits", { upload_cap: 1_000_000_000 });
       const idle = await procStat(pid);
       const t = Date.now();
-      const load = fetchAll(ids, 4);
-      // one sample while the transfer runs
-      await new Promise((r) => setTimeout(r, 1500));
-      const during = await procStat(pid);
+      let done = false;
+      const load = fetchAll(ids, 4).finally(() => (done = true));
+      // VmRSS sampled over the console while the transfer runs; the largest sample is kept
+      let during = idle;
+      while (!done) {
+        const s = await procStat(pid);
+        if (s.rssKiB > during.rssKiB) during = s;
+      }
       const bytes = await load;
       const ms = Date.now() - t;
       const after = await procStat(pid);
