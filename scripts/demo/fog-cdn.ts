@@ -116,7 +116,7 @@ async function main(): Promise<number> {
       const f = n.filled();
       say(
         `node ${i + 1} ${n.did.slice(0, 20)}…: served ${s?.bytes ?? 0} bytes in ${s?.chunks ?? 0} chunks, ` +
-          `filled ${f.ok} chunks from the origin (${f.failed} refused)`,
+          `filled ${f.ok} chunks (${f.fromNodes} from other nodes, ${f.failed} refused)`,
       );
     }
     say(

@@ -1,5 +1,5 @@
 // A demo fog node: a real pear-fogd (release build) and the node agent (src/agent) on the Node
-// platform next to it — sign-in, offer relay, store fill from the origin, heartbeats — exactly
+// platform next to it — sign-in, offer relay, store fill (other nodes, the origin), heartbeats — exactly
 // what runs on a router, with loopback addresses and a temp store.
 import { join } from "node:path";
 import { AGENT_CONFIG_DEFAULTS, type AgentConfig } from "../../src/agent/config";
@@ -13,7 +13,7 @@ export interface DemoNode {
   daemon: PearFogd;
   agent: Agent;
   /** Chunks fetched into the store, and fetches refused (bad hash / HTTP error). */
-  filled(): { ok: number; failed: number };
+  filled(): { ok: number; fromNodes: number; failed: number };
   stop(): Promise<void>;
 }
 
@@ -54,7 +54,11 @@ export async function startDemoNode(
     agent,
     filled() {
       const f = agent.stats().fill;
-      return { ok: f.stored, failed: Object.values(f.failed).reduce((a, b) => a + b, 0) };
+      return {
+        ok: f.stored,
+        fromNodes: f.fromNodes,
+        failed: Object.values(f.failed).reduce((a, b) => a + b, 0),
+      };
     },
     async stop() {
       await agent.stop();

@@ -199,6 +199,7 @@ export class StoreFiller {
   }
 
   private fail(reason: FillFailure, job: Job, detail: string): void {
+    if (this.stopped) return; // a fetch that was in flight when the agent stopped: abandoned
     this.stats.failed[reason]++;
     this.p.log(
       "warn",
