@@ -18,6 +18,8 @@ import { BrowserLink } from "../agent/support";
 import { bootGuest, freePort, GuestError, sq } from "../../scripts/qemu/guest.mjs";
 // @ts-expect-error plain ESM script without types
 import { ensureImage, qemuCache } from "../../scripts/qemu/image.mjs";
+// @ts-expect-error plain ESM script without types
+import { qemuArch } from "../../scripts/qemu/arches.mjs";
 
 interface RunResult {
   out: string;
@@ -219,7 +221,10 @@ export function routerSuite(archName: string): void {
       await g?.stop();
       await coord?.close();
       if (dir) rmSync(dir, { recursive: true, force: true });
-      writeFileSync(join(qemuCache(archName), "figures.json"), JSON.stringify(figures, null, 2));
+      writeFileSync(
+        join(qemuCache(qemuArch(archName).short), "figures.json"),
+        JSON.stringify(figures, null, 2),
+      );
       console.log(`[qemu ${archName}] ${JSON.stringify(figures)}`);
     });
 
