@@ -12,14 +12,31 @@
 // $PEAR_FOG_CACHE/qemu/<arch>/ (default ~/.cache/pear-fog); nothing in the work tree.
 // See docs/qemu.md.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 import { debFile, origTarball, resolveVersion, sourceDir } from "../router/apt.mjs";
 import { archOf } from "../router/arches.mjs";
 import { ensureToolchain } from "../router/toolchain.mjs";
-import { defaults, keyOf, ROOT, run, RouterBuildError, stamp, stamped } from "../router/lib.mjs";
+import {
+  acquireLock,
+  defaults,
+  keyOf,
+  ROOT,
+  run,
+  RouterBuildError,
+  stamp,
+  stamped,
+} from "../router/lib.mjs";
 import { Cpio } from "./cpio.mjs";
 import { QEMU_ARCH_NAMES, qemuArch } from "./arches.mjs";
 
@@ -196,6 +213,17 @@ export function ensureGuestParts(arch, { refresh = false } = {}) {
  * build against current kernel headers). Cached under <cache>/qemu/<arch>/busybox/.
  */
 export function ensureSoftFloatBusybox(arch, { refresh = false } = {}) {
+  // the router build's toolchain is shared: build under its lock (a concurrent
+  // build-router may be making the same toolchain)
+  const release = acquireLock();
+  try {
+    return buildSoftFloatBusybox(arch, refresh);
+  } finally {
+    release();
+  }
+}
+
+function buildSoftFloatBusybox(arch, refresh) {
   const ra = archOf(arch.openwrt);
   const tc = ensureToolchain(ra, { refresh });
   const version = resolveVersion("bookworm", "busybox", { source: true, refresh });
@@ -341,7 +369,10 @@ export function buildInitramfs(arch, parts, extra = {}, out) {
   );
   for (const [guest, host] of Object.entries(extra)) c.file(guest, readFileSync(host));
   const file = out ?? join(qemuCache(arch.short), "initramfs.cpio.gz");
-  writeFileSync(file, gzipSync(c.finish(), { level: 6 }));
+  // written beside and renamed: a QEMU of another run may be reading the previous one
+  const tmp = `${file}.${process.pid}`;
+  writeFileSync(tmp, gzipSync(c.finish(), { level: 6 }));
+  renameSync(tmp, file);
   return file;
 }
 
@@ -349,12 +380,13 @@ export function buildInitramfs(arch, parts, extra = {}, out) {
 export function ensureImage(name, { ipk = true, refresh = false } = {}) {
   const arch = qemuArch(name);
   ensureQemuPackages([arch]);
+  // the router build first: it makes the toolchain the mipsel busybox is built with
+  const ipkFile = ipk ? ensureIpk(arch) : null;
   let parts = ensureGuestParts(arch, { refresh });
   if (arch.softFloatBusybox) {
     const bb = ensureSoftFloatBusybox(arch, { refresh });
     parts = { ...parts, busybox: bb.busybox, versions: { ...parts.versions, busybox: bb.version } };
   }
-  const ipkFile = ipk ? ensureIpk(arch) : null;
   const extra = ipkFile ? { [`/root/pkgs/${ipkFile.split("/").pop()}`]: ipkFile } : {};
   const initrd = buildInitramfs(arch, parts, extra);
   return { arch, kernel: parts.kernel, initrd, ipk: ipkFile, versions: parts.versions };
