@@ -298,6 +298,8 @@ export function ensureIpk(arch) {
     );
     if (r.status !== 0) throw new RouterBuildError("build-router", (r.stderr ?? "").slice(-3000));
   }
+  // a fresh feed dir: an ipk of an older version must not be picked up
+  spawnSync("rm", ["-rf", join(defaults.cache, "qemu", arch.short, "feed")]);
   const out = qemuCache(arch.short, "feed");
   const p = spawnSync(
     "node",
