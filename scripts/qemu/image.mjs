@@ -120,23 +120,6 @@ function extractFromDeb(deb, into, patterns) {
   if (errs.length) throw new RouterBuildError("extract", `${deb}: ${errs.join("\n")}`);
 }
 
-/**
- * debFile of scripts/router/apt.mjs, also for versions with an epoch: apt-get download names
- * those files NAME_EPOCH%3aVERSION_ARCH.deb, which debFile does not look for (it reports "not
- * found after download" although the file is there). Asked in the report to be fixed there.
- */
-function debFileAnyEpoch(suite, name, arch, version) {
-  const epochName = `${name}_${version.replace(/:/g, "%3a")}_${arch}.deb`;
-  const inCache = join(defaults.cache, "router", "debs", epochName);
-  if (existsSync(inCache)) return inCache;
-  try {
-    return debFile(suite, name, arch, version);
-  } catch (e) {
-    if (existsSync(inCache)) return inCache;
-    throw e;
-  }
-}
-
 function findFiles(dir, test, out = []) {
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
@@ -177,7 +160,7 @@ export function ensureGuestParts(arch, { refresh = false } = {}) {
     );
   const imageVersion = resolveVersion("bookworm", imagePkg, { arch: arch.debArch, refresh });
   const imageDeb = debFile("bookworm", imagePkg, arch.debArch, imageVersion);
-  const bbDeb = debFileAnyEpoch("bookworm", "busybox-static", arch.debArch, bbVersion);
+  const bbDeb = debFile("bookworm", "busybox-static", arch.debArch, bbVersion);
 
   const x = join(partsDir, "x");
   spawnSync("rm", ["-rf", partsDir]);

@@ -114,8 +114,8 @@ export function resolveVersion(suite, name, { source = false, arch, want, refres
 /** Path of the downloaded `name:arch=version` .deb (cached in <cache>/router/debs/). */
 export function debFile(suite, name, arch, version) {
   const dir = routerCache("debs");
-  const fileVersion = version.replace(/^\d+:/, "");
-  const want = `${name}_${fileVersion}_${arch}.deb`;
+  // apt-get download keeps an epoch in the file name, URL-escaped: NAME_1%3aVERSION_ARCH.deb.
+  const want = `${name}_${version.replace(/:/g, "%3a")}_${arch}.deb`;
   const path = join(dir, want);
   if (existsSync(path)) return path;
   aptUpdate(suite);
@@ -130,7 +130,7 @@ export function debFile(suite, name, arch, version) {
       logFile: join(dir, "download.log"),
     },
   );
-  const got = readdirSync(dir).find((f) => f === want || f === want.replace(/:/g, "%3a"));
+  const got = readdirSync(dir).find((f) => f === want);
   if (!got) throw new RouterBuildError("apt-get download", `${want} not found after download`);
   return join(dir, got);
 }
