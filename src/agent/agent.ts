@@ -17,6 +17,7 @@ import type { CoordinatorToNode } from "../protocol/messages";
 import type { DaemonStatus, Platform } from "../platform/platform";
 import type { AgentConfig } from "./config";
 import { FILL_DEFAULTS, StoreFiller, type FillOptions, type FillStats } from "./fill";
+import { WIFI_STATE_PATH, WifiContext, type WifiStats } from "./wifi";
 import {
   addServed,
   decideSharing,
@@ -40,6 +41,8 @@ export interface AgentOptions {
   maxInventory: number;
   /** Monthly usage state file. Default: "usage.json" beside the key file. */
   usagePath?: string;
+  /** The router's Wi-Fi context file (src/agent/wifi.ts). Default WIFI_STATE_PATH. */
+  wifiStatePath?: string;
   fill: Partial<FillOptions>;
   backoff: Partial<BackoffOptions>;
 }
@@ -69,6 +72,10 @@ export interface AgentStats {
   usage: MonthlyUsage;
   fill: FillStats;
   heldChunks: number;
+  /** Wi-Fi clients and the upload cap in force, when the router's watcher is on. */
+  wifi: WifiStats | null;
+  /** Upload cap given to pear-fogd now (upload_cap, lowered while the household is busy), B/s. */
+  uploadCapBps: number;
 }
 
 export interface Agent {
@@ -129,6 +136,8 @@ export async function startAgent(
   const usagePath = o.usagePath ?? `${dirOf(cfg.keyPath)}/usage.json`;
   const httpBase = coordinatorHttpBase(cfg.coordinatorUrl);
 
+  const wifi = new WifiContext(p, cfg.uploadCapBps, o.wifiStatePath ?? WIFI_STATE_PATH);
+  let capBps = cfg.uploadCapBps;
   let status: DaemonStatus;
   try {
     await p.daemon.limits({ uploadCap: cfg.uploadCapBps, storeSize: cfg.storeSizeBytes });
@@ -193,7 +202,7 @@ export async function startAgent(
     heartbeat: (full): HeartbeatState => {
       const s: HeartbeatState = {
         capacity: {
-          uplinkCapBps: cfg.uploadCapBps,
+          uplinkCapBps: capBps,
           uplinkUsedBps: Math.round(usedBps),
           storeBytes: status.storeBytes,
           storeCapBytes: status.storeCap,
@@ -304,6 +313,16 @@ export async function startAgent(
       usage = addServed(usage, local.month, delta);
       usageDirty = true;
     }
+    // Wi-Fi context: back off while the household is busy (policy.wifiUploadCap).
+    const w = await wifi.update().catch(() => undefined);
+    if (w?.changed) {
+      try {
+        await p.daemon.limits({ uploadCap: w.uploadCapBps });
+        capBps = w.uploadCapBps;
+      } catch (e) {
+        p.log("warn", `pear-fogd limits: ${String(e)}`);
+      }
+    }
     const before = decision;
     decision = decideSharing(cfg, local, usage);
     await saveUsage(decision.reason === "monthly_cap" && before.reason !== "monthly_cap");
@@ -352,6 +371,8 @@ export async function startAgent(
       usage,
       fill: { ...filler.stats, failed: { ...filler.stats.failed } },
       heldChunks: held.size,
+      wifi: wifi.stats(),
+      uploadCapBps: capBps,
     }),
     async stop() {
       stopped = true;

@@ -70,7 +70,7 @@ describe("node agent with a coordinator, pear-fogd and an origin", () => {
       build: "san",
       // 512 KiB/s: a 1 MiB download is still in flight when the window closes.
       config: { hours: [parseHours("hours", "00:00-12:00")], uploadCapBps: 512 * 1024 },
-      agent: { tickMs: 200, graceMs: 4000 },
+      agent: { tickMs: 200, graceMs: 4000, wifiStatePath: join(dir, "wifi.json") },
       platform: (p) => ({
         ...p,
         localTime: () => ({ minuteOfDay, month: "2026-11" }),
@@ -156,4 +156,24 @@ describe("node agent with a coordinator, pear-fogd and an origin", () => {
     await until("signed in again", () => node.agent.stats().connected || undefined);
     expect((await node.daemon.ctl.request("status")).sharing).toBe(true);
   }, 40_000);
+
+  it("backs off while the household's Wi-Fi is busy, and restores the cap when it is quiet", async () => {
+    const cap = 512 * 1024;
+    const daemonCap = async () => (await node.daemon.ctl.request("status")).upload_cap;
+    expect(await daemonCap()).toBe(cap);
+    // The router's watcher: 8 clients, busy from 4 (wifi_busy_clients) — cap × 4 / (2 × 8).
+    writeFileSync(
+      join(dir, "wifi.json"),
+      JSON.stringify({ enabled: true, clients: 8, busy: true, busy_clients: 4, updated: 1 }),
+    );
+    await until("the busy cap", async () => ((await daemonCap()) === cap / 4 ? true : undefined));
+    expect(node.agent.stats().wifi).toEqual({ clients: 8, busy: true, uploadCapBps: cap / 4 });
+    expect(node.agent.stats().uploadCapBps).toBe(cap / 4);
+    writeFileSync(
+      join(dir, "wifi.json"),
+      JSON.stringify({ enabled: true, clients: 1, busy: false, busy_clients: 4, updated: 2 }),
+    );
+    await until("the cap back", async () => ((await daemonCap()) === cap ? true : undefined));
+    expect(node.agent.stats().uploadCapBps).toBe(cap);
+  }, 20_000);
 });
