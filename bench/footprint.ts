@@ -210,54 +210,41 @@ async function main(): Promise<void> {
       }
     }
     const med = (rs: Run[], f: (r: Run) => number) => median(rs.map(f));
-    report({
-      metric: "rss_idle_mib",
-      value: med(js, (r) => r.vmRssKib) / 1024,
-      unit: "MiB",
-      anchor: "no_js",
-      anchor_value: med(base, (r) => r.vmRssKib) / 1024,
-    });
-    report({
-      metric: "rss_idle_private_mib",
-      value: med(js, (r) => r.rssAnonKib) / 1024,
-      unit: "MiB",
-      anchor: "no_js",
-      anchor_value: med(base, (r) => r.rssAnonKib) / 1024,
-    });
-    report({
-      metric: "js_heap_kib",
-      value: med(js, (r) => r.jsHeapBytes ?? 0) / 1024,
-      unit: "KiB",
-    });
-    report({
-      metric: "start_to_ready_ms",
-      value: med(js, (r) => r.registeredMs ?? Number.NaN),
-      unit: "ms",
-      anchor: "no_js_data_plane_ready",
-      anchor_value: med(base, (r) => r.readyMs),
-    });
-    if (rjs.length) {
+    // The same three figures for a build pair (with JS vs without), suffixed per build.
+    const reportPair = (with_: Run[], without: Run[], suffix: string) => {
+      const anchor = `no_js${suffix}`;
       report({
-        metric: "rss_idle_mib_router",
-        value: med(rjs, (r) => r.vmRssKib) / 1024,
+        metric: `rss_idle_mib${suffix}`,
+        value: med(with_, (r) => r.vmRssKib) / 1024,
         unit: "MiB",
-        anchor: "no_js_router",
-        anchor_value: med(rbase, (r) => r.vmRssKib) / 1024,
+        anchor,
+        anchor_value: med(without, (r) => r.vmRssKib) / 1024,
       });
       report({
-        metric: "rss_idle_private_mib_router",
-        value: med(rjs, (r) => r.rssAnonKib) / 1024,
+        metric: `rss_idle_private_mib${suffix}`,
+        value: med(with_, (r) => r.rssAnonKib) / 1024,
         unit: "MiB",
-        anchor: "no_js_router",
-        anchor_value: med(rbase, (r) => r.rssAnonKib) / 1024,
+        anchor,
+        anchor_value: med(without, (r) => r.rssAnonKib) / 1024,
       });
+      if (!suffix) {
+        report({
+          metric: "js_heap_kib",
+          value: med(with_, (r) => r.jsHeapBytes ?? 0) / 1024,
+          unit: "KiB",
+        });
+      }
       report({
-        metric: "start_to_ready_ms_router",
-        value: med(rjs, (r) => r.registeredMs ?? Number.NaN),
+        metric: `start_to_ready_ms${suffix}`,
+        value: med(with_, (r) => r.registeredMs ?? Number.NaN),
         unit: "ms",
-        anchor: "no_js_router_data_plane_ready",
-        anchor_value: med(rbase, (r) => r.readyMs),
+        anchor: `${anchor}_data_plane_ready`,
+        anchor_value: med(without, (r) => r.readyMs),
       });
+    };
+    reportPair(js, base, "");
+    if (rjs.length) {
+      reportPair(rjs, rbase, "_router");
     } else {
       console.error(
         "footprint: no x86_64 router toolchain cached (npm run build:router): *_router skipped",
