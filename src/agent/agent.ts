@@ -187,6 +187,7 @@ export async function startAgent(
       if (!held.has(id)) {
         held.add(id);
         added.push(id);
+        client.reportSoon(); // browsers can be sent here before the next heartbeat
       }
     },
     o.fill,

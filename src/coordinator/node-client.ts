@@ -83,6 +83,7 @@ export class NodeClient {
   private ws: WebSocketLike | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private hbTimer: ReturnType<typeof setInterval> | undefined;
+  private soonTimer: ReturnType<typeof setTimeout> | undefined;
   private attempt = 0;
   private seq = 0;
   private stopped = false;
@@ -200,9 +201,23 @@ export class NodeClient {
     this.firstHeartbeat = false;
   }
 
+  /**
+   * Send a heartbeat within `delayMs` instead of at the next tick (new chunks in the store:
+   * the coordinator can offer them to browsers sooner). Several calls share one heartbeat.
+   */
+  reportSoon(delayMs = 100): void {
+    if (!this.authenticated || this.soonTimer !== undefined) return;
+    this.soonTimer = setTimeout(() => {
+      this.soonTimer = undefined;
+      if (this.authenticated && !this.stopped) this.beat();
+    }, delayMs);
+  }
+
   private stopHeartbeat(): void {
     if (this.hbTimer) clearInterval(this.hbTimer);
     this.hbTimer = undefined;
+    if (this.soonTimer !== undefined) clearTimeout(this.soonTimer);
+    this.soonTimer = undefined;
   }
 }
 

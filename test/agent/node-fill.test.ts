@@ -95,3 +95,57 @@ describe("a node fills from another node when the origin is down", () => {
     }
   }, 40_000);
 });
+
+describe("a node reports what it filled without waiting for its heartbeat", () => {
+  const dir = mkdtempSync(join(tmpdir(), "pear-fog-report-soon-"));
+  const publisher = generateKeyPair();
+  let origin: Awaited<ReturnType<typeof startOrigin>>;
+  let coord: Awaited<ReturnType<typeof startCoordinator>>;
+  let node: DemoNode | undefined;
+  let link: BrowserLink;
+
+  afterAll(async () => {
+    link?.close();
+    await node?.stop();
+    await coord?.close();
+    await origin?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("the coordinator offers filled chunks well before the next 10 s heartbeat", async () => {
+    const media = join(dir, "media");
+    mkdirSync(media);
+    writeFileSync(join(media, "clip.bin"), randomBytes(3 * CHUNK));
+    origin = await startOrigin(media, new Map());
+    const pub = await publish(media, {
+      key: publisher,
+      outDir: join(dir, "pub"),
+      chunkSize: CHUNK,
+      origins: [origin.url],
+    });
+    const ids = pub.manifest.files[0]!.chunks.map((c) => c.id);
+    coord = await startCoordinator({
+      host: "127.0.0.1",
+      port: 0,
+      dbPath: join(dir, "coordinator.sqlite"),
+      publishers: [publisher.did],
+      heartbeatMs: 10_000,
+      nodeDeadAfterMs: 60_000,
+      placement: { intervalMs: 300 },
+    });
+    await uploadManifest(coord.url, publisher, pub.manifestPath);
+    link = await BrowserLink.open(`${coord.url.replace(/^http/, "ws")}/ws/browser`);
+    node = await startDemoNode(coord.url, { build: "san", agent: { tickMs: 200 } });
+    const n = node;
+    // Signed in: its first (full) heartbeat is out; the next regular one is 10 s away.
+    await until("signed in", () => n.agent.stats().connected || undefined);
+    const t0 = Date.now();
+    await until(
+      "the coordinator offering the node",
+      async () => ((await link.find(pub.contentId, ids)).length > 0 ? true : undefined),
+      8000,
+    );
+    expect(Date.now() - t0).toBeLessThan(8000);
+    expect(n.agent.stats().fill.stored).toBe(ids.length);
+  }, 40_000);
+});
