@@ -164,9 +164,9 @@ export class FogClient {
     const key = `${contentId}|${ids.join(",")}`;
     const now = Date.now();
     const hit = this.findCache.get(key);
-    // An answer without nodes is reused for a second at most: placement may fill nodes soon.
-    const ttl = hit?.empty ? Math.min(1000, this.config.findCacheMs) : this.config.findCacheMs;
-    if (hit && now - hit.at < ttl) return hit.nodes;
+    // An answer without nodes is not reused: placement may be filling nodes right now (cold
+    // content), so the next delivery asks again. A find still in flight is shared.
+    if (hit && !hit.empty && now - hit.at < this.config.findCacheMs) return hit.nodes;
     for (const [k, v] of this.findCache) {
       if (now - v.at >= this.config.findCacheMs) this.findCache.delete(k);
     }

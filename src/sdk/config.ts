@@ -28,7 +28,7 @@ export interface SdkOptions {
   maxInflightPerNode: number;
   /** Nodes asked for in one browser.find, count (capped at 32 by the protocol). Default 8. */
   findMax: number;
-  /** A browser.find answer is reused for the same chunk list this long, milliseconds. Default 10000. */
+  /** A browser.find answer with nodes is reused for the same chunk list this long (an empty one is not), milliseconds. Default 10000. */
   findCacheMs: number;
   /** A browser.find (or any coordinator round trip) unanswered this long counts as "no nodes", milliseconds. Default 2000. */
   coordinatorTimeoutMs: number;
