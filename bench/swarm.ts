@@ -94,7 +94,7 @@ async function main(): Promise<void> {
       seed: o.seed,
     };
     writeCatalogue(dir, spec);
-    const origin = await startOrigin(dir, {});
+    const origin = await startOrigin(dir, {}, { delayMs: o.originDelayMs });
     closers.push(origin.close);
     const key = generateKeyPair();
     const coord = await startCoordinator({
@@ -211,6 +211,7 @@ async function main(): Promise<void> {
     report({ metric: "nodes_cpu_pct", value: (100 * fog.nodesCpuS) / fog.wallS, unit: "%" });
     report({ metric: "viewers", value: o.viewers, unit: "count" });
     report({ metric: "duration_s", value: o.duration, unit: "s" });
+    report({ metric: "origin_delay_ms", value: o.originDelayMs, unit: "ms" });
     const setup = [...fog.setupMs].sort((a, b) => a - b);
     say(
       `fog steady: ${fs.segments} segments, ${(fs.bytes / 2 ** 20).toFixed(1)} MiB; session set-up ` +

@@ -37,6 +37,12 @@ export const SWARM_DEFAULTS = {
    * per item. Default 1.
    */
   sharePeers: 1,
+  /**
+   * Held before every origin response, milliseconds: an origin farther away than the fog nodes
+   * (on loopback both are ~0 ms away; a real CDN edge is tens of ms). Applies to both phases,
+   * fallbacks and the nodes' fills alike. Default 0: the strict comparison.
+   */
+  originDelayMs: 0,
   /** Seed of the schedule (arrivals, item picks) and of the synthetic content. */
   seed: 1,
 };

@@ -2,7 +2,7 @@
 // player page, hls.js and the SDK bundle. It counts the segment bytes it serves: what the fog
 // did not carry came from here.
 import { readFileSync, statSync } from "node:fs";
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join, normalize } from "node:path";
 
@@ -21,13 +21,21 @@ const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
 };
 
-/** Serves `root` (media + manifest.json) plus `extra` in-memory files (page, scripts). */
+/**
+ * Serves `root` (media + manifest.json) plus `extra` in-memory files (page, scripts).
+ * `delayMs` holds every response that long first: an origin farther away than loopback.
+ */
 export async function startOrigin(
   root: string,
   extra: Record<string, string | Buffer>,
+  { delayMs = 0 }: { delayMs?: number } = {},
 ): Promise<Origin> {
   let segBytes = 0;
   const server: Server = createServer((req, res) => {
+    if (delayMs > 0) setTimeout(() => serve(req, res), delayMs);
+    else serve(req, res);
+  });
+  const serve = (req: IncomingMessage, res: ServerResponse) => {
     const path = normalize(decodeURIComponent((req.url ?? "/").split("?")[0]!));
     const headers = { "access-control-allow-origin": "*", "cache-control": "no-store" };
     const dot = path.lastIndexOf(".");
@@ -64,7 +72,7 @@ export async function startOrigin(
     }
     if (ext === ".ts") segBytes += body.length;
     res.writeHead(200, { ...headers, "content-type": type }).end(body);
-  });
+  };
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
