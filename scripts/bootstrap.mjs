@@ -38,12 +38,13 @@ function log(msg) {
   process.stderr.write(`[bootstrap] ${msg}\n`);
 }
 
-function missingAptPackages(names) {
+/** The subset of `names` that dpkg does not list as installed. */
+export function missingAptPackages(names) {
   const r = spawnSync("dpkg-query", ["-W", "-f=${Package} ${db:Status-Status}\n", ...names], {
     encoding: "utf8",
   });
   const installed = new Set(
-    r.stdout
+    (r.stdout ?? "")
       .split("\n")
       .filter((l) => l.endsWith(" installed"))
       .map((l) => l.split(" ")[0]),
@@ -51,6 +52,11 @@ function missingAptPackages(names) {
   return names.filter((n) => !installed.has(n));
 }
 
+/**
+ * apt-get installs whichever of `names` are missing (system-wide; root only). The one
+ * installer for bootstrap, the router toolchains and the QEMU images: it waits up to 10 min
+ * for another apt/dpkg to finish. Throws an Error that names what is missing.
+ */
 export function ensureAptPackages(names = Object.keys(APT_PACKAGES)) {
   const missing = missingAptPackages(names);
   if (missing.length === 0) return;
@@ -59,11 +65,16 @@ export function ensureAptPackages(names = Object.keys(APT_PACKAGES)) {
   }
   log(`installing Debian packages: ${missing.join(" ")}`);
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  execFileSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
-  execFileSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...missing], {
-    stdio: ["ignore", "ignore", "inherit"],
-    env,
-  });
+  const lock = ["-o", "DPkg::Lock::Timeout=600"];
+  execFileSync("apt-get", [...lock, "update", "-qq"], { stdio: "inherit", env });
+  execFileSync(
+    "apt-get",
+    [...lock, "install", "-y", "-qq", "--no-install-recommends", ...missing],
+    {
+      stdio: ["ignore", "ignore", "inherit"],
+      env,
+    },
+  );
   const still = missingAptPackages(names);
   if (still.length) throw new Error(`apt-get did not install: ${still.join(" ")}`);
 }

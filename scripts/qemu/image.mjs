@@ -24,6 +24,7 @@ import {
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
+import { ensureAptPackages } from "../bootstrap.mjs";
 import { debFile, origTarball, resolveVersion, sourceDir } from "../router/apt.mjs";
 import { archOf } from "../router/arches.mjs";
 import { ensureToolchain } from "../router/toolchain.mjs";
@@ -53,49 +54,16 @@ function say(msg) {
   process.stderr.write(`[qemu-image] ${msg}\n`);
 }
 
-function missingPackages(names) {
-  const r = spawnSync("dpkg-query", ["-W", "-f=${Package} ${db:Status-Status}\n", ...names], {
-    encoding: "utf8",
-  });
-  const ok = new Set(
-    (r.stdout ?? "")
-      .split("\n")
-      .filter((l) => l.endsWith(" installed"))
-      .map((l) => l.split(" ")[0]),
-  );
-  return names.filter((n) => !ok.has(n));
-}
-
 /**
- * qemu-system for the arches (system-wide, as scripts/router/toolchain.mjs installs its
- * packages): qemu-system-mips (mipsel) and qemu-system-arm (armhf and arm64).
+ * qemu-system for the arches (system-wide, scripts/bootstrap.mjs's installer):
+ * qemu-system-mips (mipsel) and qemu-system-arm (armhf and arm64).
  */
 export function ensureQemuPackages(arches) {
-  const want = [...new Set(arches.map((a) => a.package))];
-  const need = missingPackages(want);
-  if (need.length === 0) return;
-  if (process.getuid?.() !== 0) {
-    throw new RouterBuildError(
-      "qemu packages",
-      `missing Debian packages (run as root or install them): ${need.join(" ")}`,
-    );
+  try {
+    ensureAptPackages([...new Set(arches.map((a) => a.package))]);
+  } catch (e) {
+    throw new RouterBuildError("qemu packages", e.message);
   }
-  say(`installing Debian packages (system-wide): ${need.join(" ")}`);
-  const env = { DEBIAN_FRONTEND: "noninteractive" };
-  const lock = ["-o", "DPkg::Lock::Timeout=600"];
-  run("apt-get update", "apt-get", [...lock, "update", "-qq"], { env });
-  run(
-    "apt-get install",
-    "apt-get",
-    [...lock, "install", "-y", "-qq", "--no-install-recommends", ...need],
-    {
-      env,
-      logFile: join(qemuCache(), "apt-install.log"),
-    },
-  );
-  const still = missingPackages(want);
-  if (still.length)
-    throw new RouterBuildError("qemu packages", `not installed: ${still.join(" ")}`);
 }
 
 /** Extracts members matching `patterns` (tar wildcards) of a .deb's data into `into`. */

@@ -7,7 +7,6 @@
 // musl: Debian's musl-dev:<debArch> extracted, except mipsel (Debian's is hard-float; a 24Kc
 // has no FPU): musl built from Debian's source with -msoft-float, and libgcc's soft-fp
 // routines compiled from gcc-12-source into libsoftfp.a, linked before libgcc.
-import { spawnSync } from "node:child_process";
 import {
   chmodSync,
   cpSync,
@@ -18,6 +17,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
+import { ensureAptPackages } from "../bootstrap.mjs";
 import { debFile, origTarball, resolveVersion, sourceDir } from "./apt.mjs";
 import { defaults, freshDir, keyOf, log, routerCache, run, RouterBuildError } from "./lib.mjs";
 import { stamped, stamp } from "./lib.mjs";
@@ -42,43 +42,13 @@ export function hostPackages(arches) {
   return p;
 }
 
-function missing(names) {
-  const r = spawnSync("dpkg-query", ["-W", "-f=${Package} ${db:Status-Status}\n", ...names], {
-    encoding: "utf8",
-  });
-  const ok = new Set(
-    r.stdout
-      .split("\n")
-      .filter((l) => l.endsWith(" installed"))
-      .map((l) => l.split(" ")[0]),
-  );
-  return names.filter((n) => !ok.has(n));
-}
-
-/** apt-get installs the missing host packages (system-wide, like scripts/bootstrap.mjs does). */
+/** apt-get installs the missing host packages (system-wide, scripts/bootstrap.mjs's installer). */
 export function ensureHostPackages(arches) {
-  const want = Object.keys(hostPackages(arches));
-  const need = missing(want);
-  if (need.length === 0) return;
-  if (process.getuid?.() !== 0) {
-    throw new RouterBuildError(
-      "host packages",
-      `missing Debian packages (run as root or install them): ${need.join(" ")}`,
-    );
+  try {
+    ensureAptPackages(Object.keys(hostPackages(arches)));
+  } catch (e) {
+    throw new RouterBuildError("host packages", e.message);
   }
-  log(`installing Debian packages (system-wide): ${need.join(" ")}`);
-  const env = { DEBIAN_FRONTEND: "noninteractive" };
-  const lockOpt = ["-o", "DPkg::Lock::Timeout=600"];
-  run("apt-get update", "apt-get", [...lockOpt, "update", "-qq"], { env });
-  run(
-    "apt-get install",
-    "apt-get",
-    [...lockOpt, "install", "-y", "-qq", "--no-install-recommends", ...need],
-    { env, logFile: join(routerCache(), "apt-install.log") },
-  );
-  const still = missing(want);
-  if (still.length)
-    throw new RouterBuildError("host packages", `not installed: ${still.join(" ")}`);
 }
 
 /** Tool path for the arch's binutils: `<triple>-<tool>`. */
