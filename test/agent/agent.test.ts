@@ -3,17 +3,13 @@
 // with an injected wall clock so the hours window can end mid-stream.
 import wrtc from "@roamhq/wrtc";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseHours } from "../../src/agent/config";
-import { publish } from "../../src/cli/publish";
-import { startCoordinator } from "../../src/coordinator/main";
-import { generateKeyPair } from "../../src/protocol/ed25519";
 import { ChunkClient } from "../../src/sdk/chunk-client";
 import { startDemoNode, type DemoNode } from "../../scripts/demo/node";
-import { BrowserLink, startOrigin, until, uploadManifest } from "./support";
+import { startContentWorld, until, type BrowserLink, type ContentWorld } from "./support";
 
 const CHUNK = 256 * 1024;
 
@@ -28,45 +24,29 @@ async function connectVia(link: BrowserLink, node: string) {
 }
 
 describe("node agent with a coordinator, pear-fogd and an origin", () => {
-  const dir = mkdtempSync(join(tmpdir(), "pear-fog-agent-"));
-  const publisher = generateKeyPair();
   const corrupt = new Map<string, number>();
   // Wall clock the agent sees: 11:59 local, a sharing window 00:00-12:00.
   let minuteOfDay = 11 * 60 + 59;
-  let origin: Awaited<ReturnType<typeof startOrigin>>;
-  let coord: Awaited<ReturnType<typeof startCoordinator>>;
+  let w: ContentWorld;
   let node: DemoNode;
   let link: BrowserLink;
   let content: string;
+  let dir: string;
   let good: string[];
   let bad: string;
-  const files = { "good.bin": randomBytes(4 * CHUNK), "bad.bin": randomBytes(2 * CHUNK) };
 
   beforeAll(async () => {
-    const media = join(dir, "media");
-    mkdirSync(media);
-    for (const [name, bytes] of Object.entries(files)) writeFileSync(join(media, name), bytes);
-    origin = await startOrigin(media, corrupt);
-    const pub = await publish(media, {
-      key: publisher,
-      outDir: join(dir, "pub"),
+    w = await startContentWorld({
+      files: { "good.bin": randomBytes(4 * CHUNK), "bad.bin": randomBytes(2 * CHUNK) },
       chunkSize: CHUNK,
-      origins: [origin.url],
+      corrupt,
+      coordinator: { placement: { intervalMs: 300 } },
     });
-    content = pub.contentId;
-    const byPath = new Map(pub.manifest.files.map((f) => [f.path, f.chunks.map((c) => c.id)]));
-    good = byPath.get("good.bin")!;
-    bad = byPath.get("bad.bin")![1]!;
+    ({ link, contentId: content, dir } = w);
+    good = w.chunks.get("good.bin")!;
+    bad = w.chunks.get("bad.bin")![1]!;
     corrupt.set("bad.bin", CHUNK + 1000); // the origin now serves a flipped byte in that chunk
-    coord = await startCoordinator({
-      host: "127.0.0.1",
-      port: 0,
-      dbPath: join(dir, "coordinator.sqlite"),
-      publishers: [publisher.did],
-      placement: { intervalMs: 300 },
-    });
-    await uploadManifest(coord.url, publisher, pub.manifestPath);
-    node = await startDemoNode(coord.url, {
+    node = await startDemoNode(w.coord.url, {
       build: "san",
       // 512 KiB/s: a 1 MiB download is still in flight when the window closes.
       config: { hours: [parseHours("hours", "00:00-12:00")], uploadCapBps: 512 * 1024 },
@@ -76,15 +56,11 @@ describe("node agent with a coordinator, pear-fogd and an origin", () => {
         localTime: () => ({ minuteOfDay, month: "2026-11" }),
       }),
     });
-    link = await BrowserLink.open(`${coord.url.replace(/^http/, "ws")}/ws/browser`);
   }, 60_000);
 
   afterAll(async () => {
-    link?.close();
     await node?.stop();
-    await coord?.close();
-    await origin?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await w?.close();
   });
 
   it("signs in, fills the store as placed, and refuses a chunk whose origin bytes are wrong", async () => {

@@ -1,12 +1,16 @@
 // What the agent's integration tests share: an origin HTTP server with Range (and faults), a
 // browser's coordinator link (find, offer), and polling until a condition holds.
-import { readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
+import { publish } from "../../src/cli/publish";
 import { signApiRequest } from "../../src/coordinator/api-auth";
-import type { KeyPair } from "../../src/protocol/ed25519";
+import type { CoordinatorOptions } from "../../src/coordinator/config";
+import { startCoordinator, type RunningCoordinator } from "../../src/coordinator/main";
+import { generateKeyPair, type KeyPair } from "../../src/protocol/ed25519";
 import {
   decodeCoordinatorToBrowser,
   encodeMessage,
@@ -133,4 +137,64 @@ export async function uploadManifest(
     body,
   });
   if (up.status >= 300) throw new Error(`manifest upload: HTTP ${up.status} ${await up.text()}`);
+}
+
+/** Published content behind an origin, a coordinator that knows it, and a browser link. */
+export interface ContentWorld {
+  dir: string;
+  origin: Awaited<ReturnType<typeof startOrigin>>;
+  coord: RunningCoordinator;
+  link: BrowserLink;
+  contentId: string;
+  /** Chunk ids by file path. */
+  chunks: Map<string, string[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * Writes `files` under a temp dir, serves them from an origin (with `corrupt` faults), publishes
+ * them (signed manifest, `chunkSize`), starts a coordinator on loopback (SQLite in the temp dir,
+ * `coordinator` options over the defaults), uploads the manifest and opens a browser link.
+ */
+export async function startContentWorld(o: {
+  files: Record<string, Uint8Array>;
+  chunkSize: number;
+  corrupt?: Map<string, number>;
+  coordinator?: CoordinatorOptions;
+}): Promise<ContentWorld> {
+  const dir = mkdtempSync(join(tmpdir(), "pear-fog-agent-"));
+  const publisher = generateKeyPair();
+  const media = join(dir, "media");
+  mkdirSync(media);
+  for (const [name, bytes] of Object.entries(o.files)) writeFileSync(join(media, name), bytes);
+  const origin = await startOrigin(media, o.corrupt ?? new Map());
+  const pub = await publish(media, {
+    key: publisher,
+    outDir: join(dir, "pub"),
+    chunkSize: o.chunkSize,
+    origins: [origin.url],
+  });
+  const coord = await startCoordinator({
+    host: "127.0.0.1",
+    port: 0,
+    dbPath: join(dir, "coordinator.sqlite"),
+    publishers: [publisher.did],
+    ...o.coordinator,
+  });
+  await uploadManifest(coord.url, publisher, pub.manifestPath);
+  const link = await BrowserLink.open(`${coord.url.replace(/^http/, "ws")}/ws/browser`);
+  return {
+    dir,
+    origin,
+    coord,
+    link,
+    contentId: pub.contentId,
+    chunks: new Map(pub.manifest.files.map((f) => [f.path!, f.chunks.map((c) => c.id)])),
+    async close() {
+      link.close();
+      await coord.close();
+      await origin.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
