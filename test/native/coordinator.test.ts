@@ -145,7 +145,12 @@ describe("pear-fogd's embedded agent with a real coordinator", () => {
       () => coord.server.registry.list().find((n) => n.id === did),
       30_000,
     );
-    expect(d.log().match(/signed in to the coordinator/g)!.length).toBeGreaterThanOrEqual(2);
+    // The registry takes the node before the agent has read its welcome: wait for the log line.
+    await until(
+      "the agent's second sign-in line",
+      () => ((d.log().match(/signed in to the coordinator/g) ?? []).length >= 2 ? true : undefined),
+      10_000,
+    );
     expect(d.log()).not.toMatch(/AddressSanitizer|runtime error/);
   }, 45_000);
 });
