@@ -18,6 +18,13 @@ export interface FetchOptions {
   deadlineMs?: number;
 }
 
+/** A browser.find answer in the client's cache; `empty` once it resolved without nodes. */
+interface FindAnswer {
+  at: number;
+  nodes: Promise<FoundNode[]>;
+  empty?: boolean;
+}
+
 export class FogClient {
   readonly config: SdkConfig;
   private readonly events = new Emitter();
@@ -25,10 +32,7 @@ export class FogClient {
   private readonly coord: CoordinatorLink;
   private readonly pool: NodePool;
   private readonly manifest: Promise<ManifestIndex | undefined>;
-  private readonly findCache = new Map<
-    string,
-    { at: number; nodes: Promise<FoundNode[]>; empty?: boolean }
-  >();
+  private readonly findCache = new Map<string, FindAnswer>();
   private readonly statsTimer: ReturnType<typeof setInterval> | undefined;
   private readonly fetchFn: typeof fetch;
   private readonly peers: FogPeers;
@@ -171,7 +175,7 @@ export class FogClient {
       if (now - v.at >= this.config.findCacheMs) this.findCache.delete(k);
     }
     const nodes = this.coord.find(contentId, ids, this.config.findMax);
-    const entry: { at: number; nodes: Promise<FoundNode[]>; empty?: boolean } = { at: now, nodes };
+    const entry: FindAnswer = { at: now, nodes };
     this.findCache.set(key, entry);
     nodes.then((n) => (entry.empty = n.length === 0)).catch(() => undefined);
     nodes.catch(() => this.findCache.delete(key)); // do not cache failures
