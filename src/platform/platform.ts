@@ -86,4 +86,20 @@ export interface Platform {
   randomBytes(n: number): Uint8Array;
   log(level: LogLevel, msg: string): void;
   daemon: Daemon;
+  /**
+   * Edge compute (issue 7): run one task in a fresh sandbox, isolated from the agent. `source` is
+   * a JS script that defines `function task(input)` (deterministic, no I/O); `input` and the
+   * result are JSON values. Rejects with PlatformError op "run_task" and code "throw" (the task
+   * threw), "timeout" (CPU time past `limits.timeoutMs`), "memory" (past `limits.memoryBytes`)
+   * or "bad_result" (not JSON-serialisable). Absent where the platform has no sandbox yet.
+   */
+  runTask?(source: string, input: unknown, limits: TaskLimits): Promise<unknown>;
+}
+
+/** Limits for one sandboxed task (Platform.runTask). */
+export interface TaskLimits {
+  /** Heap limit of the task's runtime, bytes. */
+  memoryBytes: number;
+  /** CPU time the task may use, milliseconds. */
+  timeoutMs: number;
 }
