@@ -25,6 +25,9 @@ export const APT_PACKAGES = {
   chromium: "real browser peer for interop and SDK tests",
   ffmpeg: "generates the demo HLS test stream",
   busybox: "ash and applets for the OpenWrt script tests (init, rpcd, uci-defaults, wifi)",
+  nftables: "NAT boxes of every RFC 4787 class in the NAT lab (test/nat/lab.ts)",
+  coturn: "the TURN server relayed pairs use in the NAT tests",
+  miniupnpd: "the UPnP-IGD / NAT-PMP / PCP gateway of the NAT lab's port-mapping tests",
 };
 
 /** Where downloads (kernels, sources, toolchains) are cached, outside the work tree. */

@@ -1,0 +1,222 @@
+// The NAT lab: network namespaces, veth pairs and nftables rules that put a host behind a NAT of
+// a chosen RFC 4787 class, all on one machine (root only). Everything the lab creates carries
+// its prefix `pfn<pid>x<n>-` and is removed by destroy(); namespaces of dead test processes are
+// swept when a lab starts, so a crash leaves nothing behind for long.
+//
+// Topology (addresses are documentation ranges, RFC 5737, so nothing leaks anywhere real):
+//
+//   <p>inet  bridge br0 198.51.100.2/24 + .3/24  ← "the internet": coordinator, STUN, TURN
+//     │ (veth: wan in the NAT box, its peer enslaved to br0)
+//   <p>nat<i>  wan 198.51.100.(10+i)/24, lan 10.<i+1>.0.1/24, ip_forward=1, nftables table pfnat
+//     │ (veth lan ↔ eth0)
+//   <p>host<i> eth0 10.<i+1>.0.2/24, default via 10.<i+1>.0.1   ← pear-fogd or the browser
+//
+// How each NAT class is made (RFC 4787 §4.1 mapping, §5 filtering), one host per NAT box:
+//   - port-restricted: `masquerade`. Linux NAT keeps the source port when it is free, and one
+//     socket keeps one external port for every destination (endpoint-independent mapping);
+//     conntrack only lets in replies to the exact 5-tuple (address-and-port-dependent filtering).
+//   - symmetric: `masquerade fully-random`: every new conntrack entry (every new destination)
+//     gets a random external port (address-and-port-dependent mapping), filtering as above.
+//   - address-restricted: masquerade (EIM) + a dynamic set of (destination address, source port)
+//     filled by the forward chain for every outgoing UDP datagram; a prerouting rule DNATs an
+//     incoming datagram whose (source address, destination port) is in the set to the host
+//     (address-dependent filtering: any port of an address the host has sent to gets in).
+//   - full-cone: masquerade (EIM) + a dynamic set of source ports; any incoming datagram to a
+//     port in the set is DNATed to the host (endpoint-independent filtering).
+// The sets rely on the port being kept (external = internal port); the probe (probe.ts) checks
+// every box's behaviour from outside, which is what the lab test asserts. Set entries and
+// mappings time out after NAT_TIMEOUT_S of silence (RFC 4787 REQ-5 asks for >= 120 s).
+import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
+
+export type NatClass = "full-cone" | "address-restricted" | "port-restricted" | "symmetric";
+export const NAT_CLASSES: readonly NatClass[] = [
+  "full-cone",
+  "address-restricted",
+  "port-restricted",
+  "symmetric",
+];
+
+/** Idle timeout of the full-cone / address-restricted filter sets, seconds. */
+export const NAT_TIMEOUT_S = 120;
+/** The two addresses of the "internet" namespace (servers live there). */
+export const INET_IPS = ["198.51.100.2", "198.51.100.3"] as const;
+
+export interface Site {
+  index: number;
+  nat: NatClass;
+  /** The NAT box namespace. */
+  natNs: string;
+  /** The namespace of the host behind it. */
+  hostNs: string;
+  /** The NAT's public (WAN) address. */
+  wanIp: string;
+  /** The host's private address. */
+  hostIp: string;
+}
+
+export interface Lab {
+  prefix: string;
+  inetNs: string;
+  sites: Site[];
+  /** Rebuild site i's NAT box with another class (new namespace: no conntrack state left). */
+  setNat(i: number, nat: NatClass): void;
+  /** Run a command in a namespace; returns stdout. */
+  exec(ns: string, cmd: string, args: string[]): string;
+  /** Start a long-running command in a namespace (stdio piped by default). */
+  spawn(ns: string, cmd: string, args: string[], opts?: SpawnOptions): ChildProcess;
+  destroy(): void;
+}
+
+let labCount = 0;
+
+function run(args: string[], input?: string): string {
+  try {
+    return execFileSync(args[0]!, args.slice(1), {
+      encoding: "utf8",
+      input,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`${args.join(" ")}: ${e.stderr?.trim() || e.message}`);
+  }
+}
+
+function nsList(): string[] {
+  return run(["ip", "netns", "list"])
+    .split("\n")
+    .map((l) => l.split(" ")[0]!)
+    .filter(Boolean);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Remove namespaces left by lab processes that are gone. */
+export function sweepStaleLabs(): void {
+  for (const ns of nsList()) {
+    const m = /^pfn(\d+)x\d+-/.exec(ns);
+    if (m && !alive(Number(m[1]))) run(["ip", "netns", "del", ns]);
+  }
+}
+
+/** The nftables ruleset of a NAT box (see the file comment for what makes each class). */
+export function natRuleset(nat: NatClass, hostIp: string): string {
+  const masq = nat === "symmetric" ? "masquerade fully-random" : "masquerade";
+  const lines = [
+    "table ip pfnat {",
+    `  set eif { type inet_service; flags dynamic,timeout; timeout ${NAT_TIMEOUT_S}s; }`,
+    `  set adf { type ipv4_addr . inet_service; flags dynamic,timeout; timeout ${NAT_TIMEOUT_S}s; }`,
+    "  chain filter_fwd {",
+    "    type filter hook forward priority 0; policy accept;",
+  ];
+  if (nat === "full-cone")
+    lines.push('    iifname "lan" meta l4proto udp update @eif { udp sport }');
+  if (nat === "address-restricted")
+    lines.push('    iifname "lan" meta l4proto udp update @adf { ip daddr . udp sport }');
+  lines.push(
+    "  }",
+    "  chain nat_pre {",
+    "    type nat hook prerouting priority -100; policy accept;",
+  );
+  if (nat === "full-cone") lines.push(`    iifname "wan" udp dport @eif dnat to ${hostIp}`);
+  if (nat === "address-restricted")
+    lines.push(`    iifname "wan" ip saddr . udp dport @adf dnat to ${hostIp}`);
+  lines.push(
+    "  }",
+    "  chain nat_post {",
+    "    type nat hook postrouting priority 100; policy accept;",
+    `    oifname "wan" ${masq}`,
+    "  }",
+    "}",
+  );
+  return lines.join("\n") + "\n";
+}
+
+/** Create the internet namespace and one NAT'ed site per entry of `nats`. */
+export function createLab(nats: NatClass[]): Lab {
+  if (process.getuid?.() !== 0) throw new Error("the NAT lab needs root (netns, nftables)");
+  sweepStaleLabs();
+  const prefix = `pfn${process.pid}x${labCount++}-`;
+  const inetNs = `${prefix}inet`;
+  const created: string[] = [];
+  const addNs = (ns: string) => {
+    run(["ip", "netns", "add", ns]);
+    created.push(ns);
+    run(["ip", "-n", ns, "link", "set", "lo", "up"]);
+  };
+  const sites: Site[] = nats.map((nat, i) => ({
+    index: i,
+    nat,
+    natNs: `${prefix}nat${i}`,
+    hostNs: `${prefix}host${i}`,
+    wanIp: `198.51.100.${10 + i}`,
+    hostIp: `10.${i + 1}.0.2`,
+  }));
+
+  const buildNat = (s: Site) => {
+    const i = s.index;
+    addNs(s.natNs);
+    run(["ip", "-n", s.natNs, "link", "add", "wan", "type", "veth", "peer", "name", `w${i}`]);
+    run(["ip", "-n", s.natNs, "link", "set", `w${i}`, "netns", inetNs]);
+    run(["ip", "-n", inetNs, "link", "set", `w${i}`, "master", "br0", "up"]);
+    run(["ip", "-n", s.natNs, "addr", "add", `${s.wanIp}/24`, "dev", "wan"]);
+    run(["ip", "-n", s.natNs, "link", "set", "wan", "up"]);
+    run(["ip", "-n", s.natNs, "link", "add", "lan", "type", "veth", "peer", "name", "eth0"]);
+    run(["ip", "-n", s.natNs, "link", "set", "eth0", "netns", s.hostNs]);
+    run(["ip", "-n", s.natNs, "addr", "add", `10.${i + 1}.0.1/24`, "dev", "lan"]);
+    run(["ip", "-n", s.natNs, "link", "set", "lan", "up"]);
+    run(["ip", "netns", "exec", s.natNs, "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+    run(["ip", "netns", "exec", s.natNs, "nft", "-f", "-"], natRuleset(s.nat, s.hostIp));
+    run(["ip", "-n", s.hostNs, "addr", "add", `${s.hostIp}/24`, "dev", "eth0"]);
+    run(["ip", "-n", s.hostNs, "link", "set", "eth0", "up"]);
+    run(["ip", "-n", s.hostNs, "route", "add", "default", "via", `10.${i + 1}.0.1`]);
+  };
+
+  const destroy = () => {
+    for (const ns of created.splice(0).reverse()) {
+      try {
+        run(["ip", "netns", "del", ns]);
+      } catch {
+        /* already gone */
+      }
+    }
+  };
+
+  try {
+    addNs(inetNs);
+    run(["ip", "-n", inetNs, "link", "add", "br0", "type", "bridge"]);
+    for (const ip of INET_IPS) run(["ip", "-n", inetNs, "addr", "add", `${ip}/24`, "dev", "br0"]);
+    run(["ip", "-n", inetNs, "link", "set", "br0", "up"]);
+    for (const s of sites) {
+      addNs(s.hostNs);
+      buildNat(s);
+    }
+  } catch (err) {
+    destroy();
+    throw err;
+  }
+
+  return {
+    prefix,
+    inetNs,
+    sites,
+    setNat(i, nat) {
+      const s = sites[i]!;
+      run(["ip", "netns", "del", s.natNs]);
+      created.splice(created.indexOf(s.natNs), 1);
+      s.nat = nat;
+      buildNat(s);
+    },
+    exec: (ns, cmd, args) => run(["ip", "netns", "exec", ns, cmd, ...args]),
+    spawn: (ns, cmd, args, opts) =>
+      spawn("ip", ["netns", "exec", ns, cmd, ...args], { stdio: "pipe", ...opts }),
+    destroy,
+  };
+}
