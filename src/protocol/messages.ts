@@ -4,12 +4,17 @@
 // validates the shape with a hand-written validator (no extra fields allowed, every string
 // and array capped). Pure: no I/O, runs on Node, in browsers and in QuickJS.
 //
-// Wire flow (see docs/coordinator-api.md):
+// Wire flow (see docs/coordinator-api.md; edge-compute jobs: jobs.ts, docs/jobs.md):
 //   node    -> node.hello {nodeId}          coordinator -> node.challenge {nonce}
 //   node    -> node.auth {sig}              coordinator -> node.welcome {...}
 //   node    -> node.heartbeat / node.probes / sig.answer / sig.candidate
 //   browser -> browser.hello                coordinator -> browser.welcome {session}
 //   browser -> browser.find / browser.rtt / browser.badchunk / browser.stats / sig.offer ...
+
+import { ProtocolError, arr, bool, fail, num, obj, oneOf, str, type Check } from "./check";
+// jobs: edge-compute job messages (issue 7), defined in jobs.ts
+import { JOB_NODE_TO_COORDINATOR, JOB_COORDINATOR_TO_NODE, nodeFacts } from "./jobs";
+import type { JobCoordinatorToNode, JobNodeToCoordinator, NodeFacts } from "./jobs";
 
 /** Largest accepted frame, bytes of UTF-8 JSON. An SDP offer (a few KiB) fits easily. */
 export const MAX_MESSAGE_BYTES = 64 * 1024;
@@ -110,13 +115,21 @@ export interface NodeHeartbeat {
   inventory: { add: string[]; remove: string[]; full?: boolean };
   /** Bytes served to browsers since the last heartbeat. */
   bytesServed: number;
+  /** jobs: what the node offers for edge-compute tasks (matchmaking); absent = no tasks. */
+  facts?: NodeFacts;
 }
 export interface NodeProbes {
   t: "node.probes";
   results: RttSample[];
 }
 export type NodeToCoordinator =
-  NodeHello | NodeAuth | NodeHeartbeat | NodeProbes | SigAnswer | SigCandidate;
+  | NodeHello
+  | NodeAuth
+  | NodeHeartbeat
+  | NodeProbes
+  | SigAnswer
+  | SigCandidate
+  | JobNodeToCoordinator; // jobs
 
 // ---- coordinator -> node ----
 export interface NodeChallenge {
@@ -161,6 +174,7 @@ export type CoordinatorToNode =
   | NodeHold
   | SigOfferToNode
   | SigCandidateToNode
+  | JobCoordinatorToNode // jobs
   | ErrorMessage;
 
 // ---- browser -> coordinator ----
@@ -290,102 +304,8 @@ export interface ErrorMessage {
   req?: number;
 }
 
-// ---- errors ----
-export type ProtocolErrorCode = "unknown_type" | "invalid" | "too_large";
-
-/** A received frame was rejected. `detail` names the field or limit. */
-export class ProtocolError extends Error {
-  constructor(
-    readonly code: ProtocolErrorCode,
-    readonly detail: string,
-  ) {
-    super(`${code}: ${detail}`);
-    this.name = "ProtocolError";
-  }
-}
-
-// ---- validation helpers (a tiny schema language) ----
-type Check<T> = (v: unknown, path: string) => T;
-
-function fail(path: string, what: string): never {
-  throw new ProtocolError("invalid", `${path}: ${what}`);
-}
-
-function str(max: number, re?: RegExp): Check<string> {
-  return (v, path) => {
-    if (typeof v !== "string") fail(path, "expected string");
-    if (v.length > max) throw new ProtocolError("too_large", `${path}: longer than ${max}`);
-    if (re && !re.test(v)) fail(path, "bad format");
-    return v;
-  };
-}
-
-function num(min: number, max: number, integer = false): Check<number> {
-  return (v, path) => {
-    if (typeof v !== "number" || !Number.isFinite(v)) fail(path, "expected finite number");
-    if (integer && !Number.isSafeInteger(v)) fail(path, "expected integer");
-    if (v < min || v > max) fail(path, `out of range [${min}, ${max}]`);
-    return v;
-  };
-}
-
-function bool(): Check<boolean> {
-  return (v, path) => {
-    if (typeof v !== "boolean") fail(path, "expected boolean");
-    return v;
-  };
-}
-
-function oneOf<const T extends string>(values: readonly T[]): Check<T> {
-  return (v, path) => {
-    if (typeof v !== "string" || !(values as readonly string[]).includes(v)) {
-      fail(path, `expected one of ${values.join("|")}`);
-    }
-    return v as T;
-  };
-}
-
-function arr<T>(max: number, item: Check<T>): Check<T[]> {
-  return (v, path) => {
-    if (!Array.isArray(v)) fail(path, "expected array");
-    if (v.length > max) throw new ProtocolError("too_large", `${path}: more than ${max} items`);
-    return v.map((x, i) => item(x, `${path}[${i}]`));
-  };
-}
-
-type Shape = Record<string, Check<unknown>>;
-
-type Out<S extends Shape, O extends Shape> = { [K in keyof S]: ReturnType<S[K]> } & {
-  [K in keyof O]?: ReturnType<O[K]>;
-};
-
-function obj<S extends Shape, O extends Shape = Record<never, never>>(
-  required: S,
-  optional?: O,
-): Check<Out<S, O>> {
-  return (v, path) => {
-    if (typeof v !== "object" || v === null || Array.isArray(v)) fail(path, "expected object");
-    const rec = v as Record<string, unknown>;
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(rec)) {
-      if (!Object.hasOwn(required, key) && !(optional && Object.hasOwn(optional, key))) {
-        fail(`${path}.${key}`, "unexpected field");
-      }
-    }
-    for (const [key, check] of Object.entries(required)) {
-      if (!Object.hasOwn(rec, key)) fail(`${path}.${key}`, "missing");
-      out[key] = check(rec[key], `${path}.${key}`);
-    }
-    if (optional) {
-      for (const [key, check] of Object.entries(optional)) {
-        if (Object.hasOwn(rec, key) && rec[key] !== undefined) {
-          out[key] = check(rec[key], `${path}.${key}`);
-        }
-      }
-    }
-    return out as Out<S, O>;
-  };
-}
+// ---- errors and the validation helpers: src/protocol/check.ts (shared with jobs.ts) ----
+export { ProtocolError, type ProtocolErrorCode } from "./check";
 
 // ---- field formats ----
 /** did:key with a base58btc multibase value. */
@@ -439,29 +359,33 @@ const NODE_TO_COORDINATOR: Record<string, Check<unknown>> = {
     { probeUrl: str(LIMITS.url, URL_RE), httpPort: num(1, 65535, true) },
   ),
   "node.auth": obj({ t: oneOf(["node.auth"]), sig: str(128, B64URL_RE) }),
-  "node.heartbeat": obj({
-    t: oneOf(["node.heartbeat"]),
-    seq: num(0, Number.MAX_SAFE_INTEGER, true),
-    capacity: obj({
-      uplinkCapBps: bytes,
-      uplinkUsedBps: bytes,
-      storeBytes: bytes,
-      storeCapBytes: bytes,
-      load: num(0, 1),
-      reachability: oneOf(REACHABILITY),
-    }),
-    inventory: obj(
-      { add: arr(LIMITS.inventory, chunkId), remove: arr(LIMITS.inventory, chunkId) },
-      { full: bool() },
-    ),
-    bytesServed: bytes,
-  }),
+  "node.heartbeat": obj(
+    {
+      t: oneOf(["node.heartbeat"]),
+      seq: num(0, Number.MAX_SAFE_INTEGER, true),
+      capacity: obj({
+        uplinkCapBps: bytes,
+        uplinkUsedBps: bytes,
+        storeBytes: bytes,
+        storeCapBytes: bytes,
+        load: num(0, 1),
+        reachability: oneOf(REACHABILITY),
+      }),
+      inventory: obj(
+        { add: arr(LIMITS.inventory, chunkId), remove: arr(LIMITS.inventory, chunkId) },
+        { full: bool() },
+      ),
+      bytesServed: bytes,
+    },
+    { facts: nodeFacts }, // jobs
+  ),
   "node.probes": obj({ t: oneOf(["node.probes"]), results: arr(LIMITS.rttSamples, rtt) }),
   "sig.answer": obj({ t: oneOf(["sig.answer"]), session: opaque, sdp: str(LIMITS.sdp) }),
   "sig.candidate": obj(
     { t: oneOf(["sig.candidate"]), session: opaque, candidate: str(LIMITS.candidate) },
     { mid },
   ),
+  ...JOB_NODE_TO_COORDINATOR, // jobs
 };
 
 const COORDINATOR_TO_NODE: Record<string, Check<unknown>> = {
@@ -485,6 +409,7 @@ const COORDINATOR_TO_NODE: Record<string, Check<unknown>> = {
   }),
   "sig.offer": obj({ t: oneOf(["sig.offer"]), session: opaque, sdp: str(LIMITS.sdp) }),
   "sig.candidate": NODE_TO_COORDINATOR["sig.candidate"] as Check<unknown>,
+  ...JOB_COORDINATOR_TO_NODE, // jobs
   error: errorMessage,
 };
 
