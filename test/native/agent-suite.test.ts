@@ -65,7 +65,7 @@ it("the agent's unit tests pass on Node and inside pear-fogd, the same tests", a
       expect(node.filter((t) => !t.ok)).toEqual([]);
       // the native-only tests (src/platform/native/*.qjs-test.ts) ran and passed too
       const nativeOnly = native.filter((t) => t.name.startsWith("native platform (inside"));
-      expect(nativeOnly.length).toBe(6);
+      expect(nativeOnly.length).toBe(8); // 6 platform + 2 runTask (sandbox)
       expect(
         native
           .filter((t) => !nativeOnly.includes(t))

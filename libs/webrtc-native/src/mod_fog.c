@@ -466,6 +466,14 @@ static const JSCFunctionListEntry fog_funcs[] = {
 	JS_CFUNC_DEF("ed25519PublicKey", 1, mod_fog_ed25519_public_key),
 	JS_CFUNC_DEF("ed25519Sign", 2, mod_fog_ed25519_sign),
 	JS_CFUNC_DEF("ed25519Verify", 3, mod_fog_ed25519_verify),
+	JS_CFUNC_DEF("runTask", 3, mod_fog_run_task),
+	JS_CFUNC_DEF("appStart", 2, mod_fog_app_start),
+	JS_CFUNC_DEF("appPost", 2, mod_fog_app_post),
+	JS_CFUNC_DEF("appReply", 4, mod_fog_app_reply),
+	JS_CFUNC_DEF("appStop", 1, mod_fog_app_stop),
+	JS_CFUNC_DEF("appInfo", 1, mod_fog_app_info),
+	JS_CFUNC_DEF("appLogs", 1, mod_fog_app_logs),
+	JS_CFUNC_DEF("appLimits", 1, mod_fog_app_limits),
 };
 
 static int fog_module_init(JSContext *ctx, JSModuleDef *m)

@@ -27,6 +27,13 @@
  *   ed25519PublicKey(seed32) → 32 bytes   ed25519Sign(msg, seed32) → 64 bytes
  *   ed25519Verify(sig, msg, pub) → boolean                   RFC 8032 (OpenSSL)
  *   utf8Encode(string) → Uint8Array  utf8Decode(Uint8Array) → string
+ *   runTask(source, inputJson, {memoryBytes, timeoutMs, shares?}) → Promise<resultJson>
+ *                                    a sandbox thread (sandbox.h); rejects with code "throw",
+ *                                    "timeout", "memory", "bad_result", "bad_request", "error"
+ *   appStart(opts, onEvent) → id     a long-running app sandbox; onEvent("post", json),
+ *                                    ("fetch", url, reqId), ("exit", status, message)
+ *   appPost(id, json), appReply(id, reqId, ok, json), appStop(id), appInfo(id), appLogs(id),
+ *   appLimits({cpuPermille?, periodMs?, memoryBytes?})      (mod_fog_sandbox.c)
  * File ops are synchronous underneath (small files on local flash) but Promise-shaped; a
  * failure rejects with an Error carrying `op` and `code` ("ENOENT", "too_large", ...). */
 #ifndef PEARFOG_MOD_FOG_H
@@ -46,6 +53,7 @@
 #define MOD_FOG_MAX_HTTP_BODY (16u << 20)   /* httpGet maxBytes cap, bytes */
 #define MOD_FOG_WS_MAX_MESSAGE (16u << 20)  /* wsConnect maxMessage / maxQueued cap, bytes */
 #define MOD_FOG_WS_MAX_QUEUED (1u << 20)    /* wsConnect default maxQueued, bytes */
+#define MOD_FOG_APPS_MEMORY_DEFAULT (64u << 20) /* all apps' memory limits together, bytes */
 
 /* Module loader hook: create the module in ctx (a js_host context). */
 JSModuleDef *mod_fog_init(JSContext *ctx, const char *name);
@@ -74,6 +82,24 @@ JSValue mod_fog_ed25519_verify(JSContext *ctx, JSValueConst this_val, int argc, 
 JSValue mod_fog_http_get(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
 JSValue mod_fog_ws_connect(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
 JSValue mod_fog_spawn(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
+/* mod_fog_sandbox.c (issue 7): runTask, appStart/Post/Reply/Stop/Info/Logs/Limits */
+JSValue mod_fog_run_task(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
+JSValue mod_fog_app_start(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
+JSValue mod_fog_app_post(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
+JSValue mod_fog_app_reply(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
+JSValue mod_fog_app_stop(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
+JSValue mod_fog_app_info(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
+JSValue mod_fog_app_logs(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
+JSValue mod_fog_app_limits(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
+
+/* The router owner's control ops on live apps (pear-fogd.c: app_list, app_stop,
+ * app_limits).  Loop thread only. */
+struct ctl_json_out;
+void mod_fog_sandbox_ctl_list(struct ctl_json_out *o);
+int mod_fog_sandbox_ctl_stop(const char *name); /* 0 or -ENOENT */
+/* Total CPU (permille of one core), accounting period (ms), apps' memory cap (bytes);
+ * 0 leaves a value unchanged. */
+void mod_fog_sandbox_limits(uint32_t cpu_permille, uint32_t period_ms, uint64_t memory_bytes);
 
 /* mkdir -p of path's parent directories (not path itself).  0 or -errno. */
 int mod_fog_mkdir_parents(const char *path);

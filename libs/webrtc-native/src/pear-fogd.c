@@ -21,6 +21,7 @@
 #include "http_server.h"
 #ifdef PEARFOG_WITH_JS
 #include "js_host.h"
+#include "mod_fog.h"
 #endif
 #include "log.h"
 #include "loop.h"
@@ -263,6 +264,43 @@ static void op_sharing(void *ctx, const struct ctl_json *req, struct ctl_reply *
 	log_info("sharing %s", m->boolean ? "enabled" : "disabled");
 }
 
+#ifdef PEARFOG_WITH_JS
+/* Edge-compute apps (issue 7, mod_fog_sandbox.c): the router owner lists, stops and caps
+ * them (rpcd: ubus call pear-fog apps / app_stop). */
+static void op_app_list(void *ctx, const struct ctl_json *req, struct ctl_reply *r)
+{
+	mod_fog_sandbox_ctl_list(r->out);
+}
+
+static void op_app_stop(void *ctx, const struct ctl_json *req, struct ctl_reply *r)
+{
+	const char *name = ctl_json_get_str(req, "name");
+
+	if (!name) {
+		ctl_reply_error(r, "bad_request", "\"name\" (string) is required");
+		return;
+	}
+	if (mod_fog_sandbox_ctl_stop(name) < 0)
+		ctl_reply_error(r, "not_found", "no running app '%s'", name);
+	else
+		log_info("app %s stopped by the router owner", name);
+}
+
+static void op_app_limits(void *ctx, const struct ctl_json *req, struct ctl_reply *r)
+{
+	uint64_t cpu = 0, period = 0, mem = 0;
+
+	ctl_json_get_u64(req, "cpu_permille", &cpu);
+	ctl_json_get_u64(req, "period_ms", &period);
+	ctl_json_get_u64(req, "memory", &mem);
+	if (cpu > 64000 || period > 10000) {
+		ctl_reply_error(r, "bad_request", "cpu_permille ≤ 64000, period_ms ≤ 10000");
+		return;
+	}
+	mod_fog_sandbox_limits((uint32_t)cpu, (uint32_t)period, mem);
+}
+#endif
+
 static const struct ctl_op ctl_ops[] = {
 	{ "status", op_status },
 	{ "offer", op_offer },
@@ -273,6 +311,11 @@ static const struct ctl_op ctl_ops[] = {
 	{ "chunk_list", op_chunk_list },
 	{ "limits", op_limits },
 	{ "sharing", op_sharing },
+#ifdef PEARFOG_WITH_JS
+	{ "app_list", op_app_list },
+	{ "app_stop", op_app_stop },
+	{ "app_limits", op_app_limits },
+#endif
 };
 
 /* ---- the agent (QuickJS-ng, js_host.h): started after the data plane is ready ---- */

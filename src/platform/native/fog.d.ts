@@ -110,4 +110,62 @@ declare module "pear-fog:native" {
     argv: string[],
     opts?: { timeoutMs?: number; maxOutput?: number },
   ): Promise<{ status: number | null; signal: number | null; stdout: string; stderr: string }>;
+  /**
+   * Run `source` (defines `function task(input)`) in a fresh sandbox on its own thread
+   * (libs/webrtc-native/src/sandbox.h): memory limit on everything its runtime allocates, CPU
+   * budget timeoutMs (thread CPU time), weight `shares` in the sandboxes' fair share. Resolves
+   * with JSON.stringify of the result; rejects with a FogError, op "run_task", code "throw",
+   * "timeout", "memory", "bad_result", "bad_request" or "error".
+   */
+  export function runTask(
+    source: string,
+    inputJson: string,
+    limits: { memoryBytes: number; timeoutMs: number; shares?: number },
+  ): Promise<string>;
+  export type AppEvent =
+    | [type: "post", json: string]
+    | [type: "fetch", url: string, reqId: number]
+    /** Last, exactly once: status "stopped", "owner_stopped", "memory", "throw", "error". */
+    | [type: "exit", status: string, message: string];
+  export interface AppStartOptions {
+    name: string;
+    version: string;
+    /** The app's script (run once, then it lives on timers and messages). */
+    source: string;
+    memoryBytes: number;
+    shares?: number;
+    /** Granted capabilities: "messages", "kv", "fetch" (others grant nothing here). */
+    caps?: string[];
+    storageDir?: string;
+    storageQuota?: number;
+    fetchHosts?: string[];
+  }
+  /** Start an app sandbox; throws a FogError (op "app_start", code "bad_request", "over_capacity"). */
+  export function appStart(opts: AppStartOptions, onEvent: (...ev: AppEvent) => void): number;
+  /** Deliver a JSON message to the app's pear.onMessage. Throws code "closed", "busy", "too_large". */
+  export function appPost(id: number, json: string): void;
+  /** Answer the app's fetch request reqId: ok → JSON {status, body}, else an error message. */
+  export function appReply(id: number, reqId: number, ok: boolean, json: string): void;
+  /** Ask the app to stop; its "exit" event follows. false if no such app. */
+  export function appStop(id: number): boolean;
+  export interface AppInfo {
+    id: number;
+    name: string;
+    version: string;
+    status: string;
+    cpuMs: number;
+    throttledMs: number;
+    memoryBytes: number;
+    memoryLimit: number;
+    shares: number;
+  }
+  export function appInfo(id: number): AppInfo | null;
+  /** The app's recent console output (a 16 KiB ring). */
+  export function appLogs(id: number): string | null;
+  /** All sandboxes' CPU (permille of one core), period (ms), all apps' memory cap (bytes). */
+  export function appLimits(l: {
+    cpuPermille?: number;
+    periodMs?: number;
+    memoryBytes?: number;
+  }): void;
 }

@@ -128,3 +128,40 @@ describe("native platform (inside pear-fogd)", () => {
     expect(await fog.stat(dir)).toBeNull();
   });
 });
+
+describe("native platform (inside pear-fogd): runTask on sandbox threads", () => {
+  const limits = { memoryBytes: 4 << 20, timeoutMs: 1000 };
+  const code = async (p: Promise<unknown>): Promise<string> => {
+    try {
+      await p;
+      return "resolved";
+    } catch (e) {
+      expect(e).toBeInstanceOf(PlatformError);
+      expect((e as PlatformError).op).toBe("run_task");
+      return (e as PlatformError).code;
+    }
+  };
+
+  it("runs a task to its JSON result, several at once", async () => {
+    const p = await createNativePlatform({ stagingDir: `${dir}/staging` });
+    const src =
+      "function task(x) { let s = 0; for (let i = 0; i < x.n; i++) s += i; return { s } }";
+    const results = await Promise.all([10, 100, 1000].map((n) => p.runTask!(src, { n }, limits)));
+    expect(results).toEqual([{ s: 45 }, { s: 4950 }, { s: 499500 }]);
+  });
+
+  it("a task that throws, loops or exhausts memory fails only itself, with a typed code", async () => {
+    const p = await createNativePlatform({ stagingDir: `${dir}/staging` });
+    const t0 = fog.monotonic();
+    const [thr, loop, mem, bad] = await Promise.all([
+      code(p.runTask!("function task() { throw new Error('x') }", null, limits)),
+      code(p.runTask!("function task() { for (;;) {} }", null, { ...limits, timeoutMs: 100 })),
+      code(p.runTask!("function task() { return new Uint8Array(8 << 20) }", null, limits)),
+      code(p.runTask!("function task() { return () => 1 }", null, limits)),
+    ]);
+    expect([thr, loop, mem, bad]).toEqual(["throw", "timeout", "memory", "bad_result"]);
+    expect(fog.monotonic() - t0).toBeLessThan(5000);
+    // the agent's own timers kept running meanwhile, and the host is fine afterwards
+    expect(await p.runTask!("function task(x) { return x + 1 }", 41, limits)).toBe(42);
+  });
+});

@@ -11,6 +11,7 @@ import {
   type HttpResponse,
   type LogLevel,
   type Platform,
+  type TaskLimits,
   type WebSocketLike,
 } from "../platform";
 
@@ -190,5 +191,31 @@ export async function createNativePlatform(
       if (LEVELS[level] <= min) fog.log(level, msg);
     },
     daemon: nativeDaemon(),
+    runTask: nativeRunTask,
   };
+}
+
+/** Platform.runTask on pear-fogd: a sandbox thread per task (fog.runTask, sandbox.h). */
+export async function nativeRunTask(
+  source: string,
+  input: unknown,
+  limits: TaskLimits,
+): Promise<unknown> {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(input);
+  } catch {
+    json = undefined;
+  }
+  if (json === undefined) throw new PlatformError("run_task", "bad_input", "input is not JSON");
+  let out: string;
+  try {
+    out = await fog.runTask(source, json, {
+      memoryBytes: limits.memoryBytes,
+      timeoutMs: limits.timeoutMs,
+    });
+  } catch (e) {
+    throw platformError("run_task", e);
+  }
+  return JSON.parse(out) as unknown;
 }
