@@ -388,7 +388,16 @@ int sctp_global_init(void)
 	usrsctp_sysctl_set_sctp_pktdrop_enable(0);
 	usrsctp_sysctl_set_sctp_delayed_sack_time_default(20);
 	usrsctp_sysctl_set_sctp_rto_initial_default(1000);
-	usrsctp_sysctl_set_sctp_rto_min_default(200);
+	/* RTO.Min (RFC 9260 §6.3.1 suggests 1 s; WebRTC stacks use ~200 ms) is what a lost
+	 * tail costs: the last packets of a response have no later packet to trigger fast
+	 * retransmit, so SCTP waits for T3-rtx.  A browser on a busy machine drops datagrams
+	 * from its full UDP receive buffer (208 KiB by default) at any send rate, so tails do
+	 * get lost: with 200 ms, 3-7 of 1000 four-chunk segments took ~400 ms (two RTOs);
+	 * with 20 ms none took 100 ms (`npm run bench -- segment`).  RTO = SRTT + 4 RTTVAR
+	 * still governs paths slower than that, and SACK-IMMEDIATELY on every message
+	 * (sctp_assoc_send) keeps a receiver's delayed SACK from firing it spuriously; QUIC's
+	 * probe timeout (RFC 9002 §6.2) has no floor beyond 1 ms. */
+	usrsctp_sysctl_set_sctp_rto_min_default(SCTP_RTO_MIN_MS);
 	usrsctp_sysctl_set_sctp_rto_max_default(10000);
 	usrsctp_sysctl_set_sctp_init_rto_max_default(10000);
 	usrsctp_sysctl_set_sctp_initial_cwnd(10);
@@ -609,6 +618,10 @@ int sctp_assoc_send(struct sctp_assoc *a, uint16_t stream, uint32_t ppid, const 
 	spa.sendv_sndinfo.snd_ppid = htonl(ppid);
 	if (o && o->unordered)
 		spa.sendv_sndinfo.snd_flags |= SCTP_UNORDERED;
+	/* RFC 7053 §4.1: the I bit on the message's last DATA chunk asks the receiver to SACK
+	 * it at once rather than after its delayed-SACK timer (up to 200 ms, RFC 9260 §6.2),
+	 * which would otherwise race our short RTO.Min at the end of every response. */
+	spa.sendv_sndinfo.snd_flags |= SCTP_SACK_IMMEDIATELY;
 	if (o && o->pr_policy != SCTP_PRP_NONE) {
 		spa.sendv_flags |= SCTP_SEND_PRINFO_VALID;
 		spa.sendv_prinfo.pr_policy =

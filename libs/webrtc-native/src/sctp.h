@@ -38,6 +38,7 @@
 #include <stdint.h>
 
 #define SCTP_TICK_MS 10 /* suggested sctp_timers_advance() interval while assocs exist */
+#define SCTP_RTO_MIN_MS 20 /* retransmission timeout floor (sctp.c says why) */
 #define SCTP_MAX_MESSAGE_CAP (16u << 20) /* upper bound accepted for max_message_size */
 #define SCTP_RECV_CHUNK 65536 /* bytes read per usrsctp_recvv (one static buffer) */
 

@@ -45,6 +45,7 @@ static struct pkt *q_head, **q_tail = &q_head;
 static struct side S[2];
 static unsigned drop_every; /* drop every Nth packet side 0 -> side 1 (0 = none) */
 static unsigned n_sent01;
+static unsigned drop_data01; /* drop side 0's next N packets of over 100 bytes (DATA) */
 
 /* Bitwise CRC32c (Castagnoli, reflected 0x82F63B78), independent of usrsctp. */
 static uint32_t crc32c_ref(const uint8_t *p, size_t len)
@@ -96,6 +97,10 @@ static void send_packet(void *user, const uint8_t *p, size_t len)
 	}
 	if (s->idx == 0 && drop_every && ++n_sent01 % drop_every == 0)
 		return;
+	if (s->idx == 0 && drop_data01 && len > 100) {
+		drop_data01--;
+		return;
+	}
 	k = malloc(sizeof(*k) + len);
 	k->next = NULL;
 	k->to = !s->idx;
@@ -392,6 +397,41 @@ TEST(lossy_link_reliable_and_partial)
 	pair_down();
 }
 
+static bool s1_got_one_more(void)
+{
+	return S[1].n_msgs >= n_expect;
+}
+
+/* A response's last packet lost with nothing sent after it (a tail loss: no later SACK
+ * can report the gap, RFC 9260 §7.2.4) waits for T3-rtx, so RTO.Min is the whole delay on
+ * a fast path.  Under 200 ms it was ~200-400 ms; SCTP_RTO_MIN_MS keeps it well under. */
+TEST(lost_tail_retransmitted_after_rto_min)
+{
+	uint8_t buf[1000];
+	uint64_t t0, took;
+
+	memset(buf, 2, sizeof(buf));
+	pair_up(NULL, NULL);
+	for (int i = 0; i < 20; i++) { /* RTT samples: SRTT ends near 0 on this in-memory path */
+		n_expect = S[1].n_msgs + 1;
+		CHECK_EQ_INT(sctp_assoc_send(S[0].a, 4, 53, buf, sizeof(buf), NULL), SCTP_OK);
+		pump(2000, s1_got_one_more);
+	}
+	CHECK_EQ_INT(S[1].n_msgs, 20);
+	drop_data01 = 1;
+	n_expect = 21;
+	t0 = mono_ms();
+	CHECK_EQ_INT(sctp_assoc_send(S[0].a, 4, 53, buf, sizeof(buf), NULL), SCTP_OK);
+	CHECK_EQ_INT(drop_data01, 0); /* the only packet of the message was lost */
+	pump(3000, s1_got_one_more);
+	took = mono_ms() - t0;
+	CHECK_EQ_INT(S[1].n_msgs, 21);
+	printf("  lost tail delivered after %llu ms (RTO.Min %d ms)\n", (unsigned long long)took,
+	       SCTP_RTO_MIN_MS);
+	CHECK(took < 150);
+	pair_down();
+}
+
 /* A 200 KiB zero-retransmission message whose first packets are all lost is abandoned
  * (RFC 3758): nothing of it is delivered, the send buffer empties, and the association
  * carries on.  Its bytes look like notification headers, in case usrsctp hands any of it
@@ -579,6 +619,7 @@ int main(void)
 	RUN(oversize_dropped_and_counted);
 	RUN(back_pressure);
 	RUN(lossy_link_reliable_and_partial);
+	RUN(lost_tail_retransmitted_after_rto_min);
 	RUN(abandoned_large_pr_message);
 	RUN(stream_reset);
 	RUN(free_sends_abort_and_close_is_graceful);

@@ -1,0 +1,157 @@
+// `npm run bench -- segment [--json] [--segments N] [--fogd PATH]`: the latency of one video
+// segment from one pear-fogd, over a data channel vs over HTTP, same run, same daemon, loopback.
+//
+// A segment is `chunksPerSegment` chunks of `chunkBytes` fetched in parallel (what the SDK does
+// for a 256 KiB HLS segment). The fog side is one @roamhq/wrtc peer in this process with the
+// SDK's ChunkClient on the "pear-fog-chunks" channel; the anchor is Node's fetch (keep-alive)
+// against the same pear-fogd's `GET /chunks/<id>`. Each segment's bytes are checked (SHA-256).
+// This isolates the transport from the swarm bench's coordinator, placement and scheduling: the
+// swarm bench's p95 goal (fog no worse than HTTP) cannot be met if this one is not.
+//
+// Metrics (value = data channel, anchor "http" = the same segments over HTTP):
+//   segment_ms_p50 / _p95 / _p99 / _max   wall time of one segment, milliseconds
+//   segments_over_100ms                    count of segments slower than 100 ms
+//   udp_rcvbuf_errors                      the kernel's UDP RcvbufErrors during the fog phase
+//                                          (/proc/net/snmp; datagrams dropped because a
+//                                          receiver's socket buffer was full), no anchor
+import wrtc from "@roamhq/wrtc";
+import { createHash, randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { ChunkClient } from "../src/sdk/chunk-client";
+import { startPearFogd, type PearFogd } from "../test/support/pear-fogd";
+import { report } from "./report";
+
+/** Every knob of this bench. */
+export const SEGMENT_BENCH_DEFAULTS = {
+  /** Segments fetched per transport (count). */
+  segments: 1000,
+  /** Chunks per segment, fetched in parallel (count). */
+  chunksPerSegment: 4,
+  /** Bytes per chunk (64 KiB: a 256 KiB segment). */
+  chunkBytes: 64 * 1024,
+  /** Distinct chunks in the daemon's store, picked at random per segment (count). */
+  storeChunks: 64,
+  /** Pause between segments, milliseconds (a player asks for one segment at a time). */
+  gapMs: 2,
+  /** Upper bound on one segment, milliseconds. */
+  segmentTimeoutMs: 10_000,
+} as const;
+
+const C = SEGMENT_BENCH_DEFAULTS;
+const argOf = (name: string): string | undefined => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+const SEGMENTS = Number(argOf("--segments") ?? C.segments);
+const FOGD_BINARY = argOf("--fogd");
+
+type PC = InstanceType<typeof wrtc.RTCPeerConnection>;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function quantile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+/** The kernel's UDP RcvbufErrors counter (all sockets). */
+function udpRcvbufErrors(): number {
+  const lines = readFileSync("/proc/net/snmp", "utf8")
+    .split("\n")
+    .filter((l) => l.startsWith("Udp:"));
+  const names = lines[0]!.split(/\s+/);
+  const values = lines[1]!.split(/\s+/);
+  return Number(values[names.indexOf("RcvbufErrors")]);
+}
+
+async function connect(node: PearFogd): Promise<{ pc: PC; client: ChunkClient }> {
+  const pc = new wrtc.RTCPeerConnection();
+  const dc = pc.createDataChannel("pear-fog-chunks");
+  await pc.setLocalDescription(await pc.createOffer());
+  const r = await node.ctl.request("offer", { sdp: pc.localDescription!.sdp });
+  await pc.setRemoteDescription({ type: "answer", sdp: r.sdp as string });
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error("data channel not open in 10 s")), 10_000);
+    dc.onopen = () => {
+      clearTimeout(t);
+      resolve();
+    };
+  });
+  return { pc, client: new ChunkClient(dc as never, { requestTimeoutMs: C.segmentTimeoutMs }) };
+}
+
+async function run(
+  ids: string[],
+  fetchChunk: (id: string) => Promise<Uint8Array>,
+): Promise<number[]> {
+  const times: number[] = [];
+  for (let s = 0; s < SEGMENTS; s++) {
+    const pick = Array.from({ length: C.chunksPerSegment }, () => {
+      return ids[Math.floor(Math.random() * ids.length)]!;
+    });
+    const t0 = performance.now();
+    const got = await Promise.all(pick.map(fetchChunk));
+    times.push(performance.now() - t0);
+    got.forEach((b, i) => {
+      if (createHash("sha256").update(b).digest("hex") !== pick[i]) {
+        throw new Error(`segment ${s}: chunk ${pick[i]} came back with other bytes`);
+      }
+    });
+    await sleep(C.gapMs);
+  }
+  return times.sort((a, b) => a - b);
+}
+
+async function main(): Promise<void> {
+  const node = await startPearFogd({ build: "release", binary: FOGD_BINARY, http: true });
+  try {
+    const ids: string[] = [];
+    for (let i = 0; i < C.storeChunks; i++) {
+      ids.push(await node.putChunk(new Uint8Array(randomBytes(C.chunkBytes))));
+    }
+    const base = `http://127.0.0.1:${node.httpPort}/chunks/`;
+    const http = await run(ids, async (id) => {
+      const r = await fetch(base + id);
+      if (r.status !== 200) throw new Error(`GET ${id}: HTTP ${r.status}`);
+      return new Uint8Array(await r.arrayBuffer());
+    });
+
+    const { pc, client } = await connect(node);
+    const drops0 = udpRcvbufErrors();
+    const fog = await run(ids, (id) => client.get(Buffer.from(id, "hex")));
+    const drops = udpRcvbufErrors() - drops0;
+    pc.close();
+
+    for (const [q, name] of [
+      [0.5, "p50"],
+      [0.95, "p95"],
+      [0.99, "p99"],
+      [1, "max"],
+    ] as const) {
+      report({
+        metric: `segment_ms_${name}`,
+        value: quantile(fog, q),
+        unit: "ms",
+        anchor: "http",
+        anchor_value: quantile(http, q),
+      });
+    }
+    report({
+      metric: "segments_over_100ms",
+      value: fog.filter((t) => t > 100).length,
+      unit: "count",
+      anchor: "http",
+      anchor_value: http.filter((t) => t > 100).length,
+    });
+    report({ metric: "udp_rcvbuf_errors", value: drops, unit: "count" });
+  } finally {
+    await node.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
