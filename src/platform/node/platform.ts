@@ -15,6 +15,7 @@ import {
   type Platform,
 } from "../platform";
 import { CtlClient, CtlError } from "./ctl-client";
+import { createTaskRunner } from "./run-task";
 import { daemonOverCtl } from "../daemon-ops";
 
 export interface NodePlatformOptions {
@@ -40,6 +41,7 @@ export async function createNodePlatform(o: NodePlatformOptions): Promise<NodePl
   const sink = o.logSink ?? ((l: string) => process.stderr.write(`${l}\n`));
   const min = LEVELS[o.logLevel ?? "info"];
   let tmpSeq = 0;
+  const tasks = createTaskRunner(); // Platform.runTask: worker + node:vm sandbox (run-task.ts)
   return {
     now: () => Date.now(),
     localTime(ms) {
@@ -75,7 +77,11 @@ export async function createNodePlatform(o: NodePlatformOptions): Promise<NodePl
       if (LEVELS[level] <= min) sink(`pear-fog-agent: ${level}: ${msg}`);
     },
     daemon: ctlDaemon(ctl),
-    close: () => ctl.close(),
+    runTask: (source, input, limits) => tasks.runTask(source, input, limits),
+    close: () => {
+      ctl.close();
+      void tasks.close();
+    },
   };
 }
 
