@@ -17,6 +17,7 @@ import type { CoordinatorToNode } from "../protocol/messages";
 import type { DaemonStatus, Platform } from "../platform/platform";
 import type { AgentConfig } from "./config";
 import { FILL_DEFAULTS, StoreFiller, type FillOptions, type FillStats } from "./fill";
+import { JOB_RUNNER_DEFAULTS, JobRunner, type JobRunnerOptions, type JobRunnerStats } from "./jobs";
 import { WIFI_STATE_PATH, WifiContext, type WifiStats } from "./wifi";
 import {
   addServed,
@@ -45,6 +46,8 @@ export interface AgentOptions {
   wifiStatePath?: string;
   fill: Partial<FillOptions>;
   backoff: Partial<BackoffOptions>;
+  /** jobs: edge-compute tasks (src/agent/jobs.ts). Default JOB_RUNNER_DEFAULTS (one slot). */
+  jobs: Partial<JobRunnerOptions>;
 }
 
 export const AGENT_DEFAULTS: AgentOptions = {
@@ -56,6 +59,7 @@ export const AGENT_DEFAULTS: AgentOptions = {
   maxInventory: 200_000,
   fill: FILL_DEFAULTS,
   backoff: BACKOFF_DEFAULTS,
+  jobs: JOB_RUNNER_DEFAULTS,
 };
 
 export interface AgentStats {
@@ -76,6 +80,8 @@ export interface AgentStats {
   wifi: WifiStats | null;
   /** Upload cap given to pear-fogd now (upload_cap, lowered while the household is busy), B/s. */
   uploadCapBps: number;
+  /** jobs: tasks run, failed, revealed; the reference kernel time. */
+  jobs: JobRunnerStats;
 }
 
 export interface Agent {
@@ -193,6 +199,10 @@ export async function startAgent(
     o.fill,
   );
 
+  // jobs: tasks through Platform.runTask; facts ride on the heartbeat.
+  const jobs = new JobRunner(p, key.did, (m) => client.send(m), o.jobs);
+  await jobs.start();
+
   const client = new NodeClient({
     url: cfg.coordinatorUrl,
     key,
@@ -215,6 +225,7 @@ export async function startAgent(
         add: full ? [...held] : added,
         remove: full ? [] : removed,
         bytesServed: servedSinceBeat,
+        facts: jobs.currentFacts(), // jobs
       };
       added = [];
       removed = [];
@@ -222,8 +233,10 @@ export async function startAgent(
       return s;
     },
     onMessage: (msg) => onCoordinatorMessage(msg),
-    onState: (up) =>
-      p.log("info", up ? "signed in to the coordinator" : "coordinator connection lost"),
+    onState: (up) => {
+      if (!up) jobs.reset(); // jobs: the coordinator reassigns what we held
+      p.log("info", up ? "signed in to the coordinator" : "coordinator connection lost");
+    },
   });
 
   function onCoordinatorMessage(msg: CoordinatorToNode): void {
@@ -244,6 +257,8 @@ export async function startAgent(
           p.log("warn", `offer refused by pear-fogd: ${String(e)}`);
         },
       );
+    } else if (msg.t === "job.task" || msg.t === "job.reveal" || msg.t === "job.cancel") {
+      jobs.onMessage(msg); // jobs
     } else if (msg.t === "node.hold") {
       filler.hold(msg).catch((e: unknown) => p.log("warn", `hold ${msg.content}: ${String(e)}`));
     }
@@ -324,6 +339,7 @@ export async function startAgent(
         p.log("warn", `pear-fogd limits: ${String(e)}`);
       }
     }
+    await jobs.refreshFacts(); // jobs
     const before = decision;
     decision = decideSharing(cfg, local, usage);
     await saveUsage(decision.reason === "monthly_cap" && before.reason !== "monthly_cap");
@@ -374,6 +390,7 @@ export async function startAgent(
       heldChunks: held.size,
       wifi: wifi.stats(),
       uploadCapBps: capBps,
+      jobs: { ...jobs.stats, failed: { ...jobs.stats.failed } },
     }),
     async stop() {
       stopped = true;
@@ -381,6 +398,7 @@ export async function startAgent(
       if (graceTimer !== undefined) p.clearTimeout(graceTimer);
       client.stop();
       filler.stop();
+      jobs.stop();
       usageDirty = true;
       await saveUsage(true);
     },

@@ -1,5 +1,6 @@
 // Coordinator options: ONE defaults object, every option with its default and unit.
 // `startCoordinator(opts)` and the CLI take a Partial of this; nested objects merge per key.
+import { JOBS_DEFAULTS, type JobsConfig } from "./jobs/config";
 
 export interface CoordinatorConfig {
   /** TCP port to listen on; 0 = any free port. Default 8080. */
@@ -122,6 +123,9 @@ export interface CoordinatorConfig {
     maxSkewMs: number;
   };
 
+  /** jobs: edge-compute jobs (issue 7); every option and default in src/coordinator/jobs/config.ts. */
+  jobs: JobsConfig;
+
   /** Bytes-served time series bucket width, milliseconds. Default 60000. */
   statsBucketMs: number;
   /** Buckets shown on the status page, count. Default 60. */
@@ -188,6 +192,7 @@ export const COORDINATOR_DEFAULTS: CoordinatorConfig = {
     maxBodyBytes: 8 * 1024 * 1024,
     maxSkewMs: 300_000,
   },
+  jobs: JOBS_DEFAULTS,
   statsBucketMs: 60_000,
   statsBuckets: 60,
   maxBrowsers: 10_000,
@@ -195,7 +200,10 @@ export const COORDINATOR_DEFAULTS: CoordinatorConfig = {
 };
 
 export type CoordinatorOptions = Partial<
-  Omit<CoordinatorConfig, "rank" | "credibility" | "placement" | "rateLimit" | "signalling" | "api">
+  Omit<
+    CoordinatorConfig,
+    "rank" | "credibility" | "placement" | "rateLimit" | "signalling" | "api" | "jobs"
+  >
 > & {
   rank?: Partial<CoordinatorConfig["rank"]>;
   credibility?: Partial<CoordinatorConfig["credibility"]>;
@@ -203,6 +211,7 @@ export type CoordinatorOptions = Partial<
   rateLimit?: Partial<CoordinatorConfig["rateLimit"]>;
   signalling?: Partial<CoordinatorConfig["signalling"]>;
   api?: Partial<CoordinatorConfig["api"]>;
+  jobs?: Partial<JobsConfig>;
 };
 
 /** Defaults overlaid with `opts` (nested groups merge key by key). */
@@ -217,5 +226,6 @@ export function resolveConfig(opts: CoordinatorOptions = {}): CoordinatorConfig 
     rateLimit: { ...d.rateLimit, ...opts.rateLimit },
     signalling: { ...d.signalling, ...opts.signalling },
     api: { ...d.api, ...opts.api },
+    jobs: { ...d.jobs, ...opts.jobs },
   };
 }

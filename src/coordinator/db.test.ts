@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CoordinatorDb } from "./db";
+import { CoordinatorDb, SCHEMA_VERSION } from "./db";
 
 describe("CoordinatorDb", () => {
   it("migrates once and keeps data across reopen", () => {
@@ -10,7 +10,7 @@ describe("CoordinatorDb", () => {
     try {
       const path = join(dir, "c.db");
       const a = new CoordinatorDb(path);
-      expect(a.schemaVersion()).toBe(1);
+      expect(a.schemaVersion()).toBe(SCHEMA_VERSION);
       a.addPublisher("did:key:zA", "alice", 1);
       a.addPublisher("did:key:zA", "ignored", 2);
       a.putManifest({ contentId: "v", publisherDid: "did:key:zA", body: "{}", createdAt: 3 });
@@ -29,7 +29,7 @@ describe("CoordinatorDb", () => {
       a.addOffload(7, 900, 100);
       a.close();
       const b = new CoordinatorDb(path);
-      expect(b.schemaVersion()).toBe(1);
+      expect(b.schemaVersion()).toBe(SCHEMA_VERSION);
       expect(b.listPublishers()).toEqual([{ did: "did:key:zA", name: "alice", createdAt: 1 }]);
       expect(b.getManifest("v")?.body).toBe("{}");
       // touchNode on a known node keeps credibility and first_seen.

@@ -36,7 +36,25 @@ const MIGRATIONS: string[] = [
      p2p_bytes INTEGER NOT NULL,
      http_bytes INTEGER NOT NULL
    );`,
+  // 2: jobs (src/coordinator/jobs/ledger.ts): node job history and the work-unit ledger
+  `CREATE TABLE job_nodes (
+     did TEXT PRIMARY KEY,
+     spot_passed INTEGER NOT NULL DEFAULT 0,
+     spot_failed INTEGER NOT NULL DEFAULT 0,
+     blacklisted_until INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE TABLE job_credits (
+     node_did TEXT NOT NULL,
+     job_id TEXT NOT NULL,
+     units REAL NOT NULL,
+     tasks INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (node_did, job_id)
+   );`,
 ];
+
+/** The schema version a fresh database ends at (the number of migrations). */
+export const SCHEMA_VERSION = MIGRATIONS.length;
 
 export interface PublisherRow {
   did: string;
@@ -55,6 +73,12 @@ export interface NodeRow {
   lastSeen: number;
   credibility: number;
   bytesServed: number;
+}
+export interface JobNodeRow {
+  did: string;
+  passed: number;
+  failed: number;
+  blacklistedUntil: number;
 }
 export interface BytesPoint {
   bucket: number;
@@ -225,6 +249,43 @@ export class CoordinatorDb {
       )
       .get(fromBucket) as { p2pBytes: number; httpBytes: number };
     return row;
+  }
+
+  // ---- jobs: node history and the work-unit ledger (src/coordinator/jobs/ledger.ts) ----
+  getJobNode(did: string): JobNodeRow | undefined {
+    return this.db
+      .prepare(
+        "SELECT did, spot_passed AS passed, spot_failed AS failed, blacklisted_until AS blacklistedUntil FROM job_nodes WHERE did = ?",
+      )
+      .get(did) as JobNodeRow | undefined;
+  }
+  putJobNode(r: JobNodeRow): void {
+    this.db
+      .prepare(
+        `INSERT INTO job_nodes (did, spot_passed, spot_failed, blacklisted_until) VALUES (?, ?, ?, ?)
+         ON CONFLICT(did) DO UPDATE SET spot_passed = excluded.spot_passed,
+           spot_failed = excluded.spot_failed, blacklisted_until = excluded.blacklisted_until`,
+      )
+      .run(r.did, r.passed, r.failed, r.blacklistedUntil);
+  }
+  addJobCredit(did: string, jobId: string, units: number, tasks: number, now: number): void {
+    this.db
+      .prepare(
+        `INSERT INTO job_credits (node_did, job_id, units, tasks, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(node_did, job_id) DO UPDATE SET units = units + excluded.units,
+           tasks = tasks + excluded.tasks, updated_at = excluded.updated_at`,
+      )
+      .run(did, jobId, units, tasks, now);
+  }
+  /** Work units and accepted tasks per node (all jobs), or for one node. */
+  jobCreditTotals(did?: string): { did: string; units: number; tasks: number }[] {
+    const where = did === undefined ? "" : "WHERE node_did = ?";
+    return this.db
+      .prepare(
+        `SELECT node_did AS did, SUM(units) AS units, SUM(tasks) AS tasks FROM job_credits ${where}
+         GROUP BY node_did ORDER BY units DESC`,
+      )
+      .all(...(did === undefined ? [] : [did])) as { did: string; units: number; tasks: number }[];
   }
 
   close(): void {

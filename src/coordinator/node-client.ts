@@ -12,6 +12,7 @@ import {
   type CoordinatorToNode,
   type NodeToCoordinator,
 } from "../protocol/messages";
+import type { NodeFacts } from "../protocol/jobs";
 
 /** Reconnection backoff. */
 export interface BackoffOptions {
@@ -55,6 +56,8 @@ export interface HeartbeatState {
   add: string[];
   remove: string[];
   bytesServed: number;
+  /** jobs: node facts for edge-compute matchmaking (src/protocol/jobs.ts); absent = no tasks. */
+  facts?: NodeFacts;
 }
 
 export interface NodeClientOptions {
@@ -197,6 +200,7 @@ export class NodeClient {
       capacity: s.capacity,
       inventory: full ? { add, remove, full: true } : { add, remove },
       bytesServed: s.bytesServed,
+      ...(s.facts ? { facts: s.facts } : {}), // jobs
     });
     this.firstHeartbeat = false;
   }

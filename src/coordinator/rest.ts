@@ -6,6 +6,7 @@ import { ReplayCache, verifyApiRequest } from "./api-auth";
 import type { CoordinatorConfig } from "./config";
 import { ManifestRejected, type ContentIndex } from "./content";
 import type { CoordinatorDb } from "./db";
+import type { JobService } from "./jobs/service";
 import { renderStatus, type StatusData } from "./status";
 
 /** What the REST handlers need from the coordinator. */
@@ -15,6 +16,8 @@ export interface RestDeps {
   content: ContentIndex;
   statusData(): StatusData;
   now(): number;
+  /** jobs: /api/jobs* and /api/ledger (src/coordinator/jobs/service.ts). */
+  jobs?: JobService;
 }
 
 export class RestApi {
@@ -129,6 +132,7 @@ export class RestApi {
         return sendJson(res, status, { error: e.code, detail: e.detail });
       }
     }
+    if (this.d.jobs && (await this.d.jobs.handle(req, res, url))) return; // jobs
     sendJson(res, 404, { error: "not_found", detail: `${method} ${path}` });
   }
 }

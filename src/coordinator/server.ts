@@ -21,6 +21,7 @@ import {
   type ProbeTarget,
 } from "../protocol/messages";
 import type { CoordinatorConfig } from "./config";
+import { JobService } from "./jobs/service"; // jobs
 import { ContentIndex, planPlacement, type ManifestVerifier, type PlacementNode } from "./content";
 import { CoordinatorDb } from "./db";
 import { LeaderClusters, RttMatrix, rankNodes, type RankCandidate } from "./proximity";
@@ -45,6 +46,8 @@ export const WS_MAX_PAYLOAD = 4 * MAX_MESSAGE_BYTES;
 
 interface Limits {
   all: TokenBucket;
+  /** jobs: job.commit/result/fail have their own (larger) budget. */
+  jobs: TokenBucket;
   signal: TokenBucket;
   violations: number;
 }
@@ -65,6 +68,7 @@ export class CoordinatorServer {
   readonly rtt: RttMatrix;
   readonly clusters: LeaderClusters;
   readonly relay: SignallingRelay;
+  readonly jobs: JobService; // jobs
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly browsers = new Map<string, BrowserConn>();
@@ -90,7 +94,15 @@ export class CoordinatorServer {
       cfg.signalling.sessionTtlMs,
       cfg.signalling.maxSessionsPerBrowser,
     );
+    this.jobs = new JobService(
+      cfg,
+      this.db,
+      this.registry,
+      (n, near) => this.rtt.estimate(n, near),
+      this.now,
+    ); // jobs
     this.registry.onLeave((id) => {
+      this.jobs.nodeLost(id); // jobs
       this.content.dropNode(id);
       this.content.moveDemand(id, this.clusters.remove(id), this.now());
       this.rtt.remove(id);
@@ -102,6 +114,7 @@ export class CoordinatorServer {
       content: this.content,
       statusData: () => this.statusData(),
       now: this.now,
+      jobs: this.jobs, // jobs
     });
     this.http = createServer((req, res) => {
       rest.handle(req, res).catch((e: unknown) => {
@@ -149,6 +162,7 @@ export class CoordinatorServer {
     this.http.closeAllConnections();
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.registry.flush();
+    this.jobs.close(); // jobs
     this.db.close();
   }
 
@@ -157,6 +171,7 @@ export class CoordinatorServer {
   sweep(): string[] {
     const now = this.now();
     this.relay.expire(now);
+    this.jobs.tick(); // jobs
     return this.registry.sweep(now);
   }
 
@@ -263,6 +278,7 @@ export class CoordinatorServer {
     const now = this.now();
     return {
       all: new TokenBucket(r.messagesBurst, r.messagesPerSec, now),
+      jobs: new TokenBucket(this.cfg.jobs.messagesBurst, this.cfg.jobs.messagesPerSec, now),
       signal: new TokenBucket(r.signalBurst, r.signalPerSec, now),
       violations: 0,
     };
@@ -301,17 +317,18 @@ export class CoordinatorServer {
     ws.on("message", (data, isBinary) => {
       const now = this.now();
       if (phase === "closing") return;
-      if (!limits.all.take(now)) {
-        send(errorMsg("rate_limited", "message rate exceeded"));
-        this.violation(ws, limits);
-        return;
-      }
       let msg: NodeToCoordinator;
       try {
         msg = decodeNodeMessage(frameOf(data, isBinary));
       } catch (e) {
         if (!(e instanceof ProtocolError)) throw e;
         send(errorMsg(e.code, e.detail));
+        this.violation(ws, limits);
+        return;
+      }
+      // jobs: a node streaming task results is charged to its own bucket.
+      if (!(msg.t.startsWith("job.") && phase === "ready" ? limits.jobs : limits.all).take(now)) {
+        send(errorMsg("rate_limited", "message rate exceeded"));
         this.violation(ws, limits);
         return;
       }
@@ -385,6 +402,7 @@ export class CoordinatorServer {
           msg.inventory.remove,
           msg.inventory.full ?? false,
         );
+        this.jobs.onHeartbeat(nodeId, msg.facts); // jobs
         return;
       case "node.probes":
         for (const r of msg.results) {
@@ -424,6 +442,12 @@ export class CoordinatorServer {
       case "node.hello":
       case "node.auth":
         node.link.send(errorMsg("invalid", "already authenticated"));
+        return;
+      // jobs: stale ones (cancelled, timed out) are dropped quietly
+      case "job.commit":
+      case "job.result":
+      case "job.fail":
+        this.jobs.onNodeMessage(nodeId, msg);
         return;
     }
   }

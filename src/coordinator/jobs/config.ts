@@ -35,6 +35,10 @@ export interface JobsConfig {
   maxJobsPerOwner: number;
   /** Spot checks per job at most, as a multiple of its task count. Default 1. */
   maxSpotChecksPerTask: number;
+  /** Job messages (commit, result, fail) a node may send, sustained, messages/s. Default 1000. */
+  messagesPerSec: number;
+  /** Burst of job messages per node, messages. Default 2000. */
+  messagesBurst: number;
 }
 
 export const JOBS_DEFAULTS: JobsConfig = {
@@ -53,4 +57,6 @@ export const JOBS_DEFAULTS: JobsConfig = {
   maxQueuedTasks: 200_000,
   maxJobsPerOwner: 16,
   maxSpotChecksPerTask: 1,
+  messagesPerSec: 1000,
+  messagesBurst: 2000,
 };

@@ -372,17 +372,21 @@ export class JobEngine {
     const t = a.task;
     if (!t) return;
     t.outstanding.delete(a);
-    if (code !== undefined && t.state === "open") {
+    if (t.state !== "open") return;
+    if (code !== undefined) {
       t.lastError = code;
       if (counts && code !== "busy") t.failures++;
       if (code === "lost" || code === "busy") t.tried.delete(a.node);
-      if (t.failures >= a.job.retries && t.answers.size === 0) this.decide(t, a.job, "failed");
-      else a.job.ready.add(t);
-      // Replicas that committed may now be revealed (the failed one no longer holds them up).
-      if (wasRunning) {
-        const first = [...t.outstanding].find((x) => x.state === "committed");
-        if (first) this.askReveals(first);
+      if (t.failures >= a.job.retries && t.answers.size === 0) {
+        this.decide(t, a.job, "failed");
+        return;
       }
+    }
+    a.job.ready.add(t);
+    // Replicas that committed may now be revealed (this one no longer holds them up).
+    if (wasRunning) {
+      const first = [...t.outstanding].find((x) => x.state === "committed");
+      if (first) this.askReveals(first);
     }
   }
 

@@ -114,25 +114,7 @@ export function simulate(o: SimOptions): SimResult {
     );
     if ("error" in r) throw new Error(r.detail);
     while (engine.status(id)?.state === "running") {
-      if (events.length === 0) {
-        const j = (engine as any).jobs.get(id);
-        const open = j.tasks.filter((t: any) => t.state === "open");
-        console.log(
-          engine.status(id),
-          engine.stats(),
-          open.length,
-          open
-            .slice(0, 3)
-            .map((t: any) => ({
-              ans: [...t.answers.entries()],
-              out: t.outstanding.size,
-              tried: t.tried.size,
-              cr: t.credibility,
-            })),
-          [...histories.entries()].slice(0, 12),
-        );
-        throw new Error("simulation stalled");
-      }
+      if (events.length === 0) throw new Error("simulation stalled");
       // Nodes finish in random order (their speeds and links differ).
       const k = Math.floor(simRandom() * events.length);
       const e = events[k] as Event;

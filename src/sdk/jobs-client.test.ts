@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+import { ReplayCache, verifyApiRequest } from "../coordinator/api-auth";
+import { generateKeyPair } from "../protocol/ed25519";
+import { JobError, JobsClient } from "./jobs-client";
+
+describe("JobsClient", () => {
+  it("signs requests the coordinator's api-auth accepts, and maps HTTP errors to JobError codes", async () => {
+    const kp = generateKeyPair();
+    const replay = new ReplayCache();
+    const seen: string[] = [];
+    const fake = (async (url: string, init: RequestInit) => {
+      const path = new URL(url).pathname;
+      const body = init.body ? new Uint8Array(init.body as Uint8Array) : new Uint8Array(0);
+      const headers = init.headers as Record<string, string>;
+      const v = verifyApiRequest(
+        headers.authorization,
+        init.method!,
+        path,
+        body,
+        Date.now(),
+        60_000,
+        replay,
+      );
+      seen.push(`${init.method} ${path} ${v.ok ? "ok" : v.reason}`);
+      if (path === "/api/jobs")
+        return new Response(JSON.stringify({ jobId: "J", tasks: 2 }), { status: 201 });
+      if (path === "/api/jobs/J") return new Response(JSON.stringify({ state: "done" }));
+      if (path === "/api/jobs/J/results")
+        return new Response(
+          JSON.stringify({ state: "done", results: [{ ok: 2 }, { error: "throw" }] }),
+        );
+      return new Response(JSON.stringify({ error: "busy", detail: "full" }), { status: 503 });
+    }) as unknown as typeof fetch;
+    const c = new JobsClient({
+      coordinatorUrl: "http://coord/",
+      did: kp.did,
+      seed: kp.seed,
+      fetch: fake,
+    });
+    const e = await c
+      .execute([1, "x"], (x: number) => x * 2, { pollMs: 1 })
+      .catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(JobError);
+    expect((e as JobError).code).toBe("task_failed");
+    expect((e as JobError).results).toEqual([2, undefined]);
+    expect((e as JobError).failures).toEqual([{ index: 1, error: "throw" }]);
+    expect(seen).toEqual(["POST /api/jobs ok", "GET /api/jobs/J ok", "GET /api/jobs/J/results ok"]);
+    await expect(c.status("other")).rejects.toMatchObject({ code: "busy" });
+  });
+});
