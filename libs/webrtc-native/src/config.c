@@ -49,6 +49,11 @@ static const struct config_option options[] = {
 	  "largest data channel message we accept (SDP max-message-size)", 0 },
 	{ "sharing", CT_BOOL, OFF(sharing), "1", "serve peers (0: refuse new sessions)", CF_RUNTIME },
 	{ "log_level", CT_STR, OFF(log_level), "info", "error|warn|info|debug", CF_RUNTIME },
+	{ "stun_server", CT_STR, OFF(stun_servers), "",
+	  "STUN servers for our server-reflexive address, IP:PORT[,IP:PORT] (the agent sets the "
+	  "coordinator's at run time; empty: none)", 0 },
+	{ "ice_lite", CT_BOOL, OFF(ice_lite), "0",
+	  "answer as ICE-lite and send no checks (only for a public address; 0: full ICE)", 0 },
 	{ "agent_js", CT_STR, OFF(agent_js), "",
 	  "agent module instead of the embedded one (.js/.mjs source or qjsc bytecode; off: none)", 0 },
 };

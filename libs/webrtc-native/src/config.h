@@ -34,6 +34,8 @@ struct pearfogd_config {
 	uint64_t max_message_size; /* max_message_size: our SDP a=max-message-size, bytes */
 	bool sharing;              /* sharing: serve peers at all */
 	char *log_level;           /* log_level: error|warn|info|debug */
+	char *stun_servers;        /* stun_server: "IP:PORT[,IP:PORT]" ("" = none) */
+	bool ice_lite;             /* ice_lite: ICE-lite answers, no checks of our own */
 	char *agent_js;            /* agent_js: agent module file ("" = the embedded agent) */
 	/* From the command line only (not UCI options): */
 	bool check_only;           /* --check: validate the configuration, start nothing */

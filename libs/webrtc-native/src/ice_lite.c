@@ -118,8 +118,8 @@ static bool addr_key(const struct sockaddr *sa, socklen_t len, struct ip_key *k)
 	return false;
 }
 
-static bool addr_equal(const struct sockaddr *x, socklen_t xl, const struct sockaddr *y,
-		       socklen_t yl)
+bool ice_lite_addr_equal(const struct sockaddr *x, socklen_t xl, const struct sockaddr *y,
+			 socklen_t yl)
 {
 	struct ip_key kx, ky;
 
@@ -132,7 +132,7 @@ static bool addr_equal(const struct sockaddr *x, socklen_t xl, const struct sock
 static int valid_find(const struct ice_lite *a, const struct sockaddr *from, socklen_t fromlen)
 {
 	for (unsigned i = 0; i < a->n_valid; i++)
-		if (addr_equal((const struct sockaddr *)&a->valid[i].addr, a->valid[i].addrlen,
+		if (ice_lite_addr_equal((const struct sockaddr *)&a->valid[i].addr, a->valid[i].addrlen,
 			       from, fromlen))
 			return (int)i;
 	return -1;
@@ -307,6 +307,25 @@ enum ice_lite_result ice_lite_on_stun(struct ice_lite *a, const uint8_t *pkt, si
 	}
 }
 
+void ice_lite_consent_refresh(struct ice_lite *a, const struct sockaddr *from,
+			      socklen_t fromlen, uint64_t now_ms)
+{
+	struct ip_key k;
+	int i;
+
+	if (a->state == ICE_LITE_FAILED || !addr_key(from, fromlen, &k) ||
+	    (size_t)fromlen > sizeof(struct sockaddr_storage))
+		return;
+	i = valid_find(a, from, fromlen);
+	i = valid_add(a, from, fromlen, i >= 0 ? a->valid[i].priority : 0, now_ms);
+	(void)i;
+	if (a->state == ICE_LITE_NEW)
+		a->state = ICE_LITE_CHECKING;
+	a->last_consent_ms = now_ms;
+	a->last_rx_ms = now_ms;
+	a->had_consent = true;
+}
+
 bool ice_lite_expired(struct ice_lite *a, uint64_t now_ms)
 {
 	uint64_t last;
@@ -329,7 +348,7 @@ bool ice_lite_addr_is_selected(const struct ice_lite *a, const struct sockaddr *
 {
 	if (a->selected < 0 || a->state == ICE_LITE_FAILED)
 		return false;
-	return addr_equal((const struct sockaddr *)&a->valid[a->selected].addr,
+	return ice_lite_addr_equal((const struct sockaddr *)&a->valid[a->selected].addr,
 			  a->valid[a->selected].addrlen, from, fromlen);
 }
 

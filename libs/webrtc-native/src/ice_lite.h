@@ -152,6 +152,15 @@ enum ice_lite_result ice_lite_on_stun(struct ice_lite *a, const uint8_t *pkt, si
  * FAILED.  Sets FAILED when it fires. */
 bool ice_lite_expired(struct ice_lite *a, uint64_t now_ms);
 
+/* A full agent's own check (or consent request) to `from` got an authenticated success
+ * response (RFC 8445 §7.2.5.3, RFC 7675 §5.1): the address becomes (or stays) valid and
+ * consent is refreshed as by an incoming check. */
+void ice_lite_consent_refresh(struct ice_lite *a, const struct sockaddr *from,
+			      socklen_t fromlen, uint64_t now_ms);
+/* Same transport address (an IPv4-mapped IPv6 address equals its IPv4 one). */
+bool ice_lite_addr_equal(const struct sockaddr *x, socklen_t xl, const struct sockaddr *y,
+			 socklen_t yl);
+
 /* DTLS/SCTP from the peer is accepted from the selected address only. */
 bool ice_lite_addr_is_selected(const struct ice_lite *a, const struct sockaddr *from,
 			       socklen_t fromlen);

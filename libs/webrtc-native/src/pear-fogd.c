@@ -92,6 +92,30 @@ static void op_offer(void *ctx, const struct ctl_json *req, struct ctl_reply *r)
 	free(answer);
 }
 
+/* {"op":"candidate","session":ID,"candidate":"candidate:…"}: a remote candidate the
+ * browser trickled after its offer (RFC 8838); "" ends them.  Reply {"added":bool}
+ * (false: not usable here, e.g. an mDNS name or TCP). */
+static void op_candidate(void *ctx, const struct ctl_json *req, struct ctl_reply *r)
+{
+	struct daemon *d = ctx;
+	const char *id = ctl_json_get_str(req, "session");
+	const struct ctl_json_member *c = ctl_json_get(req, "candidate");
+	char msg[160];
+	int rc;
+
+	if (!id || !c || c->type != CTL_JSON_STRING) {
+		ctl_reply_error(r, "bad_request", "need \"session\" and \"candidate\"");
+		return;
+	}
+	rc = rtc_server_add_candidate(d->rtc, id, c->str, c->str_len, msg, sizeof(msg));
+	if (rc == -ENOENT)
+		ctl_reply_error(r, "not_found", "%s", msg);
+	else if (rc < 0)
+		ctl_reply_error(r, "bad_request", "%s", msg);
+	else
+		ctl_json_out_fmt(r->out, ",\"added\":%s", rc == 0 ? "true" : "false");
+}
+
 static void op_close_session(void *ctx, const struct ctl_json *req, struct ctl_reply *r)
 {
 	struct daemon *d = ctx;
@@ -304,6 +328,7 @@ static void op_app_limits(void *ctx, const struct ctl_json *req, struct ctl_repl
 static const struct ctl_op ctl_ops[] = {
 	{ "status", op_status },
 	{ "offer", op_offer },
+	{ "candidate", op_candidate },
 	{ "close_session", op_close_session },
 	{ "chunk_put", op_chunk_put },
 	{ "chunk_remove", op_chunk_remove },
@@ -513,7 +538,10 @@ static int start(struct daemon *d)
 		.max_message_size = (uint32_t)d->cfg.max_message_size,
 		.upload_rate = d->cfg.upload_rate,
 		.peer_rate = d->cfg.peer_rate,
+		.ice_lite = d->cfg.ice_lite,
 	};
+	char *stun_list[RTC_MAX_STUN], *stun_save = NULL, *stun_copy = NULL;
+	size_t n_stun = 0;
 	char msg[256] = "";
 	int err = 0;
 
@@ -529,7 +557,14 @@ static int start(struct daemon *d)
 	store_set_verify_interval(d->store, d->cfg.verify_interval > UINT32_MAX
 						    ? UINT32_MAX
 						    : (uint32_t)d->cfg.verify_interval);
+	if (d->cfg.stun_servers && d->cfg.stun_servers[0] && (stun_copy = strdup(d->cfg.stun_servers)))
+		for (char *t = strtok_r(stun_copy, ", ", &stun_save); t && n_stun < RTC_MAX_STUN;
+		     t = strtok_r(NULL, ", ", &stun_save))
+			stun_list[n_stun++] = t;
+	rc.stun_servers = (const char *const *)stun_list;
+	rc.n_stun_servers = n_stun;
 	d->rtc = rtc_server_new(d->loop, d->store, &rc, &err, msg, sizeof(msg));
+	free(stun_copy);
 	if (!d->rtc) {
 		log_error("WebRTC on %s:%llu: %s", d->cfg.bind_addr,
 			  (unsigned long long)d->cfg.rtc_port, msg);

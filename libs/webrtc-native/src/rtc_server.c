@@ -12,12 +12,14 @@
 #include "channel.h"
 #include "chunk_proto.h"
 #include "dtls.h"
+#include "ice_agent.h"
 #include "ice_lite.h"
 #include "log.h"
 #include "metrics.h"
 #include "sctp.h"
 #include "sdp.h"
 #include "stun.h"
+#include "stun_client.h"
 #include "token_bucket.h"
 #include "udp.h"
 
@@ -28,6 +30,8 @@
 #define RTC_CONNECT_TIMEOUT_MS 30000 /* offer accepted → DTLS up */
 #define RTC_MAX_CHANNELS 8 /* chunk channels per session */
 #define RTC_ANSWER_CAP 4096
+#define RTC_ICE_TICK_MS 10	 /* while checks are pending (agents pace themselves, Ta) */
+#define RTC_ICE_IDLE_TICK_MS 250 /* otherwise: consent requests, STUN refreshes */
 
 struct rtc_session;
 
@@ -40,7 +44,7 @@ struct rtc_channel {
 struct rtc_session {
 	struct rtc_server *srv;
 	char id[RTC_SESSION_ID_LEN + 1];
-	struct ice_lite ice;
+	struct ice_agent ice;
 	struct dtls *dtls;
 	struct sctp_assoc *sctp;
 	struct channel_mgr *chans;
@@ -72,7 +76,11 @@ struct rtc_server {
 	uint64_t peer_rate;
 	bool sharing;
 	struct token_bucket bucket; /* global upload */
-	struct loop_timer housekeeping, sctp_tick, reap;
+	bool full_ice;		/* false: ICE-lite answers, no checks of our own */
+	int family;		/* the UDP socket's address family */
+	struct stun_client stun[RTC_MAX_STUN]; /* server-reflexive address + NAT keepalive */
+	size_t n_stun;
+	struct loop_timer housekeeping, sctp_tick, reap, ice_tick;
 	uint64_t sctp_last_ms;
 	uint8_t frame[CHUNK_PROTO_DEFAULT_MAX_FRAME + CHUNK_PROTO_DATA_HDR_LEN];
 };
@@ -419,7 +427,7 @@ static struct rtc_session *find_by_ufrag(struct rtc_server *srv, const uint8_t *
 	size_t local_len = colon ? (size_t)(colon - user) : len;
 
 	for (uint32_t i = 0; i < srv->n_sessions; i++) {
-		const char *u = ice_lite_local_ufrag(&srv->sessions[i]->ice);
+		const char *u = ice_lite_local_ufrag(&srv->sessions[i]->ice.lite);
 		if (strlen(u) == local_len && memcmp(u, user, local_len) == 0)
 			return srv->sessions[i];
 	}
@@ -438,6 +446,39 @@ static struct rtc_session *find_by_addr(struct rtc_server *srv, const struct udp
 	return NULL;
 }
 
+/* A response (no USERNAME): one of our STUN client transactions or an agent's check. */
+static void on_stun_response(struct rtc_server *srv, const uint8_t *data, size_t len,
+			     const struct stun_msg *msg, const struct udp_addr *from)
+{
+	uint64_t now = loop_now_ms(srv->loop);
+	const struct sockaddr *sa = (const struct sockaddr *)&from->ss;
+	uint8_t none[4];
+	size_t none_len = sizeof(none);
+
+	for (size_t i = 0; i < srv->n_stun; i++) {
+		enum stun_client_result r =
+			stun_client_on_response(&srv->stun[i], data, len, msg, sa, from->len, now);
+		if (r == STUN_CLIENT_NOT_OURS)
+			continue;
+		if (r == STUN_CLIENT_CHANGED) {
+			char buf[64];
+			struct udp_addr m = { .len = 0 };
+			const struct sockaddr *ma = stun_client_mapped(&srv->stun[i], now, &m.len);
+			memcpy(&m.ss, ma, (size_t)m.len);
+			log_info("server-reflexive address %s", udp_addr_format(&m, buf, sizeof(buf)));
+		}
+		return;
+	}
+	for (uint32_t i = 0; i < srv->n_sessions; i++) {
+		struct rtc_session *s = srv->sessions[i];
+		if (!s->dead && ice_agent_owns(&s->ice, msg->txid)) {
+			ice_agent_on_stun(&s->ice, data, len, sa, from->len, now, none, &none_len);
+			return;
+		}
+	}
+	metrics_add(M_BAD_STUN, 1);
+}
+
 static void on_stun(struct rtc_server *srv, const uint8_t *data, size_t len, const struct udp_addr *from)
 {
 	struct stun_msg msg;
@@ -447,16 +488,20 @@ static void on_stun(struct rtc_server *srv, const uint8_t *data, size_t len, con
 
 	enum ice_lite_result r;
 
-	if (stun_msg_parse(data, len, &msg) < 0 || !msg.username) {
+	if (stun_msg_parse(data, len, &msg) < 0) {
 		metrics_add(M_BAD_STUN, 1);
 		return;
 	}
-	if (!(s = find_by_ufrag(srv, msg.username, msg.username_len)) || s->dead) {
+	if (msg.cls == STUN_CLASS_SUCCESS || msg.cls == STUN_CLASS_ERROR) {
+		on_stun_response(srv, data, len, &msg, from);
+		return;
+	}
+	if (!msg.username || !(s = find_by_ufrag(srv, msg.username, msg.username_len)) || s->dead) {
 		metrics_add(M_BAD_STUN, 1);
 		return;
 	}
-	r = ice_lite_on_stun(&s->ice, data, len, (const struct sockaddr *)&from->ss, from->len,
-			     loop_now_ms(srv->loop), resp, &resp_len);
+	r = ice_agent_on_stun(&s->ice, data, len, (const struct sockaddr *)&from->ss, from->len,
+			      loop_now_ms(srv->loop), resp, &resp_len);
 	if (r == ICE_LITE_DROP) {
 		metrics_add(M_BAD_STUN, 1);
 		return;
@@ -469,6 +514,40 @@ static void on_stun(struct rtc_server *srv, const uint8_t *data, size_t len, con
 		s->remote = *from;
 		s->have_remote = true;
 	}
+	if (s->ice.full)
+		loop_timer_set(srv->loop, &srv->ice_tick, 0); /* a triggered check is queued */
+}
+
+/* Our own STUN traffic: Binding requests to the STUN servers, and every agent's checks and
+ * consent requests (ice_agent paces them, Ta). */
+static void ice_tick_cb(struct loop_timer *t)
+{
+	struct rtc_server *srv = container_of(t, struct rtc_server, ice_tick);
+	uint64_t now = loop_now_ms(srv->loop);
+	uint8_t buf[ICE_REQ_MAX];
+	bool busy = false;
+	size_t n;
+
+	for (size_t i = 0; i < srv->n_stun; i++) {
+		struct udp_addr to = { .len = srv->stun[i].server_len };
+		memcpy(&to.ss, &srv->stun[i].server, (size_t)to.len);
+		if ((n = stun_client_poll(&srv->stun[i], now, buf, sizeof(buf))))
+			udp_send(srv->udp, buf, n, &to);
+		busy |= srv->stun[i].in_flight;
+	}
+	for (uint32_t i = 0; i < srv->n_sessions; i++) {
+		struct rtc_session *s = srv->sessions[i];
+		struct udp_addr to;
+
+		if (s->dead || !s->ice.full)
+			continue;
+		if ((n = ice_agent_poll(&s->ice, now, buf, sizeof(buf), &to.ss, &to.len)))
+			udp_send(srv->udp, buf, n, &to);
+		busy |= !ice_lite_selected(&s->ice.lite, NULL) &&
+			(ice_agent_count(&s->ice, ICE_PAIR_WAITING) ||
+			 ice_agent_count(&s->ice, ICE_PAIR_IN_PROGRESS));
+	}
+	loop_timer_set(srv->loop, &srv->ice_tick, busy ? RTC_ICE_TICK_MS : RTC_ICE_IDLE_TICK_MS);
 }
 
 static void on_datagram(void *user, const uint8_t *data, size_t len, const struct udp_addr *from)
@@ -504,7 +583,7 @@ static void housekeeping_cb(struct loop_timer *t)
 	for (uint32_t i = 0; i < srv->n_sessions; i++) {
 		struct rtc_session *s = srv->sessions[i];
 		/* RFC 7675: without authenticated checks the browser has withdrawn consent. */
-		if (ice_lite_expired(&s->ice, now))
+		if (ice_lite_expired(&s->ice.lite, now))
 			session_kill(s, "consent expired");
 		/* An offer whose browser never completed ICE + DTLS holds a slot: drop it. */
 		else if (!s->chans && now - s->created_ms > RTC_CONNECT_TIMEOUT_MS)
@@ -536,6 +615,8 @@ struct rtc_server *rtc_server_new(struct loop *l, struct store *st,
 	srv->housekeeping.cb = housekeeping_cb;
 	srv->sctp_tick.cb = sctp_tick_cb;
 	srv->reap.cb = reap_cb;
+	srv->ice_tick.cb = ice_tick_cb;
+	srv->full_ice = !cfg->ice_lite;
 	if (!(srv->sessions = calloc(srv->max_sessions, sizeof(*srv->sessions)))) {
 		*err = -ENOMEM;
 		goto fail;
@@ -567,8 +648,26 @@ struct rtc_server *rtc_server_new(struct loop *l, struct store *st,
 		snprintf(errmsg, errcap, "UDP socket: %s", strerror(-*err));
 		goto fail_quiet;
 	}
+	{
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		srv->family = getsockname(udp_socket_fd(srv->udp), (struct sockaddr *)&ss, &sl) == 0
+				      ? ss.ss_family
+				      : AF_INET;
+	}
+	for (size_t i = 0; i < cfg->n_stun_servers && srv->n_stun < RTC_MAX_STUN; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = 0;
+		if (rtc_parse_hostport(cfg->stun_servers[i], srv->family, &ss, &sl) < 0) {
+			*err = -EINVAL;
+			snprintf(errmsg, errcap, "stun_server: '%s' is not IP:PORT", cfg->stun_servers[i]);
+			goto fail_quiet;
+		}
+		stun_client_init(&srv->stun[srv->n_stun++], (struct sockaddr *)&ss, sl, loop_now_ms(l));
+	}
 	rtc_server_set_limits(srv, cfg->upload_rate, cfg->peer_rate);
 	loop_timer_set(l, &srv->housekeeping, RTC_HOUSEKEEPING_MS);
+	loop_timer_set(l, &srv->ice_tick, 0);
 	return srv;
 fail:
 	snprintf(errmsg, errcap, "out of memory");
@@ -586,6 +685,7 @@ void rtc_server_free(struct rtc_server *s)
 	loop_timer_cancel(s->loop, &s->housekeeping);
 	loop_timer_cancel(s->loop, &s->sctp_tick);
 	loop_timer_cancel(s->loop, &s->reap);
+	loop_timer_cancel(s->loop, &s->ice_tick);
 	udp_socket_free(s->udp);
 	dtls_ctx_free(s->dtls_ctx);
 	dtls_cert_free(s->cert);
@@ -623,7 +723,9 @@ int rtc_server_accept_offer(struct rtc_server *srv, const char *offer, size_t le
 {
 	struct sdp_offer *o = NULL;
 	struct rtc_session *s = NULL;
-	struct sdp_host_candidate cands[RTC_MAX_ADDRS];
+	struct sdp_host_candidate cands[RTC_MAX_ADDRS + RTC_MAX_STUN];
+	char srflx[RTC_MAX_STUN][64];
+	size_t n_cands = 0;
 	struct sdp_answer_params ap = { 0 };
 	uint8_t rnd[RTC_SESSION_ID_LEN / 2];
 	uint64_t sid = 0;
@@ -655,7 +757,7 @@ int rtc_server_accept_offer(struct rtc_server *srv, const char *offer, size_t le
 	s->dtls_timer.cb = dtls_timer_cb;
 	s->pump_timer.cb = pump_timer_cb;
 	s->created_ms = loop_now_ms(srv->loop);
-	if ((rc = ice_lite_init(&s->ice, o->ice_ufrag, o->ice_pwd)) < 0) {
+	if ((rc = ice_agent_init(&s->ice, o->ice_ufrag, o->ice_pwd, srv->full_ice, srv->family)) < 0) {
 		snprintf(errmsg, errcap, "ICE credentials refused");
 		goto fail;
 	}
@@ -668,17 +770,48 @@ int rtc_server_accept_offer(struct rtc_server *srv, const char *offer, size_t le
 	RAND_bytes((uint8_t *)&sid, sizeof(sid));
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		snprintf(s->id + 2 * i, 3, "%02x", rnd[i]);
+	for (size_t i = 0; i < o->n_candidates; i++)
+		ice_agent_add_remote(&s->ice, &o->candidates[i], s->created_ms);
 	for (size_t i = 0; i < srv->n_addrs; i++)
-		cands[i] = (struct sdp_host_candidate){ srv->addrs[i], rtc_server_port(srv) };
+		cands[n_cands++] = (struct sdp_host_candidate){ .address = srv->addrs[i], .port = rtc_server_port(srv) };
+	/* RFC 8445 §5.1.1.2: the server-reflexive address the STUN client keeps fresh,
+	 * unless it is one of the host addresses (no NAT) */
+	for (size_t i = 0; srv->full_ice && i < srv->n_stun && n_cands < RTC_MAX_ADDRS + RTC_MAX_STUN; i++) {
+		socklen_t ml = 0;
+		const struct sockaddr *m = stun_client_mapped(&srv->stun[i], s->created_ms, &ml);
+		struct udp_addr ua = { .len = ml };
+		char *colon;
+		bool dup = false;
+
+		if (!m)
+			continue;
+		memcpy(&ua.ss, m, (size_t)ml);
+		udp_addr_format(&ua, srflx[i], sizeof(srflx[i]));
+		/* "1.2.3.4:5" / "[::1]:5" → address and port */
+		colon = strrchr(srflx[i], ':');
+		*colon = '\0';
+		if (srflx[i][0] == '[') {
+			memmove(srflx[i], srflx[i] + 1, strlen(srflx[i]));
+			srflx[i][strlen(srflx[i]) - 1] = '\0';
+		}
+		for (size_t j = 0; j < n_cands; j++)
+			dup |= strcmp(cands[j].address, srflx[i]) == 0 &&
+			       cands[j].port == (uint16_t)atoi(colon + 1);
+		if (!dup)
+			cands[n_cands++] = (struct sdp_host_candidate){
+				srflx[i], (uint16_t)atoi(colon + 1), SDP_CAND_SRFLX, srv->addrs[0],
+				rtc_server_port(srv) };
+	}
 	ap.offer = o;
 	ap.session_id = sid >> 1; /* < 2^63 */
 	ap.session_version = 1;
-	ap.ice_ufrag = ice_lite_local_ufrag(&s->ice);
-	ap.ice_pwd = ice_lite_local_pwd(&s->ice);
+	ap.ice_ufrag = ice_lite_local_ufrag(&s->ice.lite);
+	ap.ice_pwd = ice_lite_local_pwd(&s->ice.lite);
+	ap.full_ice = srv->full_ice;
 	memcpy(ap.fingerprint, dtls_cert_fingerprint(srv->cert), DTLS_FP_LEN);
 	ap.max_message_size = srv->max_message_size;
 	ap.candidates = cands;
-	ap.n_candidates = srv->n_addrs;
+	ap.n_candidates = n_cands;
 	if ((rc = sdp_answer_write(&ap, *answer, RTC_ANSWER_CAP, &alen)) < 0) {
 		snprintf(errmsg, errcap, "answer: %s", sdp_strerror(rc));
 		goto fail;
@@ -700,6 +833,94 @@ fail:
 	free(*answer);
 	*answer = NULL;
 	return rc < 0 ? rc : -EINVAL;
+}
+
+int rtc_server_add_candidate(struct rtc_server *srv, const char *session_id, const char *line,
+			     size_t len, char *errmsg, size_t errcap)
+{
+	struct sdp_candidate c;
+	int rc;
+
+	for (uint32_t i = 0; i < srv->n_sessions; i++) {
+		struct rtc_session *s = srv->sessions[i];
+		if (strcmp(s->id, session_id) != 0 || s->dead)
+			continue;
+		/* RFC 8838 §4.4: an empty candidate is the end-of-candidates indication */
+		if (len == 0)
+			return 0;
+		if ((rc = sdp_candidate_parse(line, len, &c)) < 0) {
+			snprintf(errmsg, errcap, "candidate: %s", sdp_strerror(rc));
+			return -EINVAL;
+		}
+		rc = ice_agent_add_remote(&s->ice, &c, loop_now_ms(srv->loop));
+		if (rc == ICE_AGENT_E_FULL) {
+			snprintf(errmsg, errcap, "candidate: too many (%d)", ICE_MAX_PAIRS);
+			return -ENOSPC;
+		}
+		loop_timer_set(srv->loop, &srv->ice_tick, 0);
+		return rc == ICE_AGENT_OK ? 0 : 1; /* 1: skipped (mDNS, TCP, other family) */
+	}
+	snprintf(errmsg, errcap, "no session \"%s\"", session_id);
+	return -ENOENT;
+}
+
+static int parse_port(const char *s, uint16_t *port)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (*s == '\0' || *end != '\0' || v <= 0 || v > 65535)
+		return -1;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+int rtc_parse_hostport(const char *s, int family, struct sockaddr_storage *ss, socklen_t *len)
+{
+	char host[64];
+	const char *colon = strrchr(s, ':');
+	uint16_t port;
+	uint8_t b[16];
+	size_t hl;
+
+	memset(ss, 0, sizeof(*ss));
+	if (!colon || parse_port(colon + 1, &port) < 0)
+		return -1;
+	hl = (size_t)(colon - s);
+	if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') {
+		s++;
+		hl -= 2;
+	}
+	if (hl == 0 || hl >= sizeof(host))
+		return -1;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	if (inet_pton(AF_INET, host, b) == 1) {
+		if (family == AF_INET6) {
+			struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+			in6->sin6_family = AF_INET6;
+			in6->sin6_port = htons(port);
+			in6->sin6_addr.s6_addr[10] = in6->sin6_addr.s6_addr[11] = 0xff;
+			memcpy(&in6->sin6_addr.s6_addr[12], b, 4);
+			*len = sizeof(*in6);
+		} else {
+			struct sockaddr_in *in = (struct sockaddr_in *)ss;
+			in->sin_family = AF_INET;
+			in->sin_port = htons(port);
+			memcpy(&in->sin_addr, b, 4);
+			*len = sizeof(*in);
+		}
+		return 0;
+	}
+	if (family == AF_INET6 && inet_pton(AF_INET6, host, b) == 1) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		memcpy(&in6->sin6_addr, b, 16);
+		*len = sizeof(*in6);
+		return 0;
+	}
+	return -1;
 }
 
 int rtc_server_close_session(struct rtc_server *srv, const char *session_id)

@@ -16,7 +16,10 @@
 #include "loop.h"
 #include "store.h"
 
+#include <sys/socket.h>
+
 #define RTC_MAX_ADDRS 8
+#define RTC_MAX_STUN 4 /* STUN servers asked for our server-reflexive address */
 #define RTC_SESSION_ID_LEN 16 /* hex chars */
 
 struct rtc_server_config {
@@ -28,6 +31,9 @@ struct rtc_server_config {
 	uint32_t max_message_size;   /* our a=max-message-size, bytes */
 	uint64_t upload_rate;        /* global bytes/s, 0 = unlimited */
 	uint64_t peer_rate;          /* per session bytes/s, 0 = unlimited */
+	const char *const *stun_servers; /* "IP:PORT" (RFC 8489 servers; coordinator's) */
+	size_t n_stun_servers;
+	bool ice_lite;               /* answer ICE-lite and send no checks (public address) */
 };
 
 struct rtc_server;
@@ -43,6 +49,14 @@ uint16_t rtc_server_port(const struct rtc_server *s);
 int rtc_server_accept_offer(struct rtc_server *s, const char *offer, size_t len, char **answer,
 			    char session_id[RTC_SESSION_ID_LEN + 1], char *errmsg, size_t errcap);
 int rtc_server_close_session(struct rtc_server *s, const char *session_id);
+/* A trickled remote candidate for a session (RFC 8838; the "candidate:…" string of an
+ * RTCIceCandidate, "" = end of candidates).  0 added, 1 skipped (mDNS, TCP, other
+ * family), negative with a message (no such session, malformed, too many). */
+int rtc_server_add_candidate(struct rtc_server *s, const char *session_id, const char *line,
+			     size_t len, char *errmsg, size_t errcap);
+/* "1.2.3.4:3478" / "[2001:db8::1]:3478" into a sockaddr of `family` (IPv4 v4-mapped on
+ * an IPv6 socket).  0 or -1. */
+int rtc_parse_hostport(const char *s, int family, struct sockaddr_storage *ss, socklen_t *len);
 
 void rtc_server_set_limits(struct rtc_server *s, uint64_t upload_rate, uint64_t peer_rate);
 void rtc_server_set_sharing(struct rtc_server *s, bool sharing);

@@ -283,15 +283,13 @@ static int attr_max_message_size(struct parse_state *st, struct span v)
 	return SDP_OK;
 }
 
-/* RFC 8839 §5.1 candidate-attribute */
-static int attr_candidate(struct parse_state *st, struct span v)
+/* RFC 8839 §5.1 candidate-attribute value (after "candidate:") into *out */
+static int parse_candidate(struct span v, struct sdp_candidate *out)
 {
 	struct sdp_candidate c;
 	struct span f, comp, tr, prio, addr, port, typ, type;
 	uint64_t n;
 
-	if (st->level == LVL_OTHER)
-		return SDP_OK;
 	if (!next_token(&v, &f) || !next_token(&v, &comp) || !next_token(&v, &tr) ||
 	    !next_token(&v, &prio) || !next_token(&v, &addr) || !next_token(&v, &port) ||
 	    !next_token(&v, &typ) || !next_token(&v, &type) || !span_eq(typ, "typ"))
@@ -331,12 +329,46 @@ static int attr_candidate(struct parse_state *st, struct span v)
 		c.type = SDP_CAND_RELAY;
 	else
 		return SDP_E_BAD_CANDIDATE;
+	*out = c;
+	return SDP_OK;
+}
+
+static int attr_candidate(struct parse_state *st, struct span v)
+{
+	struct sdp_candidate c;
+	int rc;
+
+	if (st->level == LVL_OTHER)
+		return SDP_OK;
+	if ((rc = parse_candidate(v, &c)) != SDP_OK)
+		return rc;
 	if (st->o->n_candidates >= SDP_MAX_CANDIDATES) {
 		st->o->n_candidates_dropped++;
 		return SDP_OK;
 	}
 	st->o->candidates[st->o->n_candidates++] = c;
 	return SDP_OK;
+}
+
+int sdp_candidate_parse(const char *line, size_t len, struct sdp_candidate *out)
+{
+	struct span v = { line, len };
+
+	memset(out, 0, sizeof(*out));
+	if (len > SDP_MAX_LINE)
+		return SDP_E_TOO_BIG;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)line[i] < 0x20 && line[i] != '\t')
+			return SDP_E_SYNTAX;
+	if (v.n >= 2 && memcmp(v.p, "a=", 2) == 0) {
+		v.p += 2;
+		v.n -= 2;
+	}
+	if (v.n < 10 || memcmp(v.p, "candidate:", 10) != 0)
+		return SDP_E_BAD_CANDIDATE;
+	v.p += 10;
+	v.n -= 10;
+	return parse_candidate(v, out);
 }
 
 static int attr_end_of_candidates(struct parse_state *st, struct span v)
@@ -659,7 +691,8 @@ int sdp_answer_write(const struct sdp_answer_params *p, char *buf, size_t cap, s
 
 	out_printf(&o, "v=0\r\no=- %llu %llu IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n",
 		   (unsigned long long)p->session_id, (unsigned long long)p->session_version);
-	out_printf(&o, "a=ice-lite\r\n");
+	if (!p->full_ice)
+		out_printf(&o, "a=ice-lite\r\n");
 	/* RFC 9143 §7.3.1: the answerer's group lists only accepted mids. */
 	if (bundle)
 		out_printf(&o, "a=group:BUNDLE %s\r\n", of->mid);
@@ -685,12 +718,24 @@ int sdp_answer_write(const struct sdp_answer_params *p, char *buf, size_t cap, s
 		out_printf(&o, "a=max-message-size:%llu\r\n",
 			   (unsigned long long)(p->max_message_size ? p->max_message_size
 								    : SDP_OUR_MAX_MESSAGE_SIZE));
-		/* RFC 8445 §5.1.2.1: host type preference 126, local preference
-		 * decreasing with the order the caller gave, component 1. */
-		for (size_t c = 0; c < p->n_candidates; c++)
-			out_printf(&o, "a=candidate:%zu 1 udp %u %s %u typ host\r\n", c + 1,
-				   sdp_candidate_priority(126, 65535 - (unsigned)c, 1),
-				   p->candidates[c].address, p->candidates[c].port);
+		/* RFC 8445 §5.1.2.1: type preference 126 host, 100 server reflexive; local
+		 * preference decreasing with the order the caller gave, component 1.
+		 * Server-reflexive ones carry raddr/rport (RFC 8839 §5.1).  Every candidate
+		 * pear-fogd has is known when it answers (the STUN client keeps the
+		 * reflexive address fresh), so the list is closed (RFC 8838 §8.2). */
+		for (size_t c = 0; c < p->n_candidates; c++) {
+			const struct sdp_host_candidate *hc = &p->candidates[c];
+			bool srflx = hc->type == SDP_CAND_SRFLX;
+
+			out_printf(&o, "a=candidate:%s%zu 1 udp %u %s %u typ %s", srflx ? "s" : "",
+				   c + 1,
+				   sdp_candidate_priority(srflx ? 100 : 126, 65535 - (unsigned)c, 1),
+				   hc->address, hc->port, srflx ? "srflx" : "host");
+			if (srflx)
+				out_printf(&o, " raddr %s rport %u", hc->rel_address ? hc->rel_address : "0.0.0.0",
+					   hc->rel_port);
+			out_printf(&o, "\r\n");
+		}
 		out_printf(&o, "a=end-of-candidates\r\n");
 	}
 	if (o.overflow) {

@@ -130,9 +130,13 @@ struct sdp_offer {
  * *out is fully overwritten either way and only meaningful on SDP_OK. */
 int sdp_offer_parse(const char *sdp, size_t len, struct sdp_offer *out);
 
+/* One of our candidates in the answer (the name is historic: host or srflx). */
 struct sdp_host_candidate {
 	const char *address;	/* IPv4 or IPv6 literal */
 	uint16_t port;
+	enum sdp_cand_type type;	/* SDP_CAND_HOST (0, the default) or SDP_CAND_SRFLX */
+	const char *rel_address;	/* srflx: its base (raddr), NULL → 0.0.0.0 */
+	uint16_t rel_port;		/* srflx: rport */
 };
 
 struct sdp_answer_params {
@@ -146,7 +150,13 @@ struct sdp_answer_params {
 	uint64_t max_message_size;	/* 0 → SDP_OUR_MAX_MESSAGE_SIZE */
 	const struct sdp_host_candidate *candidates; /* 1..SDP_MAX_CANDIDATES */
 	size_t n_candidates;
+	bool full_ice;			/* false: a=ice-lite (RFC 8445 §2.5) */
 };
+
+/* One trickled candidate (RFC 8838 §4.1, RFC 8839 §5.1): "candidate:…" with or without
+ * "a=" in front, as RTCIceCandidate.candidate carries it.  SDP_OK or an sdp_err
+ * (SDP_E_BAD_CANDIDATE for anything malformed); *out is zeroed first. */
+int sdp_candidate_parse(const char *line, size_t len, struct sdp_candidate *out);
 
 /* Write the answer (CRLF lines, NUL-terminated) into buf[0..cap).  *len gets the
  * length without the NUL.  SDP_E_BUFFER when cap is too small, SDP_E_INVALID for a
