@@ -5,7 +5,8 @@
 //
 // Topology (addresses are documentation ranges, RFC 5737, so nothing leaks anywhere real):
 //
-//   <p>inet  bridge br0 198.51.100.2/24 + .3/24  ← "the internet": coordinator, STUN, TURN
+//   <p>inet  bridge br0 198.51.100.2/24 + .3/24  ← "the internet": coordinator, STUN, TURN;
+//            default route into a dead-end veth (private addresses vanish, no errors)
 //     │ (veth: wan in the NAT box, its peer enslaved to br0)
 //   <p>nat<i>  wan 198.51.100.(10+i)/24, lan 10.<i+1>.0.1/24, ip_forward=1, nftables table pfnat
 //     │ (veth lan ↔ eth0)
@@ -23,7 +24,8 @@
 //     (address-dependent filtering: any port of an address the host has sent to gets in).
 //   - full-cone: masquerade (EIM) + a dynamic set of source ports; any incoming datagram to a
 //     port in the set is DNATed to the host (endpoint-independent filtering).
-// The sets rely on the port being kept (external = internal port); the probe (probe.ts) checks
+// Unsolicited UDP that matches nothing is dropped without an ICMP error (filter_in), as home
+// routers do. The sets rely on the port being kept (external = internal port); the probe (probe.ts) checks
 // every box's behaviour from outside, which is what the lab test asserts. Set entries and
 // mappings time out after NAT_TIMEOUT_S of silence (RFC 4787 REQ-5 asks for >= 120 s).
 import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
@@ -120,6 +122,14 @@ export function natRuleset(nat: NatClass, hostIp: string): string {
     lines.push('    iifname "lan" meta l4proto udp update @eif { udp sport }');
   if (nat === "address-restricted")
     lines.push('    iifname "lan" meta l4proto udp update @adf { ip daddr . udp sport }');
+  // unsolicited datagrams to the box itself are dropped silently, as home routers do: an ICMP
+  // port unreachable back makes coturn close the allocation that sent it (ECONNREFUSED)
+  lines.push(
+    "  }",
+    "  chain filter_in {",
+    "    type filter hook input priority 0; policy accept;",
+    '    iifname "wan" meta l4proto udp drop',
+  );
   lines.push(
     "  }",
     "  chain nat_pre {",
@@ -194,6 +204,12 @@ export function createLab(nats: NatClass[]): Lab {
     run(["ip", "-n", inetNs, "link", "add", "br0", "type", "bridge"]);
     for (const ip of INET_IPS) run(["ip", "-n", inetNs, "addr", "add", `${ip}/24`, "dev", "br0"]);
     run(["ip", "-n", inetNs, "link", "set", "br0", "up"]);
+    // the rest of the world: a default route into a veth whose other end is down, where datagrams to
+    // addresses nobody here has (the private host candidates ICE tries) vanish without an
+    // error, as they would upstream (coturn closes an allocation on ENETUNREACH)
+    run(["ip", "-n", inetNs, "link", "add", "up0", "type", "veth", "peer", "name", "up1"]);
+    run(["ip", "-n", inetNs, "link", "set", "up0", "up"]);
+    run(["ip", "-n", inetNs, "route", "add", "default", "dev", "up0"]);
     for (const s of sites) {
       addNs(s.hostNs);
       buildNat(s);
@@ -209,6 +225,10 @@ export function createLab(nats: NatClass[]): Lab {
     sites,
     setNat(i, nat) {
       const s = sites[i]!;
+      // deleting a namespace frees its veths asynchronously; deleting the links first is
+      // synchronous, so the new box can take the same names at once
+      run(["ip", "-n", inetNs, "link", "del", `w${i}`]);
+      run(["ip", "-n", s.natNs, "link", "del", "lan"]);
       run(["ip", "netns", "del", s.natNs]);
       created.splice(created.indexOf(s.natNs), 1);
       s.nat = nat;

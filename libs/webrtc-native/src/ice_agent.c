@@ -136,6 +136,19 @@ bool ice_agent_owns(const struct ice_agent *a, const uint8_t txid[STUN_TXID_LEN]
 	return false;
 }
 
+/* Priority of the pair the browser nominated (0 when none, or not in our list). */
+static uint64_t selected_priority(const struct ice_agent *a)
+{
+	socklen_t sl = 0;
+	const struct sockaddr *sel = ice_lite_selected(&a->lite, &sl);
+	int i;
+
+	if (!sel)
+		return 0;
+	i = pair_find(a, sel, sl);
+	return i >= 0 ? a->pairs[i].priority : UINT64_MAX;
+}
+
 /* §7.3.1.4: a check from `from` was answered: check back (triggered), learning a
  * peer-reflexive remote candidate first if the address is new (§7.3.1.3). */
 static void trigger(struct ice_agent *a, const struct sockaddr *from, socklen_t fromlen,
@@ -145,7 +158,7 @@ static void trigger(struct ice_agent *a, const struct sockaddr *from, socklen_t 
 	socklen_t len = fromlen;
 	int i;
 
-	if (!a->full || ice_lite_selected(&a->lite, NULL) || (size_t)fromlen > sizeof(ss))
+	if (!a->full || (size_t)fromlen > sizeof(ss))
 		return;
 	memcpy(&ss, from, (size_t)fromlen);
 	if ((i = pair_find(a, (const struct sockaddr *)&ss, len)) < 0) {
@@ -153,6 +166,9 @@ static void trigger(struct ice_agent *a, const struct sockaddr *from, socklen_t 
 			return;
 		a->counters.prflx++;
 	}
+	/* after a nomination only better pairs are worth checking (§8.3.1) */
+	if (ice_lite_selected(&a->lite, NULL) && a->pairs[i].priority <= selected_priority(a))
+		return;
 	if (a->pairs[i].state == ICE_PAIR_WAITING || a->pairs[i].state == ICE_PAIR_FAILED) {
 		a->pairs[i].state = ICE_PAIR_WAITING;
 		a->pairs[i].triggered = true;
@@ -321,16 +337,20 @@ size_t ice_agent_poll(struct ice_agent *a, uint64_t now_ms, uint8_t *buf, size_t
 		      struct sockaddr_storage *to, socklen_t *tolen)
 {
 	struct ice_pair *best = NULL;
+	uint64_t floor = 0;
 
 	if (!a->full || a->lite.state == ICE_LITE_FAILED)
 		return 0;
 	if (ice_lite_selected(&a->lite, NULL)) {
-		/* §8.3: nominated; from now on only consent freshness */
+		/* §8.3: nominated.  Consent freshness on the selected pair; checks go on
+		 * only for pairs better than it (§8.3.1: the browser may still switch to
+		 * a direct pair after nominating a relayed one, and our checks are what
+		 * open our NAT for it) */
 		if (!a->next_consent_ms)
 			a->next_consent_ms = now_ms + ICE_CONSENT_MS;
-		if (now_ms < a->next_consent_ms)
-			return 0;
-		return send_consent(a, now_ms, buf, cap, to, tolen);
+		if (now_ms >= a->next_consent_ms)
+			return send_consent(a, now_ms, buf, cap, to, tolen);
+		floor = selected_priority(a);
 	}
 	if (now_ms < a->next_tx_ms)
 		return 0;
@@ -340,6 +360,10 @@ size_t ice_agent_poll(struct ice_agent *a, uint64_t now_ms, uint8_t *buf, size_t
 		struct ice_pair *p = &a->pairs[i];
 		if (p->state != ICE_PAIR_IN_PROGRESS || now_ms < p->next_ms)
 			continue;
+		if (p->priority <= floor) {
+			p->state = ICE_PAIR_FAILED; /* §8.3.1: ceased, not retransmitted */
+			continue;
+		}
 		if (p->tries >= ICE_CHECK_RC) {
 			p->state = ICE_PAIR_FAILED;
 			a->counters.checks_failed++;
@@ -349,11 +373,12 @@ size_t ice_agent_poll(struct ice_agent *a, uint64_t now_ms, uint8_t *buf, size_t
 			best = p;
 	}
 	for (unsigned i = 0; i < a->n_pairs && !best; i++)
-		if (a->pairs[i].state == ICE_PAIR_WAITING && a->pairs[i].triggered)
+		if (a->pairs[i].state == ICE_PAIR_WAITING && a->pairs[i].triggered &&
+		    a->pairs[i].priority > floor)
 			best = &a->pairs[i];
 	if (!best)
 		for (unsigned i = 0; i < a->n_pairs; i++)
-			if (a->pairs[i].state == ICE_PAIR_WAITING &&
+			if (a->pairs[i].state == ICE_PAIR_WAITING && a->pairs[i].priority > floor &&
 			    (!best || a->pairs[i].priority > best->priority))
 				best = &a->pairs[i];
 	if (!best)
@@ -368,4 +393,18 @@ unsigned ice_agent_count(const struct ice_agent *a, enum ice_pair_state st)
 	for (unsigned i = 0; i < a->n_pairs; i++)
 		n += a->pairs[i].state == st;
 	return n;
+}
+
+bool ice_agent_checking(const struct ice_agent *a)
+{
+	uint64_t floor = selected_priority(a);
+
+	if (!a->full || a->lite.state == ICE_LITE_FAILED)
+		return false;
+	for (unsigned i = 0; i < a->n_pairs; i++)
+		if ((a->pairs[i].state == ICE_PAIR_WAITING ||
+		     a->pairs[i].state == ICE_PAIR_IN_PROGRESS) &&
+		    a->pairs[i].priority > floor)
+			return true;
+	return false;
 }

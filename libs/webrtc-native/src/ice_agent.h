@@ -125,6 +125,8 @@ bool ice_agent_owns(const struct ice_agent *a, const uint8_t txid[STUN_TXID_LEN]
  * into *to and *tolen, and returns its length; 0 when nothing is due. */
 size_t ice_agent_poll(struct ice_agent *a, uint64_t now_ms, uint8_t *buf, size_t cap,
 		      struct sockaddr_storage *to, socklen_t *tolen);
+/* Are checks still to be sent (pairs waiting or in progress that are worth it)? */
+bool ice_agent_checking(const struct ice_agent *a);
 /* Number of pairs in each state (for status and tests). */
 unsigned ice_agent_count(const struct ice_agent *a, enum ice_pair_state st);
 

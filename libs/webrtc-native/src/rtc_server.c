@@ -132,7 +132,14 @@ static void session_kill(struct rtc_session *s, const char *why)
 {
 	if (s->dead)
 		return;
-	log_debug("session %s closed: %s", s->id, why);
+	log_debug("session %s closed: %s (ICE: %llu checks sent, %llu pairs ok, %llu failed, "
+		  "%llu prflx, consent %llu/%llu)", s->id, why,
+		  (unsigned long long)s->ice.counters.checks_sent,
+		  (unsigned long long)s->ice.counters.checks_ok,
+		  (unsigned long long)s->ice.counters.checks_failed,
+		  (unsigned long long)s->ice.counters.prflx,
+		  (unsigned long long)s->ice.counters.consent_ok,
+		  (unsigned long long)s->ice.counters.consent_sent);
 	s->dead = true;
 	loop_timer_set(s->srv->loop, &s->srv->reap, 0);
 }
@@ -419,6 +426,24 @@ static const struct dtls_callbacks dtls_cbs = {
 	.on_closed = dtls_on_closed,
 };
 
+/* The address of an AF_INET/AF_INET6 sockaddr as a literal (v4-mapped → dotted quad). */
+static bool sockaddr_literal(const struct sockaddr *sa, char *buf, size_t cap, uint16_t *port)
+{
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+		*port = ntohs(in->sin_port);
+		return inet_ntop(AF_INET, &in->sin_addr, buf, (socklen_t)cap) != NULL;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+		*port = ntohs(in6->sin6_port);
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+			return inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], buf, (socklen_t)cap) != NULL;
+		return inet_ntop(AF_INET6, &in6->sin6_addr, buf, (socklen_t)cap) != NULL;
+	}
+	return false;
+}
+
 /* ---- packet demultiplexing (RFC 7983) --------------------------------------------- */
 
 static struct rtc_session *find_by_ufrag(struct rtc_server *srv, const uint8_t *user, size_t len)
@@ -472,7 +497,13 @@ static void on_stun_response(struct rtc_server *srv, const uint8_t *data, size_t
 	for (uint32_t i = 0; i < srv->n_sessions; i++) {
 		struct rtc_session *s = srv->sessions[i];
 		if (!s->dead && ice_agent_owns(&s->ice, msg->txid)) {
+			uint64_t ok = s->ice.counters.checks_ok;
+			char abuf[64];
+
 			ice_agent_on_stun(&s->ice, data, len, sa, from->len, now, none, &none_len);
+			if (s->ice.counters.checks_ok != ok)
+				log_debug("session %s: our check to %s succeeded", s->id,
+					  udp_addr_format(from, abuf, sizeof(abuf)));
 			return;
 		}
 	}
@@ -511,8 +542,14 @@ static void on_stun(struct rtc_server *srv, const uint8_t *data, size_t len, con
 	if (r == ICE_LITE_RESPOND_NOMINATED || (!s->have_remote && r == ICE_LITE_RESPOND)) {
 		/* Use the first valid pair until the browser nominates one (RFC 8445 §7.3.1.5
 		 * lets a lite agent send on any valid pair), then follow nominations. */
+		char abuf[64];
 		s->remote = *from;
 		s->have_remote = true;
+		log_debug("session %s: %s %s (checks sent %llu, ok %llu)", s->id,
+			  r == ICE_LITE_RESPOND_NOMINATED ? "nominated" : "first valid pair",
+			  udp_addr_format(from, abuf, sizeof(abuf)),
+			  (unsigned long long)s->ice.counters.checks_sent,
+			  (unsigned long long)s->ice.counters.checks_ok);
 	}
 	if (s->ice.full)
 		loop_timer_set(srv->loop, &srv->ice_tick, 0); /* a triggered check is queued */
@@ -541,11 +578,13 @@ static void ice_tick_cb(struct loop_timer *t)
 
 		if (s->dead || !s->ice.full)
 			continue;
-		if ((n = ice_agent_poll(&s->ice, now, buf, sizeof(buf), &to.ss, &to.len)))
-			udp_send(srv->udp, buf, n, &to);
-		busy |= !ice_lite_selected(&s->ice.lite, NULL) &&
-			(ice_agent_count(&s->ice, ICE_PAIR_WAITING) ||
-			 ice_agent_count(&s->ice, ICE_PAIR_IN_PROGRESS));
+		if ((n = ice_agent_poll(&s->ice, now, buf, sizeof(buf), &to.ss, &to.len))) {
+			char abuf[64];
+			int urc = udp_send(srv->udp, buf, n, &to);
+			log_debug("session %s: check to %s (%d)", s->id,
+				  udp_addr_format(&to, abuf, sizeof(abuf)), urc);
+		}
+		busy |= ice_agent_checking(&s->ice);
 	}
 	loop_timer_set(srv->loop, &srv->ice_tick, busy ? RTC_ICE_TICK_MS : RTC_ICE_IDLE_TICK_MS);
 }
@@ -723,9 +762,10 @@ int rtc_server_accept_offer(struct rtc_server *srv, const char *offer, size_t le
 {
 	struct sdp_offer *o = NULL;
 	struct rtc_session *s = NULL;
-	struct sdp_host_candidate cands[RTC_MAX_ADDRS + RTC_MAX_STUN];
-	char srflx[RTC_MAX_STUN][64];
-	size_t n_cands = 0;
+	struct sdp_host_candidate cands[RTC_MAX_ADDRS];
+	struct sdp_srflx_candidate srflx[RTC_MAX_STUN];
+	char srflx_addr[RTC_MAX_STUN][INET6_ADDRSTRLEN];
+	size_t n_srflx = 0;
 	struct sdp_answer_params ap = { 0 };
 	uint8_t rnd[RTC_SESSION_ID_LEN / 2];
 	uint64_t sid = 0;
@@ -773,34 +813,23 @@ int rtc_server_accept_offer(struct rtc_server *srv, const char *offer, size_t le
 	for (size_t i = 0; i < o->n_candidates; i++)
 		ice_agent_add_remote(&s->ice, &o->candidates[i], s->created_ms);
 	for (size_t i = 0; i < srv->n_addrs; i++)
-		cands[n_cands++] = (struct sdp_host_candidate){ .address = srv->addrs[i], .port = rtc_server_port(srv) };
-	/* RFC 8445 §5.1.1.2: the server-reflexive address the STUN client keeps fresh,
-	 * unless it is one of the host addresses (no NAT) */
-	for (size_t i = 0; srv->full_ice && i < srv->n_stun && n_cands < RTC_MAX_ADDRS + RTC_MAX_STUN; i++) {
+		cands[i] = (struct sdp_host_candidate){ srv->addrs[i], rtc_server_port(srv) };
+	/* RFC 8445 §5.1.1.2: the server-reflexive address the STUN client keeps fresh */
+	for (size_t i = 0; srv->full_ice && i < srv->n_stun; i++) {
 		socklen_t ml = 0;
 		const struct sockaddr *m = stun_client_mapped(&srv->stun[i], s->created_ms, &ml);
-		struct udp_addr ua = { .len = ml };
-		char *colon;
-		bool dup = false;
+		uint16_t port;
 
-		if (!m)
+		if (!m || !sockaddr_literal(m, srflx_addr[n_srflx], sizeof(srflx_addr[0]), &port))
 			continue;
-		memcpy(&ua.ss, m, (size_t)ml);
-		udp_addr_format(&ua, srflx[i], sizeof(srflx[i]));
-		/* "1.2.3.4:5" / "[::1]:5" → address and port */
-		colon = strrchr(srflx[i], ':');
-		*colon = '\0';
-		if (srflx[i][0] == '[') {
-			memmove(srflx[i], srflx[i] + 1, strlen(srflx[i]));
-			srflx[i][strlen(srflx[i]) - 1] = '\0';
+		for (size_t j = 0; j < n_srflx && port; j++)
+			if (srflx[j].port == port && strcmp(srflx[j].address, srflx_addr[n_srflx]) == 0)
+				port = 0; /* two STUN servers, one mapping */
+		if (port) {
+			srflx[n_srflx] = (struct sdp_srflx_candidate){
+				srflx_addr[n_srflx], port, srv->addrs[0], rtc_server_port(srv) };
+			n_srflx++;
 		}
-		for (size_t j = 0; j < n_cands; j++)
-			dup |= strcmp(cands[j].address, srflx[i]) == 0 &&
-			       cands[j].port == (uint16_t)atoi(colon + 1);
-		if (!dup)
-			cands[n_cands++] = (struct sdp_host_candidate){
-				srflx[i], (uint16_t)atoi(colon + 1), SDP_CAND_SRFLX, srv->addrs[0],
-				rtc_server_port(srv) };
 	}
 	ap.offer = o;
 	ap.session_id = sid >> 1; /* < 2^63 */
@@ -811,7 +840,9 @@ int rtc_server_accept_offer(struct rtc_server *srv, const char *offer, size_t le
 	memcpy(ap.fingerprint, dtls_cert_fingerprint(srv->cert), DTLS_FP_LEN);
 	ap.max_message_size = srv->max_message_size;
 	ap.candidates = cands;
-	ap.n_candidates = n_cands;
+	ap.n_candidates = srv->n_addrs;
+	ap.srflx = srflx;
+	ap.n_srflx = n_srflx;
 	if ((rc = sdp_answer_write(&ap, *answer, RTC_ANSWER_CAP, &alen)) < 0) {
 		snprintf(errmsg, errcap, "answer: %s", sdp_strerror(rc));
 		goto fail;
@@ -853,6 +884,10 @@ int rtc_server_add_candidate(struct rtc_server *srv, const char *session_id, con
 			return -EINVAL;
 		}
 		rc = ice_agent_add_remote(&s->ice, &c, loop_now_ms(srv->loop));
+		log_debug("session %s: remote candidate %s:%u (%s)%s", s->id, c.address, c.port,
+			  c.type == SDP_CAND_HOST ? "host" : c.type == SDP_CAND_SRFLX ? "srflx"
+			  : c.type == SDP_CAND_RELAY ? "relay" : "prflx",
+			  rc == ICE_AGENT_OK ? "" : " skipped");
 		if (rc == ICE_AGENT_E_FULL) {
 			snprintf(errmsg, errcap, "candidate: too many (%d)", ICE_MAX_PAIRS);
 			return -ENOSPC;

@@ -649,6 +649,16 @@ static int check_answer_params(const struct sdp_answer_params *p, bool v6[])
 		return SDP_E_INVALID;
 	if (p->n_candidates == 0 || p->n_candidates > SDP_MAX_CANDIDATES || !p->candidates)
 		return SDP_E_INVALID;
+	if (p->n_srflx > SDP_MAX_CANDIDATES || (p->n_srflx && !p->srflx))
+		return SDP_E_INVALID;
+	for (size_t i = 0; i < p->n_srflx; i++) {
+		unsigned char a[16];
+		const char *addr = p->srflx[i].address, *rel = p->srflx[i].rel_address;
+		if (!addr || p->srflx[i].port == 0 ||
+		    (inet_pton(AF_INET, addr, a) != 1 && inet_pton(AF_INET6, addr, a) != 1) ||
+		    (rel && inet_pton(AF_INET, rel, a) != 1 && inet_pton(AF_INET6, rel, a) != 1))
+			return SDP_E_INVALID;
+	}
 	for (size_t i = 0; i < p->n_candidates; i++) {
 		unsigned char a[16];
 		const char *addr = p->candidates[i].address;
@@ -723,18 +733,17 @@ int sdp_answer_write(const struct sdp_answer_params *p, char *buf, size_t cap, s
 		 * Server-reflexive ones carry raddr/rport (RFC 8839 §5.1).  Every candidate
 		 * pear-fogd has is known when it answers (the STUN client keeps the
 		 * reflexive address fresh), so the list is closed (RFC 8838 §8.2). */
-		for (size_t c = 0; c < p->n_candidates; c++) {
-			const struct sdp_host_candidate *hc = &p->candidates[c];
-			bool srflx = hc->type == SDP_CAND_SRFLX;
+		for (size_t c = 0; c < p->n_candidates; c++)
+			out_printf(&o, "a=candidate:%zu 1 udp %u %s %u typ host\r\n", c + 1,
+				   sdp_candidate_priority(126, 65535 - (unsigned)c, 1),
+				   p->candidates[c].address, p->candidates[c].port);
+		for (size_t c = 0; c < p->n_srflx; c++) {
+			const struct sdp_srflx_candidate *sc = &p->srflx[c];
 
-			out_printf(&o, "a=candidate:%s%zu 1 udp %u %s %u typ %s", srflx ? "s" : "",
-				   c + 1,
-				   sdp_candidate_priority(srflx ? 100 : 126, 65535 - (unsigned)c, 1),
-				   hc->address, hc->port, srflx ? "srflx" : "host");
-			if (srflx)
-				out_printf(&o, " raddr %s rport %u", hc->rel_address ? hc->rel_address : "0.0.0.0",
-					   hc->rel_port);
-			out_printf(&o, "\r\n");
+			out_printf(&o, "a=candidate:s%zu 1 udp %u %s %u typ srflx raddr %s rport %u\r\n",
+				   c + 1, sdp_candidate_priority(100, 65535 - (unsigned)c, 1),
+				   sc->address, sc->port, sc->rel_address ? sc->rel_address : "0.0.0.0",
+				   sc->rel_port);
 		}
 		out_printf(&o, "a=end-of-candidates\r\n");
 	}

@@ -130,13 +130,17 @@ struct sdp_offer {
  * *out is fully overwritten either way and only meaningful on SDP_OK. */
 int sdp_offer_parse(const char *sdp, size_t len, struct sdp_offer *out);
 
-/* One of our candidates in the answer (the name is historic: host or srflx). */
 struct sdp_host_candidate {
 	const char *address;	/* IPv4 or IPv6 literal */
 	uint16_t port;
-	enum sdp_cand_type type;	/* SDP_CAND_HOST (0, the default) or SDP_CAND_SRFLX */
-	const char *rel_address;	/* srflx: its base (raddr), NULL → 0.0.0.0 */
-	uint16_t rel_port;		/* srflx: rport */
+};
+
+/* A server-reflexive candidate (RFC 8445 §5.1.1.2) with its base (RFC 8839 §5.1 raddr/rport). */
+struct sdp_srflx_candidate {
+	const char *address;	/* IPv4 or IPv6 literal */
+	uint16_t port;
+	const char *rel_address; /* the base's address; NULL → 0.0.0.0 */
+	uint16_t rel_port;
 };
 
 struct sdp_answer_params {
@@ -150,6 +154,8 @@ struct sdp_answer_params {
 	uint64_t max_message_size;	/* 0 → SDP_OUR_MAX_MESSAGE_SIZE */
 	const struct sdp_host_candidate *candidates; /* 1..SDP_MAX_CANDIDATES */
 	size_t n_candidates;
+	const struct sdp_srflx_candidate *srflx; /* 0..SDP_MAX_CANDIDATES, after the hosts */
+	size_t n_srflx;
 	bool full_ice;			/* false: a=ice-lite (RFC 8445 §2.5) */
 };
 

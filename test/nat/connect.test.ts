@@ -1,0 +1,38 @@
+// The NAT matrix: libwebrtc behind each of the four NAT classes × pear-fogd behind each of
+// them (lab.ts), the coordinator's STUN responder and coturn on the "internet". Every pair must
+// connect and fetch a chunk whose SHA-256 is checked; pairs that can connect directly
+// (directPossible) must not be relayed, and the others must use the TURN relay.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { NAT_CLASSES } from "./lab";
+import { createWorld, directPossible, type PairResult, type World } from "./world";
+
+const root = process.getuid?.() === 0;
+
+describe.skipIf(!root)("NAT matrix: browser (libwebrtc) × pear-fogd", () => {
+  let world: World;
+  const results: PairResult[] = [];
+  beforeAll(async () => {
+    world = await createWorld();
+  });
+  afterAll(async () => {
+    await world?.close();
+    const rows = results.map(
+      (r) =>
+        `${r.browserNat.padEnd(18)} ${r.nodeNat.padEnd(18)} ${r.connected ? (r.relayed ? "relayed" : "direct ") : "FAILED "} ${r.local}/${r.remote} open ${r.connectMs} ms (first ${r.initial}${r.settleMs > 0 ? `, direct after ${r.settleMs} ms` : ""})`,
+    );
+    console.log(`browser NAT        node NAT\n${rows.join("\n")}`);
+  });
+
+  for (const b of NAT_CLASSES) {
+    for (const n of NAT_CLASSES) {
+      const direct = directPossible(b, n);
+      it(`browser ${b} × node ${n}: connects ${direct ? "directly" : "through TURN"}`, async () => {
+        const r = await world.runPair(b, n);
+        results.push(r);
+        expect(r.error, r.error).toBeUndefined();
+        expect(r.connected).toBe(true);
+        expect(r.relayed, `${r.local}/${r.remote}`).toBe(!direct);
+      });
+    }
+  }
+});
