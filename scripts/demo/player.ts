@@ -1,6 +1,7 @@
 // The demo's viewer: headless Chromium plays the stream with hls.js and the pear-fog SDK
 // (PearFog.attachHls) until the video ends, then reports the SDK's stats and the stalls seen.
 import type { Page } from "playwright-core";
+import type { PageGlobals } from "./page-globals";
 import { launchChromium } from "../../test/support/chromium";
 
 export const PLAYER_PAGE = `<!doctype html><meta charset="utf-8"><title>pear-fog demo</title>
@@ -69,18 +70,7 @@ export interface PlayProgress {
 async function playInPage(page: Page, o: PlayOptions): Promise<PlayResult> {
   return page.evaluate(
     async (a: PlayOptions & { starvedAheadS: number }) => {
-      type AnyFn = (...x: unknown[]) => void;
-      const w = window as unknown as {
-        Hls: (new (cfg: object) => {
-          on(ev: string, cb: AnyFn): void;
-          loadSource(u: string): void;
-          attachMedia(m: HTMLMediaElement): void;
-          destroy(): void;
-        }) & { Events: Record<string, string> };
-        PearFog: {
-          attachHls(h: unknown, o: object): { on(ev: string, cb: AnyFn): void; stats(): unknown };
-        };
-      };
+      const w = window as unknown as PageGlobals;
       const t0 = performance.now();
       const errors: string[] = [];
       const fragments: { url: string; sha256: string }[] = [];

@@ -12,6 +12,7 @@ import type { SdkEvents } from "../../src/sdk/events";
 import type { StatsSnapshot } from "../../src/sdk/stats";
 import type { WrtcFogNode } from "./fog-node";
 import { type Fixture, startFixture } from "./fixture";
+import type { PageGlobals } from "../../scripts/demo/page-globals";
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../support/chromium";
 
 interface PlayResult {
@@ -38,25 +39,7 @@ interface PlayArgs {
 /** Runs in the page: play the stream with the fog loader until `frags` fragments loaded. */
 async function play(page: Page, args: PlayArgs): Promise<PlayResult> {
   return page.evaluate(async (a: PlayArgs) => {
-    type AnyFn = (...x: unknown[]) => unknown;
-    const w = window as unknown as {
-      Hls: (new (cfg: object) => {
-        on(ev: string, cb: AnyFn): void;
-        loadSource(u: string): void;
-        attachMedia(m: HTMLMediaElement): void;
-        destroy(): void;
-      }) & { Events: Record<string, string> };
-      PearFog: {
-        attachHls(
-          h: unknown,
-          o: object,
-        ): {
-          on(ev: string, cb: AnyFn): void;
-          stats(): unknown;
-        };
-        create(o: object): { fetch(u: string): Promise<Uint8Array>; destroy(): void };
-      };
-    };
+    const w = window as unknown as PageGlobals;
     const hex = (b: ArrayBuffer) =>
       [...new Uint8Array(b)].map((x) => x.toString(16).padStart(2, "0")).join("");
     const out = {
