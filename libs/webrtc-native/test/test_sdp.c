@@ -525,6 +525,76 @@ TEST(priority_and_strerror)
 	CHECK_EQ_STR(sdp_strerror(-999), "unknown SDP error");
 }
 
+TEST(answer_full_ice_with_srflx)
+{
+	static const struct sdp_host_candidate cands[] = { { "10.2.0.2", 40000 } };
+	static const struct sdp_srflx_candidate srflx[] = {
+		{ "198.51.100.11", 41000, "10.2.0.2", 40000 },
+	};
+	static const struct sdp_srflx_candidate bad[] = { { "not-an-ip", 1, NULL, 0 } };
+	struct sdp_offer offer, back;
+	struct sdp_answer_params p;
+	char buf[2048], *t;
+	size_t len = 0;
+
+	CHECK_EQ_INT(parse_str(chrome_offer, &offer), SDP_OK);
+	answer_params(&p, &offer, cands, 1);
+	p.srflx = srflx;
+	p.n_srflx = 1;
+	p.full_ice = true;
+	CHECK_EQ_INT(sdp_answer_write(&p, buf, sizeof(buf), &len), SDP_OK);
+	CHECK(strstr(buf, "a=ice-lite") == NULL);
+	CHECK(strstr(buf, "a=candidate:s1 1 udp 1694498815 198.51.100.11 41000 typ srflx raddr "
+			  "10.2.0.2 rport 40000\r\n") != NULL);
+	t = edit(buf, "setup:passive", "setup:active");
+	CHECK_EQ_INT(parse_str(t, &back), SDP_OK);
+	free(t);
+	CHECK(!back.ice_lite);
+	CHECK_EQ_INT(back.n_candidates, 2);
+	CHECK_EQ_INT(back.candidates[1].type, SDP_CAND_SRFLX);
+	CHECK_EQ_INT(back.candidates[1].port, 41000);
+	CHECK_EQ_INT(back.port, 40000); /* the host candidate stays the default */
+	p.srflx = bad;
+	CHECK_EQ_INT(sdp_answer_write(&p, buf, sizeof(buf), &len), SDP_E_INVALID);
+}
+
+TEST(trickled_candidate_lines)
+{
+	struct sdp_candidate c;
+	static const char *const bad[] = {
+		"",
+		"candidate:",
+		"a=candidate:1 1 udp",
+		"candidate:1 1 sctp 1 1.2.3.4 5 typ host",
+		"candidate:1 1 udp 0 1.2.3.4 5 typ host",
+		"candidate:1 1 udp 1 1.2.3.4 5 type host",
+		"candidate:1 1 udp 1 1.2.3.4 5 typ nat",
+		"candidate:1 1 udp 1 1.2.3.4 70000 typ host",
+		"candidate:1 1 udp 1 1.2.3.4 5 typ host\r\n",
+		"cand:1 1 udp 1 1.2.3.4 5 typ host",
+	};
+
+	CHECK_EQ_INT(sdp_candidate_parse("candidate:842163049 1 udp 1677729535 198.51.100.10 "
+					 "61573 typ srflx raddr 10.1.0.2 rport 43000 generation 0 "
+					 "ufrag x3Ue network-cost 999",
+					 strlen("candidate:842163049 1 udp 1677729535 198.51.100.10 "
+						"61573 typ srflx raddr 10.1.0.2 rport 43000 generation 0 "
+						"ufrag x3Ue network-cost 999"),
+					 &c),
+		     SDP_OK);
+	CHECK_EQ_STR(c.address, "198.51.100.10");
+	CHECK_EQ_INT(c.port, 61573);
+	CHECK_EQ_INT(c.type, SDP_CAND_SRFLX);
+	CHECK_EQ_INT(c.priority, 1677729535u);
+	CHECK_EQ_INT(sdp_candidate_parse("a=candidate:1 1 UDP 41885439 198.51.100.3 40001 typ relay",
+					 strlen("a=candidate:1 1 UDP 41885439 198.51.100.3 40001 typ relay"),
+					 &c),
+		     SDP_OK);
+	CHECK_EQ_INT(c.type, SDP_CAND_RELAY);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(sdp_candidate_parse(bad[i], strlen(bad[i]), &c) < 0);
+}
+
 int main(void)
 {
 	RUN(parses_chrome_offer);
@@ -540,5 +610,7 @@ int main(void)
 	RUN(answer_rejects_other_m_lines_and_ipv6_default);
 	RUN(answer_invalid_params);
 	RUN(priority_and_strerror);
+	RUN(answer_full_ice_with_srflx);
+	RUN(trickled_candidate_lines);
 	return test_summary();
 }
