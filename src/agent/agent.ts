@@ -36,7 +36,10 @@ export interface AgentOptions {
   graceMs: number;
   /** Monthly usage is written at most this often (flash wear), ms. Default 600000. */
   usageSaveMs: number;
-  /** The store's chunk list is re-read this often to report evictions, ms. Default 60000. */
+  /**
+   * The store's chunk list is re-read this often to find chunks that left it, ms; also at the
+   * first tick after pear-fogd's eviction count moves (reported within ~tickMs). Default 60000.
+   */
   inventoryRefreshMs: number;
   /** Chunks listed from pear-fogd at most (count). Default 200000. */
   maxInventory: number;
@@ -175,6 +178,7 @@ export async function startAgent(
   }
   for (const c of await listStore()) held.add(c);
   let inventoryAt = p.now();
+  let evictionsSeen = status.storeEvictions;
 
   let lastServed = status.bytesServedRtc;
   let servedSinceBeat = 0;
@@ -344,8 +348,12 @@ export async function startAgent(
     decision = decideSharing(cfg, local, usage);
     await saveUsage(decision.reason === "monthly_cap" && before.reason !== "monthly_cap");
     await apply(decision.share);
-    if (now - inventoryAt >= o.inventoryRefreshMs) {
+    // Evicted chunks must leave the coordinator's index before browsers are sent here for them
+    // (each such request is a NOT_FOUND and an HTTP fallback).
+    const evicted = status.storeEvictions !== evictionsSeen;
+    if (evicted || now - inventoryAt >= o.inventoryRefreshMs) {
       inventoryAt = now;
+      evictionsSeen = status.storeEvictions;
       const listed = await listStore().catch(() => undefined);
       if (listed) {
         for (const c of held) {
@@ -354,6 +362,7 @@ export async function startAgent(
             removed.push(c);
           }
         }
+        if (removed.length > 0 && evicted) client.reportSoon();
         for (const c of listed) {
           if (!held.has(c)) {
             held.add(c);

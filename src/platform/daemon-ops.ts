@@ -21,6 +21,7 @@ export function daemonOverCtl(req: CtlRequest): Daemon {
         storeChunks: num(s.store_chunks),
         storeBytes: num(s.store_bytes),
         storeCap: num(s.store_cap),
+        storeEvictions: num(s.store_evictions),
         uploadCap: num(s.upload_cap),
         httpPort: num(s.http_port),
         bytesServedRtc: num(s.bytes_served_rtc_total),

@@ -40,6 +40,8 @@ export interface DaemonStatus {
   storeChunks: number;
   storeBytes: number;
   storeCap: number;
+  /** Chunks the store evicted (LRU, over its cap) since pear-fogd started. */
+  storeEvictions: number;
   uploadCap: number;
   /** pear-fogd's HTTP port (GET /chunks/<id> for other nodes' fills); 0: no HTTP server. */
   httpPort: number;

@@ -1,0 +1,52 @@
+// Chunks pear-fogd evicts leave the coordinator's index within seconds, not at the agent's
+// minute-long inventory refresh: a coordinator, one pear-fogd + agent node with a store of four
+// chunks, an origin. The node fills a clip's three chunks; then four other chunks put straight
+// into its store push the clip's out (LRU), and the coordinator must stop offering the node for
+// them well before the next heartbeat (10 s) or inventory refresh (60 s).
+import { randomBytes } from "node:crypto";
+import { afterEach, expect, it } from "vitest";
+import { startDemoNode, type DemoNode } from "../../scripts/demo/node";
+import { startContentWorld, until, type ContentWorld } from "./support";
+
+const CHUNK = 64 * 1024;
+
+let w: ContentWorld | undefined;
+let node: DemoNode | undefined;
+
+afterEach(async () => {
+  await node?.stop();
+  await w?.close();
+});
+
+it("the coordinator stops offering a node for chunks its store evicted", async () => {
+  w = await startContentWorld({
+    files: { "clip.bin": randomBytes(3 * CHUNK) },
+    chunkSize: CHUNK,
+    coordinator: { heartbeatMs: 10_000, nodeDeadAfterMs: 60_000, placement: { intervalMs: 300 } },
+  });
+  const world = w;
+  const ids = world.chunks.get("clip.bin")!;
+  node = await startDemoNode(world.coord.url, {
+    build: "san",
+    config: { storeSizeBytes: 4 * CHUNK },
+    agent: { tickMs: 200 },
+  });
+  const n = node;
+  await until(
+    "the node offered for every chunk",
+    async () => ((await world.link.find(world.contentId, ids)).length > 0 ? true : undefined),
+    8000,
+  );
+  await until("all filled", () => (n.agent.stats().fill.stored === ids.length ? true : undefined));
+
+  for (let i = 0; i < 4; i++) await n.daemon.putChunk(new Uint8Array(randomBytes(CHUNK)));
+  const have = (await n.daemon.ctl.request("chunk_has", { chunks: ids })).have as string[];
+  expect(have).toEqual([]); // the store really evicted them
+  const t0 = Date.now();
+  await until(
+    "the coordinator forgetting the evicted chunks",
+    async () => ((await world.link.find(world.contentId, ids)).length === 0 ? true : undefined),
+    8000,
+  );
+  expect(Date.now() - t0).toBeLessThan(8000);
+}, 40_000);
