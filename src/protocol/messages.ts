@@ -15,6 +15,9 @@ import { ProtocolError, arr, bool, fail, num, obj, oneOf, str, type Check } from
 // jobs: edge-compute job messages (issue 7), defined in jobs.ts
 import { JOB_NODE_TO_COORDINATOR, JOB_COORDINATOR_TO_NODE, nodeFacts } from "./jobs";
 import type { JobCoordinatorToNode, JobNodeToCoordinator, NodeFacts } from "./jobs";
+// apps: edge-compute app messages (issue 7), defined in app.ts
+import { APP_COORDINATOR_TO_NODE, APP_NODE_TO_COORDINATOR } from "./app";
+import type { AppCoordinatorToNode, AppNodeToCoordinator } from "./app";
 
 /** Largest accepted frame, bytes of UTF-8 JSON. An SDP offer (a few KiB) fits easily. */
 export const MAX_MESSAGE_BYTES = 64 * 1024;
@@ -129,7 +132,8 @@ export type NodeToCoordinator =
   | NodeProbes
   | SigAnswer
   | SigCandidate
-  | JobNodeToCoordinator; // jobs
+  | JobNodeToCoordinator // jobs
+  | AppNodeToCoordinator; // apps
 
 // ---- coordinator -> node ----
 export interface NodeChallenge {
@@ -175,6 +179,7 @@ export type CoordinatorToNode =
   | SigOfferToNode
   | SigCandidateToNode
   | JobCoordinatorToNode // jobs
+  | AppCoordinatorToNode // apps
   | ErrorMessage;
 
 // ---- browser -> coordinator ----
@@ -386,6 +391,7 @@ const NODE_TO_COORDINATOR: Record<string, Check<unknown>> = {
     { mid },
   ),
   ...JOB_NODE_TO_COORDINATOR, // jobs
+  ...APP_NODE_TO_COORDINATOR, // apps
 };
 
 const COORDINATOR_TO_NODE: Record<string, Check<unknown>> = {
@@ -410,6 +416,7 @@ const COORDINATOR_TO_NODE: Record<string, Check<unknown>> = {
   "sig.offer": obj({ t: oneOf(["sig.offer"]), session: opaque, sdp: str(LIMITS.sdp) }),
   "sig.candidate": NODE_TO_COORDINATOR["sig.candidate"] as Check<unknown>,
   ...JOB_COORDINATOR_TO_NODE, // jobs
+  ...APP_COORDINATOR_TO_NODE, // apps
   error: errorMessage,
 };
 
