@@ -14,6 +14,8 @@ import {
 } from "../coordinator/node-client";
 import { encodeKeyFile, keyPairFromSeed, parseKeyFile, type KeyPair } from "../protocol/ed25519";
 import type { CoordinatorToNode } from "../protocol/messages";
+import type { AppCoordinatorToNode, AppRun } from "../protocol/app"; // apps
+import { AppManager } from "./apps"; // apps
 import type { DaemonStatus, Platform } from "../platform/platform";
 import type { AgentConfig } from "./config";
 import { FILL_DEFAULTS, StoreFiller, type FillOptions, type FillStats } from "./fill";
@@ -206,6 +208,16 @@ export async function startAgent(
   // jobs: tasks through Platform.runTask; facts ride on the heartbeat.
   const jobs = new JobRunner(p, key.did, (m) => client.send(m), o.jobs);
   await jobs.start();
+  // apps (issue 7): sandboxes through Platform.apps where pear-fogd has them
+  const apps = p.apps
+    ? new AppManager(p, (m) => client.send(m), {
+        httpBase,
+        dir: p.stagingPath("apps"),
+        allowWifi: false,
+        fetchMaxBytes: 1024 * 1024,
+        fetchTimeoutMs: 10_000,
+      })
+    : undefined;
 
   const client = new NodeClient({
     url: cfg.coordinatorUrl,
@@ -265,6 +277,17 @@ export async function startAgent(
       jobs.onMessage(msg); // jobs
     } else if (msg.t === "node.hold") {
       filler.hold(msg).catch((e: unknown) => p.log("warn", `hold ${msg.content}: ${String(e)}`));
+    } else if (msg.t.startsWith("app.")) {
+      // apps (issue 7): src/agent/apps.ts
+      if (apps) apps.handle(msg as AppCoordinatorToNode);
+      else
+        client.send({
+          t: "app.state",
+          name: (msg as { name?: string }).name ?? (msg as AppRun).manifest.name,
+          version: msg.t === "app.run" ? (msg as AppRun).manifest.version : "0",
+          state: "failed",
+          reason: "no_sandbox",
+        });
     }
   }
 

@@ -1,5 +1,6 @@
 // `pear-fog` command line: dispatches subcommands; errors are one line
 // `pear-fog: <what>: <why>` with exit code 1 (2 for usage errors).
+import { appCommand } from "./app";
 import { CliError, oneLine } from "./errors";
 import { keygenCommand } from "./keygen";
 import { publishCommand } from "./publish";
@@ -11,6 +12,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   keygen: { run: keygenCommand, summary: "make an Ed25519 publisher key (prints its did:key)" },
   publish: { run: publishCommand, summary: "chunk content and write a signed manifest" },
   verify: { run: verifyCommand, summary: "check a manifest's signature, Merkle root and chunks" },
+  app: { run: appCommand, summary: "deploy, update, start, stop, delete edge apps; status, logs" },
 };
 
 const HELP = `usage: pear-fog <command> [options]

@@ -8,6 +8,8 @@ import { ManifestRejected, type ContentIndex } from "./content";
 import type { CoordinatorDb } from "./db";
 import type { JobService } from "./jobs/service";
 import { renderStatus, type StatusData } from "./status";
+import { handleAppsRequest } from "./apps/rest"; // apps (issue 7)
+import type { AppService } from "./apps/service"; // apps
 
 /** What the REST handlers need from the coordinator. */
 export interface RestDeps {
@@ -18,6 +20,8 @@ export interface RestDeps {
   now(): number;
   /** jobs: /api/jobs* and /api/ledger (src/coordinator/jobs/service.ts). */
   jobs?: JobService;
+  /** apps (issue 7): app lifecycle under /api/apps (src/coordinator/apps/). */
+  apps?: AppService;
 }
 
 export class RestApi {
@@ -45,6 +49,26 @@ export class RestApi {
     }
     if (method === "GET" && path === "/healthz") {
       res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+      return;
+    }
+    // apps (issue 7): /api/apps… (src/coordinator/apps/rest.ts)
+    if (
+      this.d.apps &&
+      (await handleAppsRequest(
+        {
+          apps: this.d.apps,
+          replay: this.replay,
+          isPublisher: (did) => !!this.d.db.getPublisher(did),
+          maxSkewMs: this.d.cfg.api.maxSkewMs,
+          now: this.d.now,
+          readBody,
+          sendJson,
+        },
+        req,
+        res,
+        url,
+      ))
+    ) {
       return;
     }
     if (method === "GET" && path === "/api/status") {

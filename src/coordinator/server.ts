@@ -28,6 +28,7 @@ import { LeaderClusters, RttMatrix, rankNodes, type RankCandidate } from "./prox
 import { NodeRegistry, type NodeLink } from "./registry";
 import { SignallingRelay, TokenBucket } from "./signalling";
 import { RestApi, sendJson } from "./rest";
+import { AppService } from "./apps/service"; // apps (issue 7)
 import type { StatusData } from "./status";
 
 /** Close codes (RFC 6455 section 7.4.2 private range 4000-4999). */
@@ -77,6 +78,8 @@ export class CoordinatorServer {
   private lastPlacementAt = -Infinity;
   private readonly landmarkIds: Set<string>;
   private pendingNodeConns = 0;
+  /** apps (issue 7): app lifecycle (src/coordinator/apps/service.ts). */
+  readonly apps: AppService;
 
   constructor(
     readonly cfg: CoordinatorConfig,
@@ -101,8 +104,17 @@ export class CoordinatorServer {
       (n, near) => this.rtt.estimate(n, near),
       this.now,
     ); // jobs
+    this.apps = new AppService({
+      nodes: () => this.registry.list().map((n) => ({ id: n.id, send: (m) => n.link.send(m) })),
+      node: (id) => {
+        const n = this.registry.get(id);
+        return n && { id: n.id, send: (m) => n.link.send(m) };
+      },
+      now: this.now,
+    });
     this.registry.onLeave((id) => {
       this.jobs.nodeLost(id); // jobs
+      this.apps.onNodeLeft(id); // apps
       this.content.dropNode(id);
       this.content.moveDemand(id, this.clusters.remove(id), this.now());
       this.rtt.remove(id);
@@ -115,6 +127,7 @@ export class CoordinatorServer {
       statusData: () => this.statusData(),
       now: this.now,
       jobs: this.jobs, // jobs
+      apps: this.apps, // apps
     });
     this.http = createServer((req, res) => {
       rest.handle(req, res).catch((e: unknown) => {
@@ -366,6 +379,7 @@ export class CoordinatorServer {
           credibility: entry.credibility,
         });
         send({ t: "node.probe", targets: this.probeTargetsFor(nodeId) });
+        this.apps.onNodeJoined(nodeId); // apps: run what should run there
         return;
       }
       try {
@@ -448,6 +462,10 @@ export class CoordinatorServer {
       case "job.result":
       case "job.fail":
         this.jobs.onNodeMessage(nodeId, msg);
+        return;
+      case "app.state": // apps (issue 7)
+      case "app.logs":
+        this.apps.onNodeMessage(nodeId, msg);
         return;
     }
   }

@@ -96,6 +96,40 @@ export interface Platform {
    * or "bad_result" (not JSON-serialisable). Absent where the platform has no sandbox yet.
    */
   runTask?(source: string, input: unknown, limits: TaskLimits): Promise<unknown>;
+  /** Edge-compute apps (issue 7, docs/apps.md): long-running sandboxes. Absent: no apps. */
+  apps?: AppHost;
+}
+
+/** How to start one app sandbox (AppHost.start). */
+export interface AppSandboxOptions {
+  name: string;
+  version: string;
+  /** The app's script. */
+  source: string;
+  memoryBytes: number;
+  shares: number;
+  /** Granted capabilities: "messages", "kv", "fetch". */
+  caps: string[];
+  storageDir: string;
+  storageQuota: number;
+  fetchHosts: string[];
+}
+
+/** An app sandbox's events: its script ran, it posted, it asks to fetch, it ended (last). */
+export type AppSandboxEvent =
+  | { type: "started" }
+  | { type: "post"; json: string }
+  | { type: "fetch"; url: string; req: number }
+  | { type: "exit"; status: string; message: string };
+
+export interface AppHost {
+  /** Start a sandbox; throws PlatformError op "app_start" ("bad_request", "over_capacity"). */
+  start(o: AppSandboxOptions, onEvent: (e: AppSandboxEvent) => void): number;
+  post(id: number, json: string): void;
+  reply(id: number, req: number, ok: boolean, json: string): void;
+  /** Ask it to stop; the "exit" event follows. False if no such sandbox. */
+  stop(id: number): boolean;
+  logs(id: number): string | null;
 }
 
 /** Limits for one sandboxed task (Platform.runTask). */

@@ -202,7 +202,7 @@ export const APP_STATES: readonly AppState[] = ["deploying", "running", "stopped
 export interface AppRun {
   t: "app.run";
   manifest: AppManifest;
-  /** Where the node fetches the bundle (the coordinator's /api/apps/bundles/<sha256>). */
+  /** Where the node fetches the bundle: a path on the coordinator's HTTP (/api/apps/bundles/<sha256>) or a URL. */
   bundleUrl: string;
 }
 export interface AppStop {

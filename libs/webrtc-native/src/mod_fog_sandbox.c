@@ -81,13 +81,16 @@ static void task_done(struct fog_sb *s, struct sandbox_event *ev)
 	js_host_settle(h, funcs, ok, v);
 }
 
-/* onEvent(type, a, b): ("post", json), ("fetch", url, reqId), ("exit", status, message). */
+/* onEvent(type, a, b): ("started"), ("post", json), ("fetch", url, reqId), ("exit", status, message). */
 static void app_event(struct fog_sb *s, struct sandbox_event *ev)
 {
 	struct js_host *h = s->h;
 	JSContext *ctx = js_host_ctx(h);
 	JSValue fn = JS_DupValue(ctx, s->on_event), args[3];
-	const char *type = ev->type == SANDBOX_EV_POST ? "post" : ev->type == SANDBOX_EV_FETCH ? "fetch" : "exit";
+	const char *type = ev->type == SANDBOX_EV_POST	    ? "post"
+			   : ev->type == SANDBOX_EV_FETCH   ? "fetch"
+			   : ev->type == SANDBOX_EV_STARTED ? "started"
+							    : "exit";
 
 	args[0] = JS_NewString(ctx, type);
 	if (ev->type == SANDBOX_EV_DONE) {

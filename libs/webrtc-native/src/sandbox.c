@@ -1027,10 +1027,17 @@ static void app_deliver(struct sandbox *sb, JSContext *ctx, struct sb_msg *m, bo
 static enum sandbox_status run_app(struct sandbox *sb, JSContext *ctx, char **result)
 {
 	JSRuntime *rt = JS_GetRuntime(ctx);
+	struct sb_msg *m0;
 	JSValue v;
 	bool alive = true;
 
 	if ((sb->caps & SANDBOX_CAP_KV)) {
+		/* mkdir -p */
+		for (char *sl = strchr(sb->storage_dir + 1, '/'); sl; sl = strchr(sl + 1, '/')) {
+			*sl = 0;
+			mkdir(sb->storage_dir, 0700);
+			*sl = '/';
+		}
 		if (mkdir(sb->storage_dir, 0700) < 0 && errno != EEXIST) {
 			*result = strdup("cannot create the storage directory");
 			return SANDBOX_ERROR;
@@ -1047,6 +1054,8 @@ static enum sandbox_status run_app(struct sandbox *sb, JSContext *ctx, char **re
 	}
 	JS_FreeValue(ctx, v);
 	log_line(sb, "info", "started");
+	if ((m0 = msg_new(SANDBOX_EV_STARTED, NULL, 0)))
+		out_push(sb, m0);
 	while (alive) {
 		struct sb_msg *m;
 		JSContext *c2;

@@ -27,8 +27,8 @@
  *    pear.onMessage(fn) / pear.post(json) ("messages": host ↔ app, e.g. to browsers),
  *    pear.kv.get/set/delete/keys ("kv": files under storage_dir, storage_quota bytes),
  *    pear.fetch(url) → Promise<{status, body}> ("fetch": only hosts in fetch_hosts; the
- *    owner performs it and answers with sandbox_reply).  Events: SANDBOX_EV_POST,
- *    SANDBOX_EV_FETCH, SANDBOX_EV_DONE (the app ended: stopped, failed, memory). */
+ *    owner performs it and answers with sandbox_reply).  Events: SANDBOX_EV_STARTED,
+ *    SANDBOX_EV_POST, SANDBOX_EV_FETCH, SANDBOX_EV_DONE (the app ended: stopped, failed, memory). */
 #ifndef PEARFOG_SANDBOX_H
 #define PEARFOG_SANDBOX_H
 
@@ -68,7 +68,8 @@ enum sandbox_status {
 	SANDBOX_ERROR,     /* could not start (out of memory, bad source encoding) */
 };
 
-enum sandbox_event_type { SANDBOX_EV_DONE, SANDBOX_EV_POST, SANDBOX_EV_FETCH };
+/* STARTED: an app's script ran to its end without throwing (it now lives on events). */
+enum sandbox_event_type { SANDBOX_EV_DONE, SANDBOX_EV_POST, SANDBOX_EV_FETCH, SANDBOX_EV_STARTED };
 
 struct sandbox_event {
 	enum sandbox_event_type type;

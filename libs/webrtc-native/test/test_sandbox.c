@@ -186,6 +186,7 @@ TEST(stop_busy_app_fast)
 	t0 = now_ms();
 	sandbox_stop(a);
 	CHECK(wait_event(a, 2000, &ev));
+	CHECK_EQ_INT(ev.type, SANDBOX_EV_DONE);
 	CHECK_EQ_INT(ev.status, SANDBOX_STOPPED);
 	CHECK(now_ms() - t0 < 100);
 	free(ev.data);
@@ -280,6 +281,8 @@ TEST(memory_hog_stopped_neighbour_fine)
 	struct sandbox_info info;
 	char *s;
 
+	CHECK(wait_event(hog, 5000, &ev));
+	CHECK_EQ_INT(ev.type, SANDBOX_EV_STARTED); /* its script ran; the timers then hog */
 	CHECK(wait_event(hog, 5000, &ev));
 	CHECK_EQ_INT(ev.type, SANDBOX_EV_DONE);
 	CHECK_EQ_INT(ev.status, SANDBOX_MEMORY);

@@ -123,6 +123,8 @@ declare module "pear-fog:native" {
     limits: { memoryBytes: number; timeoutMs: number; shares?: number },
   ): Promise<string>;
   export type AppEvent =
+    /** The app's script ran to its end without throwing. */
+    | [type: "started"]
     | [type: "post", json: string]
     | [type: "fetch", url: string, reqId: number]
     /** Last, exactly once: status "stopped", "owner_stopped", "memory", "throw", "error". */

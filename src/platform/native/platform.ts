@@ -12,6 +12,7 @@ import {
   type LogLevel,
   type Platform,
   type TaskLimits,
+  type AppHost,
   type WebSocketLike,
 } from "../platform";
 
@@ -192,8 +193,29 @@ export async function createNativePlatform(
     },
     daemon: nativeDaemon(),
     runTask: nativeRunTask,
+    apps: nativeApps,
   };
 }
+
+/** Platform.apps on pear-fogd: fog.app* (mod_fog_sandbox.c). */
+export const nativeApps: AppHost = {
+  start(o, onEvent) {
+    try {
+      return fog.appStart(o, (...ev) => {
+        if (ev[0] === "started") onEvent({ type: "started" });
+        else if (ev[0] === "post") onEvent({ type: "post", json: ev[1] });
+        else if (ev[0] === "fetch") onEvent({ type: "fetch", url: ev[1], req: ev[2] });
+        else onEvent({ type: "exit", status: ev[1], message: ev[2] });
+      });
+    } catch (e) {
+      throw platformError("app_start", e);
+    }
+  },
+  post: (id, json) => fog.appPost(id, json),
+  reply: (id, req, ok, json) => fog.appReply(id, req, ok, json),
+  stop: (id) => fog.appStop(id),
+  logs: (id) => fog.appLogs(id),
+};
 
 /** Platform.runTask on pear-fogd: a sandbox thread per task (fog.runTask, sandbox.h). */
 export async function nativeRunTask(

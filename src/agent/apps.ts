@@ -1,0 +1,217 @@
+// Edge-compute apps on the node (issue 7, docs/apps.md): the coordinator's app.run / app.stop /
+// app.remove / app.logs become sandboxes through Platform.apps; every state change goes back as
+// app.state. The node verifies each bundle again (signature and hash) before it runs it, and
+// grants only the capabilities the signed manifest asks for (Wi-Fi context only if the owner
+// allowed it). One version of an app runs at a time: a new version stops the old one first.
+import {
+  verifyApp,
+  type AppCoordinatorToNode,
+  type AppManifest,
+  type AppNodeToCoordinator,
+  type AppState,
+} from "../protocol/app";
+import type { AppSandboxEvent, Platform } from "../platform/platform";
+
+export interface AppManagerOptions {
+  /** The coordinator's HTTP base ("http://host:port"): bundle paths are relative to it. */
+  httpBase: string;
+  /** Per-app storage lives in `<dir>/<name>/`. */
+  dir: string;
+  /** The router owner allows apps the Wi-Fi context capability. */
+  allowWifi: boolean;
+  /** Largest response body an app's fetch may take, bytes. */
+  fetchMaxBytes: number;
+  fetchTimeoutMs: number;
+  /** Crypto for verifyApp (native OpenSSL on pear-fogd). */
+  sha256?: (b: Uint8Array) => Uint8Array;
+  ed25519Verify?: (sig: Uint8Array, msg: Uint8Array, pub: Uint8Array) => boolean;
+}
+
+interface Running {
+  manifest: AppManifest;
+  id: number;
+  state: AppState;
+  /** Resolved when the sandbox's exit event arrives. */
+  exited: Promise<void>;
+  stopReason?: string;
+}
+
+export class AppManager {
+  private readonly apps = new Map<string, Running>();
+  /** Serialises operations per app name. */
+  private readonly queue = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly p: Platform,
+    private readonly send: (m: AppNodeToCoordinator) => void,
+    private readonly o: AppManagerOptions,
+  ) {}
+
+  handle(msg: AppCoordinatorToNode): void {
+    const name = msg.t === "app.run" ? msg.manifest.name : msg.name;
+    const prev = this.queue.get(name) ?? Promise.resolve();
+    const next = prev
+      .then(() => this.apply(msg))
+      .catch((e: unknown) => this.p.log("warn", `app ${name}: ${String(e)}`));
+    this.queue.set(name, next);
+  }
+
+  /** Names and states, for status output. */
+  list(): { name: string; version: string; state: AppState }[] {
+    return [...this.apps.values()].map((r) => ({
+      name: r.manifest.name,
+      version: r.manifest.version,
+      state: r.state,
+    }));
+  }
+
+  private report(m: AppManifest, state: AppState, reason?: string): void {
+    this.send({
+      t: "app.state",
+      name: m.name,
+      version: m.version,
+      state,
+      ...(reason ? { reason: reason.slice(0, 200) } : {}),
+    });
+  }
+
+  private async apply(msg: AppCoordinatorToNode): Promise<void> {
+    switch (msg.t) {
+      case "app.run":
+        return this.run(msg.manifest, msg.bundleUrl);
+      case "app.stop": {
+        const r = this.apps.get(msg.name);
+        if (!r) return;
+        await this.stopRunning(r, "stopped");
+        return;
+      }
+      case "app.remove": {
+        const r = this.apps.get(msg.name);
+        if (r) await this.stopRunning(r, "removed");
+        this.apps.delete(msg.name);
+        return;
+      }
+      case "app.logs": {
+        const r = this.apps.get(msg.name);
+        const text = (r && r.state === "running" ? this.p.apps?.logs(r.id) : null) ?? "";
+        this.send({ t: "app.logs", name: msg.name, req: msg.req, text: text.slice(-16 * 1024) });
+        return;
+      }
+    }
+  }
+
+  private async stopRunning(r: Running, reason: string): Promise<void> {
+    if (r.state === "running" || r.state === "deploying") {
+      r.stopReason = reason;
+      this.p.apps?.stop(r.id);
+      await r.exited;
+    }
+  }
+
+  private async run(m: AppManifest, bundleUrl: string): Promise<void> {
+    const host = this.p.apps;
+    this.report(m, "deploying");
+    if (!host) return this.report(m, "failed", "no_sandbox");
+    let bundle: Uint8Array;
+    try {
+      const url = bundleUrl.startsWith("/") ? `${this.o.httpBase}${bundleUrl}` : bundleUrl;
+      const res = await this.p.httpGet(url, {
+        maxBytes: m.bundle.size,
+        timeoutMs: 30_000,
+      });
+      if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+      bundle = res.body;
+    } catch (e) {
+      return this.report(m, "failed", `fetch_bundle: ${String(e)}`);
+    }
+    try {
+      verifyApp(m, bundle, {
+        ...(this.o.sha256 ? { sha256: this.o.sha256 } : {}),
+        ...(this.o.ed25519Verify ? { ed25519Verify: this.o.ed25519Verify } : {}),
+      });
+    } catch (e) {
+      const code = (e as { code?: string }).code ?? "invalid";
+      return this.report(m, "failed", `${code}: ${String(e)}`);
+    }
+    if (m.capabilities.wifi && !this.o.allowWifi) {
+      return this.report(
+        m,
+        "failed",
+        "wifi_not_allowed: the router owner does not allow Wi-Fi context",
+      );
+    }
+    const old = this.apps.get(m.name);
+    if (old) await this.stopRunning(old, "replaced");
+    const caps: string[] = [];
+    if (m.capabilities.kv) caps.push("kv");
+    if (m.capabilities.messages) caps.push("messages");
+    if (m.capabilities.fetch?.length) caps.push("fetch");
+    let started!: (ok: boolean) => void;
+    const startedP = new Promise<boolean>((r) => (started = r));
+    let exited!: () => void;
+    const r: Running = {
+      manifest: m,
+      id: 0,
+      state: "deploying",
+      exited: new Promise<void>((res) => (exited = res)),
+    };
+    const onEvent = (e: AppSandboxEvent): void => {
+      if (e.type === "started") {
+        r.state = "running";
+        started(true);
+        this.report(m, "running");
+      } else if (e.type === "exit") {
+        const wasRunning = r.state === "running";
+        const stopped = e.status === "stopped" || e.status === "owner_stopped";
+        r.state = stopped ? "stopped" : "failed";
+        started(false);
+        exited();
+        if (r.stopReason === "removed" || r.stopReason === "replaced") return;
+        const reason = stopped ? (r.stopReason ?? e.status) : `${e.status}: ${e.message}`;
+        this.report(m, r.state, reason);
+        if (!wasRunning && !stopped) this.p.log("warn", `app ${m.name} ${m.version}: ${reason}`);
+      } else if (e.type === "fetch") {
+        void this.fetch(r, e.url, e.req);
+      } else {
+        // Messages to browsers travel over the data channel (not wired yet: docs/apps.md).
+        this.p.log("debug", `app ${m.name} posted ${e.json.length} bytes`);
+      }
+    };
+    try {
+      r.id = host.start(
+        {
+          name: m.name,
+          version: m.version,
+          source: new TextDecoder().decode(bundle),
+          memoryBytes: m.resources.memoryMiB * 1024 * 1024,
+          shares: m.resources.cpuShares,
+          caps,
+          storageDir: `${this.o.dir}/${m.name}`,
+          storageQuota: m.resources.storageMiB * 1024 * 1024,
+          fetchHosts: m.capabilities.fetch ?? [],
+        },
+        onEvent,
+      );
+    } catch (e) {
+      const code = (e as { code?: string }).code ?? "error";
+      return this.report(m, "failed", `${code}: ${String(e)}`);
+    }
+    this.apps.set(m.name, r);
+    await startedP;
+  }
+
+  private async fetch(r: Running, url: string, req: number): Promise<void> {
+    const host = this.p.apps;
+    if (!host) return;
+    try {
+      const res = await this.p.httpGet(url, {
+        maxBytes: this.o.fetchMaxBytes,
+        timeoutMs: this.o.fetchTimeoutMs,
+      });
+      const body = new TextDecoder().decode(res.body);
+      host.reply(r.id, req, true, JSON.stringify({ status: res.status, body }));
+    } catch (e) {
+      host.reply(r.id, req, false, String(e));
+    }
+  }
+}
