@@ -502,17 +502,19 @@ void mod_fog_sandbox_ctl_list(struct ctl_json_out *o)
 {
 	bool first = true;
 
-	ctl_json_out_raw(o, ",\"apps\":[", 9);
+	ctl_json_out_raw(o, ",\"apps\":[", strlen(",\"apps\":["));
 	for (struct fog_sb *s = g_list; s; s = s->next) {
 		struct sandbox_info i;
 
 		if (!s->is_app)
 			continue;
 		sandbox_get_info(s->sb, &i);
-		ctl_json_out_raw(o, first ? "{\"name\":" : ",{\"name\":", first ? 9 : 10);
+		const char *open = first ? "{\"name\":" : ",{\"name\":";
+
+		ctl_json_out_raw(o, open, strlen(open));
 		first = false;
 		ctl_json_out_str(o, s->name, strlen(s->name));
-		ctl_json_out_raw(o, ",\"version\":", 11);
+		ctl_json_out_raw(o, ",\"version\":", strlen(",\"version\":"));
 		ctl_json_out_str(o, s->version, strlen(s->version));
 		ctl_json_out_fmt(o,
 				 ",\"state\":\"%s\",\"cpu_ms\":%llu,\"throttled_ms\":%llu,"
