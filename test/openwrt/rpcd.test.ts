@@ -40,7 +40,17 @@ describe("rpcd plugin", () => {
     const r = root.sh("usr/libexec/rpcd/pear-fog", ["list"]);
     const list = json(r.stdout);
     expect(Object.keys(list).sort()).toEqual(
-      ["cache", "peers", "reload", "set_sharing", "stats", "status", "wifi"].sort(),
+      [
+        "cache",
+        "peers",
+        "reload",
+        "set_sharing",
+        "stats",
+        "status",
+        "wifi",
+        "apps",
+        "app_stop",
+      ].sort(),
     );
     expect(list.set_sharing).toEqual({ enabled: true });
     expect(list.cache).toEqual({ offset: 0, limit: 100 });
@@ -53,6 +63,13 @@ describe("rpcd plugin", () => {
     expect([...read, ...write].sort()).toEqual(Object.keys(list).sort());
     expect(read).not.toContain("set_sharing");
     expect(read).not.toContain("reload");
+    expect(read).not.toContain("app_stop");
+  });
+
+  it("apps: the daemon's app list (none here); app_stop of an unknown app is a typed error", () => {
+    expect(call("apps")).toEqual({ apps: [], apps_memory: 0, apps_memory_cap: 64 << 20 });
+    expect(call("app_stop", '{"name":"nope"}')).toMatchObject({ error: "not_found" });
+    expect(call("app_stop", '{"name":"../x"}')).toMatchObject({ error: "bad_request" });
   });
 
   it("status: the daemon's own numbers plus reachability", async () => {
