@@ -70,3 +70,44 @@ describe("app manifest", () => {
     expect(() => decodeNodeMessage(JSON.stringify({ ...st, state: "dancing" }))).toThrow(/invalid/);
   });
 });
+
+/** xorshift32: reproducible pseudo-random numbers. */
+function rng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x;
+  };
+}
+
+describe("app manifest under hostile input (seeded fuzz pass)", () => {
+  it("every byte mutation of a signed manifest is refused with an AppError, never accepted", () => {
+    const m = signApp(base, bundle, key);
+    const text = JSON.stringify(m);
+    const next = rng(7);
+    let refused = 0;
+    for (let i = 0; i < 2000; i++) {
+      const chars = [...text];
+      for (let n = 1 + (next() % 3); n > 0; n--) {
+        chars[next() % chars.length] = String.fromCharCode(32 + (next() % 95));
+      }
+      const mutated = chars.join("");
+      if (mutated === text) continue;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(mutated);
+      } catch {
+        continue;
+      }
+      // JSON-equal mutations (e.g. whitespace) are the same manifest
+      if (JSON.stringify(parsed) === text) continue;
+      expect(code(() => verifyApp(parsed as typeof m, bundle))).not.toBe("ok");
+      refused++;
+    }
+    expect(refused).toBeGreaterThan(500);
+  });
+});
