@@ -126,6 +126,22 @@ export interface CoordinatorConfig {
   /** jobs: edge-compute jobs (issue 7); every option and default in src/coordinator/jobs/config.ts. */
   jobs: JobsConfig;
 
+  /** Reachability: the STUN responder and the ICE servers handed to browsers and nodes. */
+  ice: {
+    /** UDP port of the built-in STUN Binding responder (stun.ts); 0 = any free port, -1 = off. Default -1. */
+    stunPort: number;
+    /** Address the STUN responder binds. Default "0.0.0.0". */
+    stunHost: string;
+    /** STUN URLs handed out ("stun:host:3478"; usually this coordinator's public name). Default []. */
+    stun: string[];
+    /** TURN URLs handed out ("turn:host:3478?transport=udp"). Default [] (no relay). */
+    turn: string[];
+    /** coturn `static-auth-secret` (use-auth-secret) the TURN credentials are minted with. Default "". */
+    turnSecret: string;
+    /** Lifetime of minted TURN credentials, seconds. Default 86400 (a day). */
+    turnTtlS: number;
+  };
+
   /** Bytes-served time series bucket width, milliseconds. Default 60000. */
   statsBucketMs: number;
   /** Buckets shown on the status page, count. Default 60. */
@@ -193,6 +209,14 @@ export const COORDINATOR_DEFAULTS: CoordinatorConfig = {
     maxSkewMs: 300_000,
   },
   jobs: JOBS_DEFAULTS,
+  ice: {
+    stunPort: -1,
+    stunHost: "0.0.0.0",
+    stun: [],
+    turn: [],
+    turnSecret: "",
+    turnTtlS: 86_400,
+  },
   statsBucketMs: 60_000,
   statsBuckets: 60,
   maxBrowsers: 10_000,
@@ -202,7 +226,7 @@ export const COORDINATOR_DEFAULTS: CoordinatorConfig = {
 export type CoordinatorOptions = Partial<
   Omit<
     CoordinatorConfig,
-    "rank" | "credibility" | "placement" | "rateLimit" | "signalling" | "api" | "jobs"
+    "rank" | "credibility" | "placement" | "rateLimit" | "signalling" | "api" | "jobs" | "ice"
   >
 > & {
   rank?: Partial<CoordinatorConfig["rank"]>;
@@ -212,6 +236,7 @@ export type CoordinatorOptions = Partial<
   signalling?: Partial<CoordinatorConfig["signalling"]>;
   api?: Partial<CoordinatorConfig["api"]>;
   jobs?: Partial<JobsConfig>;
+  ice?: Partial<CoordinatorConfig["ice"]>;
 };
 
 /** Defaults overlaid with `opts` (nested groups merge key by key). */
@@ -227,5 +252,6 @@ export function resolveConfig(opts: CoordinatorOptions = {}): CoordinatorConfig 
     signalling: { ...d.signalling, ...opts.signalling },
     api: { ...d.api, ...opts.api },
     jobs: { ...d.jobs, ...opts.jobs },
+    ice: { ...d.ice, ...opts.ice },
   };
 }

@@ -1,6 +1,7 @@
 // HTTP + WebSocket front of the coordinator: routes /ws/node and /ws/browser upgrades and
 // hands every other request to the REST API (rest.ts: /api, the status page at "/"). Wires the
 // registry, proximity, content and signalling modules together and runs the periodic sweeps.
+import { iceServersFor, startStunServer, type IceServer, type StunServer } from "./stun";
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -80,6 +81,7 @@ export class CoordinatorServer {
   private pendingNodeConns = 0;
   /** apps (issue 7): app lifecycle (src/coordinator/apps/service.ts). */
   readonly apps: AppService;
+  private stun: StunServer | undefined;
 
   constructor(
     readonly cfg: CoordinatorConfig,
@@ -154,14 +156,28 @@ export class CoordinatorServer {
       setInterval(() => this.placeContent(), this.cfg.placement.intervalMs),
       setInterval(() => this.sendProbeLists(), this.cfg.probeIntervalMs),
     );
+    if (this.cfg.ice.stunPort >= 0)
+      this.stun = await startStunServer(this.cfg.ice.stunHost, this.cfg.ice.stunPort);
     const a = this.http.address() as AddressInfo;
     const host = a.family === "IPv6" ? `[${a.address}]` : a.address;
     return `http://${host}:${a.port}`;
   }
 
+  /** UDP port of the STUN responder, undefined when it is off. */
+  stunPort(): number | undefined {
+    return this.stun?.port;
+  }
+
+  /** ICE servers for one browser or node (TURN credentials minted for `id`, stun.ts). */
+  private iceServersFor(id: string): IceServer[] | undefined {
+    const list = iceServersFor(this.cfg.ice, id, this.now());
+    return list.length ? list : undefined;
+  }
+
   async close(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     clearTimeout(this.eagerPlacement);
+    await this.stun?.close();
     for (const ws of this.wss.clients) ws.close(CLOSE.shutdown, "coordinator shutting down");
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
@@ -372,11 +388,13 @@ export class CoordinatorServer {
         donePending();
         phase = "ready";
         const entry = this.registry.register(nodeId, link, { version, probeUrl, chunkBase }, now);
+        const nodeIce = this.iceServersFor(nodeId);
         send({
           t: "node.welcome",
           heartbeatMs: this.cfg.heartbeatMs,
           deadAfterMs: this.cfg.nodeDeadAfterMs,
           credibility: entry.credibility,
+          ...(nodeIce && { iceServers: nodeIce }),
         });
         send({ t: "node.probe", targets: this.probeTargetsFor(nodeId) });
         this.apps.onNodeJoined(nodeId); // apps: run what should run there
@@ -513,9 +531,16 @@ export class CoordinatorServer {
     now: number,
   ): void {
     switch (msg.t) {
-      case "browser.hello":
-        send({ t: "browser.welcome", browser: conn.id, probe: this.probeTargetsFor(undefined) });
+      case "browser.hello": {
+        const ice = this.iceServersFor(conn.id);
+        send({
+          t: "browser.welcome",
+          browser: conn.id,
+          probe: this.probeTargetsFor(undefined),
+          ...(ice && { iceServers: ice }),
+        });
         return;
+      }
       case "browser.find": {
         if (!this.content.get(msg.content)) {
           send({ ...errorMsg("not_found", `content ${msg.content}`), req: msg.req });

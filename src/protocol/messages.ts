@@ -147,10 +147,18 @@ export interface ProbeTarget {
   id: string;
   url: string;
 }
+/** One RTCConfiguration.iceServers entry (STUN, or TURN with time-limited credentials). */
+export interface IceServerEntry {
+  urls: string[];
+  username?: string;
+  credential?: string;
+}
 export interface NodeWelcome {
   t: "node.welcome";
   heartbeatMs: number;
   deadAfterMs: number;
+  /** STUN/TURN servers (pear-fogd asks the STUN ones for its server-reflexive address). */
+  iceServers?: IceServerEntry[];
   /** Credibility the coordinator holds for this node, 0..1. */
   credibility: number;
 }
@@ -245,6 +253,8 @@ export interface BrowserWelcome {
   browser: string;
   /** Nodes and landmarks worth measuring RTT to. */
   probe: ProbeTarget[];
+  /** STUN/TURN servers for the page's peer connections (TURN credentials expire). */
+  iceServers?: IceServerEntry[];
 }
 export interface FoundNode {
   node: string;
@@ -352,6 +362,13 @@ const errorMessage = obj(
   { req: num(0, 2 ** 31, true) },
 );
 const mid = str(LIMITS.id);
+const iceServers = arr(
+  4,
+  obj(
+    { urls: arr(4, str(LIMITS.url)) },
+    { username: str(LIMITS.url), credential: str(LIMITS.url) },
+  ),
+);
 
 /**
  * One validator per `t`, per direction. The tables are typed loosely and the decode functions
@@ -400,12 +417,15 @@ const COORDINATOR_TO_NODE: Record<string, Check<unknown>> = {
     nonce: str(128, B64URL_RE),
     coordinatorId: opaque,
   }),
-  "node.welcome": obj({
-    t: oneOf(["node.welcome"]),
-    heartbeatMs: num(1, 3_600_000, true),
-    deadAfterMs: num(1, 3_600_000, true),
-    credibility: num(0, 1),
-  }),
+  "node.welcome": obj(
+    {
+      t: oneOf(["node.welcome"]),
+      heartbeatMs: num(1, 3_600_000, true),
+      deadAfterMs: num(1, 3_600_000, true),
+      credibility: num(0, 1),
+    },
+    { iceServers },
+  ),
   "node.probe": obj({ t: oneOf(["node.probe"]), targets: arr(LIMITS.probeTargets, probeTarget) }),
   "node.hold": obj({
     t: oneOf(["node.hold"]),
@@ -448,11 +468,14 @@ const BROWSER_TO_COORDINATOR: Record<string, Check<unknown>> = {
 };
 
 const COORDINATOR_TO_BROWSER: Record<string, Check<unknown>> = {
-  "browser.welcome": obj({
-    t: oneOf(["browser.welcome"]),
-    browser: opaque,
-    probe: arr(LIMITS.probeTargets, probeTarget),
-  }),
+  "browser.welcome": obj(
+    {
+      t: oneOf(["browser.welcome"]),
+      browser: opaque,
+      probe: arr(LIMITS.probeTargets, probeTarget),
+    },
+    { iceServers },
+  ),
   "browser.found": obj({
     t: oneOf(["browser.found"]),
     req: num(0, 2 ** 31, true),

@@ -54,7 +54,7 @@ export interface SdkOptions {
   idleCloseMs: number;
   /** A node that failed to connect or errored is skipped this long, milliseconds. Default 30000. */
   badNodeMs: number;
-  /** ICE servers for the peer connections (nodes are ICE-lite with host candidates). Default []. */
+  /** ICE servers for the peer connections, used before the coordinator's (browser.welcome). Default []. */
   iceServers: RTCIceServer[];
 
   /** HTTP fetches (fallback, manifest) are aborted after this long, milliseconds. Default 20000. */

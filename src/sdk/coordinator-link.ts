@@ -65,6 +65,7 @@ export class CoordinatorLink {
 
   /** Connections completed (welcome received), counting reconnects. */
   connections = 0;
+  private coordIceServers: RTCIceServer[] = [];
 
   /** Ranked nodes holding any of `chunks` of `content`. Rejects with CoordinatorError. */
   async find(content: string, chunks: string[], max: number): Promise<FoundNode[]> {
@@ -88,6 +89,19 @@ export class CoordinatorLink {
     await this.connect();
     this.send({ t: "sig.offer", session, node, sdp });
     return (await this.wait(this.answers, session, "offer")).sdp;
+  }
+
+  /**
+   * Trickle one of our ICE candidates (RTCIceCandidate.candidate) to the node of `session`
+   * (RFC 8838); dropped when the socket is not open (ICE still has the offer's candidates).
+   */
+  candidate(session: string, candidate: string, mid: string | undefined): void {
+    this.sendIfOpen({ t: "sig.candidate", session, candidate, ...(mid !== undefined && { mid }) });
+  }
+
+  /** STUN/TURN servers from the coordinator's welcome ([] before it or when it sent none). */
+  iceServers(): RTCIceServer[] {
+    return this.coordIceServers;
   }
 
   /** Forget a session that will get no answer any more (its peer connection is gone). */
@@ -140,6 +154,7 @@ export class CoordinatorLink {
         if (!msg) return;
         if (msg.t === "browser.welcome") {
           clearTimeout(timer);
+          this.coordIceServers = msg.iceServers ?? [];
           this.connections++;
           this.retryMs = this.opts.reconnectMinMs ?? 1000;
           resolve();

@@ -1,7 +1,8 @@
 // One peer connection + data channel per fog node, reused across segments. Opening: the SDK is
 // the offerer; createDataChannel("pear-fog-chunks") (ordered, reliable), createOffer, the offer
-// goes to the node through the coordinator, the answer (ICE-lite node: host candidates inside)
-// is applied. Idle connections are closed; a node that fails is skipped for a while.
+// goes to the node through the coordinator, the answer (pear-fogd runs full ICE, controlled:
+// host + server-reflexive candidates inside) is applied, and candidates gathered later
+// (srflx, TURN relay) trickle to the node through the coordinator. Idle connections are closed; a node that fails is skipped for a while.
 import { ChunkClient, type DataChannelLike } from "./chunk-client";
 import type { PeerConnectionCtor } from "./config";
 
@@ -12,6 +13,10 @@ export const CHUNK_CHANNEL_LABEL = "pear-fog-chunks";
 export interface Signaller {
   offer(session: string, node: string, sdp: string): Promise<string>;
   dropSession(session: string): void;
+  /** Trickle a local candidate to the node of `session` (RFC 8838); optional. */
+  candidate?(session: string, candidate: string, mid: string | undefined): void;
+  /** ICE servers the coordinator handed out (STUN, TURN with fresh credentials); optional. */
+  iceServers?(): RTCIceServer[];
 }
 
 export interface NodePoolOptions {
@@ -120,7 +125,21 @@ export class NodePool {
 
   private open(node: string): Conn {
     const session = newSessionId();
-    const pc = new this.opts.peerConnection({ iceServers: this.opts.iceServers });
+    const pc = new this.opts.peerConnection({
+      iceServers: [...this.opts.iceServers, ...(this.coord.iceServers?.() ?? [])],
+    });
+    // Trickle ICE (RFC 8838): candidates found after the offer (server-reflexive, relayed)
+    // go to the node through the coordinator once its answer shows the session exists there.
+    let answered = false;
+    const pending: { candidate: string; mid: string | undefined }[] = [];
+    const trickle = (candidate: string, mid: string | undefined) =>
+      this.coord.candidate?.(session, candidate, mid);
+    pc.addEventListener("icecandidate", (ev: RTCPeerConnectionIceEvent) => {
+      const c = ev.candidate;
+      if (!c || !c.candidate) return;
+      if (answered) trickle(c.candidate, c.sdpMid ?? undefined);
+      else pending.push({ candidate: c.candidate, mid: c.sdpMid ?? undefined });
+    });
     const started = this.now();
     // `conn` is only read from callbacks, which run after it is assigned below.
     // eslint-disable-next-line prefer-const
@@ -160,6 +179,8 @@ export class NodePool {
         const sdp = pc.localDescription?.sdp ?? offer.sdp ?? "";
         const answer = await this.coord.offer(session, node, sdp);
         await pc.setRemoteDescription({ type: "answer", sdp: answer });
+        answered = true;
+        for (const p of pending.splice(0)) trickle(p.candidate, p.mid);
       })().catch((e: unknown) => fail(e instanceof Error ? e.message : String(e)));
     });
     conn = { node, session, pc, client, lastUsed: 0 };
