@@ -234,9 +234,8 @@ export async function startAgent(
           storeBytes: status.storeBytes,
           storeCapBytes: status.storeCap,
           load: 0,
-          // pear-fogd is ICE-lite: it is only offered to browsers when it is reachable on
-          // its own address (full ICE and NAT traversal are the reachability issue's).
-          reachability: "public",
+          // from pear-fogd's STUN answers (docs/reachability.md); rankNodes weighs it
+          reachability: status.reachability,
         },
         add: full ? [...held] : added,
         remove: full ? [] : removed,
@@ -255,7 +254,34 @@ export async function startAgent(
     },
   });
 
+  // Trickle ICE (RFC 8838): the coordinator's relay session id → pear-fogd's session, and
+  // candidates that arrive before pear-fogd answered the offer.
+  const rtcSessions = new Map<string, string>();
+  const earlyCandidates = new Map<string, string[]>();
+  const toDaemon = (session: string, candidate: string) =>
+    p.daemon
+      .candidate(session, candidate)
+      .catch((e: unknown) => p.log("debug", `candidate refused by pear-fogd: ${String(e)}`));
+
   function onCoordinatorMessage(msg: CoordinatorToNode): void {
+    if (msg.t === "node.welcome") {
+      // the coordinator's STUN servers (IP literals: pear-fogd resolves no names here)
+      const servers = stunServersOf(msg.iceServers ?? []);
+      p.daemon
+        .stunServers(servers)
+        .catch((e: unknown) => p.log("warn", `pear-fogd stun_servers: ${String(e)}`));
+      return;
+    }
+    if (msg.t === "sig.candidate") {
+      const rtc = rtcSessions.get(msg.session);
+      if (rtc) void toDaemon(rtc, msg.candidate);
+      else {
+        const q = earlyCandidates.get(msg.session) ?? [];
+        if (q.length < 32) q.push(msg.candidate);
+        earlyCandidates.set(msg.session, q);
+      }
+      return;
+    }
     if (msg.t === "sig.offer") {
       if (!decision.share) {
         // No refusal message exists in the protocol: the browser's connect deadline moves it
@@ -267,8 +293,13 @@ export async function startAgent(
         (a) => {
           st.offersAnswered++;
           client.send({ t: "sig.answer", session: msg.session, sdp: a.sdp });
+          if (rtcSessions.size >= 1024) rtcSessions.delete(rtcSessions.keys().next().value!);
+          rtcSessions.set(msg.session, a.session);
+          for (const c of earlyCandidates.get(msg.session) ?? []) void toDaemon(a.session, c);
+          earlyCandidates.delete(msg.session);
         },
         (e: unknown) => {
+          earlyCandidates.delete(msg.session);
           st.offersRefused++;
           p.log("warn", `offer refused by pear-fogd: ${String(e)}`);
         },
@@ -435,4 +466,19 @@ export async function startAgent(
       await saveUsage(true);
     },
   };
+}
+
+/**
+ * The STUN servers pear-fogd can use from ICE server URLs: "stun:198.51.100.2:3478" →
+ * "198.51.100.2:3478", "stun:[2001:db8::1]" → "[2001:db8::1]:3478"; names are skipped
+ * (pear-fogd's STUN client takes addresses), at most 4.
+ */
+export function stunServersOf(servers: { urls: string[] }[]): string[] {
+  const out: string[] = [];
+  for (const s of servers)
+    for (const u of s.urls) {
+      const m = /^stun:(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\])(?::(\d{1,5}))?$/.exec(u);
+      if (m && out.length < 4) out.push(`${m[1]}:${m[2] ?? "3478"}`); // "[v6]:port" stays
+    }
+  return out;
 }

@@ -170,6 +170,7 @@ export class NodeClient {
       this.o.onState?.(true);
       this.beat();
       this.hbTimer = setInterval(() => this.beat(), msg.heartbeatMs);
+      this.o.onMessage?.(msg); // the agent takes iceServers from it
       return;
     }
     this.o.onMessage?.(msg);

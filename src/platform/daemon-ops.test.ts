@@ -27,6 +27,7 @@ describe("daemonOverCtl", () => {
       httpPort: 8080,
       bytesServedRtc: 42,
       peerIds: ["a", "7"],
+      reachability: "unknown",
     });
   });
 

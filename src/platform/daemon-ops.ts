@@ -1,6 +1,7 @@
 // pear-fogd's control operations (ctl.h, ARCHITECTURE.md) as the Daemon interface, over any
 // transport that sends one request and returns the reply's fields: the Node platform's unix
 // socket client and the native platform's fog.ctl. Pure: runs on Node and in QuickJS.
+import { REACHABILITY, type Reachability } from "../protocol/messages";
 import type { Daemon, DaemonStatus } from "./platform";
 
 /** Sends `op` with `fields`; resolves with the reply's fields, rejects with a PlatformError. */
@@ -26,6 +27,9 @@ export function daemonOverCtl(req: CtlRequest): Daemon {
         httpPort: num(s.http_port),
         bytesServedRtc: num(s.bytes_served_rtc_total),
         peerIds: strings(s.peer_ids),
+        reachability: REACHABILITY.includes(s.reachability as Reachability)
+          ? (s.reachability as Reachability)
+          : "unknown",
       };
     },
     async offer(sdp) {
@@ -57,6 +61,12 @@ export function daemonOverCtl(req: CtlRequest): Daemon {
     },
     async sharing(enabled) {
       await req("sharing", { enabled });
+    },
+    async candidate(session, candidate) {
+      await req("candidate", { session, candidate });
+    },
+    async stunServers(servers) {
+      await req("stun_servers", { servers });
     },
   };
 }

@@ -3,6 +3,7 @@
 // pear-fogd on QuickJS-ng (src/platform/native/, issue 4). Everything is Promise-based; an
 // implementation must not block its event loop.
 import type { WebSocketLike } from "../coordinator/node-client";
+import type { Reachability } from "../protocol/messages";
 
 export type { WebSocketLike };
 
@@ -49,6 +50,8 @@ export interface DaemonStatus {
   bytesServedRtc: number;
   /** Ids of the open WebRTC sessions. */
   peerIds: string[];
+  /** What pear-fogd's STUN answers say about its NAT (reported in the heartbeat). */
+  reachability: Reachability;
 }
 
 /** pear-fogd's control operations (libs/webrtc-native/src/pear-fogd.c, ARCHITECTURE.md). */
@@ -67,6 +70,10 @@ export interface Daemon {
   limits(l: { uploadCap?: number; peerUploadCap?: number; storeSize?: number }): Promise<void>;
   /** Accept new sessions or not (open sessions are not touched). */
   sharing(enabled: boolean): Promise<void>;
+  /** A remote ICE candidate the browser trickled for `session` (pear-fogd's id). */
+  candidate(session: string, candidate: string): Promise<void>;
+  /** The STUN servers ("IP:PORT") pear-fogd learns its server-reflexive address from. */
+  stunServers(servers: string[]): Promise<void>;
 }
 
 export interface Platform {

@@ -116,6 +116,22 @@ static void op_candidate(void *ctx, const struct ctl_json *req, struct ctl_reply
 		ctl_json_out_fmt(r->out, ",\"added\":%s", rc == 0 ? "true" : "false");
 }
 
+/* {"op":"stun_servers","servers":["IP:PORT",…]}: the STUN servers to learn our
+ * server-reflexive address from (the agent passes the coordinator's; [] = none). */
+static void op_stun_servers(void *ctx, const struct ctl_json *req, struct ctl_reply *r)
+{
+	struct daemon *d = ctx;
+	const struct ctl_json_member *m = ctl_json_get(req, "servers");
+	char msg[160];
+
+	if (!m || m->type != CTL_JSON_ARRAY) {
+		ctl_reply_error(r, "bad_request", "need \"servers\": [\"IP:PORT\", …]");
+		return;
+	}
+	if (rtc_server_set_stun_servers(d->rtc, m->items, m->n_items, msg, sizeof(msg)) < 0)
+		ctl_reply_error(r, "bad_request", "%s", msg);
+}
+
 static void op_close_session(void *ctx, const struct ctl_json *req, struct ctl_reply *r)
 {
 	struct daemon *d = ctx;
@@ -329,6 +345,7 @@ static const struct ctl_op ctl_ops[] = {
 	{ "status", op_status },
 	{ "offer", op_offer },
 	{ "candidate", op_candidate },
+	{ "stun_servers", op_stun_servers },
 	{ "close_session", op_close_session },
 	{ "chunk_put", op_chunk_put },
 	{ "chunk_remove", op_chunk_remove },

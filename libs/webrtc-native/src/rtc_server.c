@@ -970,8 +970,96 @@ int rtc_server_close_session(struct rtc_server *srv, const char *session_id)
 	return -ENOENT;
 }
 
+int rtc_server_set_stun_servers(struct rtc_server *srv, const char *const *servers, size_t n,
+				char *errmsg, size_t errcap)
+{
+	struct stun_client next[RTC_MAX_STUN];
+	uint64_t now = loop_now_ms(srv->loop);
+	size_t k = 0;
+
+	if (n > RTC_MAX_STUN) {
+		snprintf(errmsg, errcap, "at most %d STUN servers", RTC_MAX_STUN);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = 0;
+		bool kept = false;
+
+		if (rtc_parse_hostport(servers[i], srv->family, &ss, &sl) < 0) {
+			snprintf(errmsg, errcap, "'%s' is not IP:PORT", servers[i]);
+			return -EINVAL;
+		}
+		/* a server we already ask keeps its state (mapped address, schedule) */
+		for (size_t j = 0; j < srv->n_stun && !kept; j++)
+			if (ice_lite_addr_equal((struct sockaddr *)&srv->stun[j].server,
+						srv->stun[j].server_len, (struct sockaddr *)&ss, sl)) {
+				next[k++] = srv->stun[j];
+				kept = true;
+			}
+		if (!kept)
+			stun_client_init(&next[k++], (struct sockaddr *)&ss, sl, now);
+	}
+	memcpy(srv->stun, next, k * sizeof(next[0]));
+	srv->n_stun = k;
+	loop_timer_set(srv->loop, &srv->ice_tick, 0);
+	return 0;
+}
+
+const char *rtc_server_reachability(const struct rtc_server *srv)
+{
+	uint64_t now = loop_now_ms(srv->loop);
+	const struct sockaddr *first = NULL;
+	socklen_t first_len = 0;
+	unsigned mapped = 0;
+
+	for (size_t i = 0; i < srv->n_stun; i++) {
+		socklen_t ml = 0;
+		const struct sockaddr *m = stun_client_mapped(&srv->stun[i], now, &ml);
+		char lit[INET6_ADDRSTRLEN];
+		uint16_t port;
+
+		if (!m)
+			continue;
+		if (!first) {
+			first = m;
+			first_len = ml;
+		} else if (!ice_lite_addr_equal(first, first_len, m, ml)) {
+			/* RFC 4787 §4.1: another mapping per destination */
+			return "nat-symmetric";
+		}
+		mapped++;
+		if (sockaddr_literal(m, lit, sizeof(lit), &port) && port == rtc_server_port(srv))
+			for (size_t j = 0; j < srv->n_addrs; j++)
+				if (strcmp(lit, srv->addrs[j]) == 0)
+					return "public"; /* our own address: no NAT */
+	}
+	if (!mapped)
+		return "unknown";
+	/* one mapping for every server: endpoint-independent (with a single server we
+	 * cannot tell; the lab's symmetric NAT needs two to be seen) */
+	return "nat-cone";
+}
+
 void rtc_server_render_status(const struct rtc_server *srv, struct ctl_json_out *o)
 {
+	uint64_t now = loop_now_ms(srv->loop);
+	bool first = true;
+
+	ctl_json_out_fmt(o, ",\"reachability\":\"%s\",\"srflx\":[", rtc_server_reachability(srv));
+	for (size_t i = 0; i < srv->n_stun; i++) {
+		socklen_t ml = 0;
+		const struct sockaddr *m = stun_client_mapped(&srv->stun[i], now, &ml);
+		struct udp_addr ua = { .len = ml };
+		char buf[64];
+
+		if (!m)
+			continue;
+		memcpy(&ua.ss, m, (size_t)ml);
+		ctl_json_out_fmt(o, "%s\"%s\"", first ? "" : ",", udp_addr_format(&ua, buf, sizeof(buf)));
+		first = false;
+	}
+	ctl_json_out_raw(o, "]", 1);
 	/* peers_active comes with the metrics members (M_PEERS_ACTIVE); not repeated here */
 	ctl_json_out_raw(o, ",\"peer_ids\":[", 13);
 	for (uint32_t i = 0; i < srv->n_sessions; i++)

@@ -54,6 +54,14 @@ int rtc_server_close_session(struct rtc_server *s, const char *session_id);
  * family), negative with a message (no such session, malformed, too many). */
 int rtc_server_add_candidate(struct rtc_server *s, const char *session_id, const char *line,
 			     size_t len, char *errmsg, size_t errcap);
+/* Replace the STUN servers asked for our server-reflexive address ("IP:PORT" each; the
+ * coordinator's, set by the agent).  0, or -EINVAL with a message. */
+int rtc_server_set_stun_servers(struct rtc_server *s, const char *const *servers, size_t n,
+				char *errmsg, size_t errcap);
+/* What the STUN answers say about our NAT: "public" (mapped = our own address and port),
+ * "nat-cone" (one mapping for every server), "nat-symmetric" (a mapping per server, RFC
+ * 4787 §4.1), "unknown" (no answer yet).  The coordinator ranks nodes by it. */
+const char *rtc_server_reachability(const struct rtc_server *s);
 /* "1.2.3.4:3478" / "[2001:db8::1]:3478" into a sockaddr of `family` (IPv4 v4-mapped on
  * an IPv6 socket).  0 or -1. */
 int rtc_parse_hostport(const char *s, int family, struct sockaddr_storage *ss, socklen_t *len);
