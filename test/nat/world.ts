@@ -93,8 +93,9 @@ async function stop(p: ChildProcess | undefined): Promise<void> {
   clearTimeout(t);
 }
 
-export async function createWorld(): Promise<World> {
-  const bin = buildPearFogd("san");
+/** build: "san" (tests: ASan + UBSan) or "release" (the bench). */
+export async function createWorld(build: "san" | "release" = "san"): Promise<World> {
+  const bin = buildPearFogd(build);
   const lab = createLab(["full-cone", "full-cone"]);
   const dir = mkdtempSync(join(tmpdir(), "pear-fog-nat-"));
   const procs: ChildProcess[] = [];
