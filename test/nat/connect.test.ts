@@ -32,6 +32,8 @@ describe.skipIf(!root)("NAT matrix: browser (libwebrtc) × pear-fogd", () => {
         expect(r.error, r.error).toBeUndefined();
         expect(r.connected).toBe(true);
         expect(r.relayed, `${r.local}/${r.remote}`).toBe(!direct);
+        // the class pear-fogd reports in its heartbeat (rankNodes weighs it)
+        expect(r.nodeReachability).toBe(n === "symmetric" ? "nat-symmetric" : "nat-cone");
       });
     }
   }

@@ -19,6 +19,8 @@ import { createLab, INET_IPS, type Lab, type NatClass } from "./lab";
 
 const HERE = import.meta.dirname;
 export const STUN_ADDR = `${INET_IPS[0]}:3478`;
+/** A second port of the same responder: a symmetric NAT maps it apart (reachability). */
+export const STUN_ADDR2 = `${INET_IPS[0]}:3479`;
 export const TURN_ADDR = `${INET_IPS[1]}:3478`;
 const TURN_SECRET = randomBytes(16).toString("hex");
 
@@ -33,6 +35,8 @@ export interface PairResult {
   connectMs: number;
   /** The first selected pair ("local/remote" candidate types) — before any switch. */
   initial: string;
+  /** What pear-fogd reported as its reachability (ctl status), once it had its mappings. */
+  nodeReachability: string;
   /** How long after the first fetch ICE took to leave the relay (0: never on one, -1: stayed). */
   settleMs: number;
   error?: string;
@@ -112,6 +116,7 @@ export async function createWorld(build: "san" | "release" = "san"): Promise<Wor
       resolve(HERE, "stun-server.ts"),
       INET_IPS[0],
       "3478",
+      "3479",
     ]);
     procs.push(stun);
     await waitFor(stun, /ready/, "STUN server");
@@ -171,6 +176,7 @@ export async function createWorld(build: "san" | "release" = "san"): Promise<Wor
       connectMs: 0,
       initial: "?",
       settleMs: 0,
+      nodeReachability: "?",
     };
     let fogd: ChildProcess | undefined;
     let fogdLog = "";
@@ -191,7 +197,7 @@ export async function createWorld(build: "san" | "release" = "san"): Promise<Wor
         "--http-port",
         "0",
         "--stun-server",
-        STUN_ADDR,
+        `${STUN_ADDR},${STUN_ADDR2}`,
         "--log-level",
         "debug",
       ]);
@@ -200,6 +206,13 @@ export async function createWorld(build: "san" | "release" = "san"): Promise<Wor
       // ready, then the server-reflexive address from the STUN client (needed in the answer)
       await waitFor(fogd, /server-reflexive address \S+/, "pear-fogd");
       ctl = await CtlClient.connect(join(nd, "ctl.sock"));
+      // both STUN ports answered (a symmetric NAT logs two addresses, a cone one the same)
+      for (let i = 0; i < 50; i++) {
+        const st = await ctl.request("status");
+        result.nodeReachability = String(st.reachability);
+        if (Array.isArray(st.srflx) && st.srflx.length === 2) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
       const chunk = randomBytes(100_000);
       const id = createHash("sha256").update(chunk).digest("hex");
       writeFileSync(join(nd, "stage"), chunk);
