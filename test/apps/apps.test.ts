@@ -3,8 +3,30 @@
 // and malformed deploys refused with typed errors; stop/start; update with rollback when the new
 // version throws at start; a memory hog is stopped while its neighbour keeps running; the router
 // owner lists and stops apps over the control socket; delete.
+import { execFile, execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encodeKeyFile } from "../../src/protocol/ed25519";
 import { startAppsWorld, type AppsWorld } from "./world";
+
+const ROOT = join(import.meta.dirname, "../..");
+
+/** `pear-fog ARGS` from the built CLI bundle: exit code and output. */
+function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [join(ROOT, "dist", "pear-fog.mjs"), ...args],
+      { encoding: "utf8" },
+      (err, stdout, stderr) => {
+        const code = err ? ((err as { code?: number }).code ?? 1) : 0;
+        resolve({ code: typeof code === "number" ? code : 1, stdout, stderr });
+      },
+    );
+  });
+}
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const res = { memoryMiB: 4, cpuShares: 1024, uploadKiBps: 0, storageMiB: 1 };
@@ -103,6 +125,49 @@ describe("apps through the coordinator on a real pear-fogd", () => {
     expect(names).toEqual(["hello"]);
     expect((await w.api("DELETE", "/api/apps/hog")).status).toBe(200);
   }, 30_000);
+
+  it("pear-fog app: deploy --wait, status, logs, stop --wait, delete; an error is one line", async () => {
+    execFileSync(process.execPath, [join(ROOT, "scripts", "build.mjs"), "cli"], {
+      stdio: "ignore",
+    });
+    const dir = mkdtempSync(join(tmpdir(), "pear-fog-app-cli-"));
+    writeFileSync(join(dir, "dev.key"), encodeKeyFile(w.dev));
+    writeFileSync(join(dir, "bundle.js"), "console.log('from the cli')");
+    writeFileSync(
+      join(dir, "app.json"),
+      JSON.stringify({ name: "cli-app", version: "0.1.0", resources: res, capabilities: {} }),
+    );
+    const common = ["--key", join(dir, "dev.key"), "--coordinator", w.coordUrl];
+    const dep = await cli(
+      "app",
+      "deploy",
+      join(dir, "bundle.js"),
+      "--app",
+      join(dir, "app.json"),
+      "--wait",
+      ...common,
+    );
+    expect(dep.code, dep.stderr).toBe(0);
+    expect(JSON.parse(dep.stdout)).toMatchObject({
+      name: "cli-app",
+      state: "running",
+      version: "0.1.0",
+    });
+    const st = await cli("app", "status", ...common);
+    expect((JSON.parse(st.stdout) as { name: string }[]).map((a) => a.name)).toContain("cli-app");
+    const logs = await cli("app", "logs", "cli-app", ...common);
+    expect(logs.stdout).toMatch(/from the cli/);
+    const stop = await cli("app", "stop", "cli-app", "--wait", ...common);
+    expect(JSON.parse(stop.stdout)).toMatchObject({ state: "stopped" });
+    expect((await cli("app", "delete", "cli-app", ...common)).code).toBe(0);
+    const gone = await cli("app", "status", "cli-app", ...common);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr.trim().split("\n")).toEqual([
+      expect.stringMatching(/^pear-fog: app: .*404 not_found/),
+    ]);
+    const usage = await cli("app", "dance", ...common);
+    expect(usage.code).toBe(2);
+  }, 60_000);
 
   it("the router owner stops an app over the control socket; delete removes it", async () => {
     await w.d.ctl.request("app_stop", { name: "hello" });
