@@ -51,6 +51,17 @@ const MIGRATIONS: string[] = [
      updated_at INTEGER NOT NULL,
      PRIMARY KEY (node_did, job_id)
    );`,
+  // 3: apps (src/coordinator/apps/service.ts): deployments and their bundles by SHA-256
+  `CREATE TABLE apps (
+     name TEXT PRIMARY KEY,
+     developer TEXT NOT NULL,
+     node TEXT NOT NULL,
+     manifest TEXT NOT NULL,
+     previous TEXT,
+     desired TEXT NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE TABLE app_bundles (sha256 TEXT PRIMARY KEY, bundle BLOB NOT NULL);`,
 ];
 
 /** The schema version a fresh database ends at (the number of migrations). */
@@ -79,6 +90,16 @@ export interface JobNodeRow {
   passed: number;
   failed: number;
   blacklistedUntil: number;
+}
+/** apps: one deployment (manifests as canonical JSON text). */
+export interface AppRow {
+  name: string;
+  developer: string;
+  node: string;
+  manifest: string;
+  previous: string | null;
+  desired: string;
+  updatedAt: number;
 }
 export interface BytesPoint {
   bucket: number;
@@ -202,6 +223,42 @@ export class CoordinatorDb {
   }
   setCredibility(did: string, credibility: number): void {
     this.db.prepare("UPDATE nodes SET credibility = ? WHERE did = ?").run(credibility, did);
+  }
+
+  // ---- apps (issue 7): src/coordinator/apps/service.ts ----
+  putApp(r: AppRow): void {
+    this.db
+      .prepare(
+        `INSERT INTO apps (name, developer, node, manifest, previous, desired, updated_at)
+         VALUES (@name, @developer, @node, @manifest, @previous, @desired, @updatedAt)
+         ON CONFLICT(name) DO UPDATE SET developer = excluded.developer, node = excluded.node,
+           manifest = excluded.manifest, previous = excluded.previous,
+           desired = excluded.desired, updated_at = excluded.updated_at`,
+      )
+      .run(r);
+  }
+  deleteApp(name: string): void {
+    this.db.prepare("DELETE FROM apps WHERE name = ?").run(name);
+  }
+  listApps(): AppRow[] {
+    return this.db
+      .prepare(
+        "SELECT name, developer, node, manifest, previous, desired, updated_at AS updatedAt FROM apps ORDER BY name",
+      )
+      .all() as AppRow[];
+  }
+  putAppBundle(sha256: string, bundle: Uint8Array): void {
+    this.db
+      .prepare("INSERT OR IGNORE INTO app_bundles (sha256, bundle) VALUES (?, ?)")
+      .run(sha256, Buffer.from(bundle));
+  }
+  getAppBundle(sha256: string): Uint8Array | undefined {
+    const row = this.db.prepare("SELECT bundle FROM app_bundles WHERE sha256 = ?").get(sha256) as
+      { bundle: Buffer } | undefined;
+    return row && new Uint8Array(row.bundle);
+  }
+  deleteAppBundle(sha256: string): void {
+    this.db.prepare("DELETE FROM app_bundles WHERE sha256 = ?").run(sha256);
   }
 
   /** Runs `fn` in one transaction (many small writes cost one fsync). */

@@ -113,6 +113,7 @@ export class CoordinatorServer {
         return n && { id: n.id, send: (m) => n.link.send(m) };
       },
       now: this.now,
+      db: this.db,
     });
     this.registry.onLeave((id) => {
       this.jobs.nodeLost(id); // jobs

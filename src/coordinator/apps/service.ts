@@ -2,10 +2,12 @@
 // update (with rollback) / delete, the state each app's node reports, logs on request.
 // Bundles are kept by SHA-256 and served to nodes at /api/apps/bundles/<sha256> (content
 // addressed: the node checks the hash and the developer's signature before running it).
-// State is in memory: a coordinator restart forgets deployments (nodes keep running them).
+// Deployments and bundles persist in the coordinator's SQLite file (db.ts migration 3); after a
+// restart every app is "deploying" until its node signs in again and is told to run it.
 import type { AppManifest, AppNodeToCoordinator, AppState } from "../../protocol/app";
 import { AppError, verifyApp } from "../../protocol/app";
 import type { CoordinatorToNode } from "../../protocol/messages";
+import type { CoordinatorDb } from "../db";
 
 export interface AppNode {
   id: string;
@@ -17,6 +19,8 @@ export interface AppServiceDeps {
   nodes(): AppNode[];
   node(id: string): AppNode | undefined;
   now(): number;
+  /** Persistence (absent: in memory only). */
+  db?: CoordinatorDb;
 }
 
 export type AppOpError =
@@ -79,7 +83,39 @@ export class AppService {
   private readonly logWaits = new Map<number, (text: string) => void>();
   private nextReq = 1;
 
-  constructor(private readonly d: AppServiceDeps) {}
+  constructor(private readonly d: AppServiceDeps) {
+    for (const row of d.db?.listApps() ?? []) {
+      const manifest = JSON.parse(row.manifest) as AppManifest;
+      this.apps.set(row.name, {
+        name: row.name,
+        developer: row.developer,
+        node: row.node,
+        manifest,
+        ...(row.previous ? { previous: JSON.parse(row.previous) as AppManifest } : {}),
+        state: row.desired === "running" ? "deploying" : "stopped",
+        desired: row.desired === "running" ? "running" : "stopped",
+        updatedAt: row.updatedAt,
+      });
+    }
+  }
+
+  /** Write the record through to the database. */
+  private save(r: AppRecord): void {
+    this.d.db?.putApp({
+      name: r.name,
+      developer: r.developer,
+      node: r.node,
+      manifest: JSON.stringify(r.manifest),
+      previous: r.previous ? JSON.stringify(r.previous) : null,
+      desired: r.desired,
+      updatedAt: r.updatedAt,
+    });
+  }
+
+  private keepBundle(sha256: string, bundle: Uint8Array): void {
+    this.bundles.set(sha256, bundle);
+    this.d.db?.putAppBundle(sha256, bundle);
+  }
 
   list(): AppView[] {
     return [...this.apps.values()].map(view);
@@ -91,7 +127,9 @@ export class AppService {
   }
 
   bundle(sha256: string): Uint8Array | undefined {
-    return this.bundles.get(sha256);
+    const b = this.bundles.get(sha256) ?? this.d.db?.getAppBundle(sha256);
+    if (b) this.bundles.set(sha256, b);
+    return b;
   }
 
   /** Verify and send to a node; state "deploying" until the node reports. */
@@ -115,7 +153,8 @@ export class AppService {
       updatedAt: this.d.now(),
     };
     this.apps.set(m.name, r);
-    this.bundles.set(m.bundle.sha256, bundle);
+    this.keepBundle(m.bundle.sha256, bundle);
+    this.save(r);
     this.sendRun(r, m);
     return view(r);
   }
@@ -128,7 +167,7 @@ export class AppService {
     if (m.version === r.manifest.version) {
       throw new AppOpFailed("conflict", `version ${m.version} is the current one`);
     }
-    this.bundles.set(m.bundle.sha256, bundle);
+    this.keepBundle(m.bundle.sha256, bundle);
     r.previous = r.manifest;
     r.manifest = m;
     r.updating = m.version;
@@ -137,6 +176,7 @@ export class AppService {
     r.state = "deploying";
     r.reason = undefined;
     r.updatedAt = this.d.now();
+    this.save(r);
     this.sendRun(r, m);
     return view(r);
   }
@@ -144,6 +184,7 @@ export class AppService {
   start(developer: string, name: string): AppView {
     const r = this.own(developer, name);
     r.desired = "running";
+    this.save(r);
     if (r.state !== "running") {
       r.state = "deploying";
       this.sendRun(r, r.manifest);
@@ -154,6 +195,7 @@ export class AppService {
   stop(developer: string, name: string): AppView {
     const r = this.own(developer, name);
     r.desired = "stopped";
+    this.save(r);
     this.nodeOf(r)?.send({ t: "app.stop", name });
     return view(r);
   }
@@ -162,6 +204,7 @@ export class AppService {
     const r = this.own(developer, name);
     this.nodeOf(r)?.send({ t: "app.remove", name });
     this.apps.delete(name);
+    this.d.db?.deleteApp(name);
     this.gcBundles();
   }
 
@@ -228,7 +271,10 @@ export class AppService {
       r.previous = undefined;
       r.updating = undefined;
       r.state = "deploying";
+      this.save(r);
       this.sendRun(r, r.manifest);
+    } else if (msg.state === "running" && r.previous) {
+      this.save(r);
     }
     for (const w of [...this.waiters]) w();
   }
@@ -301,7 +347,12 @@ export class AppService {
       used.add(r.manifest.bundle.sha256);
       if (r.previous) used.add(r.previous.bundle.sha256);
     }
-    for (const k of this.bundles.keys()) if (!used.has(k)) this.bundles.delete(k);
+    for (const k of this.bundles.keys()) {
+      if (!used.has(k)) {
+        this.bundles.delete(k);
+        this.d.db?.deleteAppBundle(k);
+      }
+    }
   }
 }
 
