@@ -79,22 +79,41 @@ export class JobRunner {
     this.o = { ...JOB_RUNNER_DEFAULTS, ...o };
   }
 
-  /** Measures the reference kernel (one work unit) and reads the facts once. */
+  /**
+   * Reads the facts, then measures the reference kernel (one work unit) in the background: the
+   * node advertises no slots until it knows its benchMs (on a router the kernel takes a while,
+   * and sign-in must not wait for it).
+   */
   async start(): Promise<void> {
     this.arch = this.o.arch ?? (await readArch(this.p));
-    if (this.p.runTask && this.o.slots > 0) {
+    await this.refreshFacts();
+    if (this.p.runTask && this.o.slots > 0) void this.measure();
+  }
+
+  /** Resolves once the reference kernel has been timed (or failed); for tests. */
+  ready(): Promise<void> {
+    return this.measured;
+  }
+
+  private measured: Promise<void> = Promise.resolve();
+
+  private measure(): Promise<void> {
+    const runTask = this.p.runTask;
+    if (!runTask) return Promise.resolve();
+    this.measured = (async () => {
       try {
         const limits = { memoryBytes: 32 << 20, timeoutMs: 60_000 };
-        await this.p.runTask(REFERENCE_KERNEL, 1000, limits); // warm the sandbox up
+        await runTask.call(this.p, REFERENCE_KERNEL, 1000, limits); // warm the sandbox up
         const t0 = this.p.now();
-        await this.p.runTask(REFERENCE_KERNEL, REFERENCE_KERNEL_INPUT, limits);
+        await runTask.call(this.p, REFERENCE_KERNEL, REFERENCE_KERNEL_INPUT, limits);
         this.benchMs = Math.max(1, this.p.now() - t0);
       } catch (e) {
         this.p.log("warn", `jobs: reference kernel failed, taking no tasks: ${String(e)}`);
       }
-    }
-    this.stats.benchMs = this.benchMs;
-    await this.refreshFacts();
+      this.stats.benchMs = this.benchMs;
+      await this.refreshFacts();
+    })();
+    return this.measured;
   }
 
   /** Re-reads memory and load (the agent's tick calls it; the heartbeat reads the cache). */

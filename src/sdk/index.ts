@@ -9,6 +9,7 @@ import { FogClient } from "./client";
 import type { ClientOptions, PeersOptions } from "./config";
 import { FogPeers } from "./peers";
 import { attachClientToHls, type HlsLike } from "./hls-loader";
+import { JobsClient, type JobsClientOptions } from "./jobs-client";
 
 export type { FetchOptions } from "./client";
 export { FogClient } from "./client";
@@ -17,6 +18,8 @@ export type { SdkEventName, SdkEvents } from "./events";
 export { fogLoaderClass, type HlsLike } from "./hls-loader";
 export type { FallbackReason, NodeStats, StatsSnapshot } from "./stats";
 export { ChunkRequestError } from "./chunk-client";
+// jobs: the submitting side of edge-compute jobs (docs/jobs.md)
+export { JobError, JobsClient, type ExecuteOptions, type JobsClientOptions } from "./jobs-client";
 
 export type CreateOptions = ClientOptions;
 export { FogPeers } from "./peers";
@@ -45,4 +48,9 @@ export function attachHls(hls: HlsLike, opts: CreateOptions): FogClient {
   return client;
 }
 
-export const PearFog = { create, attachHls, peers };
+/** A client for edge-compute jobs: `PearFog.jobs({...}).execute(data, task, options)`. */
+export function jobs(opts: JobsClientOptions): JobsClient {
+  return new JobsClient(opts);
+}
+
+export const PearFog = { create, attachHls, peers, jobs };

@@ -77,9 +77,7 @@ export class JobsClient {
     return (r as { jobId: string }).jobId;
   }
 
-  status(
-    id: string,
-  ): Promise<{
+  status(id: string): Promise<{
     state: string;
     tasks: number;
     accepted: number;

@@ -346,6 +346,9 @@ export class JobEngine {
   stats() {
     return {
       nodes: this.nodes.size,
+      /** Nodes that take tasks now (slots and a measured reference kernel). */
+      ready: [...this.nodes.values()].filter((n) => n.facts.slots > 0 && n.facts.benchMs > 0)
+        .length,
       jobs: this.jobs.size,
       assignments: this.assignments.size,
       queuedTasks: this.queuedTasks,

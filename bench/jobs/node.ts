@@ -1,0 +1,20 @@
+// One fog node as its own process for `npm run bench -- jobs`: a real pear-fogd (release) and
+// the agent on the Node platform, one task slot. Prints "ready <did>" and runs until SIGTERM.
+//   npx tsx bench/jobs/node.ts <coordinator http url> [slots]
+import { startDemoNode } from "../../scripts/demo/node";
+
+const [url, slots = "1"] = process.argv.slice(2);
+if (!url) {
+  process.stderr.write("usage: node.ts COORDINATOR_URL [SLOTS]\n");
+  process.exit(2);
+}
+const node = await startDemoNode(url, { agent: { tickMs: 500, jobs: { slots: Number(slots) } } });
+process.stdout.write(`ready ${node.did}\n`);
+const stop = () => {
+  node.stop().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+};
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);
