@@ -15,7 +15,7 @@ import {
 import { encodeKeyFile, keyPairFromSeed, parseKeyFile, type KeyPair } from "../protocol/ed25519";
 import type { CoordinatorToNode } from "../protocol/messages";
 import type { AppCoordinatorToNode, AppRun } from "../protocol/app"; // apps
-import { AppManager } from "./apps"; // apps
+import { APP_MANAGER_DEFAULTS, AppManager, type AppManagerOptions } from "./apps"; // apps
 import type { DaemonStatus, Platform } from "../platform/platform";
 import type { AgentConfig } from "./config";
 import { FILL_DEFAULTS, StoreFiller, type FillOptions, type FillStats } from "./fill";
@@ -53,6 +53,8 @@ export interface AgentOptions {
   backoff: Partial<BackoffOptions>;
   /** jobs: edge-compute tasks (src/agent/jobs.ts). Default JOB_RUNNER_DEFAULTS (one slot). */
   jobs: Partial<JobRunnerOptions>;
+  /** apps: edge-compute apps (src/agent/apps.ts). Default APP_MANAGER_DEFAULTS. */
+  apps: Partial<Omit<AppManagerOptions, "httpBase">>;
 }
 
 export const AGENT_DEFAULTS: AgentOptions = {
@@ -65,6 +67,7 @@ export const AGENT_DEFAULTS: AgentOptions = {
   fill: FILL_DEFAULTS,
   backoff: BACKOFF_DEFAULTS,
   jobs: JOB_RUNNER_DEFAULTS,
+  apps: {},
 };
 
 export interface AgentStats {
@@ -211,11 +214,10 @@ export async function startAgent(
   // apps (issue 7): sandboxes through Platform.apps where pear-fogd has them
   const apps = p.apps
     ? new AppManager(p, (m) => client.send(m), {
-        httpBase,
+        ...APP_MANAGER_DEFAULTS,
         dir: p.stagingPath("apps"),
-        allowWifi: false,
-        fetchMaxBytes: 1024 * 1024,
-        fetchTimeoutMs: 10_000,
+        ...o.apps,
+        httpBase,
       })
     : undefined;
 
@@ -389,6 +391,8 @@ export async function startAgent(
     }
     // Wi-Fi context: back off while the household is busy (policy.wifiUploadCap).
     const w = await wifi.update().catch(() => undefined);
+    const ws = wifi.stats(); // apps: Wi-Fi context for apps granted it
+    apps?.setWifi(ws && { clients: ws.clients, busy: ws.busy });
     if (w?.changed) {
       try {
         await p.daemon.limits({ uploadCap: w.uploadCapBps });

@@ -15,16 +15,32 @@ import type { AppSandboxEvent, Platform } from "../platform/platform";
 export interface AppManagerOptions {
   /** The coordinator's HTTP base ("http://host:port"): bundle paths are relative to it. */
   httpBase: string;
-  /** Per-app storage lives in `<dir>/<name>/`. */
+  /** Per-app storage lives in `<dir>/<name>/`. UCI `apps_path`. Default: `<staging>/apps`. */
   dir: string;
-  /** The router owner allows apps the Wi-Fi context capability. */
+  /** Run apps at all. UCI `apps`, boolean. Default true (where pear-fogd has a sandbox). */
+  enabled: boolean;
+  /** The router owner allows apps the Wi-Fi context capability. UCI `apps_wifi`. Default false. */
   allowWifi: boolean;
-  /** Largest response body an app's fetch may take, bytes. */
+  /** Largest response body an app's fetch may take, bytes. Default 1 MiB. */
   fetchMaxBytes: number;
+  /** An app's fetch deadline, ms. Default 10000. */
   fetchTimeoutMs: number;
   /** Crypto for verifyApp (native OpenSSL on pear-fogd). */
   sha256?: (b: Uint8Array) => Uint8Array;
   ed25519Verify?: (sig: Uint8Array, msg: Uint8Array, pub: Uint8Array) => boolean;
+}
+
+export const APP_MANAGER_DEFAULTS: Omit<AppManagerOptions, "httpBase" | "dir"> = {
+  enabled: true,
+  allowWifi: false,
+  fetchMaxBytes: 1024 * 1024,
+  fetchTimeoutMs: 10_000,
+};
+
+/** What a Wi-Fi app receives through pear.onMessage: {"wifi": WifiContextMessage}. */
+export interface WifiContextMessage {
+  clients: number;
+  busy: boolean;
 }
 
 interface Running {
@@ -40,6 +56,7 @@ export class AppManager {
   private readonly apps = new Map<string, Running>();
   /** Serialises operations per app name. */
   private readonly queue = new Map<string, Promise<void>>();
+  private wifi: WifiContextMessage | null = null;
 
   constructor(
     private readonly p: Platform,
@@ -54,6 +71,25 @@ export class AppManager {
       .then(() => this.apply(msg))
       .catch((e: unknown) => this.p.log("warn", `app ${name}: ${String(e)}`));
     this.queue.set(name, next);
+  }
+
+  /**
+   * The router's Wi-Fi context changed: running apps granted `wifi` (allowed by the owner) get
+   * {"wifi": {clients, busy}} through pear.onMessage (now and when they start).
+   */
+  setWifi(w: WifiContextMessage | null): void {
+    if (JSON.stringify(w) === JSON.stringify(this.wifi)) return;
+    this.wifi = w;
+    for (const r of this.apps.values()) this.sendWifi(r);
+  }
+
+  private sendWifi(r: Running): void {
+    if (!this.wifi || r.state !== "running" || !r.manifest.capabilities.wifi) return;
+    try {
+      this.p.apps?.post(r.id, JSON.stringify({ wifi: this.wifi }));
+    } catch {
+      /* its queue is full or it is ending: the next change is sent again */
+    }
   }
 
   /** Names and states, for status output. */
@@ -111,7 +147,9 @@ export class AppManager {
   private async run(m: AppManifest, bundleUrl: string): Promise<void> {
     const host = this.p.apps;
     this.report(m, "deploying");
-    if (!host) return this.report(m, "failed", "no_sandbox");
+    if (!host || !this.o.enabled) {
+      return this.report(m, "failed", host ? "apps_disabled" : "no_sandbox");
+    }
     let bundle: Uint8Array;
     try {
       const url = bundleUrl.startsWith("/") ? `${this.o.httpBase}${bundleUrl}` : bundleUrl;
@@ -144,7 +182,8 @@ export class AppManager {
     if (old) await this.stopRunning(old, "replaced");
     const caps: string[] = [];
     if (m.capabilities.kv) caps.push("kv");
-    if (m.capabilities.messages) caps.push("messages");
+    // Wi-Fi context arrives as messages, so a granted wifi capability brings onMessage.
+    if (m.capabilities.messages || m.capabilities.wifi) caps.push("messages");
     if (m.capabilities.fetch?.length) caps.push("fetch");
     let started!: (ok: boolean) => void;
     const startedP = new Promise<boolean>((r) => (started = r));
@@ -160,6 +199,7 @@ export class AppManager {
         r.state = "running";
         started(true);
         this.report(m, "running");
+        this.sendWifi(r);
       } else if (e.type === "exit") {
         const wasRunning = r.state === "running";
         const stopped = e.status === "stopped" || e.status === "owner_stopped";

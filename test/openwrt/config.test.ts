@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AGENT_CONFIG_DEFAULTS, agentConfigToUci, parseAgentConfig } from "../../src/agent/config";
 import { startPearFogd, type PearFogd } from "../support/pear-fogd";
 import { makeRoot, OPENWRT, type Root } from "./support";
+import { APP_UCI_OPTIONS } from "../../src/platform/native/apps-config"; // apps
 
 const CONFIG_PATH = join(OPENWRT, "files/pear-fog.config");
 const CONFIG = readFileSync(CONFIG_PATH, "utf8");
@@ -66,7 +67,7 @@ describe("shipped /etc/config/pear-fog", () => {
       ...(agentConfigToUci(AGENT_CONFIG_DEFAULTS).sections[0]?.options.keys() ?? []),
       "hours",
     ];
-    const known = new Set([...daemonOptions(), ...agent, ...INIT_OPTIONS]);
+    const known = new Set([...daemonOptions(), ...agent, ...INIT_OPTIONS, ...APP_UCI_OPTIONS]);
     for (const o of daemonOptions()) expect(shipped, `pear-fogd option ${o}`).toContain(o);
     for (const o of agent) expect(shipped, `agent option ${o}`).toContain(o);
     for (const o of shipped) expect(known, `unknown option ${o}`).toContain(o);

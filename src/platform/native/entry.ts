@@ -11,6 +11,7 @@ import { agentConfigFromUci, AGENT_SECTION_TYPE } from "../../agent/config";
 import { findSection, getOption, parseUci } from "../../agent/uci/uci";
 import type { LogLevel } from "../platform";
 import { createNativePlatform, NATIVE_PLATFORM_DEFAULTS } from "./platform";
+import { appOptionsFromUci } from "./apps-config";
 
 export const ENTRY_DEFAULTS = {
   /** UCI file when pear-fogd was started without --config. */
@@ -31,7 +32,10 @@ async function main(): Promise<void> {
     stagingDir: (sec && getOption(sec, "agent_staging")) ?? NATIVE_PLATFORM_DEFAULTS.stagingDir,
     logLevel: LEVELS.includes(level) ? (level as LogLevel) : "info",
   });
-  const agent = await startAgent(cfg, platform);
+  // apps (issue 7): the owner's caps for all apps, and where their storage lives
+  const apps = appOptionsFromUci(sec);
+  fog.appLimits(apps.limits);
+  const agent = await startAgent(cfg, platform, { apps: apps.manager });
   // SIGTERM/SIGINT: pear-fogd waits (at most 3 s) until stopDone() before it exits.
   fog.onSignal((sig) => {
     if (sig !== "SIGTERM" && sig !== "SIGINT") return;

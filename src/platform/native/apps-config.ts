@@ -1,0 +1,59 @@
+// The router owner's UCI options for edge-compute apps (issue 7, docs/apps.md), read by the
+// native entry from the agent's section of /etc/config/pear-fog (pear-fogd itself skips them):
+//
+//   option apps '1'            # run apps at all (boolean). Default 1.
+//   option apps_cpu '500'      # all sandboxes together, permille of one core (1..64000). Default 500.
+//   option apps_memory '64M'   # the sum of running apps' memory limits (size, K/M/G). Default 64M.
+//   option apps_path '/mnt/sda1/pear-fog-apps'  # per-app storage. Default <agent_staging>/apps.
+//   option apps_wifi '0'       # apps may ask for the Wi-Fi context (boolean). Default 0.
+//
+// A bad value is an error naming the option (the agent then restarts with backoff, like any
+// other bad option).
+import { getOption, type UciSection } from "../../agent/uci/uci";
+import type { AppManagerOptions } from "../../agent/apps";
+
+/** The option names this file reads (the shipped config lists them: test/openwrt/config). */
+export const APP_UCI_OPTIONS = ["apps", "apps_cpu", "apps_memory", "apps_path", "apps_wifi"];
+
+export interface AppUciOptions {
+  limits: { cpuPermille?: number; memoryBytes?: number };
+  manager: Partial<Omit<AppManagerOptions, "httpBase">>;
+}
+
+function bool(name: string, v: string): boolean {
+  if (/^(1|on|true|yes|enabled)$/.test(v)) return true;
+  if (/^(0|off|false|no|disabled)$/.test(v)) return false;
+  throw new Error(`option ${name}: '${v}' is not a boolean`);
+}
+
+function size(name: string, v: string): number {
+  const m = /^(\d+)([KMG]?)$/i.exec(v);
+  if (!m) throw new Error(`option ${name}: '${v}' is not a size (bytes, K/M/G)`);
+  const mult = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[(m[2] ?? "").toUpperCase()] ?? 1;
+  return Number(m[1]) * mult;
+}
+
+export function appOptionsFromUci(sec: UciSection | undefined): AppUciOptions {
+  const o: AppUciOptions = { limits: {}, manager: {} };
+  const get = (k: string): string | undefined => (sec ? getOption(sec, k) : undefined);
+  const enabled = get("apps");
+  if (enabled !== undefined) o.manager.enabled = bool("apps", enabled);
+  const wifi = get("apps_wifi");
+  if (wifi !== undefined) o.manager.allowWifi = bool("apps_wifi", wifi);
+  const path = get("apps_path");
+  if (path !== undefined) {
+    if (!path.startsWith("/")) throw new Error(`option apps_path: '${path}' is not absolute`);
+    o.manager.dir = path;
+  }
+  const cpu = get("apps_cpu");
+  if (cpu !== undefined) {
+    const n = Number(cpu);
+    if (!Number.isInteger(n) || n < 1 || n > 64000) {
+      throw new Error(`option apps_cpu: '${cpu}' is not a permille in 1..64000`);
+    }
+    o.limits.cpuPermille = n;
+  }
+  const mem = get("apps_memory");
+  if (mem !== undefined) o.limits.memoryBytes = size("apps_memory", mem);
+  return o;
+}
