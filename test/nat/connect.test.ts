@@ -38,3 +38,28 @@ describe.skipIf(!root)("NAT matrix: browser (libwebrtc) × pear-fogd", () => {
     }
   }
 });
+
+// Port mapping first: pear-fogd behind a NAT whose upstream is a real IGD (miniupnpd) maps its
+// WebRTC port with NAT-PMP, reports itself reachable ("public") and is reached directly even
+// from a symmetric NAT — pairs that need TURN without the mapping. Stopping pear-fogd removes
+// the gateway's mapping.
+describe.skipIf(!root)("NAT matrix with a UPnP / NAT-PMP gateway upstream of pear-fogd", () => {
+  let world: World;
+  beforeAll(async () => {
+    world = await createWorld();
+  });
+  afterAll(async () => {
+    await world?.close();
+  });
+
+  for (const n of NAT_CLASSES) {
+    it(`browser symmetric × node ${n} + miniupnpd: direct through the mapping`, async () => {
+      const r = await world.runPair("symmetric", n, 20_000, { nodeUpnp: true });
+      expect(r.error, r.error).toBeUndefined();
+      expect(r.connected).toBe(true);
+      expect(r.relayed, `${r.local}/${r.remote}`).toBe(false);
+      expect(r.nodeReachability).toBe("public");
+      expect(r.mappingRemoved).toBe(true);
+    });
+  }
+});

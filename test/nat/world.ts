@@ -37,6 +37,8 @@ export interface PairResult {
   initial: string;
   /** What pear-fogd reported as its reachability (ctl status), once it had its mappings. */
   nodeReachability: string;
+  /** With UPnP upstream: the gateway's mapping was gone after pear-fogd stopped. */
+  mappingRemoved?: boolean;
   /** How long after the first fetch ICE took to leave the relay (0: never on one, -1: stayed). */
   settleMs: number;
   error?: string;
@@ -57,7 +59,12 @@ export function directPossible(a: NatClass, b: NatClass): boolean {
 
 export interface World {
   lab: Lab;
-  runPair(browserNat: NatClass, nodeNat: NatClass, timeoutMs?: number): Promise<PairResult>;
+  runPair(
+    browserNat: NatClass,
+    nodeNat: NatClass,
+    timeoutMs?: number,
+    opts?: { nodeUpnp?: boolean },
+  ): Promise<PairResult>;
   close(): Promise<void>;
 }
 
@@ -160,9 +167,16 @@ export async function createWorld(build: "san" | "release" = "san"): Promise<Wor
   };
   let n = 0;
 
-  async function runPair(browserNat: NatClass, nodeNat: NatClass, timeoutMs = 20_000) {
+  async function runPair(
+    browserNat: NatClass,
+    nodeNat: NatClass,
+    timeoutMs = 20_000,
+    opts: { nodeUpnp?: boolean } = {},
+  ) {
+    const upnp = opts.nodeUpnp ?? false;
     lab.setNat(0, browserNat);
-    lab.setNat(1, nodeNat);
+    lab.setNat(1, nodeNat, upnp);
+    await lab.upnpReady(1);
     const node = lab.sites[1]!;
     const nd = join(dir, `n${n++}`);
     mkdirSync(nd);
@@ -205,12 +219,19 @@ export async function createWorld(build: "san" | "release" = "san"): Promise<Wor
       fogd.stderr!.on("data", (d: Buffer) => (fogdLog += d.toString()));
       // ready, then the server-reflexive address from the STUN client (needed in the answer)
       await waitFor(fogd, /server-reflexive address \S+/, "pear-fogd");
+      if (upnp) {
+        // from everything pear-fogd logged (the line may precede the STUN one)
+        for (let i = 0; !/NAT-PMP: \S+ -> port/.test(fogdLog); i++) {
+          if (i > 250) throw new Error(`pear-fogd: no NAT-PMP mapping in 5 s:\n${fogdLog}`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
       ctl = await CtlClient.connect(join(nd, "ctl.sock"));
       // both STUN ports answered (a symmetric NAT logs two addresses, a cone one the same)
       for (let i = 0; i < 50; i++) {
         const st = await ctl.request("status");
         result.nodeReachability = String(st.reachability);
-        if (Array.isArray(st.srflx) && st.srflx.length === 2) break;
+        if (Array.isArray(st.srflx) && st.srflx.length === 2 && (!upnp || st.port_mapping)) break;
         await new Promise((r) => setTimeout(r, 20));
       }
       const chunk = randomBytes(100_000);
@@ -271,6 +292,14 @@ export async function createWorld(build: "san" | "release" = "san"): Promise<Wor
       peer?.stdin?.end();
       await stop(peer);
       await stop(fogd);
+    }
+    if (upnp) {
+      // pear-fogd deletes its mapping when it stops (RFC 6886 §3.4): miniupnpd's DNAT is gone
+      const rules = () =>
+        lab.exec(node.natNs, "nft", ["list", "chain", "inet", "filter", "prerouting_miniupnpd"]);
+      for (let i = 0; i < 50 && / dnat /.test(rules()); i++)
+        await new Promise((r) => setTimeout(r, 20));
+      result.mappingRemoved = !/ dnat /.test(rules());
     }
     return result;
   }

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
+#include "portmap.h"
 #include "rtc_server.h"
 #include "store.h"
 #include "version.h"
@@ -40,6 +41,7 @@ struct daemon {
 	struct ctl_server *ctl;
 	struct http_server *http;
 	struct rtc_server *rtc;
+	struct portmap *portmap; /* NAT-PMP mapping of the WebRTC port, NULL when off */
 	struct loop_fd sig;
 	time_t started;
 	struct js_host *js; /* the agent on QuickJS-ng (NULL: none / built without JS) */
@@ -130,6 +132,13 @@ static void op_stun_servers(void *ctx, const struct ctl_json *req, struct ctl_re
 	}
 	if (rtc_server_set_stun_servers(d->rtc, m->items, m->n_items, msg, sizeof(msg)) < 0)
 		ctl_reply_error(r, "bad_request", "%s", msg);
+}
+
+static void on_port_mapped(void *user, const struct sockaddr *ext, socklen_t len)
+{
+	struct daemon *d = user;
+
+	rtc_server_set_mapped(d->rtc, ext, len);
 }
 
 static void op_close_session(void *ctx, const struct ctl_json *req, struct ctl_reply *r)
@@ -588,6 +597,15 @@ static int start(struct daemon *d)
 		return -1;
 	}
 	rtc_server_set_sharing(d->rtc, d->cfg.sharing);
+	/* port mapping first (docs/reachability.md): NAT-PMP for the WebRTC port, unless bound
+	 * to loopback (tests) or ICE-lite (a public address needs none) */
+	if (d->cfg.port_mapping && !d->cfg.ice_lite && strncmp(d->cfg.bind_addr, "127.", 4) != 0 &&
+	    strcmp(d->cfg.bind_addr, "::1") != 0) {
+		d->portmap = portmap_start(d->loop, rtc_server_port(d->rtc), d->cfg.gateway,
+					   on_port_mapped, d, msg, sizeof(msg));
+		if (!d->portmap)
+			log_info("port mapping off: %s", msg);
+	}
 	if (d->cfg.http_port) {
 		d->http = http_server_new(d->loop, d->cfg.bind_addr, (uint16_t)d->cfg.http_port,
 					  &http_source, d, &err);
@@ -616,6 +634,7 @@ static void stop(struct daemon *d)
 {
 	agent_stop(d);
 	ctl_server_free(d->ctl);
+	portmap_free(d->portmap); /* deletes the gateway's mapping */
 	http_server_free(d->http);
 	rtc_server_free(d->rtc);
 	store_close(d->store);

@@ -80,6 +80,8 @@ struct rtc_server {
 	int family;		/* the UDP socket's address family */
 	struct stun_client stun[RTC_MAX_STUN]; /* server-reflexive address + NAT keepalive */
 	size_t n_stun;
+	struct sockaddr_storage mapped;	/* port mapping on the gateway (portmap), if any */
+	socklen_t mapped_len;
 	struct loop_timer housekeeping, sctp_tick, reap, ice_tick;
 	uint64_t sctp_last_ms;
 	uint8_t frame[CHUNK_PROTO_DEFAULT_MAX_FRAME + CHUNK_PROTO_DATA_HDR_LEN];
@@ -763,8 +765,8 @@ int rtc_server_accept_offer(struct rtc_server *srv, const char *offer, size_t le
 	struct sdp_offer *o = NULL;
 	struct rtc_session *s = NULL;
 	struct sdp_host_candidate cands[RTC_MAX_ADDRS];
-	struct sdp_srflx_candidate srflx[RTC_MAX_STUN];
-	char srflx_addr[RTC_MAX_STUN][INET6_ADDRSTRLEN];
+	struct sdp_srflx_candidate srflx[RTC_MAX_STUN + 1];
+	char srflx_addr[RTC_MAX_STUN + 1][INET6_ADDRSTRLEN];
 	size_t n_srflx = 0;
 	struct sdp_answer_params ap = { 0 };
 	uint8_t rnd[RTC_SESSION_ID_LEN / 2];
@@ -814,6 +816,17 @@ int rtc_server_accept_offer(struct rtc_server *srv, const char *offer, size_t le
 		ice_agent_add_remote(&s->ice, &o->candidates[i], s->created_ms);
 	for (size_t i = 0; i < srv->n_addrs; i++)
 		cands[i] = (struct sdp_host_candidate){ srv->addrs[i], rtc_server_port(srv) };
+	/* a port mapping the gateway granted (NAT-PMP): reachable from any address, so it
+	 * comes first (RFC 8445 §5.1.1.2 treats such addresses as server reflexive) */
+	if (srv->mapped_len) {
+		uint16_t port;
+		if (sockaddr_literal((struct sockaddr *)&srv->mapped, srflx_addr[0],
+				     sizeof(srflx_addr[0]), &port)) {
+			srflx[0] = (struct sdp_srflx_candidate){ srflx_addr[0], port, srv->addrs[0],
+								 rtc_server_port(srv) };
+			n_srflx = 1;
+		}
+	}
 	/* RFC 8445 §5.1.1.2: the server-reflexive address the STUN client keeps fresh */
 	for (size_t i = 0; srv->full_ice && i < srv->n_stun; i++) {
 		socklen_t ml = 0;
@@ -1006,12 +1019,25 @@ int rtc_server_set_stun_servers(struct rtc_server *srv, const char *const *serve
 	return 0;
 }
 
+void rtc_server_set_mapped(struct rtc_server *srv, const struct sockaddr *ext, socklen_t len)
+{
+	if (!ext || (size_t)len > sizeof(srv->mapped)) {
+		srv->mapped_len = 0;
+		return;
+	}
+	memcpy(&srv->mapped, ext, (size_t)len);
+	srv->mapped_len = len;
+}
+
 const char *rtc_server_reachability(const struct rtc_server *srv)
 {
 	uint64_t now = loop_now_ms(srv->loop);
 	const struct sockaddr *first = NULL;
 	socklen_t first_len = 0;
 	unsigned mapped = 0;
+
+	if (srv->mapped_len)
+		return "public"; /* the gateway forwards our port to us: reachable from anywhere */
 
 	for (size_t i = 0; i < srv->n_stun; i++) {
 		socklen_t ml = 0;
@@ -1046,7 +1072,14 @@ void rtc_server_render_status(const struct rtc_server *srv, struct ctl_json_out 
 	uint64_t now = loop_now_ms(srv->loop);
 	bool first = true;
 
-	ctl_json_out_fmt(o, ",\"reachability\":\"%s\",\"srflx\":[", rtc_server_reachability(srv));
+	ctl_json_out_fmt(o, ",\"reachability\":\"%s\"", rtc_server_reachability(srv));
+	if (srv->mapped_len) {
+		struct udp_addr ua = { .len = srv->mapped_len };
+		char buf[64];
+		memcpy(&ua.ss, &srv->mapped, (size_t)srv->mapped_len);
+		ctl_json_out_fmt(o, ",\"port_mapping\":\"%s\"", udp_addr_format(&ua, buf, sizeof(buf)));
+	}
+	ctl_json_out_raw(o, ",\"srflx\":[", 10);
 	for (size_t i = 0; i < srv->n_stun; i++) {
 		socklen_t ml = 0;
 		const struct sockaddr *m = stun_client_mapped(&srv->stun[i], now, &ml);

@@ -58,6 +58,9 @@ int rtc_server_add_candidate(struct rtc_server *s, const char *session_id, const
  * coordinator's, set by the agent).  0, or -EINVAL with a message. */
 int rtc_server_set_stun_servers(struct rtc_server *s, const char *const *servers, size_t n,
 				char *errmsg, size_t errcap);
+/* The gateway maps ext (IPv4 address + port) to our UDP port (portmap), NULL: no longer.
+ * Offered in answers as a server-reflexive candidate; reachability becomes "public". */
+void rtc_server_set_mapped(struct rtc_server *s, const struct sockaddr *ext, socklen_t len);
 /* What the STUN answers say about our NAT: "public" (mapped = our own address and port),
  * "nat-cone" (one mapping for every server), "nat-symmetric" (a mapping per server, RFC
  * 4787 §4.1), "unknown" (no answer yet).  The coordinator ranks nodes by it. */
