@@ -28,7 +28,7 @@
  *   ed25519Verify(sig, msg, pub) → boolean                   RFC 8032 (OpenSSL)
  *   utf8Encode(string) → Uint8Array  utf8Decode(Uint8Array) → string
  *   runTask(source, inputJson, {memoryBytes, timeoutMs, shares?}) → Promise<resultJson>
- *                                    a sandbox thread (sandbox.h); rejects with code "throw",
+ *                                    a sandbox thread (js_sandbox.h); rejects with code "throw",
  *                                    "timeout", "memory", "bad_result", "bad_request", "error"
  *   appStart(opts, onEvent) → id     a long-running app sandbox; onEvent("post", json),
  *                                    ("fetch", url, reqId), ("exit", status, message)

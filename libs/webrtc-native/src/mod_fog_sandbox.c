@@ -1,4 +1,4 @@
-/* mod_fog_sandbox: the agent's side of sandbox.h — fog.runTask for verified parallel jobs and
+/* mod_fog_sandbox: the agent's side of js_sandbox.h — fog.runTask for verified parallel jobs and
  * fog.app* for long-running apps (issue 7; docs/apps.md).
  *
  * Each sandbox runs on its own thread; its eventfd is watched by the loop, and its events
@@ -17,7 +17,7 @@
 
 #include "js_host.h"
 #include "log.h"
-#include "sandbox.h"
+#include "js_sandbox.h"
 
 struct fog_sb {
 	struct js_host_res res;

@@ -112,7 +112,7 @@ declare module "pear-fog:native" {
   ): Promise<{ status: number | null; signal: number | null; stdout: string; stderr: string }>;
   /**
    * Run `source` (defines `function task(input)`) in a fresh sandbox on its own thread
-   * (libs/webrtc-native/src/sandbox.h): memory limit on everything its runtime allocates, CPU
+   * (libs/webrtc-native/src/js_sandbox.h): memory limit on everything its runtime allocates, CPU
    * budget timeoutMs (thread CPU time), weight `shares` in the sandboxes' fair share. Resolves
    * with JSON.stringify of the result; rejects with a FogError, op "run_task", code "throw",
    * "timeout", "memory", "bad_result", "bad_request" or "error".

@@ -217,7 +217,7 @@ export const nativeApps: AppHost = {
   logs: (id) => fog.appLogs(id),
 };
 
-/** Platform.runTask on pear-fogd: a sandbox thread per task (fog.runTask, sandbox.h). */
+/** Platform.runTask on pear-fogd: a sandbox thread per task (fog.runTask, js_sandbox.h). */
 export async function nativeRunTask(
   source: string,
   input: unknown,

@@ -1,4 +1,4 @@
-/* sandbox: untrusted JS (edge-compute tasks and apps, issue 7) in its own QuickJS-ng runtime
+/* js_sandbox: untrusted JS (edge-compute tasks and apps, issue 7) in its own QuickJS-ng runtime
  * on its own thread, never on the loop thread.  docs/apps.md has the design; in short:
  *
  *  - one JSRuntime + JSContext per sandbox, created, run and freed on the sandbox's pthread
@@ -29,8 +29,8 @@
  *    pear.fetch(url) → Promise<{status, body}> ("fetch": only hosts in fetch_hosts; the
  *    owner performs it and answers with sandbox_reply).  Events: SANDBOX_EV_STARTED,
  *    SANDBOX_EV_POST, SANDBOX_EV_FETCH, SANDBOX_EV_DONE (the app ended: stopped, failed, memory). */
-#ifndef PEARFOG_SANDBOX_H
-#define PEARFOG_SANDBOX_H
+#ifndef PEARFOG_JS_SANDBOX_H
+#define PEARFOG_JS_SANDBOX_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* sandbox: tasks and apps on their own threads — limits, shares, stop, capabilities. */
+/* js_sandbox: tasks and apps on their own threads — limits, shares, stop, capabilities. */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "sandbox.h"
+#include "js_sandbox.h"
 #include "test.h"
 
 static uint64_t now_ms(void)

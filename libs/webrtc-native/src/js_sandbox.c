@@ -1,5 +1,5 @@
-/* sandbox: a QuickJS-ng runtime per task/app on its own thread.  See sandbox.h. */
-#include "sandbox.h"
+/* js_sandbox: a QuickJS-ng runtime per task/app on its own thread.  See js_sandbox.h. */
+#include "js_sandbox.h"
 
 #include <ctype.h>
 #include <dirent.h>
