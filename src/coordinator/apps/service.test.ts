@@ -78,9 +78,21 @@ describe("AppService", () => {
       rolledBack: { from: "2", reason: "throw: x" },
     });
     expect(sent.at(-1)).toMatchObject({ t: "app.run", manifest: { version: "1" } });
+    // the router owner's stop sticks across the node's reconnects
+    svc.onNodeMessage("n1", {
+      t: "app.state",
+      name: "a",
+      version: "1",
+      state: "stopped",
+      reason: "owner_stopped",
+    });
+    expect(svc.get("a")).toMatchObject({ state: "stopped", desired: "stopped" });
+    const before = sent.length;
+    svc.onNodeJoined("n1");
+    expect(sent.length).toBe(before);
     // a report from another node is ignored
     svc.onNodeMessage("n2", { t: "app.state", name: "a", version: "1", state: "failed" });
-    expect(svc.get("a")?.state).toBe("deploying");
+    expect(svc.get("a")?.state).toBe("stopped");
   });
 
   it("deployments survive a coordinator restart and are run again when the node returns", () => {

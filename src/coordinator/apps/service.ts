@@ -263,6 +263,11 @@ export class AppService {
     r.state = msg.state;
     r.reason = msg.reason;
     r.updatedAt = this.d.now();
+    if (msg.state === "stopped" && msg.reason === "owner_stopped" && r.desired !== "stopped") {
+      // The router owner's stop sticks: not re-run when the node signs in again.
+      r.desired = "stopped";
+      this.save(r);
+    }
     if (msg.state === "running" && r.updating === msg.version) r.updating = undefined;
     if (msg.state === "failed" && r.updating === msg.version && r.previous) {
       // Update with rollback: the new version failed to start: run the previous one again.
