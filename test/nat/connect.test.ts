@@ -60,6 +60,7 @@ describe.skipIf(!root)("NAT matrix with a UPnP / NAT-PMP gateway upstream of pea
       expect(r.relayed, `${r.local}/${r.remote}`).toBe(false);
       expect(r.nodeReachability).toBe("public");
       expect(r.mappingRemoved).toBe(true);
+      expect(r.mappedWith).toBe("PCP"); // miniupnpd speaks PCP; NAT-PMP is the fallback
     });
   }
 });

@@ -39,6 +39,8 @@ export interface PairResult {
   nodeReachability: string;
   /** With UPnP upstream: the gateway's mapping was gone after pear-fogd stopped. */
   mappingRemoved?: boolean;
+  /** With UPnP upstream: "PCP" or "NAT-PMP", what pear-fogd mapped its port with. */
+  mappedWith?: string;
   /** How long after the first fetch ICE took to leave the relay (0: never on one, -1: stayed). */
   settleMs: number;
   error?: string;
@@ -221,10 +223,11 @@ export async function createWorld(build: "san" | "release" = "san"): Promise<Wor
       await waitFor(fogd, /server-reflexive address \S+/, "pear-fogd");
       if (upnp) {
         // from everything pear-fogd logged (the line may precede the STUN one)
-        for (let i = 0; !/NAT-PMP: \S+ -> port/.test(fogdLog); i++) {
-          if (i > 250) throw new Error(`pear-fogd: no NAT-PMP mapping in 5 s:\n${fogdLog}`);
+        for (let i = 0; !/(PCP|NAT-PMP): \S+ -> port/.test(fogdLog); i++) {
+          if (i > 250) throw new Error(`pear-fogd: no port mapping in 5 s:\n${fogdLog}`);
           await new Promise((r) => setTimeout(r, 20));
         }
+        result.mappedWith = /(PCP|NAT-PMP): \S+ -> port/.exec(fogdLog)![1];
       }
       ctl = await CtlClient.connect(join(nd, "ctl.sock"));
       // both STUN ports answered (a symmetric NAT logs two addresses, a cone one the same)

@@ -53,10 +53,10 @@ static const struct config_option options[] = {
 	  "STUN servers for our server-reflexive address, IP:PORT[,IP:PORT] (the agent sets the "
 	  "coordinator's at run time; empty: none)", 0 },
 	{ "port_mapping", CT_BOOL, OFF(port_mapping), "1",
-	  "ask the gateway to forward the WebRTC port (NAT-PMP, RFC 6886; not with a loopback bind)",
+	  "ask the gateway to forward the WebRTC port (PCP, NAT-PMP; not with a loopback bind)",
 	  0 },
 	{ "gateway", CT_STR, OFF(gateway), "",
-	  "IPv4 address of the NAT-PMP gateway (empty: the default route's)", 0 },
+	  "IPv4 address of the PCP/NAT-PMP gateway (empty: the default route's)", 0 },
 	{ "ice_lite", CT_BOOL, OFF(ice_lite), "0",
 	  "answer as ICE-lite and send no checks (only for a public address; 0: full ICE)", 0 },
 	{ "agent_js", CT_STR, OFF(agent_js), "",

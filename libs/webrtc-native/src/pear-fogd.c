@@ -597,7 +597,7 @@ static int start(struct daemon *d)
 		return -1;
 	}
 	rtc_server_set_sharing(d->rtc, d->cfg.sharing);
-	/* port mapping first (docs/reachability.md): NAT-PMP for the WebRTC port, unless bound
+	/* port mapping first (docs/reachability.md): PCP / NAT-PMP for the WebRTC port, unless bound
 	 * to loopback (tests) or ICE-lite (a public address needs none) */
 	if (d->cfg.port_mapping && !d->cfg.ice_lite && strncmp(d->cfg.bind_addr, "127.", 4) != 0 &&
 	    strcmp(d->cfg.bind_addr, "::1") != 0) {

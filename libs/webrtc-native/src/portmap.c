@@ -11,12 +11,16 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
+
 #include "log.h"
 #include "natpmp.h"
+#include "pcp.h"
 
-#define PORTMAP_RTO_MS 250 /* RFC 6886 §3.1 */
+#define PORTMAP_RTO_MS 250 /* RFC 6886 §3.1; RFC 6887 §8.1.1 starts at 3 s, but one LAN hop */
 
-enum pm_state { PM_EXTERNAL, PM_MAP, PM_MAPPED, PM_IDLE };
+/* PM_PCP: PCP MAP (RFC 6887) in flight; PM_EXTERNAL/PM_MAP: NAT-PMP (RFC 6886) */
+enum pm_state { PM_PCP, PM_EXTERNAL, PM_MAP, PM_MAPPED, PM_IDLE };
 
 struct portmap {
 	struct loop *loop;
@@ -34,6 +38,9 @@ struct portmap {
 	uint32_t epoch;
 	uint64_t epoch_at_ms;
 	bool have_epoch;
+	bool use_pcp;		/* the mapping was made with PCP (renew and delete with it) */
+	uint8_t nonce[PCP_NONCE_LEN];
+	uint8_t client_addr[16]; /* our address towards the gateway, IPv4-mapped */
 	portmap_cb cb;
 	void *user;
 };
@@ -60,12 +67,15 @@ bool portmap_default_gateway(const char *text, uint32_t *gw_be)
 
 static void send_request(struct portmap *p)
 {
-	uint8_t buf[NATPMP_REQ_MAX];
-	size_t n = p->state == PM_EXTERNAL
+	uint8_t buf[PCP_MAP_LEN];
+	uint16_t suggest = p->external_port ? p->external_port : p->internal_port;
+	size_t n = p->state == PM_PCP
+			   ? pcp_build_map(buf, sizeof(buf), p->client_addr, p->nonce,
+					   p->internal_port, suggest, PORTMAP_LIFETIME_S)
+		   : p->state == PM_EXTERNAL
 			   ? natpmp_build_external(buf, sizeof(buf))
 			   : natpmp_build_map(buf, sizeof(buf), NATPMP_OP_MAP_UDP, p->internal_port,
-					      p->external_port ? p->external_port : p->internal_port,
-					      PORTMAP_LIFETIME_S);
+					      suggest, PORTMAP_LIFETIME_S);
 
 	if (n && send(p->lfd.fd, buf, n, 0) < 0)
 		log_debug("NAT-PMP: send: %s", strerror(errno));
@@ -94,6 +104,16 @@ static void timer_cb(struct loop_timer *t)
 	struct portmap *p = container_of(t, struct portmap, timer);
 
 	switch (p->state) {
+	case PM_PCP:
+		if (p->tries >= PORTMAP_PCP_TRIES) {
+			begin(p, PM_EXTERNAL); /* maybe a NAT-PMP server that ignores PCP */
+			return;
+		}
+		p->tries++;
+		p->rto_ms *= 2;
+		send_request(p);
+		loop_timer_set(p->loop, &p->timer, p->rto_ms);
+		return;
 	case PM_EXTERNAL:
 	case PM_MAP:
 		if (p->tries >= PORTMAP_TRIES) {
@@ -108,11 +128,11 @@ static void timer_cb(struct loop_timer *t)
 		send_request(p);
 		loop_timer_set(p->loop, &p->timer, p->rto_ms);
 		return;
-	case PM_MAPPED: /* renewal at half the lifetime */
-		begin(p, PM_MAP);
+	case PM_MAPPED: /* renewal at half the lifetime, same protocol (and nonce) */
+		begin(p, p->use_pcp ? PM_PCP : PM_MAP);
 		return;
 	case PM_IDLE:
-		begin(p, PM_EXTERNAL);
+		begin(p, PM_PCP);
 		return;
 	}
 }
@@ -134,15 +154,81 @@ static bool epoch_went_back(struct portmap *p, uint32_t epoch)
 	return back;
 }
 
+static void mapped(struct portmap *p, uint16_t port, uint32_t lifetime, bool pcp)
+{
+	struct sockaddr_in ext = { .sin_family = AF_INET };
+	bool changed = p->external_port != port;
+
+	p->external_port = port;
+	p->lifetime = lifetime;
+	p->use_pcp = pcp;
+	p->state = PM_MAPPED;
+	loop_timer_set(p->loop, &p->timer, (uint64_t)lifetime * 500);
+	memcpy(&ext.sin_addr, p->external_addr, 4);
+	ext.sin_port = htons(port);
+	if (changed) {
+		char a[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, p->external_addr, a, sizeof(a));
+		log_info("%s: %s:%u -> port %u for %u s", pcp ? "PCP" : "NAT-PMP", a, port,
+			 p->internal_port, lifetime);
+	}
+	if (p->cb)
+		p->cb(p->user, (struct sockaddr *)&ext, sizeof(ext));
+}
+
+static void idle(struct portmap *p)
+{
+	lost(p);
+	p->state = PM_IDLE;
+	loop_timer_set(p->loop, &p->timer, PORTMAP_RETRY_S * 1000ull);
+}
+
+/* RFC 6887 §11.3: a MAP response for our nonce and port */
+static void on_pcp(struct portmap *p, const uint8_t *buf, size_t n)
+{
+	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	struct pcp_map_response r;
+	int rc = pcp_parse_map(buf, n, &r);
+
+	if (rc == PCP_E_VERSION && n >= 1 && buf[0] == NATPMP_VERSION) {
+		/* §9: a NAT-PMP server answers our version 2 with its own version */
+		log_debug("PCP: the gateway speaks NAT-PMP only");
+		begin(p, PM_EXTERNAL);
+		return;
+	}
+	if (rc != PCP_OK || memcmp(r.nonce, p->nonce, PCP_NONCE_LEN) != 0 ||
+	    r.internal_port != p->internal_port || r.protocol != PCP_PROTO_UDP)
+		return;
+	if (epoch_went_back(p, r.epoch) && p->state == PM_MAPPED)
+		lost(p); /* §8.5: it lost our mapping; this answer re-creates it */
+	if (r.result == PCP_RESULT_UNSUPP_VERSION) {
+		begin(p, PM_EXTERNAL);
+		return;
+	}
+	if (r.result != PCP_RESULT_SUCCESS || !r.lifetime || !r.external_port ||
+	    memcmp(r.external_addr, v4mapped, 12) != 0) {
+		log_info("PCP: mapping refused: %s", pcp_result_name(r.result));
+		idle(p);
+		return;
+	}
+	memcpy(p->external_addr, r.external_addr + 12, 4);
+	p->have_external = true;
+	mapped(p, r.external_port, r.lifetime, true);
+}
+
 static void on_readable(struct loop_fd *lfd, uint32_t events)
 {
 	struct portmap *p = container_of(lfd, struct portmap, lfd);
 	struct natpmp_response r;
-	uint8_t buf[64];
+	uint8_t buf[PCP_MAX_MSG];
 	ssize_t n;
 
 	(void)events;
 	while ((n = recv(lfd->fd, buf, sizeof(buf), 0)) >= 0) {
+		if (p->state == PM_PCP || (p->state == PM_MAPPED && p->use_pcp)) {
+			on_pcp(p, buf, (size_t)n);
+			continue;
+		}
 		if (natpmp_parse(buf, (size_t)n, &r) != NATPMP_OK)
 			continue;
 		if (epoch_went_back(p, r.epoch) && p->state == PM_MAPPED) {
@@ -154,8 +240,7 @@ static void on_readable(struct loop_fd *lfd, uint32_t events)
 		if (p->state == PM_EXTERNAL && r.opcode == NATPMP_RESPONSE + NATPMP_OP_EXTERNAL) {
 			if (r.result != NATPMP_RESULT_SUCCESS) {
 				log_info("NAT-PMP: external address: %s", natpmp_result_name(r.result));
-				p->state = PM_IDLE;
-				loop_timer_set(p->loop, &p->timer, PORTMAP_RETRY_S * 1000ull);
+				idle(p);
 				return;
 			}
 			memcpy(p->external_addr, r.external_addr, 4);
@@ -163,31 +248,12 @@ static void on_readable(struct loop_fd *lfd, uint32_t events)
 			begin(p, PM_MAP);
 		} else if (p->state == PM_MAP && r.opcode == NATPMP_RESPONSE + NATPMP_OP_MAP_UDP &&
 			   r.internal_port == p->internal_port) {
-			struct sockaddr_in ext = { .sin_family = AF_INET };
-			bool changed;
-
 			if (r.result != NATPMP_RESULT_SUCCESS || r.lifetime == 0 || !r.external_port) {
 				log_info("NAT-PMP: mapping refused: %s", natpmp_result_name(r.result));
-				lost(p);
-				p->state = PM_IDLE;
-				loop_timer_set(p->loop, &p->timer, PORTMAP_RETRY_S * 1000ull);
+				idle(p);
 				return;
 			}
-			changed = p->external_port != r.external_port;
-			p->external_port = r.external_port;
-			p->lifetime = r.lifetime;
-			p->state = PM_MAPPED;
-			loop_timer_set(p->loop, &p->timer, (uint64_t)r.lifetime * 500);
-			memcpy(&ext.sin_addr, p->external_addr, 4);
-			ext.sin_port = htons(r.external_port);
-			if (changed) {
-				char a[INET_ADDRSTRLEN];
-				inet_ntop(AF_INET, p->external_addr, a, sizeof(a));
-				log_info("NAT-PMP: %s:%u -> port %u for %u s", a, r.external_port,
-					 p->internal_port, r.lifetime);
-			}
-			if (p->cb)
-				p->cb(p->user, (struct sockaddr *)&ext, sizeof(ext));
+			mapped(p, r.external_port, r.lifetime, false);
 		}
 	}
 }
@@ -234,12 +300,28 @@ struct portmap *portmap_start(struct loop *l, uint16_t internal_port, const char
 		snprintf(errmsg, errcap, "socket: %s", strerror(errno));
 		goto fail;
 	}
+	{
+		/* §5: the client's address as the server sees it = our source address */
+		struct sockaddr_in me;
+		socklen_t ml = sizeof(me);
+
+		if (getsockname(p->lfd.fd, (struct sockaddr *)&me, &ml) < 0) {
+			snprintf(errmsg, errcap, "getsockname: %s", strerror(errno));
+			goto fail;
+		}
+		p->client_addr[10] = p->client_addr[11] = 0xff;
+		memcpy(p->client_addr + 12, &me.sin_addr, 4);
+	}
+	if (RAND_bytes(p->nonce, PCP_NONCE_LEN) != 1) {
+		snprintf(errmsg, errcap, "random nonce failed");
+		goto fail;
+	}
 	p->lfd.cb = on_readable;
 	if (loop_fd_add(l, &p->lfd, EPOLLIN) < 0) {
 		snprintf(errmsg, errcap, "loop: %s", strerror(errno));
 		goto fail;
 	}
-	begin(p, PM_EXTERNAL);
+	begin(p, PM_PCP);
 	return p;
 fail:
 	if (p->lfd.fd >= 0)
@@ -255,14 +337,18 @@ bool portmap_mapped(const struct portmap *p)
 
 void portmap_free(struct portmap *p)
 {
-	uint8_t buf[NATPMP_REQ_MAX];
+	uint8_t buf[PCP_MAP_LEN];
 	size_t n;
 
 	if (!p)
 		return;
-	/* §3.4: lifetime 0 deletes the mapping; one best-effort datagram */
+	/* lifetime 0 deletes the mapping (RFC 6886 §3.4, RFC 6887 §15: same nonce); one
+	 * best-effort datagram */
 	if (p->external_port &&
-	    (n = natpmp_build_map(buf, sizeof(buf), NATPMP_OP_MAP_UDP, p->internal_port, 0, 0)))
+	    (n = p->use_pcp ? pcp_build_map(buf, sizeof(buf), p->client_addr, p->nonce,
+					    p->internal_port, 0, 0)
+			    : natpmp_build_map(buf, sizeof(buf), NATPMP_OP_MAP_UDP, p->internal_port,
+					       0, 0)))
 		(void)send(p->lfd.fd, buf, n, 0);
 	loop_timer_cancel(p->loop, &p->timer);
 	loop_fd_del(p->loop, &p->lfd);

@@ -1,10 +1,13 @@
-/* portmap: keep a UDP port mapping on the gateway for pear-fogd's WebRTC port with NAT-PMP
- * (RFC 6886), so that browsers behind any NAT reach the node directly.
+/* portmap: keep a UDP port mapping on the gateway for pear-fogd's WebRTC port with PCP
+ * (RFC 6887) or NAT-PMP (RFC 6886), so that browsers behind any NAT reach the node directly.
  *
  * On start: the default IPv4 gateway from /proc/net/route (or the one given), a UDP socket
- * to its port 5351, the external-address request, then a mapping request for the internal
- * port (suggesting the same external port) with PORTMAP_LIFETIME_S.  Requests are
- * retransmitted from 250 ms, doubling, PORTMAP_TRIES times (§3.1); a gateway that does not
+ * to its port 5351 and a PCP MAP request (random nonce, our address, lifetime
+ * PORTMAP_LIFETIME_S, the internal port suggested as the external one).  A NAT-PMP-only
+ * gateway answers with version 0 (RFC 6887 §9), one that ignores PCP does not answer in
+ * PORTMAP_PCP_TRIES: both get NAT-PMP instead — the external-address request, then the
+ * mapping request.  Requests are retransmitted from 250 ms, doubling, PORTMAP_TRIES times
+ * (RFC 6886 §3.1); a gateway that does not
  * answer (no NAT-PMP) is asked again after PORTMAP_RETRY_S.  A granted mapping is renewed at
  * half its lifetime (§3.3); a gateway whose epoch went backwards lost its mappings (§3.6)
  * and is asked again at once.  portmap_free() deletes the mapping (lifetime 0, §3.4) before
@@ -22,6 +25,7 @@
 
 #define PORTMAP_LIFETIME_S 7200	/* asked lifetime (RFC 6886 §3.3 recommends 7200) */
 #define PORTMAP_TRIES 6		/* 250 ms .. 8 s: ~16 s before giving up */
+#define PORTMAP_PCP_TRIES 3	/* PCP transmissions before trying NAT-PMP */
 #define PORTMAP_RETRY_S 300	/* ask a silent gateway again after this long */
 
 struct portmap;
