@@ -1,5 +1,5 @@
 // pear-fogd against Google's libwebrtc (npm @roamhq/wrtc): offer/answer through the control
-// socket, ICE-lite + DTLS + SCTP + DCEP, chunks fetched with the chunk protocol and every hash
+// socket, ICE (pear-fogd full, controlled) + DTLS + SCTP + DCEP, chunks fetched with the chunk protocol and every hash
 // checked. The daemon under test is the ASan+UBSan build.
 import wrtc from "@roamhq/wrtc";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -117,7 +117,9 @@ describe("pear-fogd's embedded agent with a real coordinator", () => {
         did,
         pc.localDescription!.sdp,
       );
-      expect(answer).toMatch(/a=ice-lite/);
+      // pear-fogd answers as a full ICE agent (controlled) since the reachability work
+      expect(answer).toMatch(/a=candidate:/);
+      expect(answer).not.toMatch(/a=ice-lite/);
       await pc.setRemoteDescription({ type: "answer", sdp: answer });
       await until("data channel open", () => dc.readyState === "open" || undefined, 15_000);
       const client = new ChunkClient(dc as never, { requestTimeoutMs: 30_000 });
