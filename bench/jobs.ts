@@ -28,7 +28,7 @@ function flag(name: string, def: number): number {
   return i >= 0 ? Number(process.argv[i + 1]) : def;
 }
 const N = flag("nodes", 2);
-const TILE = flag("tile", 6);
+const TILE = flag("tile", 8);
 const SIDE = flag("side", 50);
 const MC_TASKS = flag("mc-tasks", 20_000);
 

@@ -236,6 +236,19 @@ describe("JobEngine", () => {
     expect(h.take().map((x) => x.node)).not.toContain("small");
   });
 
+  it("waives the default memory requirement for a node that cannot read its memory", () => {
+    const h = harness();
+    h.engine.setNode("blind", { ...FACTS, memTotalBytes: 0, memFreeBytes: 0 });
+    h.engine.submit("owner", { ...JOB, replicas: 1, credibility: 0 }, "j1");
+    expect(h.take().map((x) => x.node)).toEqual(["blind"]);
+    h.engine.submit(
+      "owner",
+      { ...JOB, replicas: 1, credibility: 0, requirements: { minFreeRamBytes: 1 } },
+      "j2",
+    );
+    expect(h.take()).toEqual([]);
+  });
+
   it("refuses work past its queue and per-owner caps", () => {
     const h = harness({ maxQueuedTasks: 3, maxJobsPerOwner: 1 });
     expect(h.engine.submit("o", { ...JOB, inputs: [1, 2, 3, 4] }, "j1")).toMatchObject({

@@ -87,6 +87,8 @@ interface Job {
     Pick<NonNullable<JobRequest["requirements"]>, "minFreeRamBytes" | "maxLoad" | "minCredibility">
   > & {
     arch: string[] | undefined;
+    /** The job named minFreeRamBytes (then a node that does not know its memory is no match). */
+    ramExplicit: boolean;
   };
   rank: Required<Omit<JobRank, "near">> & { near: string | undefined };
   tasks: Task[];
@@ -202,6 +204,7 @@ export class JobEngine {
       req: {
         arch: r.requirements?.arch,
         minFreeRamBytes: r.requirements?.minFreeRamBytes ?? memoryBytes,
+        ramExplicit: r.requirements?.minFreeRamBytes !== undefined,
         maxLoad: r.requirements?.maxLoad ?? 1,
         minCredibility: r.requirements?.minCredibility ?? 0,
       },
@@ -524,7 +527,10 @@ export class JobEngine {
     const f = n.facts;
     if (f.slots <= 0 || f.benchMs <= 0) return false;
     if (j.req.arch && !j.req.arch.includes(f.arch)) return false;
-    if (f.memFreeBytes < j.req.minFreeRamBytes || f.load > j.req.maxLoad) return false;
+    // memTotalBytes 0: the node could not read its memory (the default requirement is waived).
+    const ramKnown = f.memTotalBytes > 0 || j.req.ramExplicit;
+    if (ramKnown && f.memFreeBytes < j.req.minFreeRamBytes) return false;
+    if (f.load > j.req.maxLoad) return false;
     const cr = this.credibilityOf(n.id);
     return cr > 0 && cr >= j.req.minCredibility;
   }
