@@ -1,11 +1,23 @@
 // Static third-party libraries per arch, from Debian's source packages (orig tarballs):
 //   OpenSSL 3 (bookworm)   <cache>/router/<arch>/openssl-<variant>/{include,lib}
 //   usrsctp   (bookworm)   <cache>/router/<arch>/usrsctp/{include,lib}
-//   mbedTLS 3 (trixie)     <cache>/router/<arch>/mbedtls/{include,lib}  (size/speed comparison)
+//   mbedTLS 3 (trixie)     <cache>/router/<arch>/mbedtls/{include,lib}  (TLS=mbedtls builds,
+//                          configured by scripts/router/mbedtls_config.h), and
+//                          <cache>/router/host/mbedtls with the host cc for the C unit tests
+//                          against mbedTLS (`make test TLS=mbedtls`)
 // Each prefix has a .stamp keyed by the source version, the toolchain and the options, so a
 // rerun with the same inputs does nothing.
-import { copyFileSync, cpSync, existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+} from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { origTarball, resolveVersion, sourceDir } from "./apt.mjs";
 import { defaults, freshDir, keyOf, log, routerCache, run, stamp, stamped } from "./lib.mjs";
 import { tool } from "./toolchain.mjs";
@@ -164,14 +176,19 @@ function execPath(name) {
   return run("which", "sh", ["-c", 'command -v "$1"', "sh", name], { capture: true }).trim();
 }
 
-function cmakeBuild(arch, tc, { name, suite, source, want, options, refresh }) {
+function cmakeBuild(arch, tc, { name, suite, source, want, options, refresh, files = {} }) {
   const version = resolveVersion(suite, source, { source: true, want, refresh });
   const prefix = join(routerCache(arch.name), name);
-  const key = keyOf({ v: 1, version, options, tc: tc.versions, cflags: arch.cflags });
+  const contents = Object.fromEntries(
+    Object.entries(files).map(([dest, src]) => [dest, readFileSync(src, "utf8")]),
+  );
+  const key = keyOf({ v: 1, version, options, tc: tc.versions, cflags: arch.cflags, contents });
   if (stamped(prefix, key)) return prefix;
   const logFile = join(routerCache(arch.name), "logs", `${name}.log`);
   const work = join(routerCache(arch.name), `build-${name}`);
   unpack(`${name} unpack`, origTarball(sourceDir(suite, source, version)), work);
+  // Files of ours replacing the source's (mbedTLS' configuration header).
+  for (const [dest, src] of Object.entries(files)) copyFileSync(src, join(work, dest));
   log(`${arch.name}: ${name} ${version}`);
   rmSync(prefix, { recursive: true, force: true });
   run(
@@ -182,7 +199,7 @@ function cmakeBuild(arch, tc, { name, suite, source, want, options, refresh }) {
       ".",
       "-B",
       "_b",
-      ...cmakeToolchainArgs(arch, tc),
+      ...(arch.host ? hostCmakeArgs() : cmakeToolchainArgs(arch, tc)),
       `-DCMAKE_INSTALL_PREFIX=${prefix}`,
     ].concat(options),
     { cwd: work, logFile },
@@ -222,9 +239,25 @@ export function ensureUsrsctp(arch, tc, opts = {}) {
   });
 }
 
-/** Static mbedTLS 3.x (trixie's source; bookworm only has 2.28), default config. */
-export function ensureMbedtls(arch, tc, opts = {}) {
-  return cmakeBuild(arch, tc, {
+/** The trimmed mbedTLS configuration (what pear-fogd uses; see the file). */
+export const MBEDTLS_CONFIG = join(dirname(fileURLToPath(import.meta.url)), "mbedtls_config.h");
+
+function hostCmakeArgs() {
+  return ["-DCMAKE_C_COMPILER=cc", "-DCMAKE_BUILD_TYPE=RelWithDebInfo"];
+}
+
+/** The build host as an "arch" for cmakeBuild: host cc, installed in <cache>/router/host. */
+export const HOST = { name: "host", host: true, cflags: [] };
+
+/**
+ * Static mbedTLS 3.x (trixie's source; bookworm only has 2.28) with pear-fogd's trimmed
+ * configuration. `config: false` keeps mbedTLS' default one (the dtls-bench comparison).
+ * arch HOST (tc null) builds it with the host cc for the unit tests.
+ */
+export function ensureMbedtls(arch, tc, { config = true, ...opts } = {}) {
+  return cmakeBuild(arch, tc ?? { versions: { host: "cc" } }, {
+    name: config ? "mbedtls" : "mbedtls-default",
+    files: config ? { "include/mbedtls/mbedtls_config.h": MBEDTLS_CONFIG } : {},
     name: "mbedtls",
     suite: "trixie",
     source: "mbedtls",

@@ -13,9 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
+#include "crypto.h"
 #include "ice_lite.h"
 #include "stun.h"
 
@@ -53,8 +51,7 @@ static void check_response(const struct ice_lite *a, enum ice_lite_result r,
 static void fix_up(uint8_t *buf, size_t len, const struct stun_msg *m)
 {
 	uint8_t hdr[STUN_HEADER_LEN];
-	unsigned int mac_len = 0;
-	uint8_t mac[EVP_MAX_MD_SIZE];
+	uint8_t mac[CRYPTO_MAX_MD_LEN];
 	uint32_t crc;
 	size_t off;
 
@@ -67,8 +64,10 @@ static void fix_up(uint8_t *buf, size_t len, const struct stun_msg *m)
 		uint8_t tmp[STUN_MAX_MSG_LEN];
 		memcpy(tmp, hdr, sizeof(hdr));
 		memcpy(tmp + STUN_HEADER_LEN, buf + STUN_HEADER_LEN, off - STUN_HEADER_LEN);
-		if (HMAC(EVP_sha1(), L_PWD, (int)strlen(L_PWD), tmp, off, mac, &mac_len) &&
-		    mac_len == STUN_MI_LEN)
+		struct crypto_buf whole = { tmp, off };
+
+		if (crypto_hmac(CRYPTO_SHA1, (const uint8_t *)L_PWD, strlen(L_PWD), &whole, 1, mac) ==
+		    0)
 			memcpy(buf + off + 4, mac, STUN_MI_LEN);
 	}
 	if (m->present & STUN_HAS_FINGERPRINT) {

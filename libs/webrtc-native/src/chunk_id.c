@@ -1,16 +1,14 @@
 #include "chunk_id.h"
+#include "crypto.h"
 #include "hex.h"
 
 #include <string.h>
 
-#include <openssl/evp.h>
-
 void chunk_id_of(struct chunk_id *out, const void *data, size_t len)
 {
-	unsigned int n = 0;
-	/* EVP_Digest with SHA-256 cannot fail short of memory exhaustion inside
-	 * OpenSSL; on failure we leave an all-zero id, which names no content. */
-	if (!EVP_Digest(data, len, out->bytes, &n, EVP_sha256(), NULL) || n != CHUNK_ID_LEN)
+	/* SHA-256 cannot fail short of memory exhaustion inside the crypto library; on
+	 * failure we leave an all-zero id, which names no content. */
+	if (crypto_sha256(data, len, out->bytes) < 0)
 		memset(out->bytes, 0, sizeof(out->bytes));
 }
 

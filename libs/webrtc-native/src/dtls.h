@@ -1,5 +1,7 @@
 /* dtls: DTLS 1.2 (RFC 6347) endpoints for WebRTC data channels (RFC 8827 §6.5, RFC 8261),
- * on OpenSSL 3, event-driven and without sockets.
+ * event-driven and without sockets.  Two backends behind this one API, chosen by the
+ * Makefile's TLS=: dtls_openssl.c (OpenSSL 3, the Debian host build) and dtls_mbedtls.c
+ * (mbedTLS 3.6, the router builds); dtls.c holds what they share.
  *
  * The caller demultiplexes UDP (RFC 7983: first byte 20..63 is DTLS) and hands each DTLS
  * datagram to dtls_on_packet(); every datagram DTLS wants to send comes back through the
@@ -49,7 +51,7 @@ enum dtls_err {
 	DTLS_OK = 0,
 	DTLS_E_NOMEM = -1,
 	DTLS_E_INVALID = -2,     /* bad argument */
-	DTLS_E_SSL = -3,         /* OpenSSL refused a setup step */
+	DTLS_E_SSL = -3,         /* the TLS library refused a setup step */
 	DTLS_E_STATE = -4,       /* not possible in this state (send before connected, …) */
 	DTLS_E_TOO_BIG = -5,     /* dtls_send() longer than DTLS_MAX_APP_DATA */
 	DTLS_E_BUSY = -6,        /* reentrant call from inside a callback */
@@ -116,6 +118,8 @@ struct dtls_ctx_config {
 
 /* Fill defaults (detects AES instructions for prefer_chacha). */
 void dtls_ctx_config_default(struct dtls_ctx_config *cfg);
+/* The ranges documented above hold (some cipher, mtu, timers); dtls_ctx_new() checks it. */
+bool dtls_ctx_config_valid(const struct dtls_ctx_config *cfg);
 /* True when this CPU has AES instructions (x86 AES-NI, ARMv8 AES): AES-GCM is then faster
  * than ChaCha20-Poly1305; without them (MIPS routers, most ARMv7) ChaCha20 wins. */
 bool dtls_cpu_has_aes(void);

@@ -3,9 +3,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-#include <openssl/rand.h>
-
+#include "crypto.h"
 #include "ice_lite.h"
 
 /* RFC 8839 §5.4 ice-char = ALPHA / DIGIT / "+" / "/": 64 symbols, so one random byte
@@ -38,12 +36,12 @@ static int random_ice_string(char *out, size_t n)
 {
 	uint8_t rnd[ICE_LITE_CRED_MAX];
 
-	if (n > sizeof(rnd) || RAND_bytes(rnd, (int)n) != 1)
+	if (n > sizeof(rnd) || crypto_random(rnd, n) < 0)
 		return ICE_LITE_E_RANDOM;
 	for (size_t i = 0; i < n; i++)
 		out[i] = ice_chars[rnd[i] & 63];
 	out[n] = '\0';
-	OPENSSL_cleanse(rnd, n);
+	crypto_cleanse(rnd, n);
 	return ICE_LITE_OK;
 }
 

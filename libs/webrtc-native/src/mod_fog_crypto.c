@@ -1,16 +1,25 @@
-/* mod_fog_crypto: hashing and Ed25519 for the agent on OpenSSL (see mod_fog.h).
+/* mod_fog_crypto: hashing and Ed25519 for the agent (see mod_fog.h).
  *
  * Pure-JS SHA-256 runs at ~6 ms/KiB on QuickJS-ng (x86_64; a MIPS router is 10-20x slower),
  * so the agent's bundle for pear-fogd maps @noble's sha256/sha512/ed25519 onto these
  * (src/platform/native/noble-*.ts).  Ed25519 is RFC 8032 (OpenSSL's EVP_PKEY_ED25519: a
  * 32-byte seed as the private key, 64-byte signatures, strict verification).
  * Every failure path clears OpenSSL's thread error queue: the DTLS code on the same thread
- * reads that queue after its own calls (dtls.c). */
+ * reads that queue after its own calls (dtls_openssl.c).
+ *
+ * SHA-256/512 go through crypto.h (either TLS library).  Ed25519 is OpenSSL's only: mbedTLS
+ * has none, so a TLS=mbedtls build's agent bundle keeps @noble's pure-TS Ed25519 (the
+ * Makefile drops that esbuild alias; its SHA-512 still comes from here) and these three
+ * functions throw if called. */
+#include "crypto.h"
 #include "mod_fog.h"
 
+#include <string.h>
+
+#ifdef PEARFOG_TLS_OPENSSL
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <string.h>
+#endif
 
 static const uint8_t *get_bytes(JSContext *ctx, JSValueConst v, size_t *len, const char *what)
 {
@@ -23,32 +32,31 @@ static const uint8_t *get_bytes(JSContext *ctx, JSValueConst v, size_t *len, con
 	return p;
 }
 
-static JSValue digest(JSContext *ctx, JSValueConst data, const EVP_MD *md, const char *name)
+static JSValue digest(JSContext *ctx, JSValueConst data, enum crypto_hash h, const char *name)
 {
-	uint8_t out[EVP_MAX_MD_SIZE];
-	unsigned int out_len = 0;
-	size_t len;
-	const uint8_t *p = get_bytes(ctx, data, &len, name);
+	uint8_t out[CRYPTO_MAX_MD_LEN];
+	struct crypto_buf b;
+	const uint8_t *p = get_bytes(ctx, data, &b.len, name);
 
 	if (!p)
 		return JS_EXCEPTION;
-	if (!EVP_Digest(p, len, out, &out_len, md, NULL)) {
-		ERR_clear_error();
-		return JS_ThrowInternalError(ctx, "%s: OpenSSL digest failed", name);
-	}
-	return JS_NewUint8ArrayCopy(ctx, out, out_len);
+	b.p = p;
+	if (crypto_hash(h, &b, 1, out) < 0)
+		return JS_ThrowInternalError(ctx, "%s: digest failed", name);
+	return JS_NewUint8ArrayCopy(ctx, out, crypto_hash_len(h));
 }
 
 JSValue mod_fog_sha256(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
-	return digest(ctx, argv[0], EVP_sha256(), "sha256");
+	return digest(ctx, argv[0], CRYPTO_SHA256, "sha256");
 }
 
 JSValue mod_fog_sha512(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
-	return digest(ctx, argv[0], EVP_sha512(), "sha512");
+	return digest(ctx, argv[0], CRYPTO_SHA512, "sha512");
 }
 
+#ifdef PEARFOG_TLS_OPENSSL
 static EVP_PKEY *seed_key(JSContext *ctx, JSValueConst v)
 {
 	size_t len;
@@ -137,3 +145,25 @@ JSValue mod_fog_ed25519_verify(JSContext *ctx, JSValueConst this_val, int argc, 
 		ERR_clear_error();
 	return JS_NewBool(ctx, ok);
 }
+#else
+static JSValue no_ed25519(JSContext *ctx)
+{
+	return JS_ThrowInternalError(ctx, "ed25519: not in this build (mbedTLS has none; "
+					  "the agent uses @noble/curves)");
+}
+
+JSValue mod_fog_ed25519_public_key(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	return no_ed25519(ctx);
+}
+
+JSValue mod_fog_ed25519_sign(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	return no_ed25519(ctx);
+}
+
+JSValue mod_fog_ed25519_verify(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	return no_ed25519(ctx);
+}
+#endif

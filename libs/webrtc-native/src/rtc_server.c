@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/rand.h>
 
 #include "channel.h"
 #include "chunk_proto.h"
+#include "crypto.h"
 #include "dtls.h"
 #include "ice_agent.h"
 #include "ice_lite.h"
@@ -808,8 +808,8 @@ int rtc_server_accept_offer(struct rtc_server *srv, const char *offer, size_t le
 		snprintf(errmsg, errcap, "DTLS: %s", dtls_strerror(rc));
 		goto fail;
 	}
-	RAND_bytes(rnd, sizeof(rnd));
-	RAND_bytes((uint8_t *)&sid, sizeof(sid));
+	crypto_random(rnd, sizeof(rnd));
+	crypto_random(&sid, sizeof(sid));
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		snprintf(s->id + 2 * i, 3, "%02x", rnd[i]);
 	for (size_t i = 0; i < o->n_candidates; i++)

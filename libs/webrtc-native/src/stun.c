@@ -3,13 +3,10 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include <openssl/core_names.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
 
 #include "stun.h"
 #include "byteorder.h"
+#include "crypto.h"
 
 /* ---- CRC-32 (§14.7 refers to ITU-T V.42 / ISO-HDLC), nibble table ---- */
 
@@ -289,36 +286,24 @@ bool stun_msg_check_fingerprint(const uint8_t *buf, size_t len, const struct stu
 }
 
 /* HMAC(digest, key, hdr || buf[20..end)) into out; returns the MAC length, 0 on error. */
-static size_t stun_hmac(const char *digest, const uint8_t *key, size_t key_len,
+static size_t stun_hmac(enum crypto_hash digest, const uint8_t *key, size_t key_len,
 			const uint8_t hdr[STUN_HEADER_LEN], const uint8_t *buf, size_t end,
-			uint8_t out[EVP_MAX_MD_SIZE])
+			uint8_t out[CRYPTO_MAX_MD_LEN])
 {
-	static const uint8_t empty_key[1];
-	OSSL_PARAM params[2];
-	EVP_MAC *mac;
-	EVP_MAC_CTX *ctx = NULL;
-	size_t out_len = 0;
+	const struct crypto_buf parts[] = {
+		{ hdr, STUN_HEADER_LEN },
+		{ buf + STUN_HEADER_LEN, end - STUN_HEADER_LEN },
+	};
 
-	mac = EVP_MAC_fetch(NULL, OSSL_MAC_NAME_HMAC, NULL);
-	if (!mac)
+	if (crypto_hmac(digest, key, key_len, parts, 2, out) < 0)
 		return 0;
-	ctx = EVP_MAC_CTX_new(mac);
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)digest, 0);
-	params[1] = OSSL_PARAM_construct_end();
-	if (!ctx || !EVP_MAC_init(ctx, key_len ? key : empty_key, key_len, params) ||
-	    !EVP_MAC_update(ctx, hdr, STUN_HEADER_LEN) ||
-	    !EVP_MAC_update(ctx, buf + STUN_HEADER_LEN, end - STUN_HEADER_LEN) ||
-	    !EVP_MAC_final(ctx, out, &out_len, EVP_MAX_MD_SIZE))
-		out_len = 0;
-	EVP_MAC_CTX_free(ctx);
-	EVP_MAC_free(mac);
-	return out_len;
+	return crypto_hash_len(digest);
 }
 
-static bool check_mac(const char *digest, const uint8_t *buf, size_t len, size_t off,
+static bool check_mac(enum crypto_hash digest, const uint8_t *buf, size_t len, size_t off,
 		      size_t mac_len, const uint8_t *key, size_t key_len)
 {
-	uint8_t hdr[STUN_HEADER_LEN], mac[EVP_MAX_MD_SIZE];
+	uint8_t hdr[STUN_HEADER_LEN], mac[CRYPTO_MAX_MD_LEN];
 	size_t n;
 
 	if (off < STUN_HEADER_LEN || off + 4 + mac_len > len || !key)
@@ -327,7 +312,7 @@ static bool check_mac(const char *digest, const uint8_t *buf, size_t len, size_t
 	n = stun_hmac(digest, key, key_len, hdr, buf, off, mac);
 	if (n < mac_len)
 		return false;
-	return CRYPTO_memcmp(mac, buf + off + 4, mac_len) == 0;
+	return crypto_memeq(mac, buf + off + 4, mac_len);
 }
 
 bool stun_msg_check_integrity(const uint8_t *buf, size_t len, const struct stun_msg *msg,
@@ -335,7 +320,7 @@ bool stun_msg_check_integrity(const uint8_t *buf, size_t len, const struct stun_
 {
 	if (!(msg->present & STUN_HAS_MI))
 		return false;
-	return check_mac("SHA1", buf, len, msg->mi_offset, STUN_MI_LEN, key, key_len);
+	return check_mac(CRYPTO_SHA1, buf, len, msg->mi_offset, STUN_MI_LEN, key, key_len);
 }
 
 bool stun_msg_check_integrity_sha256(const uint8_t *buf, size_t len,
@@ -344,7 +329,7 @@ bool stun_msg_check_integrity_sha256(const uint8_t *buf, size_t len,
 {
 	if (!(msg->present & STUN_HAS_MI256))
 		return false;
-	return check_mac("SHA256", buf, len, msg->mi256_offset, msg->mi256_len, key, key_len);
+	return check_mac(CRYPTO_SHA256, buf, len, msg->mi256_offset, msg->mi256_len, key, key_len);
 }
 
 /* ---- builder ---- */
@@ -511,7 +496,7 @@ int stun_builder_add_unknown_attributes(struct stun_builder *b, const uint16_t *
 
 int stun_builder_add_integrity(struct stun_builder *b, const uint8_t *key, size_t key_len)
 {
-	uint8_t hdr[STUN_HEADER_LEN], mac[EVP_MAX_MD_SIZE];
+	uint8_t hdr[STUN_HEADER_LEN], mac[CRYPTO_MAX_MD_LEN];
 	size_t off = b->len;
 	uint8_t *v;
 
@@ -523,7 +508,7 @@ int stun_builder_add_integrity(struct stun_builder *b, const uint8_t *key, size_
 	if (!v)
 		return b->err;
 	header_ending_at(hdr, b->buf, b->len);
-	if (stun_hmac("SHA1", key, key_len, hdr, b->buf, off, mac) != STUN_MI_LEN) {
+	if (stun_hmac(CRYPTO_SHA1, key, key_len, hdr, b->buf, off, mac) != STUN_MI_LEN) {
 		b->err = STUN_E_CRYPTO;
 		return b->err;
 	}

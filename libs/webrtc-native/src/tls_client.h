@@ -1,7 +1,10 @@
-/* tls_client: an OpenSSL 3 TLS client connection over a tcp_client, driven by the loop.
+/* tls_client: a TLS client connection over a tcp_client, driven by the loop.  One backend
+ * per TLS library (Makefile TLS=): tls_client_openssl.c (OpenSSL 3: TLS 1.2 or 1.3, RFC 8446,
+ * RFC 5246) and tls_client_mbedtls.c (mbedTLS 3.6, the router builds: TLS 1.2 only).
  *
- * TLS 1.2 or 1.3 only (RFC 8446, RFC 5246).  The server certificate is verified by
- * default: against the system CA store, or only against a pinned CA file; the name
+ * Never below TLS 1.2 (RFC 8996).  The server certificate is verified by
+ * default: against the system CA store (OpenSSL's default paths; mbedTLS: the first of
+ * TLS_CLIENT_CA_BUNDLES that loads, e.g. OpenWrt's ca-bundle), or only against a pinned CA file; the name
  * checked is the host (DNS name, RFC 6125 §6, or IP address).  SNI (RFC 6066 §3) is
  * sent for names, not for IP literals.  The "insecure_skip_verify" context flag turns
  * verification off and exists for tests only.
@@ -33,6 +36,9 @@
 #include "tcp_client.h"
 
 #define TLS_CLIENT_DETAIL_MAX 128 /* bytes of the error detail text */
+/* The system CA store of the mbedTLS backend: the first of these PEM files that parses
+ * (OpenWrt's ca-bundle and Debian's ca-certificates install the first). */
+#define TLS_CLIENT_CA_BUNDLES "/etc/ssl/certs/ca-certificates.crt", "/etc/ssl/cert.pem"
 
 enum tls_client_err {
 	TLS_CLIENT_E_AGAIN = -140,

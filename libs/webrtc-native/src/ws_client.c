@@ -5,9 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/evp.h>
-#include <openssl/rand.h>
 
+#include "crypto.h"
 #include "http_resp.h"
 #include "net_stream.h"
 #include "net_url.h"
@@ -104,7 +103,7 @@ static void finish(struct ws_client *c, int err)
 static int random_bytes(struct ws_client *c, uint8_t *out, size_t n)
 {
 	if (c->rnd_off + n > sizeof(c->rnd)) {
-		if (RAND_bytes(c->rnd, sizeof(c->rnd)) != 1)
+		if (crypto_random(c->rnd, sizeof(c->rnd)) < 0)
 			return WS_CLIENT_E_NOMEM;
 		c->rnd_off = 0;
 	}
@@ -186,15 +185,14 @@ static void on_drain(void *user)
 
 int ws_client_accept_key(const char *key, char *out, size_t cap)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	uint8_t md[CRYPTO_SHA1_LEN];
 	char in[128];
 	int n = snprintf(in, sizeof(in), "%s%s", key, ws_guid);
 
 	if (n < 0 || (size_t)n >= sizeof(in) || cap < 29 ||
-	    !EVP_Digest(in, (size_t)n, md, &mdlen, EVP_sha1(), NULL) || mdlen != 20)
+	    crypto_sha1(in, (size_t)n, md) < 0)
 		return WS_CLIENT_E_INVALID;
-	EVP_EncodeBlock((unsigned char *)out, md, 20); /* 28 chars + NUL */
+	crypto_base64_encode(out, md, sizeof(md)); /* 28 chars + NUL */
 	return 0;
 }
 
@@ -265,7 +263,7 @@ static int queue_handshake(struct ws_client *c)
 
 	if (random_bytes(c, raw, sizeof(raw)) < 0)
 		return WS_CLIENT_E_NOMEM;
-	EVP_EncodeBlock((unsigned char *)c->key, raw, sizeof(raw)); /* 24 chars + NUL */
+	crypto_base64_encode(c->key, raw, sizeof(raw)); /* 24 chars + NUL */
 	if (net_url_authority(&c->url, auth, sizeof(auth)) < 0)
 		return WS_CLIENT_E_INVALID;
 	n = snprintf(head, sizeof(head),

@@ -14,10 +14,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifdef PEARFOG_TLS_OPENSSL
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#else
+#include <mbedtls/oid.h>
+#include <mbedtls/sha256.h>
+#include <mbedtls/x509_crt.h>
+#endif
 
 #include "dtls.h"
 #include "test.h"
@@ -284,6 +290,7 @@ TEST(fingerprint_format)
 	CHECK(!strcmp(text + 92, ":FF"));
 }
 
+#ifdef PEARFOG_TLS_OPENSSL
 static X509 *pem_to_x509(const char *pem)
 {
 	BIO *b = BIO_new_mem_buf(pem, -1);
@@ -293,36 +300,73 @@ static X509 *pem_to_x509(const char *pem)
 	return x;
 }
 
+#endif
+
 TEST(cert_generate)
 {
 	char *pem = dtls_cert_pem(cert_a, false), *key = dtls_cert_pem(cert_a, true);
-	unsigned char *der = NULL, md[32];
-	unsigned mdlen = 0;
-	X509 *x = pem ? pem_to_x509(pem) : NULL;
-	char cn[64] = "";
-	int len, days, secs;
 
 	CHECK(pem && strstr(pem, "BEGIN CERTIFICATE"));
-	CHECK(key && strstr(key, "BEGIN PRIVATE KEY"));
-	CHECK(x != NULL);
-	if (x) {
-		/* Fingerprint = SHA-256 over the DER encoding (RFC 8122 §5), computed here
-		 * independently of the module. */
-		len = i2d_X509(x, &der);
-		CHECK(len > 0);
-		CHECK(EVP_Digest(der, (size_t)len, md, &mdlen, EVP_sha256(), NULL));
-		CHECK_MEM(md, dtls_cert_fingerprint(cert_a), 32);
-		OPENSSL_free(der);
-		X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof(cn));
-		CHECK_EQ_STR(cn, "pear-fog");
-		CHECK_EQ_INT(X509_get_version(x), X509_VERSION_3);
-		CHECK(EVP_PKEY_is_a(X509_get0_pubkey(x), "EC"));
-		CHECK(X509_cmp_current_time(X509_get0_notBefore(x)) < 0);
-		CHECK(ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x)));
-		CHECK(days >= 364 && days <= 365);
-		CHECK(ASN1_INTEGER_get(X509_get0_serialNumber(x)) > 0);
-		X509_free(x);
+	CHECK(key && (strstr(key, "BEGIN PRIVATE KEY") || strstr(key, "BEGIN EC PRIVATE KEY")));
+#ifdef PEARFOG_TLS_OPENSSL
+	{
+		unsigned char *der = NULL, md[32];
+		unsigned mdlen = 0;
+		X509 *x = pem ? pem_to_x509(pem) : NULL;
+		char cn[64] = "";
+		int len, days, secs;
+
+		CHECK(x != NULL);
+		if (x) {
+			/* Fingerprint = SHA-256 over the DER encoding (RFC 8122 §5), computed
+			 * here independently of the module. */
+			len = i2d_X509(x, &der);
+			CHECK(len > 0);
+			CHECK(EVP_Digest(der, (size_t)len, md, &mdlen, EVP_sha256(), NULL));
+			CHECK_MEM(md, dtls_cert_fingerprint(cert_a), 32);
+			OPENSSL_free(der);
+			X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn,
+						  sizeof(cn));
+			CHECK_EQ_STR(cn, "pear-fog");
+			CHECK_EQ_INT(X509_get_version(x), X509_VERSION_3);
+			CHECK(EVP_PKEY_is_a(X509_get0_pubkey(x), "EC"));
+			CHECK(X509_cmp_current_time(X509_get0_notBefore(x)) < 0);
+			CHECK(ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x)));
+			CHECK(days >= 364 && days <= 365);
+			CHECK(ASN1_INTEGER_get(X509_get0_serialNumber(x)) > 0);
+			X509_free(x);
+		}
 	}
+#else
+	{
+		mbedtls_x509_crt x;
+		unsigned char md[32];
+		char cn[64] = "";
+		time_t until = time(NULL) + 365L * 86400;
+		struct tm tm;
+
+		mbedtls_x509_crt_init(&x);
+		CHECK(pem && mbedtls_x509_crt_parse(&x, (const unsigned char *)pem,
+						    strlen(pem) + 1) == 0);
+		/* Fingerprint = SHA-256 over the DER encoding (RFC 8122 §5) */
+		CHECK(mbedtls_sha256(x.raw.p, x.raw.len, md, 0) == 0);
+		CHECK_MEM(md, dtls_cert_fingerprint(cert_a), 32);
+		CHECK(x.subject.val.len < sizeof(cn));
+		memcpy(cn, x.subject.val.p, x.subject.val.len < sizeof(cn) ? x.subject.val.len : 0);
+		CHECK_EQ_STR(cn, "pear-fog");
+		CHECK(MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &x.subject.oid) == 0);
+		CHECK_EQ_INT(x.version, 3);
+		CHECK(mbedtls_pk_get_type(&x.pk) == MBEDTLS_PK_ECKEY);
+		CHECK(mbedtls_x509_time_is_past(&x.valid_from));
+		/* valid for 365 days from now (the second may have ticked) */
+		gmtime_r(&until, &tm);
+		CHECK_EQ_INT(x.valid_to.year, tm.tm_year + 1900);
+		CHECK_EQ_INT(x.valid_to.mon, tm.tm_mon + 1);
+		CHECK_EQ_INT(x.valid_to.day, tm.tm_mday);
+		CHECK(x.serial.len == 8 && x.serial.p[0] > 0 && x.serial.p[0] < 0x80);
+		mbedtls_x509_crt_free(&x);
+	}
+#endif
 	CHECK(memcmp(dtls_cert_fingerprint(cert_a), dtls_cert_fingerprint(cert_b), 32) != 0);
 	CHECK_EQ_INT(strlen(dtls_cert_fingerprint_text(cert_a)), DTLS_FP_TEXT_LEN);
 	free(pem);
@@ -739,8 +783,10 @@ TEST(lost_flights_retransmitted)
 	test_case_failed |= failed_any;
 }
 
-/* The server's first application data overtakes its lost final flight: the client keeps
- * the next-epoch record and delivers it once the retransmitted Finished arrives. */
+/* The server's first application data overtakes its lost final flight: OpenSSL keeps the
+ * next-epoch record and delivers it once the retransmitted Finished arrives; mbedTLS buffers
+ * only handshake records of the next epoch and drops it (RFC 6347 §4.1 allows either; SCTP
+ * retransmits).  Either way the session comes up and nothing counts as bad. */
 TEST(early_app_data_buffered)
 {
 	struct pair p;
@@ -752,7 +798,11 @@ TEST(early_app_data_buffered)
 	CHECK(pair_connect(&p));
 	CHECK(dtls_stats(p.c.d)->retransmits >= 1);
 	pump(&p.c, &p.s);
+#ifdef PEARFOG_TLS_OPENSSL
 	CHECK_EQ_INT(p.c.rx_msgs, 1);
+#else
+	CHECK_EQ_INT(p.c.rx_msgs, 0);
+#endif
 	CHECK_EQ_INT(p.c.rx_bad, 0);
 	pair_free(&p);
 }
@@ -1017,9 +1067,15 @@ TEST(memory_per_session)
 	printf("  heap per connected idle session: %zu bytes with release_buffers, %zu without, "
 	       "%zu after dtls_release_buffers()\n",
 	       released, kept, by_hand);
+#ifdef PEARFOG_TLS_OPENSSL
 	CHECK(released < 40 * 1024);
 	CHECK(by_hand < 40 * 1024);
 	CHECK(kept > released + 16 * 1024); /* the record buffers are really gone */
+#else
+	/* mbedTLS keeps its buffers (16 KiB in + 4 KiB out, mbedtls_config.h): no release */
+	CHECK(kept < 40 * 1024);
+	CHECK(released < 40 * 1024);
+#endif
 }
 
 static double cpu_seconds(void)
@@ -1258,6 +1314,7 @@ static void udp_client_closed(void *user, int reason)
 /* SHA-256 fingerprint of a PEM certificate file. */
 static bool pem_file_fingerprint(const char *path, uint8_t fp[DTLS_FP_LEN])
 {
+#ifdef PEARFOG_TLS_OPENSSL
 	FILE *f = fopen(path, "r");
 	X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
 	unsigned n = 0;
@@ -1267,6 +1324,16 @@ static bool pem_file_fingerprint(const char *path, uint8_t fp[DTLS_FP_LEN])
 	if (f)
 		fclose(f);
 	return ok;
+#else
+	mbedtls_x509_crt x;
+	bool ok;
+
+	mbedtls_x509_crt_init(&x);
+	ok = mbedtls_x509_crt_parse_file(&x, path) == 0 &&
+	     mbedtls_sha256(x.raw.p, x.raw.len, fp, 0) == 0;
+	mbedtls_x509_crt_free(&x);
+	return ok;
+#endif
 }
 
 TEST(interop_openssl_s_server)
