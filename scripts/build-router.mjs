@@ -2,7 +2,12 @@
 // Static musl pear-fogd for OpenWrt targets, from Debian packages and Debian sources only.
 //
 //   npm run build:router -- --arch mipsel_24kc [--arch x86_64 ...] | --arch all
-//       [--no-verify] [--no-agent] [--openssl full|min] [--refresh] [--json]
+//       [--no-verify] [--no-agent] [--tls mbedtls|openssl] [--openssl full|min] [--refresh]
+//       [--json]
+//
+// --tls: the TLS library linked in (default mbedtls: ~1 MB less than OpenSSL on mipsel,
+// issue 5; configured by scripts/router/mbedtls_config.h); --openssl picks the OpenSSL
+// option set when --tls openssl.
 //
 // Output: dist/<arch>/pear-fogd (stripped) and dist/<arch>/build-info.json (versions, sizes,
 // checks). Everything downloaded or built is cached under $PEAR_FOG_CACHE/router/ (default
@@ -12,7 +17,7 @@ import { writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { ARCH_NAMES, archOf } from "./router/arches.mjs";
-import { ensureOpenssl, ensureUsrsctp } from "./router/deps.mjs";
+import { ensureMbedtls, ensureOpenssl, ensureUsrsctp } from "./router/deps.mjs";
 import { acquireLock, log, ROOT, RouterBuildError } from "./router/lib.mjs";
 import { buildPearFogd } from "./router/pearfogd.mjs";
 import { ensureHostPackages, ensureToolchain } from "./router/toolchain.mjs";
@@ -23,19 +28,29 @@ export async function buildArch(name, opts = {}) {
   const arch = archOf(name);
   const t0 = Date.now();
   const tc = ensureToolchain(arch, opts);
-  const openssl = ensureOpenssl(arch, tc, {
-    variant: opts.openssl ?? "min",
-    refresh: opts.refresh,
-  });
+  const tls = opts.tls ?? "mbedtls";
+  if (tls !== "mbedtls" && tls !== "openssl") {
+    throw new RouterBuildError("options", `--tls must be mbedtls or openssl, not ${tls}`);
+  }
+  const tlsDeps =
+    tls === "mbedtls"
+      ? { mbedtls: ensureMbedtls(arch, tc, { refresh: opts.refresh }) }
+      : {
+          openssl: ensureOpenssl(arch, tc, {
+            variant: opts.openssl ?? "min",
+            refresh: opts.refresh,
+          }),
+        };
   const usrsctp = ensureUsrsctp(arch, tc, { refresh: opts.refresh });
-  const out = buildPearFogd(arch, tc, { openssl, usrsctp }, { agent: opts.agent !== false });
+  const out = buildPearFogd(arch, tc, { ...tlsDeps, usrsctp }, { agent: opts.agent !== false });
   const info = {
     arch: arch.name,
     binary: relative(ROOT, out.binary),
     version: out.version,
     quickjs: out.js,
     agentBytecode: out.agentBc,
-    openssl: opts.openssl ?? "min",
+    tls,
+    ...(tls === "openssl" ? { openssl: opts.openssl ?? "min" } : {}),
     toolchain: tc.versions,
     buildSeconds: (Date.now() - t0) / 1000,
   };
@@ -61,6 +76,7 @@ async function main() {
       "no-verify": { type: "boolean" },
       "no-agent": { type: "boolean" },
       openssl: { type: "string", default: "min" },
+      tls: { type: "string", default: "mbedtls" },
       refresh: { type: "boolean" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -69,7 +85,8 @@ async function main() {
   if (values.help || !values.arch?.length) {
     process.stdout.write(
       `usage: npm run build:router -- --arch <${ARCH_NAMES.join("|")}|all> [--arch ...]\n` +
-        "       [--no-verify] [--no-agent] [--openssl min|full] [--refresh] [--json]\n",
+        "       [--no-verify] [--no-agent] [--tls mbedtls|openssl] [--openssl min|full]\n" +
+        "       [--refresh] [--json]\n",
     );
     process.exit(values.help ? 0 : 2);
   }
@@ -84,6 +101,7 @@ async function main() {
         verify: !values["no-verify"],
         agent: !values["no-agent"],
         openssl: values.openssl,
+        tls: values.tls,
         refresh: values.refresh,
       });
       results.push(info);

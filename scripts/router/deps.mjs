@@ -182,7 +182,15 @@ function cmakeBuild(arch, tc, { name, suite, source, want, options, refresh, fil
   const contents = Object.fromEntries(
     Object.entries(files).map(([dest, src]) => [dest, readFileSync(src, "utf8")]),
   );
-  const key = keyOf({ v: 1, version, options, tc: tc.versions, cflags: arch.cflags, contents });
+  const key = keyOf({
+    v: 1,
+    version,
+    options,
+    tc: tc.versions,
+    cflags: arch.cflags,
+    // (absent when no file is replaced: the keys of earlier builds stay valid)
+    ...(Object.keys(contents).length ? { contents } : {}),
+  });
   if (stamped(prefix, key)) return prefix;
   const logFile = join(routerCache(arch.name), "logs", `${name}.log`);
   const work = join(routerCache(arch.name), `build-${name}`);
@@ -258,7 +266,6 @@ export function ensureMbedtls(arch, tc, { config = true, ...opts } = {}) {
   return cmakeBuild(arch, tc ?? { versions: { host: "cc" } }, {
     name: config ? "mbedtls" : "mbedtls-default",
     files: config ? { "include/mbedtls/mbedtls_config.h": MBEDTLS_CONFIG } : {},
-    name: "mbedtls",
     suite: "trixie",
     source: "mbedtls",
     want: "3.",

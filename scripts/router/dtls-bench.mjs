@@ -101,7 +101,8 @@ export function benchArch(name, { mib = benchDefaults.mib } = {}) {
   const tc = ensureToolchain(arch);
   const prefixes = {
     openssl: ensureOpenssl(arch, tc, { variant: "min" }),
-    mbedtls: ensureMbedtls(arch, tc),
+    // mbedTLS's default configuration (the bench uses its timing module and PSA)
+    mbedtls: ensureMbedtls(arch, tc, { config: false }),
   };
   const result = { arch: name, mib, qemu: arch.qemu.length > 0, libs: {} };
   for (const lib of ["openssl", "mbedtls"]) {

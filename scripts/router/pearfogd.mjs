@@ -38,7 +38,8 @@ function makefileFeatures() {
 }
 
 /**
- * Builds and strips pear-fogd for the arch. `deps` = { openssl, usrsctp } prefixes.
+ * Builds and strips pear-fogd for the arch. `deps` = { usrsctp } and one of { mbedtls } (the
+ * Makefile's TLS=mbedtls, the default for routers) or { openssl } (TLS=openssl) prefixes.
  * Returns { binary, unstripped, js } (js: QuickJS-ng + agent bytecode linked in).
  */
 export function buildPearFogd(arch, tc, deps, { agent = true } = {}) {
@@ -63,18 +64,16 @@ export function buildPearFogd(arch, tc, deps, { agent = true } = {}) {
     rmSync(join(buildDir, "release", "pear-fogd"), { force: true });
   }
   const version = projectVersion();
-  const ldlibs = [
-    `-L${libDir(deps.openssl)}`,
-    `-L${libDir(deps.usrsctp)}`,
-    "-lssl",
-    "-lcrypto",
-    "-lusrsctp",
-    "-lm",
-    ...arch.ldlibs,
-  ];
+  const tls = deps.mbedtls ? "mbedtls" : "openssl";
+  const tlsLibs = deps.mbedtls
+    ? [`-L${libDir(deps.mbedtls)}`, "-lmbedtls", "-lmbedx509", "-lmbedcrypto"]
+    : [`-L${libDir(deps.openssl)}`, "-lssl", "-lcrypto"];
+  const ldlibs = [...tlsLibs, `-L${libDir(deps.usrsctp)}`, "-lusrsctp", "-lm", ...arch.ldlibs];
   const common = [
     `BUILD=${build}`,
-    `DEPS_CFLAGS=-isystem ${deps.openssl}/include -isystem ${deps.usrsctp}/include`,
+    `TLS=${tls}`,
+    ...(deps.mbedtls ? [`MBEDTLS_DIR=${deps.mbedtls}`] : []),
+    `DEPS_CFLAGS=-isystem ${deps[tls]}/include -isystem ${deps.usrsctp}/include`,
   ];
   const embed = agent && feats.qjsc && feats.embedAgent;
   if (embed) {
@@ -129,5 +128,5 @@ export function buildPearFogd(arch, tc, deps, { agent = true } = {}) {
   const js = /\bJS_NewRuntime\b/.test(nm);
   // The Makefile leaves a weak (V) empty pearfog_agent_bc when the bytecode is not embedded.
   const agentBc = /^\S+ [RrDd] pearfog_agent_bc$/m.test(nm);
-  return { binary, unstripped, map: join(buildDir, "pear-fogd.map"), js, agentBc, version };
+  return { binary, unstripped, map: join(buildDir, "pear-fogd.map"), js, agentBc, version, tls };
 }
