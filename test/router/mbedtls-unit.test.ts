@@ -10,6 +10,8 @@ import { describe, expect, it } from "vitest";
 const NATIVE = resolve(fileURLToPath(import.meta.url), "..", "..", "..", "libs", "webrtc-native");
 /** Modules whose code or tests go through crypto.h, dtls.h or tls_client.h. */
 const MODULES = [
+  "ice_agent",
+  "stun_client",
   "crypto",
   "dtls",
   "tls_client",

@@ -15,9 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
+#include "crypto.h"
 #include "ice_agent.h"
 #include "sdp.h"
 #include "stun.h"
@@ -31,8 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void fix_up(uint8_t *buf, const struct stun_msg *m)
 {
 	uint8_t tmp[STUN_MAX_MSG_LEN];
-	unsigned int mac_len = 0;
-	uint8_t mac[EVP_MAX_MD_SIZE];
+	uint8_t mac[CRYPTO_MAX_MD_LEN];
 	uint32_t crc;
 	size_t off;
 
@@ -41,8 +39,10 @@ static void fix_up(uint8_t *buf, const struct stun_msg *m)
 		memcpy(tmp, buf, off);
 		tmp[2] = (uint8_t)((off + 24 - STUN_HEADER_LEN) >> 8);
 		tmp[3] = (uint8_t)(off + 24 - STUN_HEADER_LEN);
-		if (HMAC(EVP_sha1(), R_PWD, (int)strlen(R_PWD), tmp, off, mac, &mac_len) &&
-		    mac_len == STUN_MI_LEN)
+		struct crypto_buf whole = { tmp, off };
+
+		if (crypto_hmac(CRYPTO_SHA1, (const uint8_t *)R_PWD, strlen(R_PWD), &whole, 1, mac) ==
+		    0)
 			memcpy(buf + off + 4, mac, STUN_MI_LEN);
 	}
 	if (m->present & STUN_HAS_FINGERPRINT) {

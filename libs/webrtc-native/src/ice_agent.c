@@ -1,11 +1,11 @@
 /* ice_agent: full ICE, controlled role (RFC 8445); see ice_agent.h. */
 #include "ice_agent.h"
+#include "crypto.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
-
-#include <openssl/rand.h>
 
 /* §5.1.2.1 with type preference 126 (host) for our base, 110 for the peer-reflexive
  * candidate our checks announce in PRIORITY (§7.2.2). */
@@ -23,7 +23,7 @@ int ice_agent_init(struct ice_agent *a, const char *remote_ufrag, const char *re
 	a->full = full;
 	a->family = family == AF_INET6 ? AF_INET6 : AF_INET;
 	a->local_priority = LOCAL_HOST_PRIORITY;
-	if (RAND_bytes((uint8_t *)&a->tie_breaker, sizeof(a->tie_breaker)) != 1)
+	if (crypto_random(&a->tie_breaker, sizeof(a->tie_breaker)) < 0)
 		return ICE_LITE_E_RANDOM;
 	return ICE_LITE_OK;
 }
@@ -291,7 +291,7 @@ static size_t send_pair(struct ice_agent *a, struct ice_pair *p, uint64_t now_ms
 	size_t n;
 
 	if (p->state != ICE_PAIR_IN_PROGRESS) {
-		if (RAND_bytes(p->txid, STUN_TXID_LEN) != 1)
+		if (crypto_random(p->txid, STUN_TXID_LEN) < 0)
 			return 0;
 		p->state = ICE_PAIR_IN_PROGRESS;
 		p->tries = 0;
@@ -321,7 +321,7 @@ static size_t send_consent(struct ice_agent *a, uint64_t now_ms, uint8_t *buf, s
 	if (!sel || (size_t)sl > sizeof(*to))
 		return 0;
 	/* RFC 7675 §5.1: every ICE_CONSENT_MS, randomised by ±20 % */
-	if (RAND_bytes(&r, 1) != 1 || RAND_bytes(a->consent_txid, STUN_TXID_LEN) != 1)
+	if (crypto_random(&r, 1) < 0 || crypto_random(a->consent_txid, STUN_TXID_LEN) < 0)
 		return 0;
 	a->next_consent_ms = now_ms + ICE_CONSENT_MS * 8 / 10 + (uint64_t)r * ICE_CONSENT_MS * 4 / 10 / 255;
 	if (!(n = build_check(a, a->consent_txid, buf, cap)))

@@ -1,10 +1,9 @@
 /* stun_client: server-reflexive address discovery and NAT keepalive (stun_client.h). */
 #include "stun_client.h"
+#include "crypto.h"
 
 #include <netinet/in.h>
 #include <string.h>
-
-#include <openssl/rand.h>
 
 static bool same_addr(const struct sockaddr *a, socklen_t al, const struct sockaddr *b,
 		      socklen_t bl)
@@ -58,7 +57,7 @@ size_t stun_client_poll(struct stun_client *c, uint64_t now_ms, uint8_t *buf, si
 		return 0;
 	}
 	if (!c->in_flight) {
-		if (RAND_bytes(c->txid, STUN_TXID_LEN) != 1)
+		if (crypto_random(c->txid, STUN_TXID_LEN) < 0)
 			return 0;
 		c->in_flight = true;
 		c->tries = 0;
