@@ -20,12 +20,12 @@ const ROOT = resolve(fileURLToPath(import.meta.url), "..", "..", "..");
 
 /**
  * The issue-5 budget (a 1.2 MB mipsel ipk) is met since the router builds link mbedTLS
- * instead of OpenSSL: gzip -9 of the mipsel binary 919,268 B, ipk 936,099 B (ratio 0.78)
- * measured on 2026-12-06 (OpenSSL: 1,576,791 B gzip, ipk 1,603,410 B; docs/router-builds.md).
+ * instead of OpenSSL: gzip -9 of the mipsel binary 953,536 B, ipk 970,995 B (ratio 0.81)
+ * measured on 2026-12-06 (docs/router-builds.md has the OpenSSL build of the same tree).
  * `npm run bench -- size` reports the ipk against the budget; this guards against growth:
  * the measured size + 5 %.
  */
-const MIPSEL_GZIP_CEILING = 965_300;
+const MIPSEL_GZIP_CEILING = 1_001_300;
 
 interface Target {
   arch: string;
