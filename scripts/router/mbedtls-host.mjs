@@ -5,9 +5,11 @@
 // `make test TLS=mbedtls`: the C unit tests under ASan+UBSan against the router's TLS library.
 import { ensureMbedtls, HOST } from "./deps.mjs";
 import { acquireLock } from "./lib.mjs";
+import { ensureHostPackages } from "./toolchain.mjs";
 
 const release = acquireLock();
 try {
+  ensureHostPackages([]); // cmake, bzip2 (a fresh machine may not have run build-router yet)
   process.stdout.write(ensureMbedtls(HOST, null) + "\n");
 } catch (e) {
   console.error(e.message ?? e);

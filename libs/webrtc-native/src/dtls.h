@@ -7,7 +7,7 @@
  * datagram to dtls_on_packet(); every datagram DTLS wants to send comes back through the
  * send callback, one call per datagram: handshake flights are fragmented to the configured
  * MTU (RFC 6347 §4.1.1.1), application data is one record per datagram.  Nothing here blocks
- * or reads the clock except OpenSSL's retransmission timer, exposed as dtls_timeout_ms() /
+ * or reads the clock except the library's retransmission timer, exposed as dtls_timeout_ms() /
  * dtls_on_timeout() for the event loop.
  *
  * Authentication is WebRTC's (RFC 8122 §5, RFC 8827 §6.5): both sides present self-signed
@@ -113,7 +113,8 @@ struct dtls_ctx_config {
 				      session, for a malloc/free per datagram (x86-64 -Os,
 				      AES-128-GCM, 1150-byte records: ~220 vs ~250 MB/s
 				      through a pair); default true.  When false, see
-				      dtls_release_buffers(). */
+				      dtls_release_buffers().  No-op with mbedTLS (it
+				      keeps its 20 KiB of buffers per session). */
 };
 
 /* Fill defaults (detects AES instructions for prefer_chacha). */
@@ -123,7 +124,8 @@ bool dtls_ctx_config_valid(const struct dtls_ctx_config *cfg);
 /* True when this CPU has AES instructions (x86 AES-NI, ARMv8 AES): AES-GCM is then faster
  * than ChaCha20-Poly1305; without them (MIPS routers, most ARMv7) ChaCha20 wins. */
 bool dtls_cpu_has_aes(void);
-/* OpenSSL cipher list string for cfg, in preference order (for logs and tests). */
+/* OpenSSL-style cipher list string for cfg, in preference order (for logs and tests; both
+ * backends use these names). */
 const char *dtls_cipher_list(unsigned ciphers, bool prefer_chacha, char *buf, size_t cap);
 
 /* An SSL_CTX for DTLS 1.2 with cert; cfg NULL = defaults.  The cert may be freed after
@@ -190,7 +192,8 @@ void dtls_release_buffers(struct dtls *s);
 
 enum dtls_state dtls_state(const struct dtls *s);
 enum dtls_role dtls_role(const struct dtls *s);
-/* OpenSSL name of the negotiated suite ("ECDHE-ECDSA-AES128-GCM-SHA256"), NULL before. */
+/* OpenSSL's name of the negotiated suite ("ECDHE-ECDSA-AES128-GCM-SHA256", either backend),
+ * NULL before. */
 const char *dtls_cipher_name(const struct dtls *s);
 const struct dtls_stats *dtls_stats(const struct dtls *s);
 const char *dtls_strerror(int err);

@@ -4,15 +4,15 @@
  *
  * Never below TLS 1.2 (RFC 8996).  The server certificate is verified by
  * default: against the system CA store (OpenSSL's default paths; mbedTLS: the first of
- * TLS_CLIENT_CA_BUNDLES that loads, e.g. OpenWrt's ca-bundle), or only against a pinned CA file; the name
- * checked is the host (DNS name, RFC 6125 §6, or IP address).  SNI (RFC 6066 §3) is
- * sent for names, not for IP literals.  The "insecure_skip_verify" context flag turns
+ * TLS_CLIENT_CA_BUNDLES that loads, e.g. OpenWrt's ca-bundle), or only against a pinned CA
+ * file; the name checked is the host (DNS name, RFC 6125 §6, or IP address).  SNI
+ * (RFC 6066 §3) is sent for names, not for IP literals (mbedTLS sends those too).  The "insecure_skip_verify" context flag turns
  * verification off and exists for tests only.
  *
- * A tls_client_ctx holds the CA store and settings (an SSL_CTX, a few hundred KiB with
- * the system store loaded) and is shared by any number of connections; each connection
- * holds a reference.  Idle connections release their record buffers
- * (SSL_MODE_RELEASE_BUFFERS).
+ * A tls_client_ctx holds the CA store and settings (an SSL_CTX / mbedtls_ssl_config, a few
+ * hundred KiB with the system store loaded) and is shared by any number of connections; each
+ * connection holds a reference.  OpenSSL: idle connections release their record buffers
+ * (SSL_MODE_RELEASE_BUFFERS); mbedTLS keeps them (16 KiB in, 4 KiB out).
  *
  * The connection API mirrors tcp_client: cb->on_connect once the handshake is done and
  * the certificate checked; cb->on_event with EPOLLIN / EPOLLOUT as translated for the
