@@ -3,13 +3,15 @@
 // scripts/router/mbedtls-host.mjs) under ASan + UBSan: `make test TLS=mbedtls` in its own
 // BUILD dir. The OpenSSL flavour of the same tests runs in the c tier of `npm test`.
 import { spawnSync } from "node:child_process";
-import { resolve } from "node:path";
+import { readdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
 const NATIVE = resolve(fileURLToPath(import.meta.url), "..", "..", "..", "libs", "webrtc-native");
 /** Modules whose code or tests go through crypto.h, dtls.h or tls_client.h. */
 const MODULES = [
+  "portmap",
   "ice_agent",
   "stun_client",
   "crypto",
@@ -21,6 +23,21 @@ const MODULES = [
   "ws_client",
   "http_client",
 ];
+
+/** Files allowed to use OpenSSL directly: its backends, Ed25519, the test of both DTLS ones. */
+const OPENSSL_USERS = /(_openssl\.c|^mod_fog_crypto\.c|^test_dtls\.c)$/;
+
+it("no module outside the OpenSSL backends calls OpenSSL (use crypto.h)", () => {
+  const offenders: string[] = [];
+  for (const dir of ["src", "test", "fuzz"]) {
+    for (const f of readdirSync(join(NATIVE, dir))) {
+      if (!/\.[ch]$/.test(f) || OPENSSL_USERS.test(f)) continue;
+      const text = readFileSync(join(NATIVE, dir, f), "utf8");
+      if (/#include <openssl\/|\b(RAND_bytes|EVP_\w+)\(/.test(text)) offenders.push(`${dir}/${f}`);
+    }
+  }
+  expect(offenders).toEqual([]);
+});
 
 describe("unit tests against mbedTLS (make test TLS=mbedtls)", () => {
   it.each(MODULES)(

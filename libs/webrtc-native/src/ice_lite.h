@@ -61,7 +61,7 @@
 enum ice_lite_err {
 	ICE_LITE_OK = 0,
 	ICE_LITE_E_CRED = -1,	/* ufrag/pwd of wrong length or not ice-chars */
-	ICE_LITE_E_RANDOM = -2,	/* RAND_bytes failed */
+	ICE_LITE_E_RANDOM = -2,	/* crypto_random failed */
 };
 
 enum ice_lite_state {
@@ -133,7 +133,7 @@ struct ice_lite {
 	struct ice_lite_counters counters;
 };
 
-/* Local ufrag/pwd from RAND_bytes; remote ones from the SDP offer (checked: 4..256
+/* Local ufrag/pwd from crypto_random; remote ones from the SDP offer (checked: 4..256
  * and 22..256 ice-chars).  ICE_LITE_OK or an ice_lite_err. */
 int ice_lite_init(struct ice_lite *a, const char *remote_ufrag, const char *remote_pwd);
 /* Replace the local credentials (tests, or the daemon restoring a session). */

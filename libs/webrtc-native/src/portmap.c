@@ -1,5 +1,6 @@
 /* portmap: NAT-PMP client on the loop (portmap.h). */
 #include "portmap.h"
+#include "crypto.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -10,8 +11,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
-
-#include <openssl/rand.h>
 
 #include "log.h"
 #include "natpmp.h"
@@ -312,7 +311,7 @@ struct portmap *portmap_start(struct loop *l, uint16_t internal_port, const char
 		p->client_addr[10] = p->client_addr[11] = 0xff;
 		memcpy(p->client_addr + 12, &me.sin_addr, 4);
 	}
-	if (RAND_bytes(p->nonce, PCP_NONCE_LEN) != 1) {
+	if (crypto_random(p->nonce, PCP_NONCE_LEN) < 0) {
 		snprintf(errmsg, errcap, "random nonce failed");
 		goto fail;
 	}

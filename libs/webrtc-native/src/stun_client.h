@@ -56,7 +56,7 @@ struct stun_client {
 int stun_client_init(struct stun_client *c, const struct sockaddr *server, socklen_t len,
 		     uint64_t now_ms);
 /* If a transmission is due at now_ms, write the Binding request into buf and return its
- * length (0: nothing due).  Fresh transaction ids come from RAND_bytes. */
+ * length (0: nothing due).  Fresh transaction ids come from crypto_random. */
 size_t stun_client_poll(struct stun_client *c, uint64_t now_ms, uint8_t *buf, size_t cap);
 /* When stun_client_poll next wants to send. */
 uint64_t stun_client_next_ms(const struct stun_client *c);
