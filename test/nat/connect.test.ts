@@ -60,7 +60,25 @@ describe.skipIf(!root)("NAT matrix with a UPnP / NAT-PMP gateway upstream of pea
       expect(r.relayed, `${r.local}/${r.remote}`).toBe(false);
       expect(r.nodeReachability).toBe("public");
       expect(r.mappingRemoved).toBe(true);
-      expect(r.mappedWith).toBe("PCP"); // miniupnpd speaks PCP; NAT-PMP is the fallback
+      expect(r.mappedWith).toBe("PCP"); // miniupnpd speaks PCP first
+    });
+  }
+
+  // each protocol alone against the same miniupnpd (pear-fogd --port-mapping)
+  for (const [proto, name] of [
+    ["upnp", "UPnP-IGD"],
+    ["natpmp", "NAT-PMP"],
+  ] as const) {
+    it(`maps with ${name} alone: browser symmetric × node port-restricted, direct`, async () => {
+      const r = await world.runPair("symmetric", "port-restricted", 20_000, {
+        nodeUpnp: true,
+        portMapping: proto,
+      });
+      expect(r.error, r.error).toBeUndefined();
+      expect(r.mappedWith).toBe(name);
+      expect(r.relayed, `${r.local}/${r.remote}`).toBe(false);
+      expect(r.nodeReachability).toBe("public");
+      expect(r.mappingRemoved).toBe(true);
     });
   }
 });

@@ -39,7 +39,7 @@ export interface PairResult {
   nodeReachability: string;
   /** With UPnP upstream: the gateway's mapping was gone after pear-fogd stopped. */
   mappingRemoved?: boolean;
-  /** With UPnP upstream: "PCP" or "NAT-PMP", what pear-fogd mapped its port with. */
+  /** With UPnP upstream: "PCP", "UPnP-IGD" or "NAT-PMP", what pear-fogd mapped its port with. */
   mappedWith?: string;
   /** How long after the first fetch ICE took to leave the relay (0: never on one, -1: stayed). */
   settleMs: number;
@@ -65,7 +65,7 @@ export interface World {
     browserNat: NatClass,
     nodeNat: NatClass,
     timeoutMs?: number,
-    opts?: { nodeUpnp?: boolean },
+    opts?: { nodeUpnp?: boolean; portMapping?: string },
   ): Promise<PairResult>;
   close(): Promise<void>;
 }
@@ -173,7 +173,7 @@ export async function createWorld(build: "san" | "release" = "san"): Promise<Wor
     browserNat: NatClass,
     nodeNat: NatClass,
     timeoutMs = 20_000,
-    opts: { nodeUpnp?: boolean } = {},
+    opts: { nodeUpnp?: boolean; portMapping?: string } = {},
   ) {
     const upnp = opts.nodeUpnp ?? false;
     lab.setNat(0, browserNat);
@@ -216,6 +216,8 @@ export async function createWorld(build: "san" | "release" = "san"): Promise<Wor
         `${STUN_ADDR},${STUN_ADDR2}`,
         "--log-level",
         "debug",
+        "--port-mapping",
+        opts.portMapping ?? "auto",
       ]);
       fogd.stdout!.resume();
       fogd.stderr!.on("data", (d: Buffer) => (fogdLog += d.toString()));
@@ -223,11 +225,11 @@ export async function createWorld(build: "san" | "release" = "san"): Promise<Wor
       await waitFor(fogd, /server-reflexive address \S+/, "pear-fogd");
       if (upnp) {
         // from everything pear-fogd logged (the line may precede the STUN one)
-        for (let i = 0; !/(PCP|NAT-PMP): \S+ -> port/.test(fogdLog); i++) {
+        for (let i = 0; !/(PCP|NAT-PMP|UPnP-IGD): \S+ -> port/.test(fogdLog); i++) {
           if (i > 250) throw new Error(`pear-fogd: no port mapping in 5 s:\n${fogdLog}`);
           await new Promise((r) => setTimeout(r, 20));
         }
-        result.mappedWith = /(PCP|NAT-PMP): \S+ -> port/.exec(fogdLog)![1];
+        result.mappedWith = /(PCP|NAT-PMP|UPnP-IGD): \S+ -> port/.exec(fogdLog)![1];
       }
       ctl = await CtlClient.connect(join(nd, "ctl.sock"));
       // both STUN ports answered (a symmetric NAT logs two addresses, a cone one the same)

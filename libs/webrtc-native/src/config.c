@@ -1,4 +1,5 @@
 #include "config.h"
+#include "portmap.h"
 #include "log.h"
 #include "uci.h"
 #include "version.h"
@@ -52,11 +53,11 @@ static const struct config_option options[] = {
 	{ "stun_server", CT_STR, OFF(stun_servers), "",
 	  "STUN servers for our server-reflexive address, IP:PORT[,IP:PORT] (the agent sets the "
 	  "coordinator's at run time; empty: none)", 0 },
-	{ "port_mapping", CT_BOOL, OFF(port_mapping), "1",
-	  "ask the gateway to forward the WebRTC port (PCP, NAT-PMP; not with a loopback bind)",
-	  0 },
+	{ "port_mapping", CT_STR, OFF(port_mapping), "auto",
+	  "ask the gateway to forward the WebRTC port: auto (PCP, UPnP-IGD, NAT-PMP), off, or "
+	  "some of pcp,upnp,natpmp (never with a loopback bind)", 0 },
 	{ "gateway", CT_STR, OFF(gateway), "",
-	  "IPv4 address of the PCP/NAT-PMP gateway (empty: the default route's)", 0 },
+	  "IPv4 address of the port-mapping gateway (empty: the default route's)", 0 },
 	{ "ice_lite", CT_BOOL, OFF(ice_lite), "0",
 	  "answer as ICE-lite and send no checks (only for a public address; 0: full ICE)", 0 },
 	{ "agent_js", CT_STR, OFF(agent_js), "",
@@ -364,6 +365,11 @@ int config_parse_args(struct pearfogd_config *c, int argc, char **argv, char *er
 
 int config_check(const struct pearfogd_config *c, char *err, size_t err_cap)
 {
+	if (portmap_parse_protocols(c->port_mapping) < 0) {
+		snprintf(err, err_cap, "port_mapping: '%s' is not auto, off or pcp,upnp,natpmp",
+			 c->port_mapping);
+		return -EINVAL;
+	}
 	if (log_level_parse(c->log_level) < 0) {
 		snprintf(err, err_cap, "log_level: '%s' is not error|warn|info|debug", c->log_level);
 		return -EINVAL;

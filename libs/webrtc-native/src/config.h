@@ -36,8 +36,8 @@ struct pearfogd_config {
 	char *log_level;           /* log_level: error|warn|info|debug */
 	char *stun_servers;        /* stun_server: "IP:PORT[,IP:PORT]" ("" = none) */
 	bool ice_lite;             /* ice_lite: ICE-lite answers, no checks of our own */
-	bool port_mapping;         /* port_mapping: NAT-PMP mapping of the WebRTC port */
-	char *gateway;             /* gateway: NAT-PMP gateway ("" = default route's) */
+	char *port_mapping;        /* port_mapping: auto | off | pcp,upnp,natpmp (portmap.h) */
+	char *gateway;             /* gateway: port-mapping gateway ("" = default route's) */
 	char *agent_js;            /* agent_js: agent module file ("" = the embedded agent) */
 	/* From the command line only (not UCI options): */
 	bool check_only;           /* --check: validate the configuration, start nothing */

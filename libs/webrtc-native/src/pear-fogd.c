@@ -597,11 +597,12 @@ static int start(struct daemon *d)
 		return -1;
 	}
 	rtc_server_set_sharing(d->rtc, d->cfg.sharing);
-	/* port mapping first (docs/reachability.md): PCP / NAT-PMP for the WebRTC port, unless bound
+	/* port mapping first (docs/reachability.md): PCP / UPnP-IGD / NAT-PMP for the WebRTC port, unless bound
 	 * to loopback (tests) or ICE-lite (a public address needs none) */
-	if (d->cfg.port_mapping && !d->cfg.ice_lite && strncmp(d->cfg.bind_addr, "127.", 4) != 0 &&
-	    strcmp(d->cfg.bind_addr, "::1") != 0) {
+	if (portmap_parse_protocols(d->cfg.port_mapping) > 0 && !d->cfg.ice_lite &&
+	    strncmp(d->cfg.bind_addr, "127.", 4) != 0 && strcmp(d->cfg.bind_addr, "::1") != 0) {
 		d->portmap = portmap_start(d->loop, rtc_server_port(d->rtc), d->cfg.gateway,
+					   (unsigned)portmap_parse_protocols(d->cfg.port_mapping),
 					   on_port_mapped, d, msg, sizeof(msg));
 		if (!d->portmap)
 			log_info("port mapping off: %s", msg);

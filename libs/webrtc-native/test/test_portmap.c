@@ -86,7 +86,7 @@ TEST(pcp_map_and_delete)
 		return;
 	}
 	calls = 0;
-	p = portmap_start(l, 40000, gw_ip, on_map, NULL, err, sizeof(err));
+	p = portmap_start(l, 40000, gw_ip, PORTMAP_PCP | PORTMAP_NATPMP, on_map, NULL, err, sizeof(err));
 	CHECK(p != NULL);
 	n = next_request(l, gw, req, sizeof(req), &from, PCP_MAP_LEN);
 	CHECK_EQ_INT(n, PCP_MAP_LEN);
@@ -148,7 +148,7 @@ TEST(natpmp_fallback)
 		return;
 	}
 	calls = 0;
-	p = portmap_start(l, 40001, gw_ip, on_map, NULL, err, sizeof(err));
+	p = portmap_start(l, 40001, gw_ip, PORTMAP_PCP | PORTMAP_NATPMP, on_map, NULL, err, sizeof(err));
 	CHECK(p != NULL);
 	n = next_request(l, gw, req, sizeof(req), &from, PCP_MAP_LEN);
 	CHECK_EQ_INT(n, PCP_MAP_LEN);
@@ -200,13 +200,25 @@ TEST(bad_gateway)
 	struct loop *l = loop_new();
 	char err[128] = "";
 
-	CHECK(portmap_start(l, 1, "not-an-ip", on_map, NULL, err, sizeof(err)) == NULL);
+	CHECK(portmap_start(l, 1, "not-an-ip", 0, on_map, NULL, err, sizeof(err)) == NULL);
 	CHECK(strstr(err, "not an IPv4") != NULL);
 	loop_free(l);
 }
 
+TEST(protocol_names)
+{
+	CHECK_EQ_INT(portmap_parse_protocols("auto"), PORTMAP_ALL);
+	CHECK_EQ_INT(portmap_parse_protocols("1"), PORTMAP_ALL);
+	CHECK_EQ_INT(portmap_parse_protocols("off"), 0);
+	CHECK_EQ_INT(portmap_parse_protocols("upnp"), PORTMAP_UPNP);
+	CHECK_EQ_INT(portmap_parse_protocols("pcp,natpmp"), PORTMAP_PCP | PORTMAP_NATPMP);
+	CHECK_EQ_INT(portmap_parse_protocols("pcp,igd"), -1);
+	CHECK_EQ_INT(portmap_parse_protocols(","), -1);
+}
+
 int main(void)
 {
+	RUN(protocol_names);
 	RUN(pcp_map_and_delete);
 	RUN(natpmp_fallback);
 	RUN(bad_gateway);
