@@ -5,10 +5,13 @@
 //   node scripts/router/dtls-bench.mjs --openssl-trim --arch mipsel_24kc
 //       (size of the OpenSSL bench with the trimmed vs the untrimmed OpenSSL build)
 //
+//   node scripts/router/dtls-bench.mjs --mbedtls-default (mbedTLS' default configuration)
+//
 // Per arch: dtls_bench_openssl.c and dtls_bench_mbedtls.c (same protocol, same loop: DTLS 1.2
 // handshake with ECDSA P-256 certificates, then MIB of 1200-byte AES-128-GCM records, and
 // again with ChaCha20-Poly1305) are linked statically against the router build's libraries
-// (OpenSSL "min" options as pear-fogd uses them, mbedTLS default config), stripped, measured
+// (OpenSSL "min" options; mbedTLS with scripts/router/mbedtls_config.h, as router builds link
+// them), stripped, measured
 // (raw, gzip -9, xz -9e; per-library bytes from the link map) and run (qemu-user for foreign
 // arches: CPU figures there are relative only). With dist/<arch>/pear-fogd built, it also
 // estimates pear-fogd's size with mbedTLS in place of OpenSSL. Writes dist/dtls-bench.json.
@@ -96,13 +99,14 @@ export function opensslTrimGain(name) {
 }
 
 /** Measures one arch; returns the result object. */
-export function benchArch(name, { mib = benchDefaults.mib } = {}) {
+export function benchArch(name, { mib = benchDefaults.mib, mbedtlsDefault = false } = {}) {
   const arch = archOf(name);
   const tc = ensureToolchain(arch);
   const prefixes = {
     openssl: ensureOpenssl(arch, tc, { variant: "min" }),
-    // mbedTLS's default configuration (the bench uses its timing module and PSA)
-    mbedtls: ensureMbedtls(arch, tc, { config: false }),
+    // pear-fogd's trimmed configuration (scripts/router/mbedtls_config.h), as router builds
+    // link it; --mbedtls-default measures mbedTLS' default one
+    mbedtls: ensureMbedtls(arch, tc, { config: !mbedtlsDefault }),
   };
   const result = { arch: name, mib, qemu: arch.qemu.length > 0, libs: {} };
   for (const lib of ["openssl", "mbedtls"]) {
@@ -124,8 +128,9 @@ export function benchArch(name, { mib = benchDefaults.mib } = {}) {
   // out, the bench's mbedTLS bytes in; compressed sizes scaled by each bench's gzip/xz ratio.
   const pfMap = join(ROOT, "libs", "webrtc-native", "build", name, "pear-fogd.map");
   const pfBin = join(ROOT, "dist", name, "pear-fogd");
-  if (existsSync(pfMap) && existsSync(pfBin)) {
-    const pf = mapBreakdown(pfMap);
+  // (only for an OpenSSL build of pear-fogd: `npm run build:router -- --tls openssl`)
+  const pf = existsSync(pfMap) && existsSync(pfBin) ? mapBreakdown(pfMap) : {};
+  if (pf.openssl) {
     const s = sizes(pfBin);
     const o = result.libs.openssl;
     const m = result.libs.mbedtls;
@@ -151,6 +156,7 @@ async function main() {
       arch: { type: "string", multiple: true },
       mib: { type: "string", default: String(benchDefaults.mib) },
       "openssl-trim": { type: "boolean" },
+      "mbedtls-default": { type: "boolean" },
     },
   });
   const names = values.arch?.length ? values.arch : benchDefaults.arches;
@@ -158,7 +164,9 @@ async function main() {
   const results = [];
   try {
     for (const n of names) {
-      const r = values["openssl-trim"] ? { arch: n } : benchArch(n, { mib: Number(values.mib) });
+      const r = values["openssl-trim"]
+        ? { arch: n }
+        : benchArch(n, { mib: Number(values.mib), mbedtlsDefault: values["mbedtls-default"] });
       if (values["openssl-trim"]) r.opensslTrim = opensslTrimGain(n);
       results.push(r);
     }
