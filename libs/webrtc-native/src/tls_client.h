@@ -37,8 +37,10 @@
 
 #define TLS_CLIENT_DETAIL_MAX 128 /* bytes of the error detail text */
 /* The system CA store of the mbedTLS backend: the first of these PEM files that parses
- * (OpenWrt's ca-bundle and Debian's ca-certificates install the first). */
+ * (OpenWrt's ca-bundle and Debian's ca-certificates install the first), else every
+ * certificate file in TLS_CLIENT_CA_DIR (OpenWrt's ca-certificates package). */
 #define TLS_CLIENT_CA_BUNDLES "/etc/ssl/certs/ca-certificates.crt", "/etc/ssl/cert.pem"
+#define TLS_CLIENT_CA_DIR "/etc/ssl/certs"
 
 enum tls_client_err {
 	TLS_CLIENT_E_AGAIN = -140,

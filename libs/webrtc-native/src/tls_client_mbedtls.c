@@ -3,7 +3,8 @@
  * TLS 1.2 only (RFC 5246; mbedtls_config.h leaves 1.3 out), ECDHE with AES-GCM or
  * ChaCha20-Poly1305, RSA or ECDSA certificates.  The system CA store is the first of
  * TLS_CLIENT_CA_BUNDLES that parses (OpenWrt's ca-bundle package installs
- * /etc/ssl/certs/ca-certificates.crt, as Debian does).  mbedtls_ssl_set_hostname() sets both
+ * /etc/ssl/certs/ca-certificates.crt, as Debian does), else the certificates in
+ * TLS_CLIENT_CA_DIR.  mbedtls_ssl_set_hostname() sets both
  * SNI and the name checked (RFC 6125 §6; IP literals against iPAddress SANs) — mbedTLS also
  * sends an IP literal as SNI, which RFC 6066 §3 does not allow and servers ignore.
  * The socket I/O is ours (send/recv on the tcp_client's non-blocking fd). */
@@ -59,6 +60,8 @@ static int load_system_cas(mbedtls_x509_crt *ca)
 		mbedtls_x509_crt_free(ca);
 		mbedtls_x509_crt_init(ca);
 	}
+	if (mbedtls_x509_crt_parse_path(ca, TLS_CLIENT_CA_DIR) >= 0 && ca->version)
+		return 0;
 	return -1;
 }
 
