@@ -38,7 +38,9 @@ export async function startCoordinator(opts: StartOptions = {}): Promise<Running
 
 const USAGE = `usage: pear-fog-coordinator [--port N] [--host ADDR] [--db PATH]
        [--publisher did:key:...]... [--landmark id=url]... [--admin-token TOKEN]
-       [--coordinator-id ID]`;
+       [--coordinator-id ID] [--stun-port N] [--stun stun:HOST:PORT]...
+       [--turn turn:HOST:PORT?transport=udp]... [--turn-ttl SECONDS]
+  The TURN secret (coturn static-auth-secret) comes from $PEAR_FOG_TURN_SECRET.`;
 
 export async function main(argv: string[]): Promise<number> {
   let values;
@@ -53,6 +55,10 @@ export async function main(argv: string[]): Promise<number> {
         landmark: { type: "string", multiple: true },
         "admin-token": { type: "string" },
         "coordinator-id": { type: "string" },
+        "stun-port": { type: "string" },
+        stun: { type: "string", multiple: true },
+        turn: { type: "string", multiple: true },
+        "turn-ttl": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -92,6 +98,43 @@ export async function main(argv: string[]): Promise<number> {
       opts.landmarks.push({ id, url });
     }
   }
+  // reachability (docs/reachability.md): STUN responder and the ICE servers handed out
+  const ice: NonNullable<StartOptions["ice"]> = {};
+  if (values["stun-port"] !== undefined) {
+    const port = Number(values["stun-port"]);
+    if (!Number.isInteger(port) || port < -1 || port > 65535) {
+      process.stderr.write(`--stun-port: expected -1..65535, got ${values["stun-port"]}\n`);
+      return 2;
+    }
+    ice.stunPort = port;
+  }
+  for (const [flag, list, re] of [
+    ["--stun", values.stun, /^stuns?:\S+$/],
+    ["--turn", values.turn, /^turns?:\S+$/],
+  ] as const) {
+    for (const u of list ?? []) {
+      if (!re.test(u)) {
+        process.stderr.write(`${flag}: expected ${flag.slice(2)}:host:port, got ${u}\n`);
+        return 2;
+      }
+    }
+  }
+  if (values.stun) ice.stun = values.stun;
+  if (values.turn) ice.turn = values.turn;
+  if (process.env.PEAR_FOG_TURN_SECRET) ice.turnSecret = process.env.PEAR_FOG_TURN_SECRET;
+  if (values["turn-ttl"] !== undefined) {
+    const ttl = Number(values["turn-ttl"]);
+    if (!Number.isInteger(ttl) || ttl <= 0) {
+      process.stderr.write(`--turn-ttl: expected seconds > 0, got ${values["turn-ttl"]}\n`);
+      return 2;
+    }
+    ice.turnTtlS = ttl;
+  }
+  if (ice.turn?.length && !ice.turnSecret) {
+    process.stderr.write("--turn needs $PEAR_FOG_TURN_SECRET (coturn static-auth-secret)\n");
+    return 2;
+  }
+  if (Object.keys(ice).length) opts.ice = ice;
   const c = await startCoordinator(opts);
   process.stdout.write(`pear-fog coordinator listening on ${c.url}\n`);
   const stop = () => {

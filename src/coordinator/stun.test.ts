@@ -153,3 +153,58 @@ describe("ICE server list", () => {
     expect(iceServersFor({ ...cfg, stun: [], turn: [] }, "x", 0)).toEqual([]);
   });
 });
+
+describe("coordinator: ICE servers in browser.welcome, STUN responder from the config", () => {
+  it("hands out STUN and TURN (fresh credentials) and answers STUN on ice.stunPort", async () => {
+    const { startCoordinator } = await import("./main");
+    const { default: WebSocket } = await import("ws");
+    const c = await startCoordinator({
+      port: 0,
+      dbPath: ":memory:",
+      ice: {
+        stunPort: 0,
+        stunHost: "127.0.0.1",
+        stun: ["stun:127.0.0.1:3478"],
+        turn: ["turn:127.0.0.1:3478?transport=udp"],
+        turnSecret: "s3cret",
+        turnTtlS: 60,
+      },
+    });
+    try {
+      const ws = new WebSocket(`${c.url.replace(/^http/, "ws")}/ws/browser`);
+      const welcome = await new Promise<Record<string, unknown>>((resolve, reject) => {
+        ws.once("error", reject);
+        ws.once("open", () => ws.send(JSON.stringify({ t: "browser.hello", version: "test" })));
+        ws.on("message", (d: Buffer) => {
+          const m = JSON.parse(d.toString()) as Record<string, unknown>;
+          if (m.t === "browser.welcome") resolve(m);
+        });
+      });
+      ws.close();
+      const ice = welcome.iceServers as {
+        urls: string[];
+        username?: string;
+        credential?: string;
+      }[];
+      expect(ice[0]).toEqual({ urls: ["stun:127.0.0.1:3478"] });
+      expect(ice[1]!.urls).toEqual(["turn:127.0.0.1:3478?transport=udp"]);
+      const [expiry, id] = ice[1]!.username!.split(":");
+      expect(id).toBe(welcome.browser);
+      expect(Number(expiry) - Date.now() / 1000).toBeGreaterThan(50);
+      expect(ice[1]!.credential).toBe(
+        createHmac("sha1", "s3cret").update(ice[1]!.username!).digest("base64"),
+      );
+      // the responder listens where the config put it
+      const port = c.server.stunPort()!;
+      const sock = createSocket("udp4");
+      const resp = await new Promise<Buffer>((resolve) => {
+        sock.once("message", resolve);
+        sock.send(request(), port, "127.0.0.1");
+      });
+      sock.close();
+      expect(parseStun(resp)!.type).toBe(0x0101);
+    } finally {
+      await c.close();
+    }
+  });
+});
