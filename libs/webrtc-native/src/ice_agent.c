@@ -99,6 +99,24 @@ static int pair_add(struct ice_agent *a, const struct sockaddr *sa, socklen_t le
 	return (int)a->n_pairs++;
 }
 
+/* Addresses a signalled candidate may not name (RFC 8445 §19.5 "voice hammer" and a
+ * router's own services): loopback, unspecified, multicast, broadcast.  A peer really
+ * behind one still reaches us, and is then learned from its checks (peer-reflexive). */
+static bool forbidden(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET) {
+		const uint8_t *b = (const uint8_t *)&((const struct sockaddr_in *)ss)->sin_addr;
+		return b[0] == 127 || b[0] == 0 || b[0] >= 224;
+	}
+	{
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a))
+			return a->s6_addr[12] == 127 || a->s6_addr[12] == 0 || a->s6_addr[12] >= 224;
+		return IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_UNSPECIFIED(a) ||
+		       IN6_IS_ADDR_MULTICAST(a);
+	}
+}
+
 int ice_agent_add_remote(struct ice_agent *a, const struct sdp_candidate *c, uint64_t now_ms)
 {
 	struct sockaddr_storage ss;
@@ -111,7 +129,7 @@ int ice_agent_add_remote(struct ice_agent *a, const struct sdp_candidate *c, uin
 	/* one component (BUNDLE, rtcp-mux), UDP only, IP literals only (an mDNS name
 	 * would need a resolver; such a peer still reaches us as peer-reflexive) */
 	if (c->component != 1 || c->transport != SDP_TRANSPORT_UDP || c->port == 0 ||
-	    !literal_to_sockaddr(a->family, c->address, c->port, &ss, &len))
+	    !literal_to_sockaddr(a->family, c->address, c->port, &ss, &len) || forbidden(&ss))
 		return ICE_AGENT_E_SKIPPED;
 	if ((i = pair_find(a, (const struct sockaddr *)&ss, len)) >= 0) {
 		/* a prflx candidate learned earlier now has its signalled type (§7.3.1.3) */

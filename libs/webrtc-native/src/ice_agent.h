@@ -21,7 +21,9 @@
  * Local candidates: every check goes out of the one socket, so there is a single base
  * and one pair per remote candidate (server-reflexive local candidates are pruned into
  * their base, §6.1.2.4).  Remote candidates of the other address family, TCP ones,
- * components other than 1 and names that are not IP literals (mDNS) are skipped.
+ * components other than 1, names that are not IP literals (mDNS), and loopback,
+ * unspecified, multicast or broadcast addresses are skipped: a browser must not make the
+ * router send to its own services or to a group (RFC 8445 §19.5).
  *
  * Nomination (§7.3.1.5, §8.2): a nominated pair is selected when the browser's check
  * carrying USE-CANDIDATE is answered; browsers send USE-CANDIDATE only on a pair whose

@@ -288,10 +288,28 @@ TEST(skipped_candidates_and_lite)
 	CHECK_EQ_INT(ice_agent_add_remote(&a, &tcp, 0), ICE_AGENT_E_SKIPPED);
 	CHECK_EQ_INT(ice_agent_add_remote(&a, &v6, 0), ICE_AGENT_E_SKIPPED); /* IPv4 socket */
 	CHECK_EQ_INT(ice_agent_add_remote(&a, &rtcp, 0), ICE_AGENT_E_SKIPPED);
+	{
+		static const char *const bad[] = {
+			"candidate:1 1 udp 1 127.0.0.1 53 typ host",
+			"candidate:1 1 udp 1 0.0.0.0 5000 typ host",
+			"candidate:1 1 udp 1 239.255.255.250 1900 typ host",
+			"candidate:1 1 udp 1 255.255.255.255 5000 typ host",
+		};
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			struct sdp_candidate b = cand(bad[i]);
+			CHECK_EQ_INT(ice_agent_add_remote(&a, &b, 0), ICE_AGENT_E_SKIPPED);
+		}
+	}
 	CHECK_EQ_INT(a.n_pairs, 0);
 	/* an IPv6 socket takes both families (IPv4 as v4-mapped) */
 	CHECK_EQ_INT(ice_agent_init(&a, R_UFRAG, R_PWD, true, AF_INET6), 0);
 	CHECK_EQ_INT(ice_agent_add_remote(&a, &v6, 0), ICE_AGENT_OK);
+	{
+		struct sdp_candidate lo6 = cand("candidate:1 1 udp 1 ::1 5000 typ host");
+		struct sdp_candidate lo4 = cand("candidate:1 1 udp 1 127.0.0.1 5000 typ host");
+		CHECK_EQ_INT(ice_agent_add_remote(&a, &lo6, 0), ICE_AGENT_E_SKIPPED);
+		CHECK_EQ_INT(ice_agent_add_remote(&a, &lo4, 0), ICE_AGENT_E_SKIPPED); /* v4-mapped */
+	}
 	/* ICE-lite: no check list, nothing sent */
 	agent(&a, false);
 	CHECK_EQ_INT(ice_agent_add_remote(&a, &rtcp, 0), ICE_AGENT_E_LITE);
