@@ -85,3 +85,48 @@ describe("NodePool", () => {
     p.close();
   });
 });
+
+describe("NodePool: coordinator ICE servers and trickle ICE", () => {
+  it("uses the coordinator's iceServers and trickles candidates only after the answer", async () => {
+    const events: string[] = [];
+    const configs: RTCConfiguration[] = [];
+    const log: ServeLog = { gets: [], bytes: 0 };
+    const Ctor = function (this: unknown, cfg?: RTCConfiguration) {
+      configs.push(cfg ?? {});
+      return new wrtc.RTCPeerConnection(cfg);
+    } as unknown as PeerConnectionCtor;
+    const p = new NodePool(
+      {
+        offer: async (_session, _node, sdp) => {
+          await new Promise((r) => setTimeout(r, 150)); // candidates are gathered meanwhile
+          events.push("answer");
+          return answerOffer(sdp, held, {}, log, peers);
+        },
+        dropSession: () => undefined,
+        candidate: (_session, candidate) => events.push(`candidate ${candidate.split(" ")[7]}`),
+        iceServers: () => [{ urls: ["stun:127.0.0.1:9"] }],
+      },
+      {
+        peerConnection: Ctor,
+        iceServers: [{ urls: ["stun:192.0.2.1:3478"] }],
+        connectTimeoutMs: 3000,
+        chunkTimeoutMs: 3000,
+        idleCloseMs: 60_000,
+        badNodeMs: 60_000,
+      },
+    );
+    const c = await p.client("a");
+    expect(await c.get(hexDecode(chunk!.id, 32)!)).toEqual(data);
+    // the page's servers first, then the coordinator's
+    expect(configs[0]!.iceServers).toEqual([
+      { urls: ["stun:192.0.2.1:3478"] },
+      { urls: ["stun:127.0.0.1:9"] },
+    ]);
+    // host candidates were gathered before the answer, and sent only after it
+    await expect
+      .poll(() => events.filter((e) => e.startsWith("candidate")).length)
+      .toBeGreaterThan(0);
+    expect(events[0]).toBe("answer");
+    p.close();
+  });
+});
