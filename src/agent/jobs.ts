@@ -72,7 +72,7 @@ export class JobRunner {
 
   constructor(
     private readonly p: Platform,
-    private readonly nodeId: string,
+    private nodeId: string,
     private readonly send: (m: JobNodeToCoordinator) => void,
     o: Partial<JobRunnerOptions> = {},
   ) {
@@ -138,6 +138,11 @@ export class JobRunner {
       slots: this.benchMs > 0 && !this.stopped ? this.o.slots : 0,
       benchMs: Math.round(this.benchMs * 10) / 10,
     };
+  }
+
+  /** The id commitments bind (a browser learns its own from the coordinator's welcome). */
+  setNodeId(id: string): void {
+    this.nodeId = id;
   }
 
   /** The facts for the next heartbeat; undefined before start(). */

@@ -496,17 +496,18 @@ export class CoordinatorServer {
     ws.on("message", (data, isBinary) => {
       const now = this.now();
       const send = (m: CoordinatorToBrowser) => sendWs(ws, encodeMessage(m));
-      if (!conn.limits.all.take(now)) {
-        send(errorMsg("rate_limited", "message rate exceeded"));
-        this.violation(ws, conn.limits);
-        return;
-      }
       let msg: BrowserToCoordinator;
       try {
         msg = decodeBrowserMessage(frameOf(data, isBinary));
       } catch (e) {
         if (!(e instanceof ProtocolError)) throw e;
         send(errorMsg(e.code, e.detail));
+        this.violation(ws, conn.limits);
+        return;
+      }
+      // jobs: a browser streaming task results is charged to its own bucket.
+      if (!(msg.t.startsWith("job.") ? conn.limits.jobs : conn.limits.all).take(now)) {
+        send(errorMsg("rate_limited", "message rate exceeded"));
         this.violation(ws, conn.limits);
         return;
       }
@@ -517,6 +518,7 @@ export class CoordinatorServer {
       }
     });
     ws.on("close", () => {
+      this.jobs.detachBrowser(id); // jobs
       this.browsers.delete(id);
       this.relay.closeBrowser(id);
       this.content.moveDemand(id, this.clusters.remove(id), this.now());
@@ -572,6 +574,15 @@ export class CoordinatorServer {
         }
         return;
       }
+      // jobs: a page that opted in to run tasks (SDK JobWorker)
+      case "browser.jobs":
+        this.jobs.attachBrowser(conn.id, send, msg.facts);
+        return;
+      case "job.commit":
+      case "job.result":
+      case "job.fail":
+        this.jobs.onBrowserMessage(conn.id, msg);
+        return;
       case "browser.stats":
         this.db.addOffload(Math.floor(now / this.cfg.statsBucketMs), msg.p2pBytes, msg.httpBytes);
         return;

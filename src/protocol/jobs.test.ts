@@ -2,9 +2,13 @@ import { describe, expect, it } from "vitest";
 import { commitHash, jobJson, validateJobRequest, type NodeFacts } from "./jobs";
 import {
   ProtocolError,
+  decodeBrowserMessage,
+  decodeCoordinatorToBrowser,
   decodeCoordinatorToNode,
   decodeNodeMessage,
   encodeMessage,
+  type BrowserToCoordinator,
+  type CoordinatorToBrowser,
   type CoordinatorToNode,
   type NodeToCoordinator,
 } from "./messages";
@@ -54,6 +58,19 @@ describe("job messages", () => {
       { t: "job.cancel", a: "j1.0.0" },
     ];
     for (const m of down) expect(decodeCoordinatorToNode(encodeMessage(m))).toEqual(m);
+  });
+
+  it("carry a browser's opt-in and job messages over /ws/browser", () => {
+    const up: BrowserToCoordinator[] = [
+      { t: "browser.jobs", facts: { ...FACTS, arch: "browser" } },
+      { t: "job.commit", a: "j1.0.0", hash: "cd".repeat(32), ms: 3 },
+      { t: "job.fail", a: "j1.0.0", code: "timeout", detail: "" },
+    ];
+    for (const m of up) expect(decodeBrowserMessage(encodeMessage(m))).toEqual(m);
+    const down: CoordinatorToBrowser[] = [{ t: "job.reveal", a: "j1.0.0" }];
+    for (const m of down) expect(decodeCoordinatorToBrowser(encodeMessage(m))).toEqual(m);
+    const bad = { t: "browser.jobs", facts: { ...FACTS, slots: -1 } };
+    expect(() => decodeBrowserMessage(JSON.stringify(bad))).toThrow(/facts.slots/);
   });
 
   it("refuses bad fields with typed errors", () => {

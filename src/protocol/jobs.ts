@@ -114,6 +114,21 @@ export interface JobFail {
 }
 export type JobNodeToCoordinator = JobCommit | JobResult | JobFail;
 
+// ---- browsers that opt in to run tasks (SDK JobWorker) ----
+/** browser -> coordinator: this page runs tasks (facts as a node's); slots 0 = stop. */
+export interface BrowserJobs {
+  t: "browser.jobs";
+  facts: NodeFacts;
+}
+/** A browser that opted in sends the node's job messages and receives the node's. */
+export type JobBrowserToCoordinator = BrowserJobs | JobNodeToCoordinator;
+export type JobCoordinatorToBrowser = JobCoordinatorToNode;
+/**
+ * A browser that runs tasks is "browser:<its browser.welcome id>" to the coordinator; commit
+ * hashes bind that id.
+ */
+export const BROWSER_NODE_PREFIX = "browser:";
+
 // ---- job request (REST body of POST /api/jobs) ----
 /** Node requirements: a node that does not meet them is never given the job's tasks. */
 export interface JobRequirements {
@@ -208,6 +223,12 @@ export const JOB_NODE_TO_COORDINATOR: Record<string, Check<unknown>> = {
     detail: str(512),
   }),
 };
+
+export const JOB_BROWSER_TO_COORDINATOR: Record<string, Check<unknown>> = {
+  ...JOB_NODE_TO_COORDINATOR,
+  "browser.jobs": obj({ t: oneOf(["browser.jobs"]), facts: nodeFacts }),
+};
+export const JOB_COORDINATOR_TO_BROWSER = JOB_COORDINATOR_TO_NODE;
 
 const unit = num(0, 1);
 const jobRequestCheck = obj(

@@ -13,8 +13,20 @@
 
 import { ProtocolError, arr, bool, fail, num, obj, oneOf, str, type Check } from "./check";
 // jobs: edge-compute job messages (issue 7), defined in jobs.ts
-import { JOB_NODE_TO_COORDINATOR, JOB_COORDINATOR_TO_NODE, nodeFacts } from "./jobs";
-import type { JobCoordinatorToNode, JobNodeToCoordinator, NodeFacts } from "./jobs";
+import {
+  JOB_BROWSER_TO_COORDINATOR,
+  JOB_COORDINATOR_TO_BROWSER,
+  JOB_COORDINATOR_TO_NODE,
+  JOB_NODE_TO_COORDINATOR,
+  nodeFacts,
+} from "./jobs";
+import type {
+  JobBrowserToCoordinator,
+  JobCoordinatorToBrowser,
+  JobCoordinatorToNode,
+  JobNodeToCoordinator,
+  NodeFacts,
+} from "./jobs";
 // apps: edge-compute app messages (issue 7), defined in app.ts
 import { APP_COORDINATOR_TO_NODE, APP_NODE_TO_COORDINATOR } from "./app";
 import type { AppCoordinatorToNode, AppNodeToCoordinator } from "./app";
@@ -244,7 +256,8 @@ export type BrowserToCoordinator =
   | BrowserBadChunk
   | BrowserStats
   | SigOffer
-  | SigCandidateFromBrowser;
+  | SigCandidateFromBrowser
+  | JobBrowserToCoordinator; // jobs: browsers that opted in to run tasks
 
 // ---- coordinator -> browser ----
 export interface BrowserWelcome {
@@ -283,7 +296,12 @@ export interface SigCandidateToBrowser {
   mid?: string;
 }
 export type CoordinatorToBrowser =
-  BrowserWelcome | BrowserFound | SigAnswerToBrowser | SigCandidateToBrowser | ErrorMessage;
+  | BrowserWelcome
+  | BrowserFound
+  | SigAnswerToBrowser
+  | SigCandidateToBrowser
+  | JobCoordinatorToBrowser // jobs
+  | ErrorMessage;
 
 // ---- relayed between the coordinator and a node; `session` is a coordinator relay id ----
 export interface SigOfferToNode {
@@ -465,6 +483,7 @@ const BROWSER_TO_COORDINATOR: Record<string, Check<unknown>> = {
     { t: oneOf(["sig.candidate"]), session: opaque, candidate: str(LIMITS.candidate) },
     { mid },
   ),
+  ...JOB_BROWSER_TO_COORDINATOR, // jobs
 };
 
 const COORDINATOR_TO_BROWSER: Record<string, Check<unknown>> = {
@@ -504,6 +523,7 @@ const COORDINATOR_TO_BROWSER: Record<string, Check<unknown>> = {
     },
     { mid },
   ),
+  ...JOB_COORDINATOR_TO_BROWSER, // jobs
   error: errorMessage,
 };
 

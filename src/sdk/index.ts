@@ -10,6 +10,7 @@ import type { ClientOptions, PeersOptions } from "./config";
 import { FogPeers } from "./peers";
 import { attachClientToHls, type HlsLike } from "./hls-loader";
 import { JobsClient, type JobsClientOptions } from "./jobs-client";
+import { JobWorker, type JobWorkerOptions } from "./jobs-worker";
 
 export type { FetchOptions } from "./client";
 export { FogClient } from "./client";
@@ -20,6 +21,7 @@ export type { FallbackReason, NodeStats, StatsSnapshot } from "./stats";
 export { ChunkRequestError } from "./chunk-client";
 // jobs: the submitting side of edge-compute jobs (docs/jobs.md)
 export { JobError, JobsClient, type ExecuteOptions, type JobsClientOptions } from "./jobs-client";
+export { JobWorker, type JobWorkerOptions } from "./jobs-worker";
 
 export type CreateOptions = ClientOptions;
 export { FogPeers } from "./peers";
@@ -53,4 +55,9 @@ export function jobs(opts: JobsClientOptions): JobsClient {
   return new JobsClient(opts);
 }
 
-export const PearFog = { create, attachHls, peers, jobs };
+/** Opt this page in to run edge-compute tasks: `PearFog.jobWorker({ coordinator })`. */
+export function jobWorker(opts: JobWorkerOptions): JobWorker {
+  return new JobWorker(opts);
+}
+
+export const PearFog = { create, attachHls, peers, jobs, jobWorker };

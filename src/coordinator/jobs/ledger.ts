@@ -23,7 +23,7 @@ export class JobLedger {
   history(node: string): NodeHistory {
     let h = this.histories.get(node);
     if (!h) {
-      const row = this.db.getJobNode(node);
+      const row = persistent(node) ? this.db.getJobNode(node) : undefined;
       h = row
         ? { passed: row.passed, failed: row.failed, blacklistedUntil: row.blacklistedUntil }
         : { passed: 0, failed: 0, blacklistedUntil: 0 };
@@ -34,12 +34,14 @@ export class JobLedger {
 
   saveHistory(node: string, h: NodeHistory): void {
     this.histories.set(node, h);
+    if (!persistent(node)) return; // a browser session: memory only
     // A catch is written at once (it must survive a crash); passes with the next flush.
     if (h.blacklistedUntil > this.now()) this.db.putJobNode({ did: node, ...h });
     else this.dirty.add(node);
   }
 
   credit(node: string, jobId: string, units: number): void {
+    if (!persistent(node)) return; // browsers have no identity to credit
     const key = `${node}\0${jobId}`;
     const p = this.pending.get(key) ?? { units: 0, tasks: 0 };
     p.units += Math.max(0, units);
@@ -65,4 +67,9 @@ export class JobLedger {
     this.flush();
     return this.db.jobCreditTotals(node);
   }
+}
+
+/** Nodes (did:key) persist; browser sessions that run tasks ("browser:…") do not. */
+function persistent(node: string): boolean {
+  return node.startsWith("did:key:");
 }

@@ -12,7 +12,13 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ProtocolError } from "../../protocol/check";
-import { validateJobRequest, type JobNodeToCoordinator, type NodeFacts } from "../../protocol/jobs";
+import {
+  BROWSER_NODE_PREFIX,
+  validateJobRequest,
+  type JobCoordinatorToNode,
+  type JobNodeToCoordinator,
+  type NodeFacts,
+} from "../../protocol/jobs";
 import { DID_KEY_RE } from "../../protocol/messages";
 import { ReplayCache, verifyApiRequest } from "../api-auth";
 import type { CoordinatorConfig } from "../config";
@@ -22,10 +28,15 @@ import { readBody, sendJson } from "../rest";
 import { JobLedger } from "./ledger";
 import { JobEngine } from "./scheduler";
 
+/** Engine ids of browsers that run tasks start with this (never a did:key). */
+const BROWSER_PREFIX = BROWSER_NODE_PREFIX;
+
 export class JobService {
   readonly engine: JobEngine;
   readonly ledger: JobLedger;
   private readonly replay = new ReplayCache();
+  /** Browsers that opted in to run tasks: engine id "browser:<connection id>" → send. */
+  private readonly browsers = new Map<string, (m: JobCoordinatorToNode) => void>();
 
   constructor(
     private readonly cfg: CoordinatorConfig,
@@ -39,7 +50,10 @@ export class JobService {
       cfg: cfg.jobs,
       now,
       random: Math.random,
-      send: (node, msg) => registry.get(node)?.link.send(msg),
+      send: (node, msg) =>
+        node.startsWith(BROWSER_PREFIX)
+          ? this.browsers.get(node)?.(msg)
+          : registry.get(node)?.link.send(msg),
       history: (n) => this.ledger.history(n),
       saveHistory: (n, h) => this.ledger.saveHistory(n, h),
       credit: (n, job, units) => this.ledger.credit(n, job, units),
@@ -60,6 +74,28 @@ export class JobService {
 
   nodeLost(node: string): void {
     this.engine.nodeLost(node);
+  }
+
+  /**
+   * A browser connection offers to run tasks (browser.jobs). It is a node to the engine under
+   * an ephemeral id: its credibility starts at 1 − f every session and it earns no ledger
+   * credit (there is no identity to credit). slots 0 withdraws the offer.
+   */
+  attachBrowser(conn: string, send: (m: JobCoordinatorToNode) => void, facts: NodeFacts): void {
+    const id = BROWSER_PREFIX + conn;
+    if (facts.slots === 0) return this.detachBrowser(conn);
+    this.browsers.set(id, send);
+    this.engine.setNode(id, facts);
+  }
+
+  onBrowserMessage(conn: string, msg: JobNodeToCoordinator): boolean {
+    return this.engine.onMessage(BROWSER_PREFIX + conn, msg);
+  }
+
+  detachBrowser(conn: string): void {
+    const id = BROWSER_PREFIX + conn;
+    if (!this.browsers.delete(id)) return;
+    this.engine.nodeLost(id);
   }
 
   /** Timeouts and the ledger flush; the coordinator's sweep calls it. */
