@@ -76,12 +76,20 @@ const client = new JobsClient({
 });
 const inputs = tiles(SIDE, TILE);
 
+const children = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const c of children) c.kill("SIGTERM"); // a bench that dies takes its nodes along
+});
+for (const sig of ["SIGTERM", "SIGINT"] as const) process.on(sig, () => process.exit(130));
+
 async function startNode(): Promise<ChildProcess> {
   // node itself (not npx): SIGTERM reaches the node process, which stops its pear-fogd.
   const script = join("bench", "jobs", "node.ts");
   const child = spawn(process.execPath, ["--import", "tsx", script, coord.url, "1"], {
     stdio: ["ignore", "pipe", "inherit"],
   });
+  children.add(child);
+  child.once("exit", () => children.delete(child));
   const lines = createInterface({ input: child.stdout! });
   await new Promise<void>((resolve, reject) => {
     child.once("exit", (c) => reject(new Error(`node process exited (${c})`)));
@@ -117,12 +125,37 @@ async function render(n: number): Promise<{ seconds: number; pixels: unknown[] }
     await waitNodes(n);
     await new Promise((r) => setTimeout(r, 1000)); // let start-up CPU settle
     const t0 = performance.now();
+    const progress = setInterval(() => {
+      if (process.argv.includes("--verbose")) {
+        const e = coord.server.jobs.engine as unknown as {
+          jobs: Map<
+            string,
+            { nAccepted: number; nFailed: number; ready: Set<unknown>; assignments: number }
+          >;
+          nodes: Map<string, { facts: unknown; inflight: Set<unknown> }>;
+          credibilityOf(n: string): number;
+        };
+        const js = [...e.jobs.values()].map((j) => [
+          j.nAccepted,
+          j.nFailed,
+          j.ready.size,
+          j.assignments,
+        ]);
+        const ns = [...e.nodes.entries()].map(([id, n]) => [
+          e.credibilityOf(id),
+          n.inflight.size,
+          n.facts,
+        ]);
+        process.stderr.write(`${JSON.stringify({ js, ns })}\n`);
+      }
+    }, 2000);
     const pixels = await client.execute(inputs, RAYTRACE_SOURCE, {
       replicas: 1,
       credibility: 0,
       limits: { memoryBytes: 64 << 20, timeoutMs: 10_000 },
       pollMs: 50,
     });
+    clearInterval(progress);
     return { seconds: (performance.now() - t0) / 1000, pixels };
   } finally {
     for (const c of nodes) await stopNode(c);

@@ -11,6 +11,10 @@ if (!url) {
 const node = await startDemoNode(url, { agent: { tickMs: 500, jobs: { slots: Number(slots) } } });
 process.stdout.write(`ready ${node.did}\n`);
 const stop = () => {
+  const j = node.agent.stats().jobs;
+  process.stderr.write(
+    `node ${node.did.slice(-8)}: ran ${j.ran}, failed ${JSON.stringify(j.failed)}\n`,
+  );
   node.stop().then(
     () => process.exit(0),
     () => process.exit(1),

@@ -182,6 +182,20 @@ describe("JobEngine", () => {
     expect(h.engine.status("j1")?.state).toBe("done");
   });
 
+  it("lets a lone node retry a task that failed on it", () => {
+    const h = harness();
+    h.engine.setNode("A", FACTS);
+    h.engine.submit("owner", { ...JOB, replicas: 1, credibility: 0, retries: 3 }, "j1");
+    const [t] = h.tasksFor("A");
+    h.take();
+    h.engine.onMessage("A", { t: "job.fail", a: t!.a, code: "memory", detail: "" });
+    const [again] = h.tasksFor("A");
+    expect(again?.input).toBe(1);
+    h.commit("A", again!.a, 2);
+    h.reveal("A", again!.a, 2);
+    expect(h.engine.results("j1")).toEqual([{ ok: 2 }]);
+  });
+
   it("times out a silent node and reassigns on node loss without spending retries", () => {
     const h = harness({ assignmentGraceMs: 100, inFlightPerSlot: 1 });
     h.engine.setNode("A", FACTS);

@@ -68,6 +68,8 @@ interface Task {
   outstanding: Set<Assignment>;
   /** Nodes given this task (answered, running or failed): a node is not asked twice. */
   tried: Set<string>;
+  /** Nodes on which an attempt failed: picked last for a retry. */
+  failedOn: Set<string>;
   failures: number;
   lastError: TaskFailCode | "lost" | undefined;
   result: string | undefined;
@@ -223,6 +225,7 @@ export class JobEngine {
         units: new Map(),
         outstanding: new Set(),
         tried: new Set(),
+        failedOn: new Set(),
         failures: 0,
         lastError: undefined,
         result: undefined,
@@ -382,7 +385,10 @@ export class JobEngine {
     if (code !== undefined) {
       t.lastError = code;
       if (counts && code !== "busy") t.failures++;
-      if (code === "lost" || code === "busy") t.tried.delete(a.node);
+      // A node that gave no answer may try again (a lone node must be able to retry), after
+      // the others; it still never gives two answers to one task.
+      t.tried.delete(a.node);
+      if (code !== "lost" && code !== "busy") t.failedOn.add(a.node);
       if (t.failures >= a.job.retries && t.answers.size === 0) {
         this.decide(t, a.job, "failed");
         return;
@@ -589,7 +595,10 @@ export class JobEngine {
             let pickKey = -Infinity;
             for (const n of cands) {
               if (this.capacity(n) <= 0 || t.tried.has(n.id)) continue;
-              const key = (n.inflight.size < n.facts.slots ? 10 : 0) + (scores.get(n) as number);
+              const key =
+                (n.inflight.size < n.facts.slots ? 10 : 0) +
+                (t.failedOn.has(n.id) ? -100 : 0) +
+                (scores.get(n) as number);
               if (key > pickKey) {
                 pick = n;
                 pickKey = key;
