@@ -20,7 +20,7 @@ const FACTS: NodeFacts = {
   benchMs: 20,
 };
 
-function harness(cfg: Partial<JobsConfig> = {}) {
+function harness(cfg: Partial<JobsConfig> = {}, rtt?: (node: string, near: string) => number) {
   let now = 1000;
   const sent: { node: string; m: JobCoordinatorToNode }[] = [];
   const histories = new Map<string, NodeHistory>();
@@ -35,6 +35,7 @@ function harness(cfg: Partial<JobsConfig> = {}) {
     saveHistory: (n, h) => histories.set(n, h),
     credit: (n, _job, u) => credits.set(n, (credits.get(n) ?? 0) + u),
     caught: (n) => caught.push(n),
+    ...(rtt ? { rtt } : {}),
   });
   /** Takes the messages sent so far. */
   const take = () => sent.splice(0, sent.length);
@@ -248,6 +249,20 @@ describe("JobEngine", () => {
       "j3",
     );
     expect(h.take().map((x) => x.node)).not.toContain("small");
+  });
+
+  it("ranks by proximity to the job's `near` target", () => {
+    const h = harness({}, (node, near) =>
+      near === "lm-paris" ? (node === "paris" ? 5 : 80) : 150,
+    );
+    h.engine.setNode("tokyo", FACTS);
+    h.engine.setNode("paris", FACTS);
+    h.engine.submit(
+      "owner",
+      { ...JOB, replicas: 1, credibility: 0, rank: { proximity: 1, near: "lm-paris" } },
+      "j1",
+    );
+    expect(h.take().map((x) => x.node)).toEqual(["paris"]);
   });
 
   it("waives the default memory requirement for a node that cannot read its memory", () => {
