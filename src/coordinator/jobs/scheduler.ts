@@ -582,7 +582,9 @@ export class JobEngine {
         );
         if (cands.length === 0) continue;
         const scores = new Map(cands.map((n) => [n, this.score(j, n)]));
-        for (const t of [...j.ready]) {
+        // Deleting the current entry (or others) while iterating a Set is safe in JS; no copy:
+        // a job's ready set can hold all its tasks and assign() runs on every event.
+        for (const t of j.ready) {
           if (j.state !== "running") break;
           let need = this.need(t, j);
           if (need === 0) {
