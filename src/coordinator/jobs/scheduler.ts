@@ -152,9 +152,14 @@ export class JobEngine {
   /** A node's current facts (from its heartbeat); slots 0 = takes no tasks. */
   setNode(id: string, facts: NodeFacts): void {
     const n = this.nodes.get(id);
-    if (n) n.facts = facts;
-    else this.nodes.set(id, { id, facts, inflight: new Set() });
-    this.assign();
+    if (!n) {
+      this.nodes.set(id, { id, facts, inflight: new Set() });
+      this.assign();
+      return;
+    }
+    n.facts = facts;
+    // Heartbeats arrive every second from every node: only a node with room may change anything.
+    if (this.capacity(n) > 0) this.assign();
   }
 
   /** The node left: its assignments go to other nodes (not counted as task failures). */
@@ -573,6 +578,11 @@ export class JobEngine {
   /** Hands out work while nodes have room: each job in turn (oldest first), ranked nodes. */
   assign(): void {
     if (this.assigning) return;
+    let work = false;
+    for (const j of this.jobs.values()) {
+      if (j.state === "running" && (j.ready.size > 0 || j.waiting.size > 0)) work = true;
+    }
+    if (!work) return;
     this.assigning = true;
     try {
       for (const j of this.jobs.values()) {
