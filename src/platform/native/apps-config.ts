@@ -3,12 +3,14 @@
 //
 //   option apps '1'            # run apps at all (boolean). Default 1.
 //   option apps_cpu '500'      # all sandboxes together, permille of one core (1..64000). Default 500.
-//   option apps_memory '64M'   # the sum of running apps' memory limits (size, K/M/G). Default 64M.
+//   option apps_memory '64M'   # the sum of running apps' memory limits (a size, as every size
+//                              # in the file: src/agent/config.ts). Default 64M.
 //   option apps_path '/mnt/sda1/pear-fog-apps'  # per-app storage. Default <agent_staging>/apps.
 //   option apps_wifi '0'       # apps may ask for the Wi-Fi context (boolean). Default 0.
 //
 // A bad value is an error naming the option (the agent then restarts with backoff, like any
 // other bad option).
+import { ConfigError, parseBool, parseSize } from "../../agent/config";
 import { getOption, type UciSection } from "../../agent/uci/uci";
 import type { AppManagerOptions } from "../../agent/apps";
 
@@ -20,40 +22,27 @@ export interface AppUciOptions {
   manager: Partial<Omit<AppManagerOptions, "httpBase">>;
 }
 
-function bool(name: string, v: string): boolean {
-  if (/^(1|on|true|yes|enabled)$/.test(v)) return true;
-  if (/^(0|off|false|no|disabled)$/.test(v)) return false;
-  throw new Error(`option ${name}: '${v}' is not a boolean`);
-}
-
-function size(name: string, v: string): number {
-  const m = /^(\d+)([KMG]?)$/i.exec(v);
-  if (!m) throw new Error(`option ${name}: '${v}' is not a size (bytes, K/M/G)`);
-  const mult = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[(m[2] ?? "").toUpperCase()] ?? 1;
-  return Number(m[1]) * mult;
-}
-
 export function appOptionsFromUci(sec: UciSection | undefined): AppUciOptions {
   const o: AppUciOptions = { limits: {}, manager: {} };
   const get = (k: string): string | undefined => (sec ? getOption(sec, k) : undefined);
   const enabled = get("apps");
-  if (enabled !== undefined) o.manager.enabled = bool("apps", enabled);
+  if (enabled !== undefined) o.manager.enabled = parseBool("apps", enabled);
   const wifi = get("apps_wifi");
-  if (wifi !== undefined) o.manager.allowWifi = bool("apps_wifi", wifi);
+  if (wifi !== undefined) o.manager.allowWifi = parseBool("apps_wifi", wifi);
   const path = get("apps_path");
   if (path !== undefined) {
-    if (!path.startsWith("/")) throw new Error(`option apps_path: '${path}' is not absolute`);
+    if (!path.startsWith("/")) throw new ConfigError("apps_path", path, "not an absolute path");
     o.manager.dir = path;
   }
   const cpu = get("apps_cpu");
   if (cpu !== undefined) {
     const n = Number(cpu);
     if (!Number.isInteger(n) || n < 1 || n > 64000) {
-      throw new Error(`option apps_cpu: '${cpu}' is not a permille in 1..64000`);
+      throw new ConfigError("apps_cpu", cpu, "expected a permille of one core in 1..64000");
     }
     o.limits.cpuPermille = n;
   }
   const mem = get("apps_memory");
-  if (mem !== undefined) o.limits.memoryBytes = size("apps_memory", mem);
+  if (mem !== undefined) o.limits.memoryBytes = parseSize("apps_memory", mem);
   return o;
 }

@@ -55,6 +55,27 @@ function validateSize(section_id, value) {
     : _("Expecting a size: a whole number with an optional K, M, G or T suffix (1024-based)");
 }
 
+// port_mapping: auto, off, or a comma list of pcp, upnp, natpmp (pear-fogd's portmap_parse_protocols).
+function validatePortMapping(section_id, value) {
+  if (value == null || value === "" || value === "auto" || value === "off") return true;
+  var ok = value.split(",").every(function (p) {
+    return p === "pcp" || p === "upnp" || p === "natpmp";
+  });
+  return ok ? true : _("Expecting auto, off or some of pcp,upnp,natpmp separated by commas");
+}
+
+// stun_server: IPv4:PORT[,IPv4:PORT] (pear-fogd takes IP literals only).
+function validateStunServers(section_id, value) {
+  if (value == null || value === "") return true;
+  var ok = value.split(",").every(function (e) {
+    var m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3}):(\d{1,5})$/.exec(e);
+    if (!m) return false;
+    for (var i = 1; i <= 4; i++) if (Number(m[i]) > 255) return false;
+    return Number(m[5]) >= 1 && Number(m[5]) <= 65535;
+  });
+  return ok ? true : _("Expecting IPv4:port entries separated by commas");
+}
+
 // upload_cap must be > 0 (pear-fogd and the agent refuse 0).
 function validateRate(positive) {
   return function (section_id, value) {
@@ -109,6 +130,7 @@ return view.extend({
     s.tab("sharing", _("Sharing"));
     s.tab("store", _("Storage"));
     s.tab("network", _("Network"));
+    s.tab("apps", _("Apps"));
     s.tab("advanced", _("Advanced"));
 
     o = s.taboption(
@@ -222,6 +244,45 @@ return view.extend({
 
     o = s.taboption(
       "network",
+      form.Value,
+      "port_mapping",
+      _("Port mapping"),
+      _(
+        "Ask the gateway to forward the WebRTC port: auto (PCP, UPnP-IGD, NAT-PMP), off, or some of pcp,upnp,natpmp.",
+      ),
+    );
+    o.validate = validatePortMapping;
+    o.placeholder = "auto";
+
+    o = s.taboption(
+      "network",
+      form.Value,
+      "gateway",
+      _("Port-mapping gateway"),
+      _("Empty: the default route's."),
+    );
+    o.datatype = "ip4addr";
+
+    o = s.taboption(
+      "network",
+      form.Value,
+      "stun_server",
+      _("STUN servers"),
+      _("IP:PORT[,IP:PORT] for this node's public address; empty: the coordinator's."),
+    );
+    o.validate = validateStunServers;
+
+    o = s.taboption(
+      "network",
+      form.Flag,
+      "ice_lite",
+      _("ICE-lite"),
+      _("Only for a node on a public address: send no connectivity checks of its own."),
+    );
+    o.default = "0";
+
+    o = s.taboption(
+      "network",
       form.Flag,
       "wifi_context",
       _("Wi-Fi context"),
@@ -248,6 +309,53 @@ return view.extend({
     o.validate = validateRate(false);
     o.placeholder = "0";
     o.depends("wifi_context", "1");
+
+    o = s.taboption(
+      "apps",
+      form.Flag,
+      "apps",
+      _("Run edge-compute apps"),
+      _(
+        "Sandboxed apps the coordinator deploys (docs/apps.md); `ubus call pear-fog apps` lists them.",
+      ),
+    );
+    o.default = "1";
+
+    o = s.taboption(
+      "apps",
+      form.Value,
+      "apps_cpu",
+      _("CPU for all apps"),
+      _("Permille of one core (1-64000) that all apps together may use."),
+    );
+    o.datatype = "range(1,64000)";
+    o.placeholder = "500";
+    o.depends("apps", "1");
+
+    o = s.taboption(
+      "apps",
+      form.Value,
+      "apps_memory",
+      _("Memory for all apps"),
+      _("The sum of running apps' memory limits; K/M/G suffix."),
+    );
+    o.validate = validateSize;
+    o.placeholder = "64M";
+    o.depends("apps", "1");
+
+    o = s.taboption("apps", form.Value, "apps_path", _("App storage directory"));
+    o.validate = validatePath;
+    o.depends("apps", "1");
+
+    o = s.taboption(
+      "apps",
+      form.Flag,
+      "apps_wifi",
+      _("Apps may read the Wi-Fi context"),
+      _("Client count and busy flag, for apps that ask for it."),
+    );
+    o.default = "0";
+    o.depends("apps", "1");
 
     o = s.taboption("advanced", form.Value, "coordinator", _("Coordinator"));
     o.validate = validateWsUrl;
