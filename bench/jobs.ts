@@ -82,6 +82,9 @@ process.on("exit", () => {
 });
 for (const sig of ["SIGTERM", "SIGINT"] as const) process.on(sig, () => process.exit(130));
 
+/** CPU milliseconds each node process used between start-up and stop. */
+const cpuMs = new Map<ChildProcess, number>();
+
 async function startNode(): Promise<ChildProcess> {
   // node itself (not npx): SIGTERM reaches the node process, which stops its pear-fogd.
   const script = join("bench", "jobs", "node.ts");
@@ -93,7 +96,13 @@ async function startNode(): Promise<ChildProcess> {
   const lines = createInterface({ input: child.stdout! });
   await new Promise<void>((resolve, reject) => {
     child.once("exit", (c) => reject(new Error(`node process exited (${c})`)));
-    lines.on("line", (l) => l.startsWith("ready ") && resolve());
+    lines.on("line", (l) => {
+      if (l.startsWith("ready ")) resolve();
+      // CPU at start-up done ("cpu0") and at the end ("cpu"): the difference is the job's.
+      if (l.startsWith("cpu0 ")) cpuMs.set(child, -Number(l.slice(5)));
+      else if (l.startsWith("cpu "))
+        cpuMs.set(child, (cpuMs.get(child) ?? NaN) + Number(l.slice(4)));
+    });
   });
   return child;
 }
@@ -118,8 +127,12 @@ async function waitNodes(n: number): Promise<void> {
 }
 
 /** Seconds to run the whole job on `n` fresh node processes; the image as a check. */
-async function render(n: number): Promise<{ seconds: number; pixels: unknown[] }> {
+async function render(
+  n: number,
+): Promise<{ seconds: number; pixels: unknown[]; cpuSeconds: number }> {
   const nodes: ChildProcess[] = [];
+  let seconds = 0;
+  let pixels: unknown[] = [];
   try {
     for (let i = 0; i < n; i++) nodes.push(await startNode());
     await waitNodes(n);
@@ -149,18 +162,21 @@ async function render(n: number): Promise<{ seconds: number; pixels: unknown[] }
         process.stderr.write(`${JSON.stringify({ js, ns })}\n`);
       }
     }, 2000);
-    const pixels = await client.execute(inputs, RAYTRACE_SOURCE, {
+    pixels = await client.execute(inputs, RAYTRACE_SOURCE, {
       replicas: 1,
       credibility: 0,
       limits: { memoryBytes: 64 << 20, timeoutMs: 10_000 },
       pollMs: 50,
     });
     clearInterval(progress);
-    return { seconds: (performance.now() - t0) / 1000, pixels };
+    seconds = (performance.now() - t0) / 1000;
   } finally {
     for (const c of nodes) await stopNode(c);
     await waitNodes(0).catch(() => undefined);
   }
+  // CPU the node processes used after their start-up (the job, heartbeats, the kernel timing).
+  const cpuSeconds = nodes.reduce((s, c) => s + (cpuMs.get(c) ?? NaN), 0) / 1000;
+  return { seconds, pixels, cpuSeconds };
 }
 
 try {
@@ -181,6 +197,23 @@ try {
     metric: "job_speedup_per_node",
     value: one.seconds / many.seconds / N,
     unit: "x / node",
+  });
+  // Why the speed-up is what it is: the CPU the node processes burnt after start-up, and
+  // how many cores' worth they got while the job ran. Equal CPU for 1 and N nodes: splitting
+  // costs nothing extra; cores used ≈ 1 with N = 2: no second core was free for them.
+  report({
+    metric: `job_node_cpu_${N}_nodes`,
+    value: many.cpuSeconds,
+    unit: "cpu s",
+    anchor: "job_node_cpu_1_node",
+    anchor_value: one.cpuSeconds,
+  });
+  report({
+    metric: `job_cores_used_${N}_nodes`,
+    value: many.cpuSeconds / many.seconds,
+    unit: "cores",
+    anchor: "job_cores_used_1_node",
+    anchor_value: one.cpuSeconds / one.seconds,
   });
   report({ metric: "job_nodes", value: N, unit: "node processes" });
   // Context for the speed-up: cores, and how busy the machine was (other work shares them).

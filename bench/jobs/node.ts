@@ -9,9 +9,12 @@ if (!url) {
   process.exit(2);
 }
 const node = await startDemoNode(url, { agent: { tickMs: 500, jobs: { slots: Number(slots) } } });
-process.stdout.write(`ready ${node.did}\n`);
+const c0 = process.cpuUsage();
+process.stdout.write(`ready ${node.did}\ncpu0 ${(c0.user + c0.system) / 1000}\n`);
 const stop = () => {
   const j = node.agent.stats().jobs;
+  const cpu = process.cpuUsage(); // the whole process: main thread and the task workers
+  process.stdout.write(`cpu ${(cpu.user + cpu.system) / 1000}\n`);
   process.stderr.write(
     `node ${node.did.slice(-8)}: ran ${j.ran}, failed ${JSON.stringify(j.failed)}\n`,
   );
