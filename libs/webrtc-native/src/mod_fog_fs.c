@@ -41,13 +41,53 @@ int mod_fog_mkdir_parents(const char *path)
 	return 0;
 }
 
+/* Read to end of file, at most MOD_FOG_MAX_FILE bytes: st_size is only a first guess, as
+ * /proc and /sys files report 0 (or a page) whatever they hold.  Returns the bytes read, or
+ * -errno, or -EFBIG past the cap; *out is malloc'd (NULL when nothing was read). */
+static ssize_t read_to_end(int fd, size_t hint, uint8_t **out)
+{
+	size_t cap = hint ? hint + 1 : 4096, got = 0;
+	uint8_t *buf = NULL, *grown;
+	ssize_t n;
+
+	for (;;) {
+		if (got == cap || !buf) {
+			if (buf)
+				cap *= 2;
+			if (cap > (size_t)MOD_FOG_MAX_FILE + 1)
+				cap = (size_t)MOD_FOG_MAX_FILE + 1;
+			if (!(grown = realloc(buf, cap))) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = grown;
+		}
+		n = read(fd, buf + got, cap - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			free(buf);
+			return -e;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+		if (got > MOD_FOG_MAX_FILE) {
+			free(buf);
+			return -EFBIG;
+		}
+	}
+	*out = buf;
+	return (ssize_t)got;
+}
+
 JSValue mod_fog_read_file(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
 	const char *path = JS_ToCString(ctx, argv[0]);
 	struct stat st;
 	uint8_t *buf = NULL;
-	size_t got = 0;
-	ssize_t n;
+	ssize_t got;
 	JSValue rv;
 	int fd, e;
 
@@ -64,19 +104,17 @@ JSValue mod_fog_read_file(JSContext *ctx, JSValueConst this_val, int argc, JSVal
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		e = S_ISDIR(st.st_mode) ? EISDIR : errno ? errno : EIO;
 		rv = reject_errno(ctx, "file_read", path, e);
-	} else if ((uint64_t)st.st_size > MOD_FOG_MAX_FILE) {
+	} else if ((uint64_t)st.st_size > MOD_FOG_MAX_FILE ||
+		   (got = read_to_end(fd, (size_t)st.st_size, &buf)) == -EFBIG) {
 		rv = mod_fog_settled(ctx, false,
-				     mod_fog_error(ctx, "file_read", "too_large", "file_read %s: %lld bytes > %u",
-						   path, (long long)st.st_size, MOD_FOG_MAX_FILE));
-	} else if (!(buf = malloc((size_t)st.st_size + 1))) {
+				     mod_fog_error(ctx, "file_read", "too_large", "file_read %s: more than %u bytes",
+						   path, MOD_FOG_MAX_FILE));
+	} else if (got == -ENOMEM) {
 		rv = JS_ThrowOutOfMemory(ctx);
+	} else if (got < 0) {
+		rv = reject_errno(ctx, "file_read", path, (int)-got);
 	} else {
-		while (got < (size_t)st.st_size &&
-		       ((n = read(fd, buf + got, (size_t)st.st_size - got)) > 0 || (n < 0 && errno == EINTR)))
-			got += n > 0 ? (size_t)n : 0;
-		rv = got == (size_t)st.st_size
-			     ? mod_fog_settled(ctx, true, JS_NewUint8ArrayCopy(ctx, buf, got))
-			     : reject_errno(ctx, "file_read", path, EIO);
+		rv = mod_fog_settled(ctx, true, JS_NewUint8ArrayCopy(ctx, buf ? buf : (uint8_t *)"", (size_t)got));
 	}
 	close(fd);
 	free(buf);

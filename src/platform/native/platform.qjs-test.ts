@@ -27,6 +27,12 @@ describe("native platform (inside pear-fogd)", () => {
     }
     expect(err).toBeInstanceOf(PlatformError);
     expect((err as PlatformError).code).toBe("EISDIR");
+    // /proc files report st_size 0: read to the end, past the first 4 KiB buffer too.
+    const text = async (f: string) => new TextDecoder().decode((await p.readFile(f))!);
+    expect(await text("/proc/meminfo")).toMatch(/^MemTotal:\s+\d+ kB$/m);
+    const maps = await text("/proc/self/maps");
+    expect(maps.length).toBeGreaterThan(4096);
+    expect(maps.endsWith("\n")).toBe(true);
   });
 
   it("daemon: status, chunk_put of a staged file, has, list, remove, sharing, limits", async () => {
