@@ -209,7 +209,9 @@ export async function startAgent(
   );
 
   // jobs: tasks through Platform.runTask; facts ride on the heartbeat.
-  const jobs = new JobRunner(p, key.did, (m) => client.send(m), o.jobs);
+  // The router owner's job_slots caps what the agent's options ask for.
+  const slots = Math.min(o.jobs.slots ?? cfg.jobSlots, cfg.jobSlots);
+  const jobs = new JobRunner(p, key.did, (m) => client.send(m), { ...o.jobs, slots });
   await jobs.start();
   // apps (issue 7): sandboxes through Platform.apps where pear-fogd has them
   const apps = p.apps

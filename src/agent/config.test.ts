@@ -21,6 +21,7 @@ config pear-fog 'main'
 	option store_size '1536M'
 	option coordinator 'wss://fog.example.net/ws/node'
 	option key_path '/etc/pear-fog/node.key'
+	option job_slots '2'
 	option future_option 'ignored'
 `;
 
@@ -48,6 +49,7 @@ describe("agent config", () => {
       storeSizeBytes: Math.floor(1.5 * 1024 ** 3),
       coordinatorUrl: "wss://fog.example.net/ws/node",
       keyPath: "/etc/pear-fog/node.key",
+      jobSlots: 2,
     });
   });
 
@@ -70,6 +72,8 @@ describe("agent config", () => {
       ["option coordinator 'http://x/ws'", "coordinator"],
       ["option coordinator 'not a url'", "coordinator"],
       ["option key_path 'key'", "key_path"],
+      ["option job_slots '17'", "job_slots"],
+      ["option job_slots '-1'", "job_slots"],
     ];
     for (const [line, option] of cases) {
       const e = errorOf(`config pear-fog main\n\t${line}\n`);

@@ -41,6 +41,11 @@ export interface AgentConfig {
   coordinatorUrl: string;
   /** Ed25519 node key file. UCI `key_path`, absolute path. Default "/etc/pear-fog/node.key". */
   keyPath: string;
+  /**
+   * Edge-compute tasks (docs/jobs.md) this node runs at once; 0 = takes none. UCI `job_slots`,
+   * integer 0..16. Default 1. Tasks share the apps' CPU budget (`apps_cpu`).
+   */
+  jobSlots: number;
 }
 
 export const AGENT_CONFIG_DEFAULTS: AgentConfig = {
@@ -52,6 +57,7 @@ export const AGENT_CONFIG_DEFAULTS: AgentConfig = {
   storeSizeBytes: 256 * 1024 * 1024,
   coordinatorUrl: "wss://coordinator.pear-fog.net/ws/node",
   keyPath: "/etc/pear-fog/node.key",
+  jobSlots: 1,
 };
 
 /** UCI section type the agent reads. */
@@ -196,6 +202,13 @@ function parseAbsPath(option: string, v: string): string {
   return v;
 }
 
+function parseJobSlots(option: string, v: string): number {
+  if (!/^\d{1,2}$/.test(v) || Number(v) > 16) {
+    throw new ConfigError(option, v, "expected a whole number of tasks from 0 to 16");
+  }
+  return Number(v);
+}
+
 function parseWsUrl(option: string, v: string): string {
   let u: URL;
   try {
@@ -229,6 +242,7 @@ export function agentConfigFromUci(file: UciFile): AgentConfig {
   }
   cfg.coordinatorUrl = opt("coordinator", parseWsUrl) ?? cfg.coordinatorUrl;
   cfg.keyPath = opt("key_path", parseAbsPath) ?? cfg.keyPath;
+  cfg.jobSlots = opt("job_slots", parseJobSlots) ?? cfg.jobSlots;
   return cfg;
 }
 
@@ -261,6 +275,7 @@ export function agentConfigToUci(cfg: AgentConfig): UciFile {
   options.set("store_size", String(cfg.storeSizeBytes));
   options.set("coordinator", cfg.coordinatorUrl);
   options.set("key_path", cfg.keyPath);
+  options.set("job_slots", String(cfg.jobSlots));
   return { package: "pear-fog", sections: [{ type: AGENT_SECTION_TYPE, name: "main", options }] };
 }
 

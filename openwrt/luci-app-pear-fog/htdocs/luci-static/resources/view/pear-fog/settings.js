@@ -357,6 +357,16 @@ return view.extend({
     o.default = "0";
     o.depends("apps", "1");
 
+    o = s.taboption(
+      "apps",
+      form.Value,
+      "job_slots",
+      _("Job tasks at once"),
+      _("Verified parallel jobs (docs/jobs.md); 0: take none. They share the apps' CPU."),
+    );
+    o.datatype = "range(0,16)";
+    o.placeholder = "1";
+
     o = s.taboption("advanced", form.Value, "coordinator", _("Coordinator"));
     o.validate = validateWsUrl;
     o.placeholder = "wss://coordinator.pear-fog.net/ws/node";
