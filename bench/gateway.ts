@@ -26,6 +26,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ChunkClient } from "../src/sdk/chunk-client";
 import { startPearFogd, type PearFogd } from "../test/support/pear-fogd";
+import { connectWrtcPeer } from "../test/support/wrtc-peer";
 import type { Anchor, FromSender, ToSender } from "./gateway/sender";
 import { report } from "./report";
 
@@ -125,14 +126,8 @@ function waitOpen(dc: DC): Promise<void> {
 // ---------------------------------------------------------------- pear-fogd
 
 async function connectFogd(node: PearFogd): Promise<{ pc: PC; dc: DC; ms: number }> {
-  const t0 = performance.now();
-  const pc = new wrtc.RTCPeerConnection();
-  const dc = pc.createDataChannel("pear-fog-chunks");
-  await pc.setLocalDescription(await pc.createOffer());
-  const r = await node.ctl.request("offer", { sdp: pc.localDescription!.sdp });
-  await pc.setRemoteDescription({ type: "answer", sdp: r.sdp as string });
-  await waitOpen(dc);
-  return { pc, dc, ms: performance.now() - t0 };
+  const p = await connectWrtcPeer(node, { openTimeoutMs: C.connectTimeoutMs });
+  return { pc: p.pc, dc: p.dc, ms: p.connectMs };
 }
 
 async function benchFogd(): Promise<Result> {

@@ -14,11 +14,10 @@
 //   udp_rcvbuf_errors                      the kernel's UDP RcvbufErrors during the fog phase
 //                                          (/proc/net/snmp; datagrams dropped because a
 //                                          receiver's socket buffer was full), no anchor
-import wrtc from "@roamhq/wrtc";
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { ChunkClient } from "../src/sdk/chunk-client";
-import { startPearFogd, type PearFogd } from "../test/support/pear-fogd";
+import { startPearFogd } from "../test/support/pear-fogd";
+import { connectWrtcPeer } from "../test/support/wrtc-peer";
 import { report } from "./report";
 
 /** Every knob of this bench. */
@@ -45,8 +44,6 @@ const argOf = (name: string): string | undefined => {
 const SEGMENTS = Number(argOf("--segments") ?? C.segments);
 const FOGD_BINARY = argOf("--fogd");
 
-type PC = InstanceType<typeof wrtc.RTCPeerConnection>;
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function quantile(sorted: number[], q: number): number {
@@ -61,22 +58,6 @@ function udpRcvbufErrors(): number {
   const names = lines[0]!.split(/\s+/);
   const values = lines[1]!.split(/\s+/);
   return Number(values[names.indexOf("RcvbufErrors")]);
-}
-
-async function connect(node: PearFogd): Promise<{ pc: PC; client: ChunkClient }> {
-  const pc = new wrtc.RTCPeerConnection();
-  const dc = pc.createDataChannel("pear-fog-chunks");
-  await pc.setLocalDescription(await pc.createOffer());
-  const r = await node.ctl.request("offer", { sdp: pc.localDescription!.sdp });
-  await pc.setRemoteDescription({ type: "answer", sdp: r.sdp as string });
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error("data channel not open in 10 s")), 10_000);
-    dc.onopen = () => {
-      clearTimeout(t);
-      resolve();
-    };
-  });
-  return { pc, client: new ChunkClient(dc as never, { requestTimeoutMs: C.segmentTimeoutMs }) };
 }
 
 async function run(
@@ -115,7 +96,7 @@ async function main(): Promise<void> {
       return new Uint8Array(await r.arrayBuffer());
     });
 
-    const { pc, client } = await connect(node);
+    const { pc, client } = await connectWrtcPeer(node, { requestTimeoutMs: C.segmentTimeoutMs });
     const drops0 = udpRcvbufErrors();
     const fog = await run(ids, (id) => client.get(Buffer.from(id, "hex")));
     const drops = udpRcvbufErrors() - drops0;

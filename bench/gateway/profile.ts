@@ -3,14 +3,13 @@
 //   callgrind_annotate --inclusive=yes <out> | head -40
 // Chunks are staged and the peer connected with instrumentation off; callgrind_control turns it
 // on for the transfer only, so the profile is the chunk-response data plane (DTLS, SCTP, store).
-import wrtc from "@roamhq/wrtc";
 import { execFileSync, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CtlClient } from "../../src/platform/node/ctl-client";
-import { ChunkClient } from "../../src/sdk/chunk-client";
+import { connectWrtcPeer } from "../../test/support/wrtc-peer";
 
 export const PROFILE_DEFAULTS = {
   /** Bytes transferred while profiling, MiB. */
@@ -69,19 +68,10 @@ async function main(): Promise<void> {
     rmSync(path);
     ids.push(Buffer.from(id, "hex"));
   }
-  const pc = new wrtc.RTCPeerConnection();
-  const dc = pc.createDataChannel("pear-fog-chunks");
-  await pc.setLocalDescription(await pc.createOffer());
-  const r = await ctl.request("offer", { sdp: pc.localDescription!.sdp });
-  await pc.setRemoteDescription({ type: "answer", sdp: r.sdp as string });
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error("no open")), PROFILE_DEFAULTS.startTimeoutMs);
-    dc.onopen = () => {
-      clearTimeout(t);
-      resolve();
-    };
-  });
-  const client = new ChunkClient(dc as never, { requestTimeoutMs: 120_000 });
+  const { pc, client } = await connectWrtcPeer(
+    { ctl },
+    { openTimeoutMs: PROFILE_DEFAULTS.startTimeoutMs, requestTimeoutMs: 120_000 },
+  );
   execFileSync("callgrind_control", ["-i", "on", String(proc.pid)], { stdio: "ignore" });
   const t0 = performance.now();
   let next = 0;

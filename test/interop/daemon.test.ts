@@ -1,34 +1,14 @@
 // pear-fogd as a process: HTTP endpoint, upload limits, kill -9 with the store intact, a second
 // instance refused, bad configuration refused with a clear message.
-import wrtc from "@roamhq/wrtc";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ChunkClient } from "../../src/sdk/chunk-client";
-import {
-  buildPearFogd,
-  randomChunk,
-  sha256Hex,
-  startPearFogd,
-  type PearFogd,
-} from "../support/pear-fogd";
+import { buildPearFogd, randomChunk, sha256Hex, startPearFogd } from "../support/pear-fogd";
+import { connectWrtcPeer } from "../support/wrtc-peer";
 
 const hex2bytes = (h: string) => Uint8Array.from(Buffer.from(h, "hex"));
-
-async function connect(node: PearFogd) {
-  const pc = new wrtc.RTCPeerConnection();
-  const dc = pc.createDataChannel("pear-fog-chunks");
-  await pc.setLocalDescription(await pc.createOffer());
-  const r = await node.ctl.request("offer", { sdp: pc.localDescription!.sdp });
-  await pc.setRemoteDescription({ type: "answer", sdp: r.sdp as string });
-  await new Promise<void>((res, rej) => {
-    const t = setTimeout(() => rej(new Error("open timeout")), 10_000);
-    dc.onopen = () => (clearTimeout(t), res());
-  });
-  return { pc, client: new ChunkClient(dc as never, { requestTimeoutMs: 60_000 }) };
-}
 
 describe("pear-fogd process", () => {
   it("serves chunks over HTTP with Range, /metrics and /healthz", async () => {
@@ -61,7 +41,7 @@ describe("pear-fogd process", () => {
     try {
       const ids = [];
       for (let i = 0; i < 12; i++) ids.push(await node.putChunk(randomChunk(256 * 1024)));
-      const { pc, client } = await connect(node);
+      const { pc, client } = await connectWrtcPeer(node);
       const t0 = Date.now();
       for (const id of ids) expect(sha256Hex(await client.get(hex2bytes(id)))).toBe(id);
       const ms = Date.now() - t0;
@@ -84,7 +64,7 @@ describe("pear-fogd process", () => {
     try {
       const list = await second.ctl.request("chunk_list", { limit: 100 });
       expect((list.chunks as string[]).sort()).toEqual([...ids].sort());
-      const { pc, client } = await connect(second);
+      const { pc, client } = await connectWrtcPeer(second);
       for (const id of ids) expect(sha256Hex(await client.get(hex2bytes(id)))).toBe(id);
       pc.close();
     } finally {

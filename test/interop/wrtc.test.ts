@@ -1,36 +1,10 @@
 // pear-fogd against Google's libwebrtc (npm @roamhq/wrtc): offer/answer through the control
 // socket, ICE (pear-fogd full, controlled) + DTLS + SCTP + DCEP, chunks fetched with the chunk protocol and every hash
 // checked. The daemon under test is the ASan+UBSan build.
-import wrtc from "@roamhq/wrtc";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ChunkClient, ChunkRequestError } from "../../src/sdk/chunk-client";
+import { ChunkRequestError } from "../../src/sdk/chunk-client";
 import { randomChunk, sha256Hex, startPearFogd, type PearFogd } from "../support/pear-fogd";
-
-interface Peer {
-  pc: InstanceType<typeof wrtc.RTCPeerConnection>;
-  client: ChunkClient;
-  session: string;
-}
-
-async function connect(node: PearFogd): Promise<Peer> {
-  const pc = new wrtc.RTCPeerConnection();
-  const dc = pc.createDataChannel("pear-fog-chunks");
-  await pc.setLocalDescription(await pc.createOffer());
-  const r = await node.ctl.request("offer", { sdp: pc.localDescription!.sdp });
-  await pc.setRemoteDescription({ type: "answer", sdp: r.sdp as string });
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error("data channel did not open in 10 s")), 10_000);
-    dc.onopen = () => {
-      clearTimeout(t);
-      resolve();
-    };
-  });
-  return {
-    pc,
-    client: new ChunkClient(dc as never, { requestTimeoutMs: 60_000 }),
-    session: r.session as string,
-  };
-}
+import { connectWrtcPeer, type WrtcPeer } from "../support/wrtc-peer";
 
 const hex2bytes = (h: string) => Uint8Array.from(Buffer.from(h, "hex"));
 
@@ -49,7 +23,7 @@ describe("pear-fogd ⇄ libwebrtc", () => {
     const sizes = [1, 100, 1199, 1200, 65520, 65521, 100_000, 256 * 1024, 1 << 20];
     const chunks = sizes.map(randomChunk);
     const ids = await Promise.all(chunks.map((c) => node.putChunk(c)));
-    const peer = await connect(node);
+    const peer = await connectWrtcPeer(node);
     const got = await Promise.all(ids.map((id) => peer.client.get(hex2bytes(id))));
     got.forEach((g, i) => expect(sha256Hex(g)).toBe(ids[i]));
     const part = await peer.client.get(hex2bytes(ids[7]!), 1000, 70_000);
@@ -58,7 +32,7 @@ describe("pear-fogd ⇄ libwebrtc", () => {
   });
 
   it("answers NOT_FOUND and RANGE with typed errors; CANCEL stops a request", async () => {
-    const peer = await connect(node);
+    const peer = await connectWrtcPeer(node);
     await expect(peer.client.get(new Uint8Array(32))).rejects.toMatchObject({ code: "NOT_FOUND" });
     const id = await node.putChunk(randomChunk(1000));
     await expect(peer.client.get(hex2bytes(id), 2000, 10)).rejects.toBeInstanceOf(
@@ -79,7 +53,7 @@ describe("pear-fogd ⇄ libwebrtc", () => {
     const chunk = 256 * 1024;
     const ids: string[] = [];
     for (let i = 0; i < 256; i++) ids.push(await node.putChunk(randomChunk(chunk)));
-    const peer = await connect(node);
+    const peer = await connectWrtcPeer(node);
     let bytes = 0;
     const inflight = 8;
     let next = 0;
@@ -103,9 +77,9 @@ describe("pear-fogd ⇄ libwebrtc", () => {
     );
     // Connected ten at a time (all 50 stay open): 50 set-ups at once in one libwebrtc process
     // once took the test worker down (CI, 2026-12-06: "Worker exited unexpectedly").
-    const peers: Awaited<ReturnType<typeof connect>>[] = [];
+    const peers: WrtcPeer[] = [];
     for (let i = 0; i < 50; i += 10) {
-      peers.push(...(await Promise.all(Array.from({ length: 10 }, () => connect(node)))));
+      peers.push(...(await Promise.all(Array.from({ length: 10 }, () => connectWrtcPeer(node)))));
     }
     const status = await node.ctl.request("status");
     expect(status.peers_active as number).toBeGreaterThanOrEqual(50);
@@ -131,7 +105,7 @@ describe("pear-fogd ⇄ libwebrtc", () => {
     for (const j of junk) await new Promise((r) => sock.send(j, node.rtcPort, "127.0.0.1", r));
     sock.close();
     const id = await node.putChunk(randomChunk(5000));
-    const peer = await connect(node);
+    const peer = await connectWrtcPeer(node);
     expect(sha256Hex(await peer.client.get(hex2bytes(id)))).toBe(id);
     const m = await fetch(`http://127.0.0.1:${node.httpPort}/metrics`).catch(() => null);
     // HTTP is off in this daemon (port 0 = off); status carries the same counters.

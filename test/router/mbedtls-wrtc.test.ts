@@ -3,15 +3,14 @@
 // @roamhq/wrtc) — ICE-lite, DTLS 1.2 on mbedTLS, SCTP, DCEP, the chunk protocol — and every
 // hash is checked. x86_64 runs on this host as it would on an x86_64 OpenWrt router; the
 // mipsel_24kc build runs under qemu-user (-cpu 24Kc: no FPU, ChaCha20 preferred) on loopback.
-import wrtc from "@roamhq/wrtc";
 import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ChunkClient } from "../../src/sdk/chunk-client";
 import { randomChunk, sha256Hex, startPearFogd, type PearFogd } from "../support/pear-fogd";
+import { connectWrtcPeer } from "../support/wrtc-peer";
 
 const ROOT = resolve(fileURLToPath(import.meta.url), "..", "..", "..");
 /** A cold build compiles musl, mbedTLS, usrsctp and QuickJS-ng: allow 40 minutes. */
@@ -71,25 +70,10 @@ describe.each(TARGETS)("$arch router build (mbedTLS) ⇄ libwebrtc", (t) => {
     const sizes = [1, 1199, 1200, 65521, 256 * 1024, 1 << 20];
     const chunks = sizes.map(randomChunk);
     const ids = await Promise.all(chunks.map((c) => node.putChunk(c)));
-    const pc = new wrtc.RTCPeerConnection();
+    const { pc, client } = await connectWrtcPeer(node, { openTimeoutMs: OPEN_TIMEOUT_MS });
     try {
-      const dc = pc.createDataChannel("pear-fog-chunks");
-      await pc.setLocalDescription(await pc.createOffer());
-      const r = await node.ctl.request("offer", { sdp: pc.localDescription!.sdp });
-      await pc.setRemoteDescription({ type: "answer", sdp: r.sdp as string });
-      await new Promise<void>((res, rej) => {
-        const timer = setTimeout(
-          () => rej(new Error(`data channel did not open in ${OPEN_TIMEOUT_MS} ms`)),
-          OPEN_TIMEOUT_MS,
-        );
-        dc.onopen = () => {
-          clearTimeout(timer);
-          res();
-        };
-      });
       // rtc_server logs the suite dtls_cipher_name() reports (OpenSSL's names, both backends)
       expect(node.log()).toContain(`DTLS up (${t.cipher})`);
-      const client = new ChunkClient(dc as never, { requestTimeoutMs: 60_000 });
       const got = await Promise.all(ids.map((id) => client.get(hex2bytes(id))));
       got.forEach((g, i) => expect(sha256Hex(g)).toBe(ids[i]));
       const part = await client.get(hex2bytes(ids[5]!), 1000, 70_000);
