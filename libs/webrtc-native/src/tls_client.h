@@ -1,5 +1,5 @@
 /* tls_client: a TLS client connection over a tcp_client, driven by the loop.  One backend
- * per TLS library (Makefile TLS=): tls_client_openssl.c (OpenSSL 3: TLS 1.2 or 1.3, RFC 8446,
+ * per TLS library (Makefile TLS=, behind tls_backend.h): tls_client_openssl.c (OpenSSL 3: TLS 1.2 or 1.3, RFC 8446,
  * RFC 5246) and tls_client_mbedtls.c (mbedTLS 3.6, the router builds: TLS 1.2 only).
  *
  * Never below TLS 1.2 (RFC 8996).  The server certificate is verified by

@@ -10,6 +10,8 @@
  * The socket I/O is ours (send/recv on the tcp_client's non-blocking fd). */
 #include "tls_client.h"
 
+#include "tls_backend.h"
+
 #include "crypto_mbedtls.h"
 
 #include <errno.h>
@@ -29,22 +31,9 @@ struct tls_client_ctx {
 	unsigned refs;
 };
 
-struct tls_client {
-	struct loop *loop;
-	struct tcp_client *tcp;
-	struct tls_client_ctx *ctx;
+struct tls_session {
 	mbedtls_ssl_context ssl;
-	bool ssl_init;
 	int fd;
-	struct loop_timer deadline;
-	struct tls_client_cb cb;
-	void *user;
-	char host[TCP_CLIENT_MAX_HOST + 1];
-	uint32_t want;		 /* caller's interest */
-	bool handshaking, ready;
-	bool read_needs_write;	 /* last read said WANT_WRITE */
-	bool write_needs_read;	 /* last write said WANT_READ */
-	char detail[TLS_CLIENT_DETAIL_MAX];
 };
 
 static const char *const alpn_list[] = { "http/1.1", NULL };
@@ -153,72 +142,30 @@ static void note_verify_flags(struct tls_client *c, uint32_t flags)
 		 (unsigned)flags);
 }
 
-static void client_fail(struct tls_client *c, int err)
+int tls_session_handshake(struct tls_client *c)
 {
-	void (*on_error)(void *, int) = c->cb.on_error;
-
-	loop_timer_cancel(c->loop, &c->deadline);
-	c->handshaking = false;
-	c->ready = false;
-	if (c->tcp) {
-		tcp_client_free(c->tcp);
-		c->tcp = NULL;
-	}
-	on_error(c->user, err); /* may free c */
-}
-
-/* epoll interest from what the caller wants and what TLS is blocked on */
-static int update_events(struct tls_client *c)
-{
-	uint32_t ev = 0;
-
-	if (!c->tcp)
-		return TLS_CLIENT_E_NOT_CONNECTED;
-	if (c->want & EPOLLIN)
-		ev |= c->read_needs_write ? EPOLLOUT : EPOLLIN;
-	if (c->want & EPOLLOUT)
-		ev |= c->write_needs_read ? EPOLLIN : EPOLLOUT;
-	return tcp_client_set_events(c->tcp, ev);
-}
-
-static void handshake_step(struct tls_client *c)
-{
+	int rc = mbedtls_ssl_handshake(&c->session->ssl);
 	uint32_t vr;
-	int rc;
 
-	rc = mbedtls_ssl_handshake(&c->ssl);
-	if (rc == 0) {
-		c->handshaking = false;
-		c->ready = true;
-		loop_timer_cancel(c->loop, &c->deadline);
-		c->want = EPOLLIN;
-		if (update_events(c) < 0) {
-			client_fail(c, TLS_CLIENT_E_NOMEM);
-			return;
-		}
-		c->cb.on_connect(c->user);
-		return;
-	}
-	if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE) {
-		if (tcp_client_set_events(c->tcp,
-					  rc == MBEDTLS_ERR_SSL_WANT_READ ? EPOLLIN : EPOLLOUT) < 0)
-			client_fail(c, TLS_CLIENT_E_NOMEM);
-		return;
-	}
-	vr = mbedtls_ssl_get_verify_result(&c->ssl);
+	if (rc == 0)
+		return 0;
+	if (rc == MBEDTLS_ERR_SSL_WANT_READ)
+		return TLS_BACKEND_WANT_READ;
+	if (rc == MBEDTLS_ERR_SSL_WANT_WRITE)
+		return TLS_BACKEND_WANT_WRITE;
+	vr = mbedtls_ssl_get_verify_result(&c->session->ssl);
 	if (rc == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED && vr != 0 && vr != (uint32_t)-1) {
 		note_verify_flags(c, vr);
-		client_fail(c, TLS_CLIENT_E_VERIFY);
-		return;
+		return TLS_CLIENT_E_VERIFY;
 	}
 	note_error(c, rc);
-	client_fail(c, TLS_CLIENT_E_HANDSHAKE);
+	return TLS_CLIENT_E_HANDSHAKE;
 }
 
 static int sock_send(void *arg, const unsigned char *buf, size_t len)
 {
-	struct tls_client *c = arg;
-	ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
+	struct tls_session *t = arg;
+	ssize_t n = send(t->fd, buf, len, MSG_NOSIGNAL);
 
 	if (n >= 0)
 		return (int)n;
@@ -229,8 +176,8 @@ static int sock_send(void *arg, const unsigned char *buf, size_t len)
 
 static int sock_recv(void *arg, unsigned char *buf, size_t len)
 {
-	struct tls_client *c = arg;
-	ssize_t n = recv(c->fd, buf, len, 0);
+	struct tls_session *t = arg;
+	ssize_t n = recv(t->fd, buf, len, 0);
 
 	if (n >= 0)
 		return (int)n; /* 0: EOF, mbedTLS reports MBEDTLS_ERR_SSL_CONN_EOF */
@@ -239,131 +186,33 @@ static int sock_recv(void *arg, unsigned char *buf, size_t len)
 	return MBEDTLS_ERR_NET_RECV_FAILED;
 }
 
-static void on_tcp_connect(void *user)
+int tls_session_new(struct tls_client *c)
 {
-	struct tls_client *c = user;
+	struct tls_session *t = calloc(1, sizeof(*t));
 	int rc;
 
-	mbedtls_ssl_init(&c->ssl);
-	c->ssl_init = true;
-	c->fd = tcp_client_fd(c->tcp);
+	if (!(c->session = t))
+		return TLS_CLIENT_E_NOMEM;
+	mbedtls_ssl_init(&t->ssl);
+	t->fd = tcp_client_fd(c->tcp);
 	/* SNI and the name checked in the certificate (DNS name or IP address) */
-	if ((rc = mbedtls_ssl_setup(&c->ssl, &c->ctx->conf)) ||
-	    (rc = mbedtls_ssl_set_hostname(&c->ssl, c->host))) {
+	if ((rc = mbedtls_ssl_setup(&t->ssl, &c->ctx->conf)) ||
+	    (rc = mbedtls_ssl_set_hostname(&t->ssl, c->host))) {
 		note_error(c, rc);
-		client_fail(c, TLS_CLIENT_E_NOMEM);
-		return;
-	}
-	mbedtls_ssl_set_bio(&c->ssl, c, sock_send, sock_recv, NULL);
-	c->handshaking = true;
-	handshake_step(c);
-}
-
-static void on_tcp_event(void *user, uint32_t events)
-{
-	struct tls_client *c = user;
-	uint32_t out = 0;
-
-	if (c->handshaking) {
-		handshake_step(c);
-		return;
-	}
-	if (events & (EPOLLERR | EPOLLHUP))
-		out |= c->want & (EPOLLIN | EPOLLOUT); /* let read/write report it */
-	if (events & EPOLLIN) {
-		if (!c->read_needs_write)
-			out |= EPOLLIN;
-		if (c->write_needs_read)
-			out |= EPOLLOUT;
-	}
-	if (events & EPOLLOUT) {
-		if (!c->write_needs_read)
-			out |= EPOLLOUT;
-		if (c->read_needs_write)
-			out |= EPOLLIN;
-	}
-	out &= c->want | (events & (EPOLLERR | EPOLLHUP) ? (EPOLLIN | EPOLLOUT) : 0);
-	if (out)
-		c->cb.on_event(c->user, out);
-}
-
-static void on_tcp_error(void *user, int err)
-{
-	struct tls_client *c = user;
-
-	client_fail(c, err); /* frees the tcp_client: allowed from its callback */
-}
-
-static void on_deadline(struct loop_timer *t)
-{
-	struct tls_client *c = container_of(t, struct tls_client, deadline);
-
-	client_fail(c, TLS_CLIENT_E_TIMEOUT);
-}
-
-int tls_client_open(struct tls_client **out, struct loop *l, const struct tls_client_opts *o,
-		    const struct tls_client_cb *cb, void *user)
-{
-	static const struct tcp_client_cb tcp_cb = { on_tcp_connect, on_tcp_event, on_tcp_error };
-	struct tcp_client_opts to;
-	struct tls_client *c;
-	const char *h;
-	size_t hlen;
-	int rc;
-
-	*out = NULL;
-	if (!o || !o->ctx || !o->host || !cb || !cb->on_connect || !cb->on_event || !cb->on_error)
-		return TLS_CLIENT_E_INVALID;
-	h = o->host;
-	hlen = strlen(h);
-	if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
-		h++;
-		hlen -= 2;
-	}
-	if (!hlen || hlen > TCP_CLIENT_MAX_HOST)
-		return TLS_CLIENT_E_INVALID;
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return TLS_CLIENT_E_NOMEM;
-	c->loop = l;
-	c->cb = *cb;
-	c->user = user;
-	memcpy(c->host, h, hlen);
-	c->ctx = o->ctx;
-	c->deadline.cb = on_deadline;
-	to = (struct tcp_client_opts){ .host = c->host,
-				       .port = o->port,
-				       .connect_timeout_ms = o->connect_timeout_ms,
-				       .family = o->family,
-				       .dns = o->dns };
-	rc = tcp_client_open(&c->tcp, l, &to, &tcp_cb, c);
-	if (rc < 0) {
-		free(c);
-		return rc;
-	}
-	if (loop_timer_set(l, &c->deadline, o->connect_timeout_ms ? o->connect_timeout_ms
-								  : TCP_CLIENT_CONNECT_TIMEOUT_MS) < 0) {
-		tcp_client_free(c->tcp);
-		free(c);
 		return TLS_CLIENT_E_NOMEM;
 	}
-	tls_client_ctx_ref(c->ctx);
-	*out = c;
+	mbedtls_ssl_set_bio(&t->ssl, t, sock_send, sock_recv, NULL);
 	return 0;
 }
 
 /* Map mbedtls_ssl_read / mbedtls_ssl_write failures. */
-static ssize_t io_error(struct tls_client *c, int rc, bool reading)
+static ssize_t io_error(struct tls_client *c, int rc)
 {
 	switch (rc) {
 	case MBEDTLS_ERR_SSL_WANT_READ:
+		return TLS_BACKEND_WANT_READ;
 	case MBEDTLS_ERR_SSL_WANT_WRITE:
-		if (reading)
-			c->read_needs_write = rc == MBEDTLS_ERR_SSL_WANT_WRITE;
-		else
-			c->write_needs_read = rc == MBEDTLS_ERR_SSL_WANT_READ;
-		update_events(c);
-		return TLS_CLIENT_E_AGAIN;
+		return TLS_BACKEND_WANT_WRITE;
 	case MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY:
 		return 0; /* close_notify */
 	case MBEDTLS_ERR_SSL_CONN_EOF:
@@ -379,76 +228,32 @@ static ssize_t io_error(struct tls_client *c, int rc, bool reading)
 	}
 }
 
-ssize_t tls_client_read(struct tls_client *c, void *buf, size_t len)
+ssize_t tls_session_read(struct tls_client *c, void *buf, size_t len)
 {
-	int rc;
-	bool was = c->read_needs_write;
+	int rc = mbedtls_ssl_read(&c->session->ssl, buf, len > INT32_MAX ? INT32_MAX : len);
 
-	if (!c->ready)
-		return TLS_CLIENT_E_NOT_CONNECTED;
-	rc = mbedtls_ssl_read(&c->ssl, buf, len > INT32_MAX ? INT32_MAX : len);
 	/* mbedTLS returns 0 for a TCP close without close_notify, which has its own code */
-	if (rc == 0 && len)
+	if (rc == 0)
 		rc = MBEDTLS_ERR_SSL_CONN_EOF;
-	if (rc > 0) {
-		if (was) {
-			c->read_needs_write = false;
-			update_events(c);
-		}
-		return rc;
-	}
-	return io_error(c, rc, true);
+	return rc > 0 ? rc : io_error(c, rc);
 }
 
-ssize_t tls_client_write(struct tls_client *c, const void *buf, size_t len)
+ssize_t tls_session_write(struct tls_client *c, const void *buf, size_t len)
 {
-	int rc;
-	bool was = c->write_needs_read;
+	int rc = mbedtls_ssl_write(&c->session->ssl, buf, len > INT32_MAX ? INT32_MAX : len);
 
-	if (!c->ready)
-		return TLS_CLIENT_E_NOT_CONNECTED;
-	if (!len)
-		return 0;
-	rc = mbedtls_ssl_write(&c->ssl, buf, len > INT32_MAX ? INT32_MAX : len);
-	if (rc > 0) {
-		if (was) {
-			c->write_needs_read = false;
-			update_events(c);
-		}
-		return rc;
-	}
-	return io_error(c, rc, false);
+	return rc > 0 ? rc : io_error(c, rc);
 }
 
-int tls_client_set_events(struct tls_client *c, uint32_t events)
+void tls_session_close_notify(struct tls_client *c)
 {
-	if (!c->ready)
-		return TLS_CLIENT_E_NOT_CONNECTED;
-	c->want = events & (EPOLLIN | EPOLLOUT);
-	return update_events(c);
+	mbedtls_ssl_close_notify(&c->session->ssl);
 }
 
-void tls_client_shutdown(struct tls_client *c)
+void tls_session_free(struct tls_session *s)
 {
-	if (!c->ready)
+	if (!s)
 		return;
-	mbedtls_ssl_close_notify(&c->ssl); /* sends close_notify; we do not wait for the peer's */
-	c->ready = false;
-}
-
-const char *tls_client_error_detail(const struct tls_client *c)
-{
-	return c->detail;
-}
-
-void tls_client_free(struct tls_client *c)
-{
-	if (!c)
-		return;
-	loop_timer_cancel(c->loop, &c->deadline);
-	if (c->ssl_init)
-		mbedtls_ssl_free(&c->ssl); /* before the socket closes */
-	tcp_client_free(c->tcp);
-	tls_client_ctx_unref(c->ctx);
-	free(c);
+	mbedtls_ssl_free(&s->ssl);
+	free(s);
 }
