@@ -109,6 +109,19 @@ static void slice_end(struct js_host *h)
 	h->deadline_ms = 0;
 }
 
+void js_host_extend_slice(struct js_host *h, uint32_t ms)
+{
+	uint64_t until;
+
+	if (!h->deadline_ms)
+		return; /* not inside a slice */
+	until = mono_ms() + (ms > JS_HOST_SLICE_MS_MAX ? JS_HOST_SLICE_MS_MAX : ms);
+	if (until > h->deadline_ms) {
+		h->deadline_ms = until;
+		log_info("agent: this JS slice may run %u ms", ms > JS_HOST_SLICE_MS_MAX ? JS_HOST_SLICE_MS_MAX : ms);
+	}
+}
+
 static void log_js_value(struct js_host *h, const char *what, JSValueConst v)
 {
 	const char *msg = JS_ToCString(h->ctx, v);

@@ -124,6 +124,10 @@ struct js_host_res {
 };
 
 struct js_host *js_host_of(JSContext *ctx);
+/* Let the running slice go on for up to `ms` more (at most JS_HOST_SLICE_MS_MAX; never
+ * shortens it; nothing outside a slice).  For a known one-time cost the agent pays at start
+ * (fog.extendSlice: the pure-TS Ed25519 tables of mbedTLS builds); logged. */
+void js_host_extend_slice(struct js_host *h, uint32_t ms);
 struct loop *js_host_loop(const struct js_host *h);
 JSContext *js_host_ctx(const struct js_host *h);
 const struct js_host_config *js_host_config(const struct js_host *h);

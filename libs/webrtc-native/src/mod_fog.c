@@ -285,6 +285,16 @@ static JSValue fog_random_bytes(JSContext *ctx, JSValueConst this_val, int argc,
 	return JS_NewUint8ArrayCopy(ctx, buf, n);
 }
 
+static JSValue fog_extend_slice(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	uint32_t ms;
+
+	if (JS_ToUint32(ctx, &ms, argv[0]) < 0)
+		return JS_EXCEPTION;
+	js_host_extend_slice(js_host_of(ctx), ms);
+	return JS_UNDEFINED;
+}
+
 static JSValue fog_memory_usage(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
 	JSMemoryUsage mu;
@@ -446,6 +456,7 @@ static const JSCFunctionListEntry fog_funcs[] = {
 	JS_CFUNC_DEF("localTime", 1, fog_local_time),
 	JS_CFUNC_DEF("randomBytes", 1, fog_random_bytes),
 	JS_CFUNC_DEF("memoryUsage", 0, fog_memory_usage),
+	JS_CFUNC_DEF("extendSlice", 1, fog_extend_slice),
 	JS_CFUNC_DEF("info", 0, fog_info),
 	JS_CFUNC_DEF("utf8Encode", 1, fog_utf8_encode),
 	JS_CFUNC_DEF("utf8Decode", 1, fog_utf8_decode),

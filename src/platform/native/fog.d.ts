@@ -23,6 +23,8 @@ declare module "pear-fog:native" {
   /** getrandom(2); n ≤ 65536. */
   export function randomBytes(n: number): Uint8Array;
   export function memoryUsage(): { heapBytes: number; limitBytes: number };
+  /** Let the running JS slice go on for up to `ms` more (js_host.h js_host_extend_slice). */
+  export function extendSlice(ms: number): void;
   export function info(): { configPath: string | null; version: string; pid: number };
   /** OpenSSL digests. */
   export function sha256(data: Uint8Array): Uint8Array;
