@@ -1,8 +1,7 @@
 // An apps world for the integration test and bench/edge.ts: a real coordinator (loopback,
 // SQLite in a temp dir) and a real pear-fogd whose embedded agent signs in to it; a developer
 // key registered as a publisher; signed REST calls to /api/apps.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { signApiRequest } from "../../src/coordinator/api-auth";
@@ -10,7 +9,7 @@ import { startCoordinator } from "../../src/coordinator/main";
 import type { AppView } from "../../src/coordinator/apps/service";
 import { signApp, type AppManifest, type UnsignedAppManifest } from "../../src/protocol/app";
 import { keyPairFromSeed, type KeyPair } from "../../src/protocol/ed25519";
-import { NATIVE_DIR, startPearFogd, type Build, type PearFogd } from "../support/pear-fogd";
+import { startPearFogdWithAgent, type Build, type PearFogd } from "../support/pear-fogd";
 
 export async function until<T>(
   what: string,
@@ -46,28 +45,13 @@ export interface AppsWorld {
 export async function startAppsWorld(build: Build = "san"): Promise<AppsWorld> {
   const dir = mkdtempSync(join(tmpdir(), "pear-fog-apps-"));
   const dev = keyPairFromSeed(new Uint8Array(32).fill(42));
-  execFileSync("make", ["-C", NATIVE_DIR, "agent"], { stdio: ["ignore", "ignore", "inherit"] });
   const coord = await startCoordinator({
     host: "127.0.0.1",
     port: 0,
     dbPath: join(dir, "coordinator.sqlite"),
     publishers: [dev.did],
   });
-  const conf = join(dir, "pear-fog");
-  writeFileSync(
-    conf,
-    `config pear-fog 'main'
-	option sharing '1'
-	option coordinator '${coord.url.replace(/^http/, "ws")}/ws/node'
-	option key_path '${join(dir, "node.key")}'
-	option agent_staging '${join(dir, "agent-staging")}'
-`,
-  );
-  const d = await startPearFogd({
-    build,
-    args: ["--config", conf, "--agent-js", join(NATIVE_DIR, "build/agent/agent.mjs")],
-    http: true,
-  });
+  const d = await startPearFogdWithAgent(dir, coord.url, { build, http: true });
   const nodeId = await until("the node signed in", () => coord.server.registry.list()[0]?.id);
   const api = async (method: string, path: string, body?: unknown) => {
     const bytes =

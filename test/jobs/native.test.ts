@@ -1,15 +1,14 @@
 // The same agent code runs job tasks inside pear-fogd: the embedded agent (QuickJS) advertises
 // facts, times the reference kernel through the native Platform.runTask (a sandbox thread per
 // task), and answers a job submitted through the coordinator's REST API.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCoordinator, type RunningCoordinator } from "../../src/coordinator/main";
 import { generateKeyPair } from "../../src/protocol/ed25519";
 import { JobError, JobsClient } from "../../src/sdk/jobs-client";
-import { NATIVE_DIR, startPearFogd, type PearFogd } from "../support/pear-fogd";
+import { startPearFogdWithAgent, type PearFogd } from "../support/pear-fogd";
 import { until } from "../agent/support";
 
 describe("jobs on pear-fogd's embedded agent", () => {
@@ -19,7 +18,6 @@ describe("jobs on pear-fogd's embedded agent", () => {
   let d: PearFogd;
 
   beforeAll(async () => {
-    execFileSync("make", ["-C", NATIVE_DIR, "agent"], { stdio: ["ignore", "ignore", "inherit"] });
     coord = await startCoordinator({
       host: "127.0.0.1",
       port: 0,
@@ -27,19 +25,7 @@ describe("jobs on pear-fogd's embedded agent", () => {
       publishers: [publisher.did],
       heartbeatMs: 300,
     });
-    const conf = join(dir, "pear-fog");
-    writeFileSync(
-      conf,
-      `config pear-fog 'main'
-	option sharing '1'
-	option coordinator '${coord.url.replace(/^http/, "ws")}/ws/node'
-	option key_path '${join(dir, "node.key")}'
-	option agent_staging '${join(dir, "agent-staging")}'
-`,
-    );
-    d = await startPearFogd({
-      args: ["--config", conf, "--agent-js", join(NATIVE_DIR, "build/agent/agent.mjs")],
-    });
+    d = await startPearFogdWithAgent(dir, coord.url);
   }, 300_000);
 
   afterAll(async () => {

@@ -4,9 +4,8 @@
 // a @roamhq/wrtc peer then fetches a chunk over the data channel and checks its hash. The
 // coordinator restarting on the same port: the agent reconnects by itself.
 import wrtc from "@roamhq/wrtc";
-import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,7 +17,7 @@ import {
   type CoordinatorToBrowser,
 } from "../../src/protocol/messages";
 import { ChunkClient } from "../../src/sdk/chunk-client";
-import { NATIVE_DIR, randomChunk, startPearFogd, type PearFogd } from "../support/pear-fogd";
+import { randomChunk, startPearFogdWithAgent, type PearFogd } from "../support/pear-fogd";
 
 async function until<T>(what: string, f: () => T | undefined | false, ms = 20_000): Promise<T> {
   const end = Date.now() + ms;
@@ -60,26 +59,12 @@ describe("pear-fogd's embedded agent with a real coordinator", () => {
   let did: string;
 
   beforeAll(async () => {
-    execFileSync("make", ["-C", NATIVE_DIR, "agent"], { stdio: ["ignore", "ignore", "inherit"] });
     coord = await startCoordinator({
       host: "127.0.0.1",
       port: 0,
       dbPath: join(dir, "coordinator.sqlite"),
     });
-    const conf = join(dir, "pear-fog");
-    writeFileSync(
-      conf,
-      `config pear-fog 'main'
-	option sharing '1'
-	option coordinator '${coord.url.replace(/^http/, "ws")}/ws/node'
-	option key_path '${join(dir, "node.key")}'
-	option agent_staging '${join(dir, "agent-staging")}'
-`,
-    );
-    d = await startPearFogd({
-      args: ["--config", conf, "--agent-js", join(NATIVE_DIR, "build/agent/agent.mjs")],
-      http: true,
-    });
+    d = await startPearFogdWithAgent(dir, coord.url, { http: true });
   }, 60_000);
 
   afterAll(async () => {

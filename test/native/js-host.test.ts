@@ -2,7 +2,6 @@
 // small --agent-js file that exercises "pear-fog:native", a crashing agent while the data plane
 // serves, and the real agent bundle (make agent) signing in its node key inside pear-fogd.
 import { build } from "esbuild";
-import { execFileSync } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,6 +9,7 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
 import {
+  buildAgentBundle,
   NATIVE_DIR,
   randomChunk,
   sha256Hex,
@@ -23,7 +23,7 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "pear-fog-native-"));
   // The agent bundle and bytecode (a cold build compiles qjsc first: minutes on a busy
   // machine, so not inside a test's own timeout).
-  execFileSync("make", ["-C", NATIVE_DIR, "agent"], { stdio: ["ignore", "ignore", "inherit"] });
+  buildAgentBundle();
 }, 600_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

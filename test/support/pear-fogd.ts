@@ -145,6 +145,36 @@ export async function startPearFogd(opts: PearFogdOptions = {}): Promise<PearFog
   };
 }
 
+/** The agent bundle for `--agent-js` (`make agent`; a cold build compiles qjsc first). */
+export function buildAgentBundle(): string {
+  execFileSync("make", ["-C", NATIVE_DIR, "agent"], { stdio: ["ignore", "ignore", "inherit"] });
+  return join(NATIVE_DIR, "build/agent/agent.mjs");
+}
+
+/**
+ * pear-fogd running the agent bundle, as on a router: a UCI file in `dir` turns sharing on and
+ * points the agent at the coordinator at `coordinatorUrl` (http://…); the node key and the
+ * agent's staging directory live in `dir` too.
+ */
+export async function startPearFogdWithAgent(
+  dir: string,
+  coordinatorUrl: string,
+  opts: Omit<PearFogdOptions, "args"> = {},
+): Promise<PearFogd> {
+  const agent = buildAgentBundle();
+  const conf = join(dir, "pear-fog");
+  writeFileSync(
+    conf,
+    `config pear-fog 'main'
+\toption sharing '1'
+\toption coordinator '${coordinatorUrl.replace(/^http/, "ws")}/ws/node'
+\toption key_path '${join(dir, "node.key")}'
+\toption agent_staging '${join(dir, "agent-staging")}'
+`,
+  );
+  return startPearFogd({ ...opts, args: ["--config", conf, "--agent-js", agent] });
+}
+
 export function randomChunk(size: number): Uint8Array {
   return new Uint8Array(randomBytes(size));
 }
