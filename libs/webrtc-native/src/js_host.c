@@ -115,10 +115,12 @@ void js_host_extend_slice(struct js_host *h, uint32_t ms)
 
 	if (!h->deadline_ms)
 		return; /* not inside a slice */
-	until = mono_ms() + (ms > JS_HOST_SLICE_MS_MAX ? JS_HOST_SLICE_MS_MAX : ms);
+	if (ms > JS_HOST_SLICE_MS_MAX)
+		ms = JS_HOST_SLICE_MS_MAX;
+	until = mono_ms() + ms;
 	if (until > h->deadline_ms) {
 		h->deadline_ms = until;
-		log_info("agent: this JS slice may run %u ms", ms > JS_HOST_SLICE_MS_MAX ? JS_HOST_SLICE_MS_MAX : ms);
+		log_info("agent: this JS slice may run %u ms", ms);
 	}
 }
 
