@@ -19,6 +19,7 @@ import { readFileSync } from "node:fs";
 import { startPearFogd } from "../test/support/pear-fogd";
 import { connectWrtcPeer } from "../test/support/wrtc-peer";
 import { report } from "./report";
+import { percentile } from "./swarm/metrics";
 
 /** Every knob of this bench. */
 export const SEGMENT_BENCH_DEFAULTS = {
@@ -45,10 +46,6 @@ const SEGMENTS = Number(argOf("--segments") ?? C.segments);
 const FOGD_BINARY = argOf("--fogd");
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function quantile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-}
 
 /** The kernel's UDP RcvbufErrors counter (all sockets). */
 function udpRcvbufErrors(): number {
@@ -79,7 +76,7 @@ async function run(
     });
     await sleep(C.gapMs);
   }
-  return times.sort((a, b) => a - b);
+  return times;
 }
 
 async function main(): Promise<void> {
@@ -102,18 +99,18 @@ async function main(): Promise<void> {
     const drops = udpRcvbufErrors() - drops0;
     pc.close();
 
-    for (const [q, name] of [
-      [0.5, "p50"],
-      [0.95, "p95"],
-      [0.99, "p99"],
-      [1, "max"],
+    for (const [p, name] of [
+      [50, "p50"],
+      [95, "p95"],
+      [99, "p99"],
+      [100, "max"],
     ] as const) {
       report({
         metric: `segment_ms_${name}`,
-        value: quantile(fog, q),
+        value: percentile(fog, p),
         unit: "ms",
         anchor: "http",
-        anchor_value: quantile(http, q),
+        anchor_value: percentile(http, p),
       });
     }
     report({
