@@ -3,6 +3,13 @@
 // app.state. The node verifies each bundle again (signature and hash) before it runs it, and
 // grants only the capabilities the signed manifest asks for (Wi-Fi context only if the owner
 // allowed it). One version of an app runs at a time: a new version stops the old one first.
+//
+// Browsers' app channels (docs/apps.md "Messages to browsers"): a data channel labelled
+// "pear-fog-app:<name>" reaches the app <name> running here with the `messages` capability as
+// {"browser": {"id", "open": true}}, then {"browser": {"id", "data"}} per message and
+// {"browser": {"id", "close": true}}; the app answers with pear.send(id, value), which arrives
+// at the browser as {"m": value}. Anything refused closes that channel after a
+// {"close": {"code", "detail"}} notice.
 import {
   verifyApp,
   type AppCoordinatorToNode,
@@ -10,7 +17,7 @@ import {
   type AppNodeToCoordinator,
   type AppState,
 } from "../protocol/app";
-import type { AppSandboxEvent, Platform } from "../platform/platform";
+import type { AppChannelEvent, AppSandboxEvent, Platform } from "../platform/platform";
 
 export interface AppManagerOptions {
   /** The coordinator's HTTP base ("http://host:port"): bundle paths are relative to it. */
@@ -43,6 +50,27 @@ export interface WifiContextMessage {
   busy: boolean;
 }
 
+/** Why an app channel was closed: the code of its {"close": {code, detail}} notice. */
+export type AppChannelCloseCode =
+  | "not_running" // no such app runs on this node
+  | "no_messages" // the app's manifest does not ask for `messages`
+  | "bad_message" // not JSON (binary and oversized ones are refused by pear-fogd)
+  | "busy" // the app's inbox is full
+  | "app_stopped"
+  | "queue_full"; // the browser does not read what the app sends
+
+/** The notice pear-fogd sends on an app channel before closing it. */
+export function appCloseNotice(code: AppChannelCloseCode | string, detail: string): string {
+  return JSON.stringify({ close: { code, detail } });
+}
+
+interface BrowserChannel {
+  channel: string;
+  app: string;
+  /** The id the app sees ({"browser": {"id"}} and pear.send(id, …)). */
+  id: number;
+}
+
 interface Running {
   manifest: AppManifest;
   id: number;
@@ -57,12 +85,109 @@ export class AppManager {
   /** Serialises operations per app name. */
   private readonly queue = new Map<string, Promise<void>>();
   private wifi: WifiContextMessage | null = null;
+  private readonly byChannel = new Map<string, BrowserChannel>();
+  private readonly byBrowser = new Map<number, BrowserChannel>();
+  private nextBrowser = 1;
 
   constructor(
     private readonly p: Platform,
     private readonly send: (m: AppNodeToCoordinator) => void,
     private readonly o: AppManagerOptions,
-  ) {}
+  ) {
+    p.apps?.channels?.((e) => this.onChannel(e));
+  }
+
+  /** Stop taking browsers' app channels (the agent is stopping). */
+  close(): void {
+    this.p.apps?.channels?.(null);
+  }
+
+  private running(name: string): Running | undefined {
+    const r = this.apps.get(name);
+    return r && r.state === "running" ? r : undefined;
+  }
+
+  private refuse(channel: string, code: AppChannelCloseCode, detail: string): void {
+    this.p.apps?.channelClose?.(channel, appCloseNotice(code, detail));
+  }
+
+  private forget(c: BrowserChannel): void {
+    this.byChannel.delete(c.channel);
+    this.byBrowser.delete(c.id);
+  }
+
+  private onChannel(e: AppChannelEvent): void {
+    const host = this.p.apps;
+    if (!host) return;
+    if (e.type === "open") {
+      const r = this.running(e.app);
+      if (!r) return this.refuse(e.channel, "not_running", `app ${e.app} does not run here`);
+      if (!r.manifest.capabilities.messages) {
+        return this.refuse(e.channel, "no_messages", `app ${e.app} takes no browser messages`);
+      }
+      const c: BrowserChannel = { channel: e.channel, app: e.app, id: this.nextBrowser++ };
+      if (this.nextBrowser > 0x7fffffff) this.nextBrowser = 1;
+      this.byChannel.set(c.channel, c);
+      this.byBrowser.set(c.id, c);
+      this.deliver(r, c, `{"browser":{"id":${c.id},"open":true}}`);
+      return;
+    }
+    const c = this.byChannel.get(e.channel);
+    if (!c) return;
+    if (e.type === "close") {
+      this.forget(c);
+      const r = this.running(c.app);
+      if (r) this.deliver(r, c, `{"browser":{"id":${c.id},"close":true}}`);
+      return;
+    }
+    const r = this.running(c.app);
+    if (!r) {
+      this.forget(c);
+      return this.refuse(c.channel, "app_stopped", `app ${c.app} stopped`);
+    }
+    try {
+      JSON.parse(e.text);
+    } catch {
+      this.forget(c);
+      return this.refuse(c.channel, "bad_message", "not JSON text");
+    }
+    // The text is one JSON value: spliced in as is rather than parsed and printed again.
+    this.deliver(r, c, `{"browser":{"id":${c.id},"data":${e.text}}}`);
+  }
+
+  private deliver(r: Running, c: BrowserChannel, json: string): void {
+    try {
+      this.p.apps?.post(r.id, json);
+    } catch {
+      // The app's inbox is full (or it is ending): this browser's channel is closed, the app
+      // and its other browsers go on.
+      this.forget(c);
+      this.refuse(c.channel, "busy", "the app does not keep up");
+    }
+  }
+
+  /** pear.send from app r: to its own browsers only. */
+  private sendToBrowser(r: Running, to: number, json: string): void {
+    const c = this.byBrowser.get(to);
+    if (!c || c.app !== r.manifest.name) return; // closed meanwhile, or not this app's
+    try {
+      this.p.apps?.channelSend?.(c.channel, `{"m":${json}}`);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === "closed") return this.forget(c);
+      this.forget(c);
+      this.refuse(c.channel, "queue_full", `the browser does not read (${String(code)})`);
+    }
+  }
+
+  /** The app ended: its browsers' channels close. */
+  private dropBrowsers(name: string): void {
+    for (const c of [...this.byChannel.values()]) {
+      if (c.app !== name) continue;
+      this.forget(c);
+      this.refuse(c.channel, "app_stopped", `app ${name} stopped`);
+    }
+  }
 
   handle(msg: AppCoordinatorToNode): void {
     const name = msg.t === "app.run" ? msg.manifest.name : msg.name;
@@ -206,14 +331,17 @@ export class AppManager {
         r.state = stopped ? "stopped" : "failed";
         started(false);
         exited();
+        this.dropBrowsers(m.name);
         if (r.stopReason === "removed" || r.stopReason === "replaced") return;
         const reason = stopped ? (r.stopReason ?? e.status) : `${e.status}: ${e.message}`;
         this.report(m, r.state, reason);
         if (!wasRunning && !stopped) this.p.log("warn", `app ${m.name} ${m.version}: ${reason}`);
       } else if (e.type === "fetch") {
         void this.fetch(r, e.url, e.req);
+      } else if (e.type === "send") {
+        this.sendToBrowser(r, e.to, e.json);
       } else {
-        // Messages to browsers travel over the data channel (not wired yet: docs/apps.md).
+        // pear.post has no receiver on the node: messages to browsers are pear.send.
         this.p.log("debug", `app ${m.name} posted ${e.json.length} bytes`);
       }
     };
@@ -229,6 +357,7 @@ export class AppManager {
           storageDir: `${this.o.dir}/${m.name}`,
           storageQuota: m.resources.storageMiB * 1024 * 1024,
           fetchHosts: m.capabilities.fetch ?? [],
+          uploadBytesPerSec: m.capabilities.messages ? m.resources.uploadKiBps * 1024 : 0,
         },
         onEvent,
       );

@@ -120,13 +120,27 @@ export interface AppSandboxOptions {
   storageDir: string;
   storageQuota: number;
   fetchHosts: string[];
+  /** pear.send allowance to browsers, bytes/s (manifest uploadKiBps × 1024; 0: none). */
+  uploadBytesPerSec: number;
 }
+
+/**
+ * A browser's app channel (data channel labelled "pear-fog-app:<name>", docs/apps.md), named
+ * "<session>.<stream>": opened (for app `app`), a text message (≤ 64 KiB; not yet checked to
+ * be JSON), closed (also when its session ends).
+ */
+export type AppChannelEvent =
+  | { type: "open"; channel: string; app: string }
+  | { type: "message"; channel: string; text: string }
+  | { type: "close"; channel: string };
 
 /** An app sandbox's events: its script ran, it posted, it asks to fetch, it ended (last). */
 export type AppSandboxEvent =
   | { type: "started" }
   | { type: "post"; json: string }
   | { type: "fetch"; url: string; req: number }
+  /** pear.send(to, value): the value's JSON, already within the app's upload allowance. */
+  | { type: "send"; json: string; to: number }
   | { type: "exit"; status: string; message: string };
 
 export interface AppHost {
@@ -137,6 +151,15 @@ export interface AppHost {
   /** Ask it to stop; the "exit" event follows. False if no such sandbox. */
   stop(id: number): boolean;
   logs(id: number): string | null;
+  /** Browsers' app channels (absent: the platform has none). One handler; null clears. */
+  channels?(onEvent: ((e: AppChannelEvent) => void) | null): void;
+  /**
+   * Queue a text message on an app channel. Throws PlatformError op "app_channel_send", code
+   * "closed", "too_large" or "queue_full" (the browser does not read).
+   */
+  channelSend?(channel: string, text: string): void;
+  /** Close an app channel after `last` (a {"close": …} notice). False if no such channel. */
+  channelClose?(channel: string, last?: string): boolean;
 }
 
 /** Limits for one sandboxed task (Platform.runTask). */

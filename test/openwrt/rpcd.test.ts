@@ -67,7 +67,12 @@ describe("rpcd plugin", () => {
   });
 
   it("apps: the daemon's app list (none here); app_stop of an unknown app is a typed error", () => {
-    expect(call("apps")).toEqual({ apps: [], apps_memory: 0, apps_memory_cap: 64 << 20 });
+    expect(call("apps")).toEqual({
+      apps: [],
+      apps_memory: 0,
+      apps_memory_cap: 64 << 20,
+      apps_upload: 1024 * 1024,
+    });
     expect(call("app_stop", '{"name":"nope"}')).toMatchObject({ error: "not_found" });
     expect(call("app_stop", '{"name":"../x"}')).toMatchObject({ error: "bad_request" });
   });

@@ -18,6 +18,7 @@
 
 #include <quickjs.h>
 
+#include "app_channel.h"
 #include "log.h"
 
 #define MAX_FETCHES 16
@@ -59,6 +60,7 @@ struct sandbox {
 	uint64_t storage_quota;
 	char *hosts[SANDBOX_MAX_HOSTS];
 	size_t n_hosts;
+	struct app_allowance upload; /* pear.send: app_channel.h's mutex guards it */
 
 	pthread_t thread;
 	bool started;
@@ -770,6 +772,56 @@ static JSValue app_fetch(JSContext *ctx, JSValueConst this_val, int argc, JSValu
 	return p;
 }
 
+/* pear.send(browser, value): a message to a browser on an app channel (docs/apps.md).  The
+ * JSON's bytes are taken from the app's upload allowance and the owner's total first; a
+ * refusal throws an Error with code (app_channel_strerror) and retryMs. */
+static JSValue app_send(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	struct sandbox *sb = sb_of(ctx);
+	uint32_t to;
+	JSValue str, e;
+	const char *s;
+	size_t len;
+	uint64_t retry;
+	int rc;
+	struct sb_msg *m;
+
+	if (!JS_IsNumber(argv[0]) || JS_ToUint32(ctx, &to, argv[0]) < 0 || to == 0)
+		return JS_ThrowTypeError(ctx, "pear.send(browser, value): browser is an id from onMessage");
+	str = JS_JSONStringify(ctx, argv[1], JS_UNDEFINED, JS_UNDEFINED);
+	if (JS_IsException(str))
+		return str;
+	if (JS_IsUndefined(str))
+		return JS_ThrowTypeError(ctx, "pear.send(browser, value): value is not JSON");
+	s = JS_ToCStringLen(ctx, &len, str);
+	JS_FreeValue(ctx, str);
+	if (!s)
+		return JS_EXCEPTION;
+	rc = app_allowance_take(&sb->upload, len, mono_ns() / 1000000u, &retry);
+	if (rc != APP_CHANNEL_OK) {
+		JS_FreeCString(ctx, s);
+		e = app_error(ctx, app_channel_strerror(rc),
+			      rc == APP_CHANNEL_E_TOO_LARGE	 ? "pear.send: message over 65536 bytes"
+			      : rc == APP_CHANNEL_E_NO_ALLOWANCE ? "pear.send: the manifest's uploadKiBps is 0"
+			      : rc == APP_CHANNEL_E_OVER_TOTAL	 ? "pear.send: over the router's total for apps now"
+								 : "pear.send: over the app's uploadKiBps now");
+		if (retry != TOKEN_BUCKET_NEVER)
+			JS_SetPropertyStr(ctx, e, "retryMs", JS_NewInt64(ctx, (int64_t)retry));
+		JS_Throw(ctx, e);
+		return JS_EXCEPTION;
+	}
+	m = msg_new(SANDBOX_EV_SEND, s, len);
+	JS_FreeCString(ctx, s);
+	if (!m)
+		return JS_ThrowOutOfMemory(ctx);
+	m->id = to;
+	if (!out_push(sb, m)) {
+		JS_Throw(ctx, app_error(ctx, "busy", "pear.send: too many messages undelivered"));
+		return JS_EXCEPTION;
+	}
+	return JS_UNDEFINED;
+}
+
 /* kv: one file per key under storage_dir; keys [A-Za-z0-9._-]{1,128}, not starting '.'. */
 static bool key_ok(const char *k)
 {
@@ -955,6 +1007,7 @@ static void app_globals(struct sandbox *sb, JSContext *ctx)
 		JS_SetPropertyStr(ctx, pear, "onMessage",
 				  JS_NewCFunction(ctx, app_on_message, "onMessage", 1));
 		JS_SetPropertyStr(ctx, pear, "post", JS_NewCFunction(ctx, app_post, "post", 1));
+		JS_SetPropertyStr(ctx, pear, "send", JS_NewCFunction(ctx, app_send, "send", 2));
 	}
 	if (sb->caps & SANDBOX_CAP_FETCH)
 		JS_SetPropertyStr(ctx, pear, "fetch", JS_NewCFunction(ctx, app_fetch, "fetch", 1));
@@ -1092,6 +1145,7 @@ static enum sandbox_status run_app(struct sandbox *sb, JSContext *ctx, char **re
 			if (!sb->in_head)
 				sb->in_tail = NULL;
 			sb->n_in--;
+			m->next = NULL; /* msgs_free(m) below frees the chain it heads */
 		} else if (!atomic_load(&sb->stop_req)) {
 			uint64_t until = sb->timers ? sb->timers->due_ns : mono_ns() + 1000000000u;
 
@@ -1268,6 +1322,7 @@ struct sandbox *sandbox_new(const struct sandbox_config *c, int *err)
 	sb->caps = c->caps;
 	sb->storage_dir = c->storage_dir ? strdup(c->storage_dir) : NULL;
 	sb->storage_quota = c->storage_quota;
+	app_allowance_init(&sb->upload, c->upload_rate, mono_ns() / 1000000u);
 	sb->on_message = JS_UNDEFINED;
 	for (size_t i = 0; i < c->n_fetch_hosts; i++)
 		if ((sb->hosts[sb->n_hosts] = strdup(c->fetch_hosts[i])))
@@ -1330,4 +1385,6 @@ void sandbox_get_info(struct sandbox *sb, struct sandbox_info *out)
 	out->memory_bytes = atomic_load(&sb->mem_used);
 	out->memory_limit = sb->memory_limit;
 	out->throttled_ms = atomic_load(&sb->throttled_ns) / 1000000u;
+	app_allowance_counts(&sb->upload, &out->upload_rate, &out->upload_bytes,
+			     &out->upload_refused);
 }

@@ -24,7 +24,8 @@
  *  - app: `source` is a script run once; it then lives on timers and messages until
  *    stopped.  Globals by capability (only granted ones are installed): console (always;
  *    lines go to a log ring, sandbox_logs), setTimeout/clearTimeout (always),
- *    pear.onMessage(fn) / pear.post(json) ("messages": host ↔ app, e.g. to browsers),
+ *    pear.onMessage(fn) / pear.post(json) ("messages": host ↔ app) and pear.send(browser,
+ *    value) (to a browser; upload allowance, app_channel.h),
  *    pear.kv.get/set/delete/keys ("kv": files under storage_dir, storage_quota bytes),
  *    pear.fetch(url) → Promise<{status, body}> ("fetch": only hosts in fetch_hosts; the
  *    owner performs it and answers with sandbox_reply).  Events: SANDBOX_EV_STARTED,
@@ -69,12 +70,20 @@ enum sandbox_status {
 };
 
 /* STARTED: an app's script ran to its end without throwing (it now lives on events). */
-enum sandbox_event_type { SANDBOX_EV_DONE, SANDBOX_EV_POST, SANDBOX_EV_FETCH, SANDBOX_EV_STARTED };
+/* SEND: pear.send(browser, value) — id is the browser, data the value's JSON; its bytes were
+ * already granted by the app's upload allowance (app_channel.h). */
+enum sandbox_event_type {
+	SANDBOX_EV_DONE,
+	SANDBOX_EV_POST,
+	SANDBOX_EV_FETCH,
+	SANDBOX_EV_STARTED,
+	SANDBOX_EV_SEND,
+};
 
 struct sandbox_event {
 	enum sandbox_event_type type;
 	enum sandbox_status status; /* DONE */
-	uint32_t id;                /* FETCH: request id for sandbox_reply */
+	uint32_t id;                /* FETCH: request id for sandbox_reply; SEND: browser */
 	char *data;                 /* DONE: result/message; POST: JSON; FETCH: URL (owned) */
 };
 
@@ -92,6 +101,7 @@ struct sandbox_config {
 	uint64_t storage_quota;  /* kv bytes */
 	const char *const *fetch_hosts; /* host names fetch may reach */
 	size_t n_fetch_hosts;
+	uint64_t upload_rate;    /* pear.send allowance, bytes/s (0: sends refused) */
 };
 
 struct sandbox_info {
@@ -103,6 +113,9 @@ struct sandbox_info {
 	uint64_t memory_bytes; /* allocated now */
 	uint64_t memory_limit;
 	uint64_t throttled_ms; /* time slept for the fair share */
+	uint64_t upload_rate;    /* pear.send allowance, bytes/s */
+	uint64_t upload_bytes;   /* granted to pear.send */
+	uint64_t upload_refused; /* pear.send calls refused by an allowance */
 };
 
 struct sandbox;

@@ -33,7 +33,17 @@
 	  "Sends delayed by upload limits")                                                     \
 	X(STORE_CORRUPT, "pearfog_store_corrupt_total", "counter",                               \
 	  "Chunks found corrupt on read and removed")                                           \
-	X(CTL_REQUESTS, "pearfog_ctl_requests_total", "counter", "Control socket requests")
+	X(CTL_REQUESTS, "pearfog_ctl_requests_total", "counter", "Control socket requests")        \
+	X(CHANNELS_REFUSED, "pearfog_channels_refused_total", "counter",                         \
+	  "Data channels closed for an unknown label")                                          \
+	X(APP_MESSAGES_IN, "pearfog_app_messages_in_total", "counter",                           \
+	  "Messages from browsers on app channels")                                             \
+	X(APP_MESSAGES_OUT, "pearfog_app_messages_out_total", "counter",                         \
+	  "Messages sent to browsers on app channels")                                          \
+	X(APP_BYTES_OUT, "pearfog_app_bytes_out_total", "counter",                               \
+	  "Bytes sent to browsers on app channels")                                             \
+	X(BAD_APP_MESSAGE, "pearfog_bad_app_messages_total", "counter",                          \
+	  "App channels closed for a bad message (binary, too large, not JSON, refused)")
 
 enum metric_id {
 #define METRIC_ENUM(id, name, type, help) M_##id,

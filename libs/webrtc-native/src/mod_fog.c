@@ -484,6 +484,9 @@ static const JSCFunctionListEntry fog_funcs[] = {
 	JS_CFUNC_DEF("appStop", 1, mod_fog_app_stop),
 	JS_CFUNC_DEF("appInfo", 1, mod_fog_app_info),
 	JS_CFUNC_DEF("appLogs", 1, mod_fog_app_logs),
+	JS_CFUNC_DEF("appChannels", 1, mod_fog_app_channels),
+	JS_CFUNC_DEF("appChannelSend", 2, mod_fog_app_channel_send),
+	JS_CFUNC_DEF("appChannelClose", 2, mod_fog_app_channel_close),
 	JS_CFUNC_DEF("appLimits", 1, mod_fog_app_limits),
 };
 

@@ -39,6 +39,8 @@
 #ifndef PEARFOG_MOD_FOG_H
 #define PEARFOG_MOD_FOG_H
 
+#include <stddef.h>
+
 #include <quickjs.h>
 
 #define MOD_FOG_NAME "pear-fog:native"
@@ -54,6 +56,8 @@
 #define MOD_FOG_WS_MAX_MESSAGE (16u << 20)  /* wsConnect maxMessage / maxQueued cap, bytes */
 #define MOD_FOG_WS_MAX_QUEUED (1u << 20)    /* wsConnect default maxQueued, bytes */
 #define MOD_FOG_APPS_MEMORY_DEFAULT (64u << 20) /* all apps' memory limits together, bytes */
+#define MOD_FOG_APP_EVENTS 1024                /* app channel events waiting for the agent */
+#define MOD_FOG_APP_EVENT_BYTES (4u << 20)     /* their message bytes */
 
 /* Module loader hook: create the module in ctx (a js_host context). */
 JSModuleDef *mod_fog_init(JSContext *ctx, const char *name);
@@ -100,6 +104,28 @@ int mod_fog_sandbox_ctl_stop(const char *name); /* 0 or -ENOENT */
 /* Total CPU (permille of one core), accounting period (ms), apps' memory cap (bytes);
  * 0 leaves a value unchanged. */
 void mod_fog_sandbox_limits(uint32_t cpu_permille, uint32_t period_ms, uint64_t memory_bytes);
+/* All apps' sends to browsers together, bytes/s (0: no total; app_channel.h). */
+void mod_fog_sandbox_upload_total(uint64_t bytes_per_sec);
+
+/* mod_fog_app_channel.c: browsers' app channels (rtc_server.h app hooks) ↔ the agent:
+ * fog.appChannels(onEvent), fog.appChannelSend(channel, text), fog.appChannelClose(channel,
+ * last?).  pear-fogd wires io to rtc_server_app_send/close and rtc_server's app hooks to the
+ * three event functions (which queue; delivery is on a later loop turn). */
+struct loop;
+struct mod_fog_app_io {
+	int (*send)(void *user, const char *channel, const char *text, size_t len);
+	int (*close)(void *user, const char *channel, const char *last, size_t len);
+	void *user;
+};
+void mod_fog_app_channel_io(struct loop *l, const struct mod_fog_app_io *io); /* NULL: none */
+void mod_fog_app_channel_open(const char *channel, const char *app);
+void mod_fog_app_channel_message(const char *channel, const char *text, size_t len);
+void mod_fog_app_channel_closed(const char *channel);
+JSValue mod_fog_app_channels(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
+JSValue mod_fog_app_channel_send(JSContext *ctx, JSValueConst this_val, int argc,
+				 JSValueConst *argv);
+JSValue mod_fog_app_channel_close(JSContext *ctx, JSValueConst this_val, int argc,
+				  JSValueConst *argv);
 
 /* mkdir -p of path's parent directories (not path itself).  0 or -errno. */
 int mod_fog_mkdir_parents(const char *path);

@@ -14,10 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <time.h>
 
+#include "app_channel.h"
 #include "js_host.h"
 #include "log.h"
 #include "js_sandbox.h"
+#include "loop.h"
 
 struct fog_sb {
 	struct js_host_res res;
@@ -81,13 +84,15 @@ static void task_done(struct fog_sb *s, struct sandbox_event *ev)
 	js_host_settle(h, funcs, ok, v);
 }
 
-/* onEvent(type, a, b): ("started"), ("post", json), ("fetch", url, reqId), ("exit", status, message). */
+/* onEvent(type, a, b): ("started"), ("post", json), ("fetch", url, reqId), ("send", json,
+ * browserId), ("exit", status, message). */
 static void app_event(struct fog_sb *s, struct sandbox_event *ev)
 {
 	struct js_host *h = s->h;
 	JSContext *ctx = js_host_ctx(h);
 	JSValue fn = JS_DupValue(ctx, s->on_event), args[3];
 	const char *type = ev->type == SANDBOX_EV_POST	    ? "post"
+			   : ev->type == SANDBOX_EV_SEND    ? "send"
 			   : ev->type == SANDBOX_EV_FETCH   ? "fetch"
 			   : ev->type == SANDBOX_EV_STARTED ? "started"
 							    : "exit";
@@ -308,7 +313,7 @@ JSValue mod_fog_app_start(JSContext *ctx, JSValueConst this_val, int argc, JSVal
 	struct sandbox_config c = { .kind = SANDBOX_APP };
 	char *name = NULL, *version = NULL, *dir = NULL, **caps = NULL, **hosts = NULL;
 	size_t n_caps = 0, n_hosts = 0;
-	uint64_t mem = 0, shares = 0, quota = 0;
+	uint64_t mem = 0, shares = 0, quota = 0, upload = 0;
 	const char *src = NULL;
 	JSValue rv = JS_EXCEPTION, src_v = JS_UNDEFINED;
 	struct fog_sb *s;
@@ -328,7 +333,8 @@ JSValue mod_fog_app_start(JSContext *ctx, JSValueConst this_val, int argc, JSVal
 		src = JS_ToCStringLen(ctx, &c.source_len, src_v);
 	if (!get_u64(ctx, argv[0], "memoryBytes", &mem, 0) ||
 	    !get_u64(ctx, argv[0], "shares", &shares, 0) ||
-	    !get_u64(ctx, argv[0], "storageQuota", &quota, 0) || !name || !src || bad ||
+	    !get_u64(ctx, argv[0], "storageQuota", &quota, 0) ||
+	    !get_u64(ctx, argv[0], "uploadBytesPerSec", &upload, 0) || !name || !src || bad ||
 	    mem > SIZE_MAX || shares > SANDBOX_SHARES_MAX) {
 		JS_Throw(ctx, mod_fog_error(ctx, "app_start", "bad_request",
 					    "appStart: name, source, memoryBytes, shares, caps"));
@@ -358,6 +364,7 @@ JSValue mod_fog_app_start(JSContext *ctx, JSValueConst this_val, int argc, JSVal
 	c.storage_quota = quota;
 	c.fetch_hosts = (const char *const *)hosts;
 	c.n_fetch_hosts = n_hosts;
+	c.upload_rate = upload;
 	if (!(s = fsb_start(ctx, &c, true)))
 		goto out;
 	snprintf(s->version, sizeof(s->version), "%s", version ? version : "");
@@ -448,6 +455,9 @@ static JSValue info_obj(JSContext *ctx, struct fog_sb *s)
 	JS_SetPropertyStr(ctx, o, "memoryBytes", JS_NewInt64(ctx, (int64_t)i.memory_bytes));
 	JS_SetPropertyStr(ctx, o, "memoryLimit", JS_NewInt64(ctx, (int64_t)i.memory_limit));
 	JS_SetPropertyStr(ctx, o, "shares", JS_NewUint32(ctx, i.shares));
+	JS_SetPropertyStr(ctx, o, "uploadRate", JS_NewInt64(ctx, (int64_t)i.upload_rate));
+	JS_SetPropertyStr(ctx, o, "uploadBytes", JS_NewInt64(ctx, (int64_t)i.upload_bytes));
+	JS_SetPropertyStr(ctx, o, "uploadRefused", JS_NewInt64(ctx, (int64_t)i.upload_refused));
 	return o;
 }
 
@@ -475,16 +485,21 @@ JSValue mod_fog_app_logs(JSContext *ctx, JSValueConst this_val, int argc, JSValu
 	return rv;
 }
 
-/* appLimits({cpuPermille?, periodMs?, memoryBytes?}) */
+/* appLimits({cpuPermille?, periodMs?, memoryBytes?, uploadBytesPerSec?}) — upload: all apps'
+ * sends to browsers together, bytes/s, 0 = no total (absent: unchanged). */
 JSValue mod_fog_app_limits(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
-	uint64_t cpu, period, mem;
+	uint64_t cpu, period, mem, upload;
 
 	if (!JS_IsObject(argv[0]) || !get_u64(ctx, argv[0], "cpuPermille", &cpu, 0) ||
 	    !get_u64(ctx, argv[0], "periodMs", &period, 0) ||
-	    !get_u64(ctx, argv[0], "memoryBytes", &mem, 0) || cpu > 64000 || period > 10000)
+	    !get_u64(ctx, argv[0], "memoryBytes", &mem, 0) ||
+	    !get_u64(ctx, argv[0], "uploadBytesPerSec", &upload, UINT64_MAX) || cpu > 64000 ||
+	    period > 10000)
 		return JS_ThrowRangeError(ctx, "appLimits: cpuPermille ≤ 64000, periodMs ≤ 10000");
 	mod_fog_sandbox_limits((uint32_t)cpu, (uint32_t)period, mem);
+	if (upload != UINT64_MAX)
+		mod_fog_sandbox_upload_total(upload);
 	return JS_UNDEFINED;
 }
 
@@ -496,6 +511,15 @@ void mod_fog_sandbox_limits(uint32_t cpu_permille, uint32_t period_ms, uint64_t 
 		sandbox_sched_set(cpu_permille, period_ms);
 	if (memory_bytes)
 		g_apps_memory_cap = memory_bytes;
+}
+
+void mod_fog_sandbox_upload_total(uint64_t bytes_per_sec)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	app_allowance_set_total(bytes_per_sec, (uint64_t)ts.tv_sec * 1000u +
+						       (uint64_t)ts.tv_nsec / 1000000u);
 }
 
 void mod_fog_sandbox_ctl_list(struct ctl_json_out *o)
@@ -518,14 +542,17 @@ void mod_fog_sandbox_ctl_list(struct ctl_json_out *o)
 		ctl_json_out_str(o, s->version, strlen(s->version));
 		ctl_json_out_fmt(o,
 				 ",\"state\":\"%s\",\"cpu_ms\":%llu,\"throttled_ms\":%llu,"
-				 "\"memory_bytes\":%llu,\"memory_limit\":%llu,\"shares\":%u}",
+				 "\"memory_bytes\":%llu,\"memory_limit\":%llu,\"shares\":%u,"
+				 "\"upload_rate\":%llu,\"upload_bytes\":%llu,\"upload_refused\":%llu}",
 				 i.status == SANDBOX_RUNNING && !s->owner_stopped ? "running" : "stopping",
 				 (unsigned long long)i.cpu_ms, (unsigned long long)i.throttled_ms,
 				 (unsigned long long)i.memory_bytes, (unsigned long long)i.memory_limit,
-				 i.shares);
+				 i.shares, (unsigned long long)i.upload_rate,
+				 (unsigned long long)i.upload_bytes, (unsigned long long)i.upload_refused);
 	}
-	ctl_json_out_fmt(o, "],\"apps_memory\":%llu,\"apps_memory_cap\":%llu",
-			 (unsigned long long)apps_memory(), (unsigned long long)g_apps_memory_cap);
+	ctl_json_out_fmt(o, "],\"apps_memory\":%llu,\"apps_memory_cap\":%llu,\"apps_upload\":%llu",
+			 (unsigned long long)apps_memory(), (unsigned long long)g_apps_memory_cap,
+			 (unsigned long long)app_allowance_total());
 }
 
 int mod_fog_sandbox_ctl_stop(const char *name)

@@ -337,8 +337,10 @@ static void op_app_stop(void *ctx, const struct ctl_json *req, struct ctl_reply 
 
 static void op_app_limits(void *ctx, const struct ctl_json *req, struct ctl_reply *r)
 {
-	uint64_t cpu = 0, period = 0, mem = 0;
+	uint64_t cpu = 0, period = 0, mem = 0, upload = 0;
 
+	if (ctl_json_get_u64(req, "upload", &upload)) /* bytes/s, 0 = no total */
+		mod_fog_sandbox_upload_total(upload);
 	ctl_json_get_u64(req, "cpu_permille", &cpu);
 	ctl_json_get_u64(req, "period_ms", &period);
 	ctl_json_get_u64(req, "memory", &mem);
@@ -372,8 +374,45 @@ static const struct ctl_op ctl_ops[] = {
 /* ---- the agent (QuickJS-ng, js_host.h): started after the data plane is ready ---- */
 
 #ifdef PEARFOG_WITH_JS
+/* Browsers' app channels (issue 7): rtc_server ↔ the agent (mod_fog_app_channel.c). */
+static void app_on_open(void *user, const char *channel, const char *app)
+{
+	mod_fog_app_channel_open(channel, app);
+}
+
+static void app_on_message(void *user, const char *channel, const char *text, size_t len)
+{
+	mod_fog_app_channel_message(channel, text, len);
+}
+
+static void app_on_close(void *user, const char *channel)
+{
+	mod_fog_app_channel_closed(channel);
+}
+
+static int app_send(void *user, const char *channel, const char *text, size_t len)
+{
+	struct daemon *d = user;
+
+	return rtc_server_app_send(d->rtc, channel, text, len);
+}
+
+static int app_close(void *user, const char *channel, const char *last, size_t len)
+{
+	struct daemon *d = user;
+
+	return rtc_server_app_close(d->rtc, channel, last, len);
+}
+
 static void agent_start(struct daemon *d)
 {
+	const struct rtc_app_hooks hooks = {
+		.on_open = app_on_open, .on_message = app_on_message, .on_close = app_on_close,
+	};
+	const struct mod_fog_app_io io = { .send = app_send, .close = app_close, .user = d };
+
+	rtc_server_set_app_hooks(d->rtc, &hooks);
+	mod_fog_app_channel_io(d->loop, &io);
 	d->js = js_host_start_daemon(d->loop, d->cfg.agent_js, d->cfg.config_file, ctl_ops,
 				     sizeof(ctl_ops) / sizeof(ctl_ops[0]), d);
 }
@@ -406,6 +445,8 @@ static void agent_stop(struct daemon *d)
 {
 	js_host_free(d->js);
 	d->js = NULL;
+	rtc_server_set_app_hooks(d->rtc, NULL);
+	mod_fog_app_channel_io(NULL, NULL);
 }
 #else
 static void agent_start(struct daemon *d)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 
+#include "app_channel.h"
 #include "channel.h"
 #include "chunk_proto.h"
 #include "crypto.h"
@@ -28,7 +29,7 @@
 #define RTC_SEND_LOW_WATER (128 * 1024) /* resume sending below this */
 #define RTC_HOUSEKEEPING_MS 1000
 #define RTC_CONNECT_TIMEOUT_MS 30000 /* offer accepted → DTLS up */
-#define RTC_MAX_CHANNELS 8 /* chunk channels per session */
+#define RTC_MAX_CHANNELS 8 /* chunk + app channels per session */
 #define RTC_ANSWER_CAP 4096
 #define RTC_ICE_TICK_MS 10	 /* while checks are pending (agents pace themselves, Ta) */
 #define RTC_ICE_IDLE_TICK_MS 250 /* otherwise: consent requests, STUN refreshes */
@@ -38,7 +39,11 @@ struct rtc_session;
 struct rtc_channel {
 	struct channel *ch;
 	struct rtc_session *sess;
-	struct chunk_sender sender;
+	enum app_channel_kind kind; /* by label (app_channel.h) */
+	struct chunk_sender sender; /* APP_CHANNEL_CHUNKS */
+	/* APP_CHANNEL_APP: messages waiting for SCTP room; close once sent (closing) */
+	struct app_msg_queue out;
+	bool closing;
 };
 
 struct rtc_session {
@@ -84,10 +89,12 @@ struct rtc_server {
 	socklen_t mapped_len;
 	struct loop_timer housekeeping, sctp_tick, reap, ice_tick;
 	uint64_t sctp_last_ms;
+	struct rtc_app_hooks app_hooks; /* app channels' events (pear-fogd: the agent) */
 	uint8_t frame[CHUNK_PROTO_DEFAULT_MAX_FRAME + CHUNK_PROTO_DATA_HDR_LEN];
 };
 
 static void session_pump(struct rtc_session *s);
+static void app_channel_gone(struct rtc_session *s, struct rtc_channel *rc);
 
 /* ---- session lifetime -------------------------------------------------------------- */
 
@@ -95,9 +102,12 @@ static void session_free(struct rtc_session *s)
 {
 	struct rtc_server *srv = s->srv;
 
-	for (size_t i = 0; i < RTC_MAX_CHANNELS; i++)
-		if (s->channels[i].ch)
+	for (size_t i = 0; i < RTC_MAX_CHANNELS; i++) {
+		if (s->channels[i].ch && s->channels[i].kind == APP_CHANNEL_CHUNKS)
 			chunk_sender_free(&s->channels[i].sender);
+		else if (s->channels[i].ch)
+			app_channel_gone(s, &s->channels[i]); /* no on_close after mgr_free */
+	}
 	if (s->chans)
 		channel_mgr_free(s->chans); /* frees the SCTP association too */
 	if (s->dtls)
@@ -146,6 +156,148 @@ static void session_kill(struct rtc_session *s, const char *why)
 	loop_timer_set(s->srv->loop, &s->srv->reap, 0);
 }
 
+/* ---- app channels (issue 7, docs/apps.md) ------------------------------------------ */
+
+/* "<session id>.<stream>": how the agent names an app channel. */
+static void app_channel_id(const struct rtc_session *s, const struct rtc_channel *rc,
+			   char out[RTC_APP_CHANNEL_ID_LEN + 1])
+{
+	snprintf(out, RTC_APP_CHANNEL_ID_LEN + 1, "%s.%u", s->id, (unsigned)channel_stream(rc->ch));
+}
+
+/* The channel is gone (closed, or its session freed): tell the hooks, drop the queue. */
+static void app_channel_gone(struct rtc_session *s, struct rtc_channel *rc)
+{
+	struct rtc_server *srv = s->srv;
+	char id[RTC_APP_CHANNEL_ID_LEN + 1];
+
+	app_channel_id(s, rc, id);
+	app_msg_queue_clear(&rc->out);
+	if (srv->app_hooks.on_close)
+		srv->app_hooks.on_close(srv->app_hooks.user, id);
+}
+
+/* Send queued app messages while SCTP has room (RFC 8831 §6.6: one JSON text per message,
+ * PPID 51).  false: the association is at its high-water mark (waiting_room set). */
+static bool app_channels_pump(struct rtc_session *s)
+{
+	for (size_t i = 0; i < RTC_MAX_CHANNELS; i++) {
+		struct rtc_channel *rc = &s->channels[i];
+		const struct app_msg *m;
+		int rc_send;
+
+		if (!rc->ch || rc->kind != APP_CHANNEL_APP)
+			continue;
+		while ((m = app_msg_queue_peek(&rc->out))) {
+			if (sctp_assoc_buffered(s->sctp) >= RTC_SEND_HIGH_WATER) {
+				s->waiting_room = true;
+				return false;
+			}
+			rc_send = channel_send(rc->ch, false, (const uint8_t *)m->data, m->len);
+			if (rc_send == SCTP_E_AGAIN) {
+				s->waiting_room = true;
+				return false;
+			}
+			if (rc_send < 0) {
+				log_warn("session %s: app send failed (%s); closing the channel", s->id,
+					 sctp_strerror(rc_send));
+				app_msg_queue_clear(&rc->out);
+				rc->closing = true;
+				break;
+			}
+			metrics_add(M_APP_MESSAGES_OUT, 1);
+			metrics_add(M_APP_BYTES_OUT, (int64_t)m->len);
+			app_msg_queue_pop(&rc->out);
+		}
+		if (rc->closing && !app_msg_queue_peek(&rc->out)) {
+			rc->closing = false; /* once: on_close follows the stream reset */
+			channel_close(rc->ch);
+		}
+	}
+	return true;
+}
+
+/* Close an app channel after a last text (a {"close": …} notice; NULL: none). */
+static void app_channel_close_with(struct rtc_channel *rc, const char *last, size_t len)
+{
+	if (rc->closing)
+		return;
+	if (last)
+		(void)app_msg_queue_push(&rc->out, last, len, true); /* ENOMEM: closed without */
+	rc->closing = true;
+	session_pump(rc->sess);
+}
+
+/* Bad input from the browser closes that channel only, with a notice it can show. */
+static void app_channel_refuse(struct rtc_channel *rc, const char *code, const char *detail)
+{
+	char msg[256];
+	int n = snprintf(msg, sizeof(msg), "{\"close\":{\"code\":\"%s\",\"detail\":\"%s\"}}", code,
+			 detail);
+
+	metrics_add(M_BAD_APP_MESSAGE, 1);
+	app_channel_close_with(rc, msg, (size_t)n);
+}
+
+static struct rtc_channel *app_channel_find(struct rtc_server *srv, const char *id)
+{
+	const char *dot = strrchr(id, '.');
+	char *end;
+	unsigned long stream;
+
+	if (!dot || (size_t)(dot - id) != RTC_SESSION_ID_LEN)
+		return NULL;
+	stream = strtoul(dot + 1, &end, 10);
+	if (*end || dot[1] == '\0' || stream > 65535)
+		return NULL;
+	for (uint32_t i = 0; i < srv->n_sessions; i++) {
+		struct rtc_session *s = srv->sessions[i];
+
+		if (s->dead || strncmp(s->id, id, RTC_SESSION_ID_LEN) != 0)
+			continue;
+		for (size_t j = 0; j < RTC_MAX_CHANNELS; j++) {
+			struct rtc_channel *rc = &s->channels[j];
+
+			if (rc->ch && rc->kind == APP_CHANNEL_APP && channel_stream(rc->ch) == stream)
+				return rc;
+		}
+	}
+	return NULL;
+}
+
+void rtc_server_set_app_hooks(struct rtc_server *srv, const struct rtc_app_hooks *h)
+{
+	if (h)
+		srv->app_hooks = *h;
+	else
+		memset(&srv->app_hooks, 0, sizeof(srv->app_hooks));
+}
+
+int rtc_server_app_send(struct rtc_server *srv, const char *id, const char *text, size_t len)
+{
+	struct rtc_channel *rc = app_channel_find(srv, id);
+	int rc_push;
+
+	if (!rc || rc->closing)
+		return -ENOENT;
+	if (len > APP_CHANNEL_MAX_MESSAGE + RTC_APP_FRAME_OVERHEAD)
+		return APP_CHANNEL_E_TOO_LARGE;
+	if ((rc_push = app_msg_queue_push(&rc->out, text, len, false)) < 0)
+		return rc_push;
+	session_pump(rc->sess);
+	return 0;
+}
+
+int rtc_server_app_close(struct rtc_server *srv, const char *id, const char *last, size_t len)
+{
+	struct rtc_channel *rc = app_channel_find(srv, id);
+
+	if (!rc)
+		return -ENOENT;
+	app_channel_close_with(rc, last, len);
+	return 0;
+}
+
 /* ---- chunk serving over a channel -------------------------------------------------- */
 
 static int fetch_chunk(void *ctx, const struct chunk_id *id, uint8_t **data, size_t *len)
@@ -179,6 +331,8 @@ static void session_pump(struct rtc_session *s)
 
 	if (s->dead || !s->sctp)
 		return;
+	if (!app_channels_pump(s))
+		return; /* SCTP is full (waiting_room) */
 	while (progress) {
 		progress = false;
 		for (size_t i = 0; i < RTC_MAX_CHANNELS; i++) {
@@ -186,7 +340,8 @@ static void session_pump(struct rtc_session *s)
 			size_t want, len = 0;
 			int rc_next;
 
-			if (!rc->ch || !(want = chunk_sender_want(&rc->sender)))
+			if (!rc->ch || rc->kind != APP_CHANNEL_CHUNKS ||
+			    !(want = chunk_sender_want(&rc->sender)))
 				continue;
 			/* A whole frame is admitted while the association holds less than the
 			 * high-water mark; its send buffer has room for one more frame beyond it,
@@ -239,12 +394,34 @@ static struct rtc_channel *channel_slot(struct rtc_session *s, struct channel *c
 static void on_channel_open(void *user, struct channel *ch)
 {
 	struct rtc_session *s = user;
-	struct rtc_channel *rc = channel_slot(s, NULL);
+	struct rtc_server *srv = s->srv;
+	struct rtc_channel *rc;
 	size_t max_frame = CHUNK_PROTO_DEFAULT_MAX_FRAME;
+	char app[APP_CHANNEL_NAME_MAX + 1], id[RTC_APP_CHANNEL_ID_LEN + 1];
+	enum app_channel_kind kind = app_channel_classify(channel_label(ch), app);
 
-	if (!rc) {
+	if (kind == APP_CHANNEL_UNKNOWN) {
+		/* RFC 8831 §6.7: closing resets the stream; the browser sees the channel close */
+		log_debug("session %s: channel '%s' refused (unknown label)", s->id, channel_label(ch));
+		metrics_add(M_CHANNELS_REFUSED, 1);
+		channel_close(ch);
+		return;
+	}
+	if (!(rc = channel_slot(s, NULL))) {
 		metrics_add(M_BAD_SCTP, 1);
 		channel_close(ch); /* more channels than we serve */
+		return;
+	}
+	rc->kind = kind;
+	if (kind == APP_CHANNEL_APP) {
+		rc->ch = ch;
+		rc->sess = s;
+		app_channel_id(s, rc, id);
+		log_debug("session %s: app channel %s to '%s'", s->id, id, app);
+		if (srv->app_hooks.on_open)
+			srv->app_hooks.on_open(srv->app_hooks.user, id, app);
+		else
+			app_channel_refuse(rc, "no_apps", "this node runs no apps");
 		return;
 	}
 	/* A frame must fit the browser's a=max-message-size (RFC 8841 §6.1). */
@@ -266,6 +443,21 @@ static void on_channel_message(void *user, struct channel *ch, bool binary, cons
 
 	if (!rc)
 		return;
+	if (rc->kind == APP_CHANNEL_APP) {
+		char id[RTC_APP_CHANNEL_ID_LEN + 1];
+
+		if (rc->closing)
+			return;
+		if (binary)
+			return app_channel_refuse(rc, "bad_message", "binary message (text JSON only)");
+		if (len > APP_CHANNEL_MAX_MESSAGE)
+			return app_channel_refuse(rc, "too_large", "message over 65536 bytes");
+		metrics_add(M_APP_MESSAGES_IN, 1);
+		app_channel_id(s, rc, id);
+		if (s->srv->app_hooks.on_message)
+			s->srv->app_hooks.on_message(s->srv->app_hooks.user, id, (const char *)data, len);
+		return;
+	}
 	if (!binary) {
 		metrics_add(M_BAD_CHUNK_REQ, 1);
 		return;
@@ -288,7 +480,10 @@ static void on_channel_close(void *user, struct channel *ch)
 
 	if (!rc)
 		return;
-	chunk_sender_free(&rc->sender);
+	if (rc->kind == APP_CHANNEL_APP)
+		app_channel_gone(s, rc);
+	else
+		chunk_sender_free(&rc->sender);
 	memset(rc, 0, sizeof(*rc));
 }
 

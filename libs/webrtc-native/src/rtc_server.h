@@ -69,6 +69,30 @@ const char *rtc_server_reachability(const struct rtc_server *s);
  * an IPv6 socket).  0 or -1. */
 int rtc_parse_hostport(const char *s, int family, struct sockaddr_storage *ss, socklen_t *len);
 
+/* ---- app channels (issue 7, docs/apps.md) ------------------------------------------------
+ * A browser's channel labelled "pear-fog-app:<name>" (app_channel.h) is an app channel,
+ * named "<session id>.<stream>".  Its text messages (≤ APP_CHANNEL_MAX_MESSAGE bytes; binary
+ * or larger ones close it with a {"close":{"code","detail"}} notice) go to on_message; the
+ * owner answers with rtc_server_app_send (queued per channel up to APP_CHANNEL_MAX_QUEUED
+ * bytes, sent under SCTP back-pressure) and ends it with rtc_server_app_close.  Hooks run
+ * inside the SCTP callback chain: they must not call back into rtc_server (defer).  Without
+ * an on_open hook app channels are refused ("no_apps"); unknown labels are closed and
+ * counted (pearfog_channels_refused_total). */
+#define RTC_APP_CHANNEL_ID_LEN (RTC_SESSION_ID_LEN + 6)
+#define RTC_APP_FRAME_OVERHEAD 64 /* bytes a frame may add around an app's JSON */
+struct rtc_app_hooks {
+	void (*on_open)(void *user, const char *channel, const char *app);
+	void (*on_message)(void *user, const char *channel, const char *text, size_t len);
+	void (*on_close)(void *user, const char *channel); /* also when the session ends */
+	void *user;
+};
+void rtc_server_set_app_hooks(struct rtc_server *s, const struct rtc_app_hooks *h);
+/* Queue one text message.  0; -ENOENT (no such channel, or closing);
+ * APP_CHANNEL_E_TOO_LARGE; APP_CHANNEL_E_QUEUE_FULL (the browser does not read). */
+int rtc_server_app_send(struct rtc_server *s, const char *channel, const char *text, size_t len);
+/* Close after the queued messages and `last` (NULL: none).  0 or -ENOENT. */
+int rtc_server_app_close(struct rtc_server *s, const char *channel, const char *last, size_t len);
+
 void rtc_server_set_limits(struct rtc_server *s, uint64_t upload_rate, uint64_t peer_rate);
 void rtc_server_set_sharing(struct rtc_server *s, bool sharing);
 /* Append `,"peer_ids":["…",…]`, the ids of the open sessions (the control protocol is

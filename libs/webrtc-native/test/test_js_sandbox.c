@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "app_channel.h"
 #include "js_sandbox.h"
 #include "test.h"
 
@@ -269,6 +270,88 @@ TEST(app_capabilities)
 	sandbox_free(a);
 }
 
+/* Messages queued while the app is busy are all delivered, in order (the inbox once freed
+ * the rest of its chain with the message it delivered). */
+TEST(app_inbox_burst_in_order)
+{
+	struct sandbox *a = app("burst",
+				"let n = 0; pear.onMessage(m => { n++; if (m === 9) pear.post(n) });"
+				"pear.post('ready')",
+				0, SANDBOX_CAP_MESSAGES, 4 << 20);
+	char *s = next_post(a), num[16];
+
+	CHECK_EQ_STR(s, "\"ready\"");
+	free(s);
+	for (int i = 0; i < 10; i++) {
+		snprintf(num, sizeof(num), "%d", i);
+		CHECK_EQ_INT(sandbox_post(a, num, strlen(num)), 0);
+	}
+	s = next_post(a);
+	CHECK_EQ_STR(s, "10");
+	free(s);
+	sandbox_free(a);
+}
+
+/* pear.send: JSON to a browser within the upload allowance; typed refusals past it. */
+TEST(app_send_allowance)
+{
+	const char *src =
+		"const r = [];"
+		"pear.send(7, {hi: 1});"
+		"try { pear.send(7, 'x'.repeat(70000)) } catch (e) { r.push(e.code) }"
+		"try { pear.send(0, 1) } catch (e) { r.push(e.name) }"
+		"let sent = 0, code = 'none', retry = -1;"
+		"for (;;) { try { pear.send(7, 'y'.repeat(998)); sent++ } catch (e) {"
+		"  code = e.code; retry = e.retryMs; break } }"
+		"pear.post([r, sent, code, retry > 0 && retry <= 100]);";
+	struct sandbox_config c = { .kind = SANDBOX_APP, .name = "send", .source = src,
+				    .source_len = strlen(src), .memory_limit = 4 << 20,
+				    .caps = SANDBOX_CAP_MESSAGES, .upload_rate = 10000 };
+	struct sandbox_event ev;
+	struct sandbox_info info;
+	int err, sends = 0;
+	struct sandbox *a;
+	char *s = NULL;
+
+	app_allowance_set_total(0, 0);
+	a = sandbox_new(&c, &err);
+	CHECK(a != NULL);
+	if (!a)
+		return;
+	/* 10 KB/s, a bucket of one whole message (64 KiB): {"hi":1} then 65 sends of 1000
+	 * bytes ("y"×998 quoted) fit, the next is over the app's allowance. */
+	while (wait_event(a, 3000, &ev)) {
+		if (ev.type == SANDBOX_EV_SEND) {
+			CHECK_EQ_INT(ev.id, 7);
+			if (sends++ == 0)
+				CHECK_EQ_STR(ev.data, "{\"hi\":1}");
+		} else if (ev.type == SANDBOX_EV_POST) {
+			s = ev.data;
+			break;
+		}
+		free(ev.data);
+	}
+	CHECK_EQ_STR(s, "[[\"too_large\",\"TypeError\"],65,\"over_allowance\",true]");
+	CHECK_EQ_INT(sends, 66);
+	free(s);
+	sandbox_get_info(a, &info);
+	CHECK_EQ_INT(info.upload_rate, 10000);
+	CHECK_EQ_INT(info.upload_bytes, 8 + 65 * 1000);
+	CHECK_EQ_INT(info.upload_refused, 2); /* too large, over the allowance */
+	sandbox_free(a);
+
+	/* uploadKiBps 0: every send is refused, typed. */
+	c.source = "try { pear.send(1, 1) } catch (e) { pear.post(e.code) }";
+	c.source_len = strlen(c.source);
+	c.upload_rate = 0;
+	a = sandbox_new(&c, &err);
+	s = next_post(a);
+	CHECK_EQ_STR(s, "\"no_allowance\"");
+	free(s);
+	sandbox_free(a);
+	app_allowance_set_total(APP_CHANNEL_TOTAL_DEFAULT, 0);
+}
+
 /* A memory hog ends with "memory"; its neighbour keeps answering. */
 TEST(memory_hog_stopped_neighbour_fine)
 {
@@ -322,6 +405,8 @@ int main(void)
 	RUN(stop_busy_app_fast);
 	RUN(app_messages_and_timers);
 	RUN(app_capabilities);
+	RUN(app_inbox_burst_in_order);
+	RUN(app_send_allowance);
 	RUN(memory_hog_stopped_neighbour_fine);
 	RUN(app_script_throw_fails);
 	return test_summary();

@@ -7,6 +7,8 @@
 //                              # in the file: src/agent/config.ts). Default 64M.
 //   option apps_path '/mnt/sda1/pear-fog-apps'  # per-app storage. Default <agent_staging>/apps.
 //   option apps_wifi '0'       # apps may ask for the Wi-Fi context (boolean). Default 0.
+//   option apps_upload '1024'  # all apps' messages to browsers together, KiB/s (0 = no total
+//                              # beyond each app's manifest uploadKiBps). Default 1024.
 //
 // A bad value is an error naming the option (the agent then restarts with backoff, like any
 // other bad option).
@@ -15,10 +17,19 @@ import { getOption, type UciSection } from "../../agent/uci/uci";
 import type { AppManagerOptions } from "../../agent/apps";
 
 /** The option names this file reads (the shipped config lists them: test/openwrt/config). */
-export const APP_UCI_OPTIONS = ["apps", "apps_cpu", "apps_memory", "apps_path", "apps_wifi"];
+export const APP_UCI_OPTIONS = [
+  "apps",
+  "apps_cpu",
+  "apps_memory",
+  "apps_path",
+  "apps_wifi",
+  "apps_upload",
+];
+/** apps_upload's largest value, KiB/s (1 GiB/s). */
+export const APPS_UPLOAD_MAX_KIBPS = 1 << 20;
 
 export interface AppUciOptions {
-  limits: { cpuPermille?: number; memoryBytes?: number };
+  limits: { cpuPermille?: number; memoryBytes?: number; uploadBytesPerSec?: number };
   manager: Partial<Omit<AppManagerOptions, "httpBase">>;
 }
 
@@ -41,6 +52,14 @@ export function appOptionsFromUci(sec: UciSection | undefined): AppUciOptions {
       throw new ConfigError("apps_cpu", cpu, "expected a permille of one core in 1..64000");
     }
     o.limits.cpuPermille = n;
+  }
+  const upload = get("apps_upload");
+  if (upload !== undefined) {
+    const n = Number(upload);
+    if (!/^[0-9]+$/.test(upload) || n > APPS_UPLOAD_MAX_KIBPS) {
+      throw new ConfigError("apps_upload", upload, `expected KiB/s in 0..${APPS_UPLOAD_MAX_KIBPS}`);
+    }
+    o.limits.uploadBytesPerSec = n * 1024;
   }
   const mem = get("apps_memory");
   if (mem !== undefined) o.limits.memoryBytes = parseSize("apps_memory", mem);

@@ -129,6 +129,8 @@ declare module "pear-fog:native" {
     | [type: "started"]
     | [type: "post", json: string]
     | [type: "fetch", url: string, reqId: number]
+    /** pear.send(browserId, value): the value's JSON (within the upload allowance). */
+    | [type: "send", json: string, browserId: number]
     /** Last, exactly once: status "stopped", "owner_stopped", "memory", "throw", "error". */
     | [type: "exit", status: string, message: string];
   export interface AppStartOptions {
@@ -143,6 +145,8 @@ declare module "pear-fog:native" {
     storageDir?: string;
     storageQuota?: number;
     fetchHosts?: string[];
+    /** pear.send allowance, bytes/s (0 or absent: sends refused with "no_allowance"). */
+    uploadBytesPerSec?: number;
   }
   /** Start an app sandbox; throws a FogError (op "app_start", code "bad_request", "over_capacity"). */
   export function appStart(opts: AppStartOptions, onEvent: (...ev: AppEvent) => void): number;
@@ -162,6 +166,9 @@ declare module "pear-fog:native" {
     memoryBytes: number;
     memoryLimit: number;
     shares: number;
+    uploadRate: number;
+    uploadBytes: number;
+    uploadRefused: number;
   }
   export function appInfo(id: number): AppInfo | null;
   /** The app's recent console output (a 16 KiB ring). */
@@ -171,5 +178,17 @@ declare module "pear-fog:native" {
     cpuPermille?: number;
     periodMs?: number;
     memoryBytes?: number;
+    /** All apps' sends to browsers together, bytes/s; 0 = no total. Absent: unchanged. */
+    uploadBytesPerSec?: number;
   }): void;
+  export type AppChannelEvent =
+    | [type: "open", channel: string, app: string]
+    | [type: "message", channel: string, text: string]
+    | [type: "close", channel: string];
+  /** Browsers' app channels (rtc_server.h, mod_fog_app_channel.c); undefined clears. */
+  export function appChannels(onEvent: ((...ev: AppChannelEvent) => void) | undefined): void;
+  /** Queue text on an app channel; throws code "closed", "too_large", "queue_full". */
+  export function appChannelSend(channel: string, text: string): void;
+  /** Close after `last`; false if no such channel. */
+  export function appChannelClose(channel: string, last?: string): boolean;
 }

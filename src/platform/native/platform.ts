@@ -205,6 +205,7 @@ export const nativeApps: AppHost = {
         if (ev[0] === "started") onEvent({ type: "started" });
         else if (ev[0] === "post") onEvent({ type: "post", json: ev[1] });
         else if (ev[0] === "fetch") onEvent({ type: "fetch", url: ev[1], req: ev[2] });
+        else if (ev[0] === "send") onEvent({ type: "send", json: ev[1], to: ev[2] });
         else onEvent({ type: "exit", status: ev[1], message: ev[2] });
       });
     } catch (e) {
@@ -215,6 +216,23 @@ export const nativeApps: AppHost = {
   reply: (id, req, ok, json) => fog.appReply(id, req, ok, json),
   stop: (id) => fog.appStop(id),
   logs: (id) => fog.appLogs(id),
+  channels(onEvent) {
+    if (!onEvent) return fog.appChannels(undefined);
+    fog.appChannels((...ev) => {
+      if (ev[0] === "open") onEvent({ type: "open", channel: ev[1], app: ev[2] });
+      else if (ev[0] === "message") onEvent({ type: "message", channel: ev[1], text: ev[2] });
+      else onEvent({ type: "close", channel: ev[1] });
+    });
+  },
+  channelSend(channel, text) {
+    try {
+      fog.appChannelSend(channel, text);
+    } catch (e) {
+      throw platformError("app_channel_send", e);
+    }
+  },
+  channelClose: (channel, last) =>
+    last === undefined ? fog.appChannelClose(channel) : fog.appChannelClose(channel, last),
 };
 
 /** Platform.runTask on pear-fogd: a sandbox thread per task (fog.runTask, js_sandbox.h). */

@@ -343,6 +343,19 @@ return view.extend({
     o.placeholder = "64M";
     o.depends("apps", "1");
 
+    o = s.taboption(
+      "apps",
+      form.Value,
+      "apps_upload",
+      _("Upload for all apps"),
+      _(
+        "KiB/s that all apps' messages to browsers may use together (0: only each app's own allowance).",
+      ),
+    );
+    o.datatype = "range(0,1048576)";
+    o.placeholder = "1024";
+    o.depends("apps", "1");
+
     o = s.taboption("apps", form.Value, "apps_path", _("App storage directory"));
     o.validate = validatePath;
     o.depends("apps", "1");

@@ -1,0 +1,199 @@
+// Browsers ↔ apps over the data channel (issue 7, docs/apps.md "Messages to browsers"): a real
+// coordinator deploys apps to a real pear-fogd (ASan+UBSan, embedded agent); a libwebrtc peer
+// (@roamhq/wrtc) opens "pear-fog-app:<name>" channels beside its chunk channel on one peer
+// connection. Echo round trip; a pushing app held to its uploadKiBps (bytes/s measured at the
+// receiver); refusals (no `messages`, not running, unknown label); bad messages close only their
+// channel; chunks still flow on the same connection.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { randomChunk, sha256Hex } from "../support/pear-fogd";
+import { connectWrtcPeer, type WrtcDc, type WrtcPeer } from "../support/wrtc-peer";
+import { startAppsWorld, until, type AppsWorld } from "./world";
+
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+const hex2bytes = (h: string) => Uint8Array.from(Buffer.from(h, "hex"));
+
+/** An app channel on a wrtc peer, recording what arrives and when it closes. */
+export interface AppChan {
+  dc: WrtcDc;
+  got: { at: number; text: string }[];
+  closed: Promise<void>;
+  isClosed(): boolean;
+}
+
+export async function openAppChannel(peer: WrtcPeer, label: string): Promise<AppChan> {
+  const dc = peer.pc.createDataChannel(label, { ordered: true });
+  const got: { at: number; text: string }[] = [];
+  let isClosed = false;
+  const closed = new Promise<void>((r) => {
+    dc.onclose = () => {
+      isClosed = true;
+      r();
+    };
+  });
+  dc.onmessage = (e: { data: unknown }) => {
+    got.push({ at: performance.now(), text: String(e.data) });
+  };
+  // On a connected peer connection libwebrtc opens a new channel at once (readyState "open",
+  // no open event): the DCEP OPEN is on its way and messages may follow it (RFC 8832 §6).
+  await new Promise<void>((resolve, reject) => {
+    if (dc.readyState === "open") return resolve();
+    const t = setTimeout(() => reject(new Error(`${label} did not open`)), 10_000);
+    dc.onopen = () => {
+      clearTimeout(t);
+      resolve();
+    };
+  });
+  return { dc, got, closed, isClosed: () => isClosed };
+}
+
+const ECHO = `
+pear.onMessage((msg) => {
+  const b = msg.browser;
+  if (b && b.data !== undefined) pear.send(b.id, { echo: b.data });
+});`;
+
+// Pushes ~4 KB messages to every open browser as fast as its allowance lets it.
+const PUSHER = `
+const peers = new Set();
+const blob = "x".repeat(4000);
+let seq = 0, scheduled = false;
+function pump() {
+  scheduled = false;
+  while (peers.size > 0) {
+    for (const id of peers) {
+      try {
+        pear.send(id, { seq: seq++, blob });
+      } catch (e) {
+        if (e.code === "over_allowance" || e.code === "over_total" || e.code === "busy") {
+          scheduled = true;
+          setTimeout(pump, e.retryMs || 5);
+          return;
+        }
+        throw e;
+      }
+    }
+  }
+}
+pear.onMessage((msg) => {
+  const b = msg.browser;
+  if (!b) return;
+  if (b.open) peers.add(b.id);
+  if (b.close) peers.delete(b.id);
+  if (!scheduled) pump();
+});`;
+
+const PUSH_KIBPS = 32;
+
+describe("browsers ↔ apps over the data channel", () => {
+  let w: AppsWorld;
+  let peer: WrtcPeer;
+
+  beforeAll(async () => {
+    w = await startAppsWorld();
+    const res = { memoryMiB: 4, cpuShares: 1024, storageMiB: 0 };
+    const deploy = async (name: string, src: string, uploadKiBps: number, messages: boolean) => {
+      const bundle = enc(src);
+      const m = w.manifest(
+        {
+          name,
+          version: "1.0.0",
+          resources: { ...res, uploadKiBps },
+          capabilities: messages ? { messages: true } : {},
+        },
+        bundle,
+      );
+      const r = await w.api("POST", "/api/apps", w.deployBody(m, bundle));
+      expect(r.status).toBe(202);
+    };
+    await deploy("echo", ECHO, 256, true);
+    await deploy("pusher", PUSHER, PUSH_KIBPS, true);
+    await deploy("quiet", "console.log('no messages');", 0, false);
+    for (const n of ["echo", "pusher", "quiet"]) await w.waitApp(n, (a) => a.state === "running");
+    peer = await connectWrtcPeer(w.d);
+  }, 120_000);
+  afterAll(async () => {
+    peer?.pc.close();
+    await w?.close();
+  });
+
+  it("echo: browser → app → browser, several channels on one connection", async () => {
+    const a = await openAppChannel(peer, "pear-fog-app:echo");
+    const b = await openAppChannel(peer, "pear-fog-app:echo");
+    a.dc.send(JSON.stringify({ hello: "a", n: [1, 2, 3] }));
+    b.dc.send('"from b"');
+    await until("both echoes", () => a.got.length >= 1 && b.got.length >= 1);
+    expect(JSON.parse(a.got[0]!.text)).toEqual({ m: { echo: { hello: "a", n: [1, 2, 3] } } });
+    expect(JSON.parse(b.got[0]!.text)).toEqual({ m: { echo: "from b" } });
+    // Round trips one after another.
+    for (let i = 0; i < 20; i++) {
+      a.dc.send(String(i));
+      await until(`echo ${i}`, () => a.got.length >= i + 2);
+    }
+    expect(a.got.slice(1).map((g) => JSON.parse(g.text).m.echo)).toEqual(
+      Array.from({ length: 20 }, (_, i) => i),
+    );
+    a.dc.close();
+    b.dc.close();
+  }, 30_000);
+
+  it("a pushing app is held to its uploadKiBps at the receiver (±15 %)", async () => {
+    const c = await openAppChannel(peer, "pear-fog-app:pusher");
+    await until("the first push", () => c.got.length > 0);
+    const t0 = c.got[0]!.at;
+    // Past the bucket's first burst (64 KiB = 2 s at 32 KiB/s), measure 3 s.
+    const from = t0 + 2500;
+    const to = from + 3000;
+    await new Promise((r) => setTimeout(r, to - performance.now() + 50));
+    const bytes = c.got
+      .filter((g) => g.at >= from && g.at < to)
+      .reduce((n, g) => n + g.text.length, 0);
+    const rate = bytes / 3 / 1024;
+    expect(rate).toBeGreaterThan(PUSH_KIBPS * 0.85);
+    expect(rate).toBeLessThan(PUSH_KIBPS * 1.15);
+    const seqs = c.got.map((g) => (JSON.parse(g.text) as { m: { seq: number } }).m.seq);
+    expect(seqs).toEqual([...seqs].sort((x, y) => x - y)); // ordered, nothing lost
+    const list = await w.d.ctl.request("app_list");
+    const pusher = (list.apps as Record<string, unknown>[]).find((a) => a.name === "pusher")!;
+    expect(pusher.upload_rate).toBe(PUSH_KIBPS * 1024);
+    expect(pusher.upload_bytes as number).toBeGreaterThan(bytes);
+    expect(pusher.upload_refused as number).toBeGreaterThan(0);
+    expect(list.apps_upload).toBe(1024 * 1024);
+    c.dc.close();
+  }, 30_000);
+
+  it("refuses an app without `messages`, an app not running here, and unknown labels", async () => {
+    const quiet = await openAppChannel(peer, "pear-fog-app:quiet");
+    await quiet.closed;
+    expect(JSON.parse(quiet.got[0]!.text).close.code).toBe("no_messages");
+    const ghost = await openAppChannel(peer, "pear-fog-app:ghost");
+    await ghost.closed;
+    expect(JSON.parse(ghost.got[0]!.text).close.code).toBe("not_running");
+    const before = (await w.d.ctl.request("status")).channels_refused_total as number;
+    const chat = peer.pc.createDataChannel("chat");
+    await new Promise<void>((r) => (chat.onclose = () => r()));
+    const after = (await w.d.ctl.request("status")).channels_refused_total as number;
+    expect(after).toBe(before + 1);
+  }, 30_000);
+
+  it("a malformed or oversized message closes only its channel; chunks still flow", async () => {
+    const good = await openAppChannel(peer, "pear-fog-app:echo");
+    const notJson = await openAppChannel(peer, "pear-fog-app:echo");
+    const big = await openAppChannel(peer, "pear-fog-app:echo");
+    const binary = await openAppChannel(peer, "pear-fog-app:echo");
+    notJson.dc.send("{not json");
+    big.dc.send(JSON.stringify("y".repeat(70_000)));
+    binary.dc.send(new Uint8Array([1, 2, 3]));
+    await Promise.all([notJson.closed, big.closed, binary.closed]);
+    expect(JSON.parse(notJson.got[0]!.text).close.code).toBe("bad_message");
+    expect(JSON.parse(big.got[0]!.text).close.code).toBe("too_large");
+    expect(JSON.parse(binary.got[0]!.text).close.code).toBe("bad_message");
+    good.dc.send('"still here"');
+    await until("echo on the good channel", () => good.got.length > 0);
+    expect(JSON.parse(good.got[0]!.text)).toEqual({ m: { echo: "still here" } });
+    expect(good.isClosed()).toBe(false);
+    const chunk = randomChunk(200_000);
+    const id = await w.d.putChunk(chunk);
+    expect(sha256Hex(await peer.client.get(hex2bytes(id)))).toBe(id);
+    good.dc.close();
+  }, 30_000);
+});
