@@ -670,20 +670,31 @@ static JSValue app_on_message(JSContext *ctx, JSValueConst this_val, int argc, J
 	return JS_UNDEFINED;
 }
 
+/* JSON.stringify(v) as a C string (JS_FreeCString it), or NULL with an exception thrown
+ * (a TypeError naming `what` when v has no JSON form). */
+static const char *json_of(JSContext *ctx, JSValueConst v, const char *what, size_t *len)
+{
+	JSValue str = JS_JSONStringify(ctx, v, JS_UNDEFINED, JS_UNDEFINED);
+	const char *s;
+
+	if (JS_IsException(str))
+		return NULL;
+	if (JS_IsUndefined(str)) {
+		JS_ThrowTypeError(ctx, "%s: value is not JSON", what);
+		return NULL;
+	}
+	s = JS_ToCStringLen(ctx, len, str);
+	JS_FreeValue(ctx, str);
+	return s;
+}
+
 static JSValue app_post(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
 	struct sandbox *sb = sb_of(ctx);
-	JSValue str = JS_JSONStringify(ctx, argv[0], JS_UNDEFINED, JS_UNDEFINED);
-	const char *s;
 	size_t len;
+	const char *s = json_of(ctx, argv[0], "pear.post(value)", &len);
 	struct sb_msg *m;
 
-	if (JS_IsException(str))
-		return str;
-	if (JS_IsUndefined(str))
-		return JS_ThrowTypeError(ctx, "pear.post(value): value is not JSON");
-	s = JS_ToCStringLen(ctx, &len, str);
-	JS_FreeValue(ctx, str);
 	if (!s)
 		return JS_EXCEPTION;
 	if (len > SANDBOX_MAX_MESSAGE) {
@@ -779,7 +790,7 @@ static JSValue app_send(JSContext *ctx, JSValueConst this_val, int argc, JSValue
 {
 	struct sandbox *sb = sb_of(ctx);
 	uint32_t to;
-	JSValue str, e;
+	JSValue e;
 	const char *s;
 	size_t len;
 	uint64_t retry;
@@ -788,14 +799,7 @@ static JSValue app_send(JSContext *ctx, JSValueConst this_val, int argc, JSValue
 
 	if (!JS_IsNumber(argv[0]) || JS_ToUint32(ctx, &to, argv[0]) < 0 || to == 0)
 		return JS_ThrowTypeError(ctx, "pear.send(browser, value): browser is an id from onMessage");
-	str = JS_JSONStringify(ctx, argv[1], JS_UNDEFINED, JS_UNDEFINED);
-	if (JS_IsException(str))
-		return str;
-	if (JS_IsUndefined(str))
-		return JS_ThrowTypeError(ctx, "pear.send(browser, value): value is not JSON");
-	s = JS_ToCStringLen(ctx, &len, str);
-	JS_FreeValue(ctx, str);
-	if (!s)
+	if (!(s = json_of(ctx, argv[1], "pear.send(browser, value)", &len)))
 		return JS_EXCEPTION;
 	rc = app_allowance_take(&sb->upload, len, mono_ns() / 1000000u, &retry);
 	if (rc != APP_CHANNEL_OK) {

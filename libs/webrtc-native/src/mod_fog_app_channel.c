@@ -203,20 +203,33 @@ JSValue mod_fog_app_channels(JSContext *ctx, JSValueConst this_val, int argc, JS
 	return JS_UNDEFINED;
 }
 
+/* (channel, text) arguments as C strings; text optional (absent: NULL).  false: an
+ * exception is pending, nothing to free. */
+static bool channel_args(JSContext *ctx, int argc, JSValueConst *argv, bool text_required,
+			 const char **ch, const char **text, size_t *len)
+{
+	*text = NULL;
+	*len = 0;
+	if (!(*ch = JS_ToCString(ctx, argv[0])))
+		return false;
+	if ((text_required || (argc > 1 && JS_IsString(argv[1]))) &&
+	    !(*text = JS_ToCStringLen(ctx, len, argv[1]))) {
+		JS_FreeCString(ctx, *ch);
+		return false;
+	}
+	return true;
+}
+
 /* appChannelSend(channel, text) */
 JSValue mod_fog_app_channel_send(JSContext *ctx, JSValueConst this_val, int argc,
 				 JSValueConst *argv)
 {
-	const char *ch = JS_ToCString(ctx, argv[0]), *text = NULL;
+	const char *ch, *text;
 	size_t len;
 	int rc = -ENOENT;
 
-	if (!ch)
+	if (!channel_args(ctx, argc, argv, true, &ch, &text, &len))
 		return JS_EXCEPTION;
-	if (!(text = JS_ToCStringLen(ctx, &len, argv[1]))) {
-		JS_FreeCString(ctx, ch);
-		return JS_EXCEPTION;
-	}
 	if (g.io.send)
 		rc = g.io.send(g.io.user, ch, text, len);
 	JS_FreeCString(ctx, ch);
@@ -234,16 +247,12 @@ JSValue mod_fog_app_channel_send(JSContext *ctx, JSValueConst this_val, int argc
 JSValue mod_fog_app_channel_close(JSContext *ctx, JSValueConst this_val, int argc,
 				  JSValueConst *argv)
 {
-	const char *ch = JS_ToCString(ctx, argv[0]), *last = NULL;
-	size_t len = 0;
+	const char *ch, *last;
+	size_t len;
 	int rc = -ENOENT;
 
-	if (!ch)
+	if (!channel_args(ctx, argc, argv, false, &ch, &last, &len))
 		return JS_EXCEPTION;
-	if (argc > 1 && JS_IsString(argv[1]) && !(last = JS_ToCStringLen(ctx, &len, argv[1]))) {
-		JS_FreeCString(ctx, ch);
-		return JS_EXCEPTION;
-	}
 	if (g.io.close)
 		rc = g.io.close(g.io.user, ch, last, len);
 	JS_FreeCString(ctx, ch);
