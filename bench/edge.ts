@@ -2,11 +2,16 @@
 // (release build, embedded agent), CPU-share convergence, the memory limit, and the data plane
 // under two busy apps. Anchors: ParaDrop's published figures (deploy 527 s, start 5 s, stop
 // 17 s, delete 7 s, share balance 11 s) — published, not measured here; the data-plane anchor
-// (chunk fetch with no apps) is measured in the same run.
+// (chunk fetch with no apps) is measured in the same run. Messages to browsers (a libwebrtc
+// peer, @roamhq/wrtc): browser → app → browser round trip against a chunk request's round trip
+// on the same connection (measured in the same run), and a pushing app's rate at the receiver
+// over its uploadKiBps.
 //
 //   npm run bench -- edge [--json]
 import { report } from "./report";
+import { ECHO_APP, openAppChannel, PUSHER_APP } from "../test/apps/app-peer";
 import { startAppsWorld, until, type AppsWorld } from "../test/apps/world";
+import { connectWrtcPeer } from "../test/support/wrtc-peer";
 
 const RUNS = 5;
 const PUBLISHED = { deploy: 527_000, start: 5_000, stop: 17_000, delete: 7_000, converge: 11_000 };
@@ -134,6 +139,67 @@ async function chunkLatency(w: AppsWorld, id: string, n = 60): Promise<number> {
   return median(ts);
 }
 
+async function deployMessaging(w: AppsWorld, name: string, src: string, kibps: number) {
+  const b = enc(src);
+  const m = w.manifest(
+    {
+      name,
+      version: "1.0.0",
+      resources: { ...res, uploadKiBps: kibps },
+      capabilities: { messages: true },
+    },
+    b,
+  );
+  await w.api("POST", "/api/apps", w.deployBody(m, b));
+  await w.waitApp(name, (a) => a.state === "running");
+}
+
+/** p50 ms of n browser → app → browser round trips, and of n 1-byte chunk requests. */
+async function messageRtt(w: AppsWorld, n = 200): Promise<{ app: number; chunk: number }> {
+  await deployMessaging(w, "bench-echo", ECHO_APP, 1024);
+  const peer = await connectWrtcPeer(w.d);
+  try {
+    const ch = await openAppChannel(peer, "pear-fog-app:bench-echo");
+    const app: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now();
+      ch.dc.send(String(i));
+      await ch.received(i + 1);
+      app.push(performance.now() - t0);
+    }
+    const tiny = Uint8Array.from(Buffer.from(await w.d.putChunk(new Uint8Array([7])), "hex"));
+    const chunk: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now();
+      await peer.client.get(tiny);
+      chunk.push(performance.now() - t0);
+    }
+    return { app: median(app), chunk: median(chunk) };
+  } finally {
+    peer.pc.close();
+  }
+}
+
+/** A pushing app's bytes/s at the receiver over its allowance (steady state, 4 s). */
+async function allowanceRatio(w: AppsWorld, kibps = 256): Promise<number> {
+  await deployMessaging(w, "bench-push", PUSHER_APP, kibps);
+  const peer = await connectWrtcPeer(w.d);
+  try {
+    const ch = await openAppChannel(peer, "pear-fog-app:bench-push");
+    await until("the first push", () => ch.got.length > 0);
+    // Past the first burst (a quarter second of the rate, at least 64 KiB).
+    const from = ch.got[0]!.at + 1000;
+    const to = from + 4000;
+    await new Promise((r) => setTimeout(r, to - performance.now() + 50));
+    const bytes = ch.got
+      .filter((g) => g.at >= from && g.at < to)
+      .reduce((s, g) => s + g.text.length, 0);
+    return bytes / 4 / 1024 / kibps;
+  } finally {
+    peer.pc.close();
+  }
+}
+
 async function main(): Promise<void> {
   const w = await startAppsWorld("release");
   try {
@@ -191,6 +257,16 @@ async function main(): Promise<void> {
 
     const mem = await memoryLimit(w);
     report({ metric: "app_memory_limit_exact", value: mem.exact, unit: "bool" });
+
+    const rtt = await messageRtt(w);
+    report({
+      metric: "app_message_rtt_ms",
+      value: rtt.app,
+      unit: "ms",
+      anchor: "chunk_rtc_rtt_p50_ms_same_connection",
+      anchor_value: rtt.chunk,
+    });
+    report({ metric: "app_upload_allowance_ratio", value: await allowanceRatio(w), unit: "x" });
   } finally {
     await w.close();
   }

@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { signApp, type AppNodeToCoordinator } from "../protocol/app";
 import { keyPairFromSeed } from "../protocol/ed25519";
-import type { AppHost, AppSandboxEvent, AppSandboxOptions, Platform } from "../platform/platform";
+import type {
+  AppChannelEvent,
+  AppHost,
+  AppSandboxEvent,
+  AppSandboxOptions,
+  Platform,
+} from "../platform/platform";
 import { APP_MANAGER_DEFAULTS, AppManager } from "./apps";
 
 const dev = keyPairFromSeed(new Uint8Array(32).fill(9));
@@ -44,7 +50,7 @@ function world(over: Partial<typeof APP_MANAGER_DEFAULTS> = {}) {
     httpBase: "http://c",
   });
   const settle = () => new Promise((r) => setTimeout(r, 0));
-  return { bundles, started, posts, stops, sent, mgr, settle };
+  return { bundles, started, posts, stops, sent, mgr, settle, p, host };
 }
 
 const states = (sent: AppNodeToCoordinator[]) =>
@@ -160,5 +166,110 @@ describe("AppManager (node side)", () => {
     w.mgr.handle({ t: "app.remove", name: "a" });
     await w.settle();
     expect(w.mgr.list()).toEqual([]);
+  });
+});
+
+describe("AppManager: browsers' app channels", () => {
+  /** Two running apps (a: messages, 1 KiB/s; q: no messages) and a fake channel host. */
+  async function channels() {
+    const w = world();
+    let onChannel: ((e: AppChannelEvent) => void) | null = null;
+    const closes: [string, string | undefined][] = [];
+    const sends: [string, string][] = [];
+    let full = false;
+    const host = w.host;
+    host.channels = (fn) => void (onChannel = fn);
+    host.channelSend = (ch, text) => {
+      if (full) throw Object.assign(new Error("full"), { code: "queue_full" });
+      sends.push([ch, text]);
+    };
+    host.channelClose = (ch, last) => (closes.push([ch, last]), true);
+    // The manager registered on construction; make a new one on this host.
+    const mgr = new AppManager(w.p, () => undefined, {
+      ...APP_MANAGER_DEFAULTS,
+      dir: "/apps",
+      httpBase: "http://c",
+    });
+    for (const [name, caps, kib] of [
+      ["a", { messages: true }, 1],
+      ["q", {}, 0],
+    ] as const) {
+      const b = enc(name);
+      const m = signApp(
+        { name, version: "1", resources: { ...res, uploadKiBps: kib }, capabilities: caps },
+        b,
+        dev,
+      );
+      w.bundles.set(`http://c/b/${name}`, b);
+      mgr.handle({ t: "app.run", manifest: m, bundleUrl: `http://c/b/${name}` });
+      await w.settle();
+      w.started.at(-1)!.ev({ type: "started" });
+      await w.settle();
+    }
+    const code = (i: number) =>
+      (JSON.parse(closes[i]![1]!) as { close: { code: string } }).close.code;
+    return {
+      w,
+      ev: (e: AppChannelEvent) => onChannel!(e),
+      closes,
+      sends,
+      code,
+      setFull: (f: boolean) => (full = f),
+    };
+  }
+
+  it("delivers open / data / close to the app and its sends to its own browsers only", async () => {
+    const c = await channels();
+    const [a, q] = c.w.started;
+    expect(a!.o.uploadBytesPerSec).toBe(1024);
+    expect(q!.o.uploadBytesPerSec).toBe(0);
+    c.ev({ type: "open", channel: "s.1", app: "a" });
+    c.ev({ type: "message", channel: "s.1", text: '{"x":[1]}' });
+    expect(c.w.posts.slice(-2)).toEqual([
+      [a!.id, '{"browser":{"id":1,"open":true}}'],
+      [a!.id, '{"browser":{"id":1,"data":{"x":[1]}}}'],
+    ]);
+    a!.ev({ type: "send", to: 1, json: '"hi"' });
+    q!.ev({ type: "send", to: 1, json: '"not yours"' });
+    a!.ev({ type: "send", to: 99, json: '"nobody"' });
+    expect(c.sends).toEqual([["s.1", '{"m":"hi"}']]);
+    c.ev({ type: "close", channel: "s.1" });
+    expect(c.w.posts.at(-1)).toEqual([a!.id, '{"browser":{"id":1,"close":true}}']);
+    a!.ev({ type: "send", to: 1, json: '"late"' });
+    expect(c.sends).toHaveLength(1);
+  });
+
+  it("refuses: not running, no `messages`, not JSON, a full inbox, a browser that does not read", async () => {
+    const c = await channels();
+    c.ev({ type: "open", channel: "s.1", app: "ghost" });
+    c.ev({ type: "open", channel: "s.2", app: "q" });
+    c.ev({ type: "open", channel: "s.3", app: "a" });
+    c.ev({ type: "message", channel: "s.3", text: "{nope" });
+    expect([c.code(0), c.code(1), c.code(2)]).toEqual([
+      "not_running",
+      "no_messages",
+      "bad_message",
+    ]);
+    const host = c.w.host;
+    const post = host.post;
+    host.post = () => {
+      throw new Error("busy");
+    };
+    c.ev({ type: "open", channel: "s.4", app: "a" });
+    expect(c.code(3)).toBe("busy");
+    host.post = post;
+    c.ev({ type: "open", channel: "s.5", app: "a" });
+    c.setFull(true);
+    c.w.started[0]!.ev({ type: "send", to: 3, json: "1" });
+    expect(c.code(4)).toBe("queue_full");
+  });
+
+  it("closes the browsers of an app that stops", async () => {
+    const c = await channels();
+    c.ev({ type: "open", channel: "s.1", app: "a" });
+    c.ev({ type: "open", channel: "s.2", app: "a" });
+    c.w.started[0]!.ev({ type: "exit", status: "stopped", message: "" });
+    expect(c.closes.map(([ch]) => ch)).toEqual(["s.1", "s.2"]);
+    expect([c.code(0), c.code(1)]).toEqual(["app_stopped", "app_stopped"]);
   });
 });

@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { AppError, parseAppManifest, signApp, verifyApp } from "./app";
+import { AppError, parseAppManifest, signApp, verifyApp, type AppFound } from "./app";
 import { keyPairFromSeed } from "./ed25519";
-import { decodeCoordinatorToNode, decodeNodeMessage, encodeMessage } from "./messages";
+import {
+  decodeBrowserMessage,
+  decodeCoordinatorToBrowser,
+  decodeCoordinatorToNode,
+  decodeNodeMessage,
+  encodeMessage,
+} from "./messages";
 
 const key = keyPairFromSeed(new Uint8Array(32).fill(7));
 const other = keyPairFromSeed(new Uint8Array(32).fill(8));
@@ -109,5 +115,23 @@ describe("app manifest under hostile input (seeded fuzz pass)", () => {
       refused++;
     }
     expect(refused).toBeGreaterThan(500);
+  });
+});
+
+describe("app.find / app.found (browser ↔ coordinator)", () => {
+  it("round-trips and refuses bad names, ids and too many nodes", () => {
+    const find = { t: "app.find", req: 3, name: "chat" } as const;
+    expect(decodeBrowserMessage(encodeMessage(find))).toEqual(find);
+    const node = keyPairFromSeed(new Uint8Array(32).fill(1)).did;
+    const found: AppFound = { t: "app.found", req: 3, name: "chat", nodes: [node] };
+    expect(decodeCoordinatorToBrowser(encodeMessage(found))).toEqual(found);
+    expect(() => decodeBrowserMessage(JSON.stringify({ ...find, name: "Chat!" }))).toThrow();
+    expect(() => decodeBrowserMessage(JSON.stringify({ ...find, req: -1 }))).toThrow();
+    expect(() =>
+      decodeCoordinatorToBrowser(JSON.stringify({ ...found, nodes: ["not-a-did"] })),
+    ).toThrow();
+    expect(() =>
+      decodeCoordinatorToBrowser(JSON.stringify({ ...found, nodes: Array(9).fill(node) })),
+    ).toThrow();
   });
 });

@@ -11,6 +11,8 @@
 //   coordinator -> node  app.stop {name} / app.remove {name} / app.logs {name, req}
 //   node -> coordinator  app.state {name, version, state, reason?}   every state change
 //   node -> coordinator  app.logs {name, req, text}
+//   browser -> coordinator  app.find {req, name}            which nodes run app <name> for
+//   coordinator -> browser  app.found {req, name, nodes}    browsers (docs/apps.md, docs/sdk.md)
 import { sha256 } from "@noble/hashes/sha2.js";
 import { canonicalJson } from "./canonical-json";
 import { arr, bool, fail, num, obj, oneOf, str, type Check } from "./check";
@@ -245,6 +247,36 @@ export const APP_COORDINATOR_TO_NODE: Record<string, Check<unknown>> = {
   "app.stop": obj({ t: oneOf(["app.stop"]), name: appName }),
   "app.remove": obj({ t: oneOf(["app.remove"]), name: appName }),
   "app.logs": obj({ t: oneOf(["app.logs"]), name: appName, req }),
+};
+
+/** A page asks which nodes run app `name` and take browser messages (SDK PearFog.app). */
+export interface AppFind {
+  t: "app.find";
+  req: number;
+  name: string;
+}
+/** Node ids (did:key) running it now, best first; empty when none. */
+export interface AppFound {
+  t: "app.found";
+  req: number;
+  name: string;
+  nodes: string[];
+}
+export type AppBrowserToCoordinator = AppFind;
+export type AppCoordinatorToBrowser = AppFound;
+/** Most nodes an app.found lists. */
+export const APP_FOUND_MAX = 8;
+
+export const APP_BROWSER_TO_COORDINATOR: Record<string, Check<unknown>> = {
+  "app.find": obj({ t: oneOf(["app.find"]), req, name: appName }),
+};
+export const APP_COORDINATOR_TO_BROWSER: Record<string, Check<unknown>> = {
+  "app.found": obj({
+    t: oneOf(["app.found"]),
+    req,
+    name: appName,
+    nodes: arr(APP_FOUND_MAX, str(120, DID_RE)),
+  }),
 };
 
 export const APP_NODE_TO_COORDINATOR: Record<string, Check<unknown>> = {

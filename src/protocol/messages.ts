@@ -28,8 +28,18 @@ import type {
   NodeFacts,
 } from "./jobs";
 // apps: edge-compute app messages (issue 7), defined in app.ts
-import { APP_COORDINATOR_TO_NODE, APP_NODE_TO_COORDINATOR } from "./app";
-import type { AppCoordinatorToNode, AppNodeToCoordinator } from "./app";
+import {
+  APP_BROWSER_TO_COORDINATOR,
+  APP_COORDINATOR_TO_BROWSER,
+  APP_COORDINATOR_TO_NODE,
+  APP_NODE_TO_COORDINATOR,
+} from "./app";
+import type {
+  AppBrowserToCoordinator,
+  AppCoordinatorToBrowser,
+  AppCoordinatorToNode,
+  AppNodeToCoordinator,
+} from "./app";
 
 /** Largest accepted frame, bytes of UTF-8 JSON. An SDP offer (a few KiB) fits easily. */
 export const MAX_MESSAGE_BYTES = 64 * 1024;
@@ -257,7 +267,8 @@ export type BrowserToCoordinator =
   | BrowserStats
   | SigOffer
   | SigCandidateFromBrowser
-  | JobBrowserToCoordinator; // jobs: browsers that opted in to run tasks
+  | JobBrowserToCoordinator // jobs: browsers that opted in to run tasks
+  | AppBrowserToCoordinator; // apps: which node runs an app (SDK PearFog.app)
 
 // ---- coordinator -> browser ----
 export interface BrowserWelcome {
@@ -301,6 +312,7 @@ export type CoordinatorToBrowser =
   | SigAnswerToBrowser
   | SigCandidateToBrowser
   | JobCoordinatorToBrowser // jobs
+  | AppCoordinatorToBrowser // apps
   | ErrorMessage;
 
 // ---- relayed between the coordinator and a node; `session` is a coordinator relay id ----
@@ -484,6 +496,7 @@ const BROWSER_TO_COORDINATOR: Record<string, Check<unknown>> = {
     { mid },
   ),
   ...JOB_BROWSER_TO_COORDINATOR, // jobs
+  ...APP_BROWSER_TO_COORDINATOR, // apps
 };
 
 const COORDINATOR_TO_BROWSER: Record<string, Check<unknown>> = {
@@ -524,6 +537,7 @@ const COORDINATOR_TO_BROWSER: Record<string, Check<unknown>> = {
     { mid },
   ),
   ...JOB_COORDINATOR_TO_BROWSER, // jobs
+  ...APP_COORDINATOR_TO_BROWSER, // apps
   error: errorMessage,
 };
 

@@ -55,6 +55,7 @@ export class CoordinatorLink {
   private nextReq = 1;
   private readonly finds = new Map<number, Waiter<FoundNode[]>>();
   private readonly answers = new Map<string, Waiter<{ node: string; sdp: string }>>();
+  private readonly appFinds = new Map<number, Waiter<string[]>>(); // apps
   private destroyed = false;
   private retryMs: number;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -82,6 +83,15 @@ export class CoordinatorLink {
       max: Math.min(max, LIMITS.foundNodes),
     });
     return this.wait(this.finds, req, "find");
+  }
+
+  /** apps: nodes running app `name` for browsers (app.find → app.found; docs/apps.md). */
+  async findApp(name: string): Promise<string[]> {
+    await this.connect();
+    const req = this.nextReq;
+    this.nextReq = (this.nextReq % 2 ** 31) + 1;
+    this.send({ t: "app.find", req, name });
+    return this.wait(this.appFinds, req, "app.find");
   }
 
   /** Relay an SDP offer to `node`; resolves with the node's answer SDP. */
@@ -211,6 +221,9 @@ export class CoordinatorLink {
       case "sig.answer":
         this.settle(this.answers, msg.session, { node: msg.node, sdp: msg.sdp });
         return;
+      case "app.found": // apps
+        this.settle(this.appFinds, msg.req, msg.nodes);
+        return;
       case "sig.candidate":
         this.opts.onCandidate?.(msg.session, msg.candidate, msg.mid);
         return;
@@ -248,7 +261,7 @@ export class CoordinatorLink {
   }
 
   private failAll(err: Error): void {
-    for (const map of [this.finds, this.answers] as Map<unknown, Waiter<never>>[]) {
+    for (const map of [this.finds, this.answers, this.appFinds] as Map<unknown, Waiter<never>>[]) {
       for (const w of map.values()) {
         clearTimeout(w.timer);
         w.reject(err);

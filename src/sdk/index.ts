@@ -5,12 +5,14 @@
 //   PearFog.attachHls(hls, { peers, manifestUrl, publisher });
 //   const client = PearFog.create({ coordinator, manifestUrl, publisher });
 //   const bytes = await client.fetch(url); client.stats(); client.on("stats", cb);
+//   const chat = await PearFog.app("chat", { peers });  // apps: chat.send(v), chat.onmessage
 import { FogClient } from "./client";
 import type { ClientOptions, PeersOptions } from "./config";
 import { FogPeers } from "./peers";
 import { attachClientToHls, type HlsLike } from "./hls-loader";
 import { JobsClient, type JobsClientOptions } from "./jobs-client";
 import { JobWorker, type JobWorkerOptions } from "./jobs-worker";
+import type { AppChannel, AppChannelOptions } from "./app-channel"; // apps
 
 export type { FetchOptions } from "./client";
 export { FogClient } from "./client";
@@ -22,6 +24,15 @@ export { ChunkRequestError } from "./chunk-client";
 // jobs: the submitting side of edge-compute jobs (docs/jobs.md)
 export { JobError, JobsClient, type ExecuteOptions, type JobsClientOptions } from "./jobs-client";
 export { JobWorker, type JobWorkerOptions } from "./jobs-worker";
+
+// apps: pages ↔ edge-compute apps over the data channel (docs/apps.md)
+export {
+  AppChannel,
+  AppChannelError,
+  type AppChannelErrorCode,
+  type AppChannelOptions,
+  type AppCloseReason,
+} from "./app-channel";
 
 export type CreateOptions = ClientOptions;
 export { FogPeers } from "./peers";
@@ -60,4 +71,25 @@ export function jobWorker(opts: JobWorkerOptions): JobWorker {
   return new JobWorker(opts);
 }
 
-export const PearFog = { create, attachHls, peers, jobs, jobWorker };
+/**
+ * apps: a channel to edge-compute app `name` (`send`, `onmessage`, `close`, `closed`). With
+ * `{ peers }` it rides the page's connection to the node; with `{ coordinator }` it opens its
+ * own FogPeers, closed with the channel.
+ */
+export async function app(
+  name: string,
+  opts: ({ peers: FogPeers } | PeersOptions) & AppChannelOptions,
+): Promise<AppChannel> {
+  if ("peers" in opts && opts.peers) return opts.peers.app(name, opts);
+  const own = new FogPeers(opts as PeersOptions);
+  try {
+    const ch = await own.app(name, opts);
+    void ch.closed.then(() => own.close());
+    return ch;
+  } catch (e) {
+    own.close();
+    throw e;
+  }
+}
+
+export const PearFog = { create, attachHls, peers, jobs, jobWorker, app };

@@ -48,6 +48,8 @@ interface Conn {
   pc: RTCPeerConnection;
   client: Promise<ChunkClient>;
   lastUsed: number;
+  /** apps: open app channels on it (app-channel.ts); not closed as idle while > 0. */
+  holds: number;
 }
 
 let sessionCounter = 0;
@@ -104,6 +106,26 @@ export class NodePool {
     }
     c.lastUsed = this.now();
     return c.client;
+  }
+
+  /**
+   * apps: a new data channel `label` (ordered, reliable) on the connection to `node`, opened
+   * if needed; the connection is not closed as idle until `release()` (app-channel.ts).
+   */
+  async channel(node: string, label: string): Promise<{ dc: RTCDataChannel; release(): void }> {
+    await this.client(node);
+    const c = this.conns.get(node);
+    if (!c) throw new NodeConnectError(node, "connection closed");
+    const dc = c.pc.createDataChannel(label, { ordered: true });
+    c.holds++;
+    let held = true;
+    const release = (): void => {
+      if (!held) return;
+      held = false;
+      c.holds--;
+      c.lastUsed = this.now();
+    };
+    return { dc, release };
   }
 
   /** Candidate relayed from a node for one of our sessions. */
@@ -183,7 +205,7 @@ export class NodePool {
         for (const p of pending.splice(0)) trickle(p.candidate, p.mid);
       })().catch((e: unknown) => fail(e instanceof Error ? e.message : String(e)));
     });
-    conn = { node, session, pc, client, lastUsed: 0 };
+    conn = { node, session, pc, client, lastUsed: 0, holds: 0 };
     this.sessions.set(session, conn);
     // Rejections are handled by whoever awaits client(); this one only avoids an unhandled
     // rejection when nobody is waiting any more.
@@ -214,7 +236,7 @@ export class NodePool {
   private closeIdle(): void {
     const limit = this.now() - this.opts.idleCloseMs;
     for (const c of [...this.conns.values()]) {
-      if (c.lastUsed >= limit) continue;
+      if (c.lastUsed >= limit || c.holds > 0) continue;
       // Only close when nothing is in flight on it.
       void c.client.then(
         (client) => {

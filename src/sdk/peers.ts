@@ -7,6 +7,7 @@
 import { resolvePeersConfig, type PeersConfig, type PeersOptions } from "./config";
 import { CoordinatorLink } from "./coordinator-link";
 import { NodePool } from "./node-pool";
+import { openApp, type AppChannel, type AppChannelOptions } from "./app-channel"; // apps
 
 export class FogPeers {
   readonly config: PeersConfig;
@@ -39,6 +40,11 @@ export class FogPeers {
       onRtt: (node, rttMs) =>
         this.coord.rtt([{ target: node, rttMs: Math.min(60_000, Math.max(0, rttMs)) }]),
     });
+  }
+
+  /** apps: a channel to edge-compute app `name` on the node running it (app-channel.ts). */
+  app(name: string, o: AppChannelOptions = {}): Promise<AppChannel> {
+    return openApp(this, name, o);
   }
 
   /** The coordinator link's warnings (reconnects, protocol errors); returns an unsubscribe. */

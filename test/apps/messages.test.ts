@@ -6,81 +6,12 @@
 // channel; chunks still flow on the same connection.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomChunk, sha256Hex } from "../support/pear-fogd";
-import { connectWrtcPeer, type WrtcDc, type WrtcPeer } from "../support/wrtc-peer";
+import { connectWrtcPeer, type WrtcPeer } from "../support/wrtc-peer";
+import { ECHO_APP, openAppChannel, PUSHER_APP } from "./app-peer";
 import { startAppsWorld, until, type AppsWorld } from "./world";
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const hex2bytes = (h: string) => Uint8Array.from(Buffer.from(h, "hex"));
-
-/** An app channel on a wrtc peer, recording what arrives and when it closes. */
-export interface AppChan {
-  dc: WrtcDc;
-  got: { at: number; text: string }[];
-  closed: Promise<void>;
-  isClosed(): boolean;
-}
-
-export async function openAppChannel(peer: WrtcPeer, label: string): Promise<AppChan> {
-  const dc = peer.pc.createDataChannel(label, { ordered: true });
-  const got: { at: number; text: string }[] = [];
-  let isClosed = false;
-  const closed = new Promise<void>((r) => {
-    dc.onclose = () => {
-      isClosed = true;
-      r();
-    };
-  });
-  dc.onmessage = (e: { data: unknown }) => {
-    got.push({ at: performance.now(), text: String(e.data) });
-  };
-  // On a connected peer connection libwebrtc opens a new channel at once (readyState "open",
-  // no open event): the DCEP OPEN is on its way and messages may follow it (RFC 8832 §6).
-  await new Promise<void>((resolve, reject) => {
-    if (dc.readyState === "open") return resolve();
-    const t = setTimeout(() => reject(new Error(`${label} did not open`)), 10_000);
-    dc.onopen = () => {
-      clearTimeout(t);
-      resolve();
-    };
-  });
-  return { dc, got, closed, isClosed: () => isClosed };
-}
-
-const ECHO = `
-pear.onMessage((msg) => {
-  const b = msg.browser;
-  if (b && b.data !== undefined) pear.send(b.id, { echo: b.data });
-});`;
-
-// Pushes ~4 KB messages to every open browser as fast as its allowance lets it.
-const PUSHER = `
-const peers = new Set();
-const blob = "x".repeat(4000);
-let seq = 0, scheduled = false;
-function pump() {
-  scheduled = false;
-  while (peers.size > 0) {
-    for (const id of peers) {
-      try {
-        pear.send(id, { seq: seq++, blob });
-      } catch (e) {
-        if (e.code === "over_allowance" || e.code === "over_total" || e.code === "busy") {
-          scheduled = true;
-          setTimeout(pump, e.retryMs || 5);
-          return;
-        }
-        throw e;
-      }
-    }
-  }
-}
-pear.onMessage((msg) => {
-  const b = msg.browser;
-  if (!b) return;
-  if (b.open) peers.add(b.id);
-  if (b.close) peers.delete(b.id);
-  if (!scheduled) pump();
-});`;
 
 const PUSH_KIBPS = 32;
 
@@ -105,8 +36,8 @@ describe("browsers ↔ apps over the data channel", () => {
       const r = await w.api("POST", "/api/apps", w.deployBody(m, bundle));
       expect(r.status).toBe(202);
     };
-    await deploy("echo", ECHO, 256, true);
-    await deploy("pusher", PUSHER, PUSH_KIBPS, true);
+    await deploy("echo", ECHO_APP, 256, true);
+    await deploy("pusher", PUSHER_APP, PUSH_KIBPS, true);
     await deploy("quiet", "console.log('no messages');", 0, false);
     for (const n of ["echo", "pusher", "quiet"]) await w.waitApp(n, (a) => a.state === "running");
     peer = await connectWrtcPeer(w.d);
@@ -127,7 +58,7 @@ describe("browsers ↔ apps over the data channel", () => {
     // Round trips one after another.
     for (let i = 0; i < 20; i++) {
       a.dc.send(String(i));
-      await until(`echo ${i}`, () => a.got.length >= i + 2);
+      await a.received(i + 2);
     }
     expect(a.got.slice(1).map((g) => JSON.parse(g.text).m.echo)).toEqual(
       Array.from({ length: 20 }, (_, i) => i),

@@ -126,6 +126,12 @@ export class AppService {
     return r && view(r);
   }
 
+  /** Nodes where app `name` runs now and takes browser messages (capability `messages`). */
+  nodesFor(name: string): string[] {
+    const r = this.apps.get(name);
+    return r && r.state === "running" && r.manifest.capabilities.messages ? [r.node] : [];
+  }
+
   bundle(sha256: string): Uint8Array | undefined {
     const b = this.bundles.get(sha256) ?? this.d.db?.getAppBundle(sha256);
     if (b) this.bundles.set(sha256, b);
