@@ -108,6 +108,21 @@ function inspectElf(path, arch) {
   return false;
 }
 
+/**
+ * The OpenWrt packages a dynamically linked pear-fogd needs, from the sonames in its dynamic
+ * string table (DT_NEEDED entries): libmbedtls (the SDK build, openwrt/Makefile) or
+ * libopenssl3 (a TLS=openssl build), and libusrsctp.
+ */
+function dynamicDepends(b) {
+  const strings = b.toString("latin1");
+  const needs = (lib) => new RegExp(`\\0${lib}\\.so[.0-9]*\\0`).test(strings);
+  return [
+    needs("libmbed(tls|x509|crypto)") && "libmbedtls",
+    needs("lib(ssl|crypto)") && "libopenssl3",
+    needs("libusrsctp") && "libusrsctp",
+  ].filter(Boolean);
+}
+
 function sourceDateEpoch() {
   if (process.env.SOURCE_DATE_EPOCH) return Number(process.env.SOURCE_DATE_EPOCH);
   try {
@@ -151,10 +166,10 @@ export function buildFeed(opts) {
   const arch = opts.arch;
   const bin = opts.bin || join(ROOT, "dist", arch, "pear-fogd");
   if (!existsSync(bin)) fail(`${bin}: no pear-fogd binary (build it, or pass --bin)`);
-  const dynamic = inspectElf(bin, arch);
-  if (dynamic) {
+  const dynamic = inspectElf(bin, arch) ? dynamicDepends(readFileSync(bin)) : [];
+  if (dynamic.length) {
     process.stderr.write(
-      `build-ipk: warning: ${bin} is dynamically linked; Depends adds libopenssl3, libusrsctp\n`,
+      `build-ipk: warning: ${bin} is dynamically linked; Depends adds ${dynamic.join(", ")}\n`,
     );
   }
   const mk = readMakefileVars();
@@ -183,8 +198,9 @@ export function buildFeed(opts) {
     control: {
       Package: "pear-fog",
       ...common,
-      // ca-bundle: the embedded agent's TLS to the coordinator (OpenSSL's /etc/ssl paths).
-      Depends: dynamic ? "libc, ca-bundle, libopenssl3, libusrsctp" : "libc, ca-bundle",
+      // ca-bundle: the embedded agent's TLS to the coordinator (CA certificates under
+      // /etc/ssl, which either TLS backend reads).
+      Depends: ["libc", "ca-bundle", ...dynamic].join(", "),
       Source: "feeds/pearfog/openwrt",
       SourceName: "pear-fog",
       Section: "net",

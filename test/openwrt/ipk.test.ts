@@ -106,7 +106,7 @@ describe("ipk (opkg 24.10 form: gzip'd tar of debian-binary, data.tar.gz, contro
     expect(c.Version).toBe(VERSION);
     expect(c.Version).toMatch(/^\d+\.\d+\.\d+-r\d+$/);
     expect(c.Architecture).toBe("x86_64");
-    expect(c.Depends).toMatch(/^libc, ca-bundle(, libopenssl3, libusrsctp)?$/);
+    expect(c.Depends).toMatch(/^libc, ca-bundle(, (libmbedtls|libopenssl3), libusrsctp)?$/);
     expect(c.Section).toBe("net");
     expect(c.License).toBe("Apache-2.0");
     expect(c.SourceName).toBe("pear-fog");
@@ -201,10 +201,16 @@ describe("ipk (opkg 24.10 form: gzip'd tar of debian-binary, data.tar.gz, contro
 });
 
 describe("other architectures (32-bit ELF headers)", () => {
-  /** A minimal ELF32 header + program headers: machine, byte order, PT_INTERP or not. */
-  function elf32(machine: number, little: boolean, dynamic: boolean): Buffer {
+  /**
+   * A minimal ELF32 header + program headers: machine, byte order, PT_INTERP when `needed`
+   * (dynamic), followed by those sonames as a dynamic string table holds them.
+   */
+  function elf32(machine: number, little: boolean, needed?: string[]): Buffer {
+    const dynamic = needed !== undefined;
     const phnum = dynamic ? 2 : 1;
-    const b = Buffer.alloc(52 + 32 * phnum + 16);
+    const dynstr = Buffer.from(dynamic ? `\0${needed.join("\0")}\0` : "", "latin1");
+    const b = Buffer.alloc(52 + 32 * phnum + 16 + dynstr.length);
+    dynstr.copy(b, 52 + 32 * phnum + 16);
     const u16 = (o: number, v: number) => (little ? b.writeUInt16LE(v, o) : b.writeUInt16BE(v, o));
     const u32 = (o: number, v: number) => (little ? b.writeUInt32LE(v, o) : b.writeUInt32BE(v, o));
     b.write("\x7fELF", 0, "latin1");
@@ -230,10 +236,24 @@ describe("other architectures (32-bit ELF headers)", () => {
   ] as const)(
     "%s: Architecture field, file name, static vs dynamic Depends",
     (arch, machine, little) => {
-      for (const dynamic of [false, true]) {
-        const bin32 = join(work, `elf-${arch}-${dynamic}`);
-        writeFileSync(bin32, elf32(machine, little, dynamic));
-        const out = join(work, `feed-${arch}-${dynamic}`);
+      // static (the router build), the SDK build (openwrt/Makefile: libmbedtls), TLS=openssl
+      const links = [
+        { name: "static", needed: undefined, depends: "libc, ca-bundle" },
+        {
+          name: "mbedtls",
+          needed: ["libusrsctp.so.2", "libmbedtls.so.21", "libmbedx509.so.7", "libc.so"],
+          depends: "libc, ca-bundle, libmbedtls, libusrsctp",
+        },
+        {
+          name: "openssl",
+          needed: ["libssl.so.3", "libcrypto.so.3", "libusrsctp.so.2", "libc.so"],
+          depends: "libc, ca-bundle, libopenssl3, libusrsctp",
+        },
+      ];
+      for (const link of links) {
+        const bin32 = join(work, `elf-${arch}-${link.name}`);
+        writeFileSync(bin32, elf32(machine, little, link.needed));
+        const out = join(work, `feed-${arch}-${link.name}`);
         const r = spawnSync(process.execPath, [
           BUILD,
           "--arch",
@@ -250,13 +270,11 @@ describe("other architectures (32-bit ELF headers)", () => {
           .find((p) => p.Package === "pear-fog") as Record<string, string>;
         expect(stanza.Architecture).toBe(arch);
         expect(stanza.Filename).toBe(`pear-fog_${VERSION}_${arch}.ipk`);
-        expect(stanza.Depends).toBe(
-          dynamic ? "libc, ca-bundle, libopenssl3, libusrsctp" : "libc, ca-bundle",
-        );
+        expect(stanza.Depends).toBe(link.depends);
       }
       // the other byte order is refused
       const wrong = join(work, `elf-${arch}-wrong`);
-      writeFileSync(wrong, elf32(machine, !little, false));
+      writeFileSync(wrong, elf32(machine, !little));
       const r = spawnSync(process.execPath, [
         BUILD,
         "--arch",

@@ -1,6 +1,6 @@
 // SDK recipes (openwrt/Makefile, LuCI app, feeds/) checked for openwrt/packages conventions,
 // and images/build.sh driving a stand-in ImageBuilder.
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   chmodSync,
@@ -34,6 +34,12 @@ const recipes = [
 ];
 
 describe("SDK recipes", () => {
+  let work: string;
+  beforeAll(() => {
+    work = mkdtempSync(join(tmpdir(), "pf-recipes-"));
+  });
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
   it.each(recipes.map((r) => [r.slice(REPO.length + 1), r]))(
     "%s: package conventions",
     (_n, path) => {
@@ -62,13 +68,64 @@ describe("SDK recipes", () => {
     const text = readFileSync(join(OPENWRT, "Makefile"), "utf8");
     expect(text).toMatch(/define Package\/pear-fog\/conffiles\n\/etc\/config\/pear-fog\nendef/);
     expect(text).toContain("USERID:=pear-fog=470:pear-fog=470");
-    expect(text).toContain("DEPENDS:=+libopenssl +libusrsctp +ca-bundle");
+    expect(text).toContain("DEPENDS:=+libmbedtls +libusrsctp +ca-bundle");
     expect(text).toContain("PKG_BUILD_DEPENDS:=quickjs-ng");
     const usrsctp = vars(join(OPENWRT, "feeds/usrsctp/Makefile"));
     expect(readFileSync(join(OPENWRT, "feeds/usrsctp/Makefile"), "utf8")).toContain(
       "BuildPackage,libusrsctp",
     );
     expect(usrsctp.PKG_SOURCE_URL).toMatch(/^@DEBIAN\//);
+  });
+
+  it("pear-fog: Build/Compile makes an mbedTLS pear-fogd from staging, without Node", () => {
+    // The recipe's make call with the SDK's variables stood in for, dry-run (-n) on a copy
+    // of what Build/Prepare copies: it links libmbedtls from $(STAGING_DIR)/usr (as the ipk
+    // of build:ipk is on mbedTLS) and never runs node (the SDK has none; a `node` first on
+    // PATH records any call).
+    const text = readFileSync(join(OPENWRT, "Makefile"), "utf8");
+    const compile = /define Build\/Compile\n([\s\S]*?)\nendef/.exec(text)?.[1] ?? "";
+    const staging = join(work, "staging");
+    const sdkVars: Record<string, string> = {
+      TARGET_CC: "cc",
+      TARGET_AR: "ar",
+      PKG_CONFIG: "pkg-config",
+      TARGET_CFLAGS: "-Os",
+      TARGET_CPPFLAGS: "",
+      TARGET_LDFLAGS: "",
+      STAGING_DIR: staging,
+      PKG_BUILD_DIR: join(work, "build"),
+    };
+    const args = [...compile.replace(/\\\n/g, " ").matchAll(/([A-Z_]+)=("[^"]*"|\S+)/g)].map(
+      ([, k, v]) =>
+        `${k}=${v!.replace(/^"|"$/g, "").replace(/\$\(([A-Z_]+)\)/g, (_m, n: string) => sdkVars[n] ?? "")}`,
+    );
+    expect(args).toContain("TLS=mbedtls");
+    expect(args).toContain(`MBEDTLS_DIR=${staging}/usr`);
+    const target = /\s(build\/release\/pear-fogd)\s*$/.exec(compile)?.[1];
+    expect(target).toBe("build/release/pear-fogd");
+    const pkg = join(work, "build");
+    mkdirSync(pkg, { recursive: true });
+    execFileSync("cp", [
+      "-r",
+      join(REPO, "libs/webrtc-native/src"),
+      join(REPO, "libs/webrtc-native/Makefile"),
+      pkg,
+    ]);
+    const fakeBin = join(work, "no-node");
+    mkdirSync(fakeBin, { recursive: true });
+    writeFileSync(join(fakeBin, "node"), `#!/bin/sh\necho "$@" >> "${work}/node-called"\nexit 1\n`);
+    chmodSync(join(fakeBin, "node"), 0o755);
+    const r = spawnSync("make", ["-n", "-C", pkg, ...args, target!], {
+      encoding: "utf8",
+      env: { ...process.env, PATH: `${fakeBin}:${process.env.PATH}` },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(existsSync(join(work, "node-called"))).toBe(false);
+    const link = r.stdout.split("\n").find((l) => / -o build\/release\/pear-fogd$/.test(l)) ?? "";
+    expect(link).toContain(`-L${staging}/usr/lib -lmbedtls -lmbedx509 -lmbedcrypto`);
+    expect(link).not.toMatch(/-lssl|-lcrypto\b/);
+    expect(r.stdout).toMatch(/src\/dtls_mbedtls\.c/);
+    expect(r.stdout).not.toMatch(/_openssl\.c/);
   });
 
   it("feeds pin the versions and bytes the host and router builds use", () => {

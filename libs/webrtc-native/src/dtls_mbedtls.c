@@ -10,8 +10,9 @@
  *     deadline on CLOCK_MONOTONIC; dtls_timeout_ms() reports it to the event loop.  As with
  *     OpenSSL: timer_initial_ms, doubled per expiry up to timer_max_ms, DTLS_E_TIMEOUT after
  *     DTLS_MAX_EXPIRIES expiries.
- *   - No HelloVerifyRequest (MBEDTLS_SSL_DTLS_HELLO_VERIFY is off in mbedtls_config.h):
- *     ICE already proved the peer's return routability (RFC 8445 §2).
+ *   - No HelloVerifyRequest (MBEDTLS_SSL_DTLS_HELLO_VERIFY is off in mbedtls_config.h, and
+ *     turned off at run time in a library built with it, e.g. OpenWrt's libmbedtls for the
+ *     SDK build): ICE already proved the peer's return routability (RFC 8445 §2).
  *   - mbedTLS allocates its record buffers per session at set-up (16 KiB in + 4 KiB out,
  *     mbedtls_config.h) and keeps them: release_buffers and dtls_release_buffers() are
  *     no-ops here.
@@ -207,6 +208,14 @@ static int dtls_conf_setup(struct dtls_backend_ctx *b, const struct dtls_ctx_con
 	mbedtls_ssl_conf_dtls_anti_replay(c, MBEDTLS_SSL_ANTI_REPLAY_ENABLED);
 	if (role == DTLS_ROLE_SERVER)
 		mbedtls_ssl_conf_cert_req_ca_list(c, MBEDTLS_SSL_CERT_REQ_CA_LIST_DISABLED);
+#if defined(MBEDTLS_SSL_DTLS_HELLO_VERIFY)
+	/* A library built with HelloVerifyRequest (mbedTLS' default, OpenWrt's libmbedtls)
+	 * would demand cookies from every ClientHello with its failing default callbacks:
+	 * NULL callbacks turn it off, as mbedtls_config.h does at build time (RFC 6347 §4.2.1
+	 * cookies guard return routability, which ICE has proved, RFC 8445 §2). */
+	if (role == DTLS_ROLE_SERVER)
+		mbedtls_ssl_conf_dtls_cookies(c, NULL, NULL, NULL);
+#endif
 	return mbedtls_ssl_conf_own_cert(c, &b->crt, &b->key) == 0;
 }
 
