@@ -4,7 +4,7 @@
 //   node scripts/deps/quickjs.mjs            prints the source dir (…/quickjs-ng-<version>/src)
 //
 // Nothing system-wide changes: apt runs with a private sources.list, lists and cache under
-// $PEAR_FOG_CACHE/apt-unstable (default ~/.cache/pear-fog). The .deb is unpacked with
+// $PEAR_FOG_CACHE/apt-unstable (default ~/.cache/pear-fog; scripts/deps/apt.mjs). The .deb is unpacked with
 // `dpkg -x` into $PEAR_FOG_CACHE/quickjs-ng-<version>/ and the .deb's SHA-256 and version are
 // recorded in that dir's `SOURCE` file. A second run finds the marker and does not touch the
 // network. Sources are never committed to the repo.
@@ -26,6 +26,7 @@ import {
 } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { privateAptArgs } from "./apt.mjs";
 
 const defaults = {
   /** Cache root directory. */
@@ -80,23 +81,9 @@ function findCached() {
 }
 
 function fetch() {
-  const aptDir = join(defaults.cache, "apt-unstable");
-  mkdirSync(join(aptDir, "lists", "partial"), { recursive: true });
-  mkdirSync(join(aptDir, "cache", "archives", "partial"), { recursive: true });
-  const sources = join(aptDir, "sources.list");
-  writeFileSync(sources, `deb ${defaults.mirror} unstable main\n`);
-  const A = [
-    "-o",
-    `Dir::Etc::sourcelist=${sources}`,
-    "-o",
-    "Dir::Etc::sourceparts=/dev/null",
-    "-o",
-    `Dir::State::Lists=${join(aptDir, "lists")}`,
-    "-o",
-    `Dir::Cache=${join(aptDir, "cache")}`,
-    "-o",
-    "APT::Get::List-Cleanup=0",
-  ];
+  const A = privateAptArgs(join(defaults.cache, "apt-unstable"), [
+    `deb ${defaults.mirror} unstable main`,
+  ]);
   const update = (() => {
     try {
       return execFileSync("apt-get", [...A, "update"], {

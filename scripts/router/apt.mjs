@@ -1,10 +1,11 @@
-// Debian packages and sources through private apt configs: nothing system-wide changes (no
-// dpkg --add-architecture, no sources.list edit). Lists and downloads live in
-// <cache>/router/apt-<suite>/; .debs in <cache>/router/debs/, source tarballs in
+// Debian packages and sources through private apt configs (scripts/deps/apt.mjs): nothing
+// system-wide changes (no dpkg --add-architecture, no sources.list edit). Lists and downloads
+// live in <cache>/router/apt-<suite>/; .debs in <cache>/router/debs/, source tarballs in
 // <cache>/router/src/. Versions are resolved once and recorded in <cache>/router/versions.json
 // so that a rerun does not touch the network (`--refresh` resolves again).
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { privateAptArgs } from "../deps/apt.mjs";
 import { defaults, log, routerCache, run, RouterBuildError } from "./lib.mjs";
 
 /** Suites: bookworm for binaries (all four arches) and most sources; trixie for mbedTLS 3. */
@@ -20,31 +21,10 @@ const updated = new Set();
 
 function aptArgs(suite) {
   const dir = routerCache(`apt-${suite}`);
-  mkdirSync(join(dir, "lists", "partial"), { recursive: true });
-  mkdirSync(join(dir, "cache", "archives", "partial"), { recursive: true });
-  const list = join(dir, "sources.list");
-  writeFileSync(list, SUITES[suite].lines(defaults.mirror).join("\n") + "\n");
-  // An empty dpkg status: versions installed on this host must not become candidates.
-  const status = join(dir, "status");
-  if (!existsSync(status)) writeFileSync(status, "");
-  const a = [
-    "-o",
-    `Dir::Etc::sourcelist=${list}`,
-    "-o",
-    "Dir::Etc::sourceparts=/dev/null",
-    "-o",
-    `Dir::State::Lists=${join(dir, "lists")}`,
-    "-o",
-    `Dir::Cache=${join(dir, "cache")}`,
-    "-o",
-    `Dir::State::status=${status}`,
-    "-o",
-    "APT::Get::List-Cleanup=0",
-    "-o",
-    "APT::Sandbox::User=root",
-  ];
-  for (const arch of SUITES[suite].arches) a.push("-o", `APT::Architectures::=${arch}`);
-  return { a, dir };
+  return {
+    a: privateAptArgs(dir, SUITES[suite].lines(defaults.mirror), SUITES[suite].arches),
+    dir,
+  };
 }
 
 /** apt-get update for the suite, once per process (only called when something is missing). */
