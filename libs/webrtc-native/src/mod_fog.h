@@ -23,9 +23,11 @@
  *                                    events "open", "message", "close" (mod_fog_ws.c)
  *   memoryUsage() → {heapBytes, limitBytes}
  *   info() → {configPath: string|null, version, pid}
- *   sha256(bytes), sha512(bytes) → Uint8Array               OpenSSL
+ *   sha256(bytes), sha512(bytes) → Uint8Array               crypto.h (either TLS library)
  *   ed25519PublicKey(seed32) → 32 bytes   ed25519Sign(msg, seed32) → 64 bytes
- *   ed25519Verify(sig, msg, pub) → boolean                   RFC 8032 (OpenSSL)
+ *   ed25519Verify(sig, msg, pub) → boolean                   RFC 8032; TLS=openssl only
+ *                                    (mbedTLS has no Ed25519: they throw, and the agent
+ *                                    bundle keeps @noble's; mod_fog_crypto.c)
  *   utf8Encode(string) → Uint8Array  utf8Decode(Uint8Array) → string
  *   runTask(source, inputJson, {memoryBytes, timeoutMs, shares?}) → Promise<resultJson>
  *                                    a sandbox thread (js_sandbox.h); rejects with code "throw",
