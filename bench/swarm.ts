@@ -2,8 +2,9 @@
 // (flags: bench/swarm/options.ts): V simulated viewers watch a Zipf-popular catalogue of
 // synthetic HLS items, first over HTTP only from the origin (the anchor), then — same viewers,
 // same schedule, same process — fog first through the SDK (@roamhq/wrtc peer connections to
-// real pear-fogd nodes, release build, with the demo node glue; coordinator placement fills
-// the nodes from the viewers' finds, starting cold). Steady state = segments requested after
+// real pear-fogd nodes, release build, with the demo node glue, started empty when the fog
+// phase starts; coordinator placement fills them from the viewers' finds and prepositions
+// content nobody asked for yet into `prepositionShare` of their stores). Steady state = segments requested after
 // `warmup` seconds of a phase; the warm-up's offload and the whole phase's are reported too.
 // The coordinator runs in this process, so the bench process CPU includes it.
 import { readFileSync } from "node:fs";
@@ -102,13 +103,11 @@ async function main(): Promise<void> {
       port: 0,
       dbPath: join(dir, "coordinator.sqlite"),
       publishers: [key.did],
-      placement: { intervalMs: o.placementMs },
+      placement: { intervalMs: o.placementMs, prepositionShare: o.prepositionShare },
     });
     closers.push(coord.close);
     const items = await publishCatalogue(dir, origin.url, coord.url, key, spec);
     say(`published ${items.length} items × ${o.segments} segments × ${o.segmentBytes} B`);
-    for (let i = 0; i < o.nodes; i++) nodes.push(await startDemoNode(coord.url));
-    const pids = nodes.map((n) => n.daemon.proc.pid ?? 0).filter((p) => p > 0);
 
     // A viewer watches at most duration / (segments × segment wall time) + 1 items.
     const itemWallS = (o.segments * o.segmentSeconds) / o.speedup;
@@ -122,7 +121,11 @@ async function main(): Promise<void> {
       o.seed,
     );
 
-    const http = await runPhase("http_only", o, plans, items, openHttpSession, origin, pids);
+    const http = await runPhase("http_only", o, plans, items, openHttpSession, origin, []);
+    // The nodes start empty when the fog phase starts: everything they fill (placement on
+    // demand, prepositioning) is the fog phase's origin traffic.
+    for (let i = 0; i < o.nodes; i++) nodes.push(await startDemoNode(coord.url));
+    const pids = nodes.map((n) => n.daemon.proc.pid ?? 0).filter((p) => p > 0);
     const browserWs = `${coord.url.replace(/^http/, "ws")}/ws/browser`;
     const msgs0 = coordinatorMessages.sent + coordinatorMessages.received;
     const fogOpen = fogSessionOpener(browserWs, key.did, o.sharePeers > 0);

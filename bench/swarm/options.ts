@@ -43,6 +43,11 @@ export const SWARM_DEFAULTS = {
    * fallbacks and the nodes' fills alike. Default 0: the strict comparison.
    */
   originDelayMs: 0,
+  /**
+   * The coordinator's placement.prepositionShare: fraction of each node's store that content
+   * nobody asked for yet may fill (0 = fill on demand only). Default 0.25 (the coordinator's).
+   */
+  prepositionShare: 0.25,
   /** Seed of the schedule (arrivals, item picks) and of the synthetic content. */
   seed: 1,
 };

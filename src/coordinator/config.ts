@@ -91,6 +91,12 @@ export interface CoordinatorConfig {
      * reports the chunk (the origin serves each chunk to the fog once). Default true.
      */
     seedFirst: boolean;
+    /**
+     * Content nobody has asked for yet is placed too (one replica, the start of every item
+     * first) on nodes whose store is used below this fraction of its cap; demand placement
+     * keeps the rest. 0..1, 0 = off (fill on demand only). Default 0.25.
+     */
+    prepositionShare: number;
   };
 
   /** Per-connection rate limits (token buckets). */
@@ -192,6 +198,7 @@ export const COORDINATOR_DEFAULTS: CoordinatorConfig = {
     maxChunksPerNodeRound: 256,
     holdTimeoutMs: 120_000,
     seedFirst: true,
+    prepositionShare: 0.25,
   },
   rateLimit: {
     messagesBurst: 60,

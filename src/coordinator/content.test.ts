@@ -6,9 +6,11 @@ import {
   Decayed,
   ManifestRejected,
   planPlacement,
+  planPreposition,
   signedManifestVerifier,
   type ManifestInfo,
   type PlacementInput,
+  type PrepositionInput,
 } from "./content";
 import { CoordinatorDb } from "./db";
 
@@ -262,5 +264,78 @@ describe("ContentIndex", () => {
     expect(idx.demands(20_000, 0)).toEqual([]);
     expect(idx.popularity(v, 20_000)).toBe(0);
     db.close();
+  });
+});
+
+describe("planPreposition", () => {
+  const none = () => new Set<string>();
+  function pre(over: Partial<PrepositionInput> = {}): PrepositionInput {
+    return {
+      contents: [content("b", 3), content("a", 3)], // newest first
+      nodes: [
+        { id: "n1", cluster: "k1", freeBytes: 1000, capBytes: 1000 },
+        { id: "n2", cluster: "k1", freeBytes: 1000, capBytes: 1000 },
+      ],
+      holders: none,
+      share: 0.5,
+      maxChunksPerNodeRound: 100,
+      ...over,
+    };
+  }
+  const chunksOf = (plans: { chunks: string[] }[]) => plans.flatMap((p) => p.chunks);
+
+  it("places one replica of every chunk nobody holds, within share of each store", () => {
+    const plans = planPreposition(pre());
+    // 6 chunks of 100 bytes, 500 bytes of room on each node: all placed once.
+    expect(chunksOf(plans).sort()).toEqual(
+      [...content("a", 3).chunks, ...content("b", 3).chunks].map((c) => c.id).sort(),
+    );
+    expect(new Set(chunksOf(plans)).size).toBe(6);
+    for (const p of plans)
+      expect(p.sources).toEqual([{ kind: "origin", url: `https://origin.example/${p.content}` }]);
+  });
+
+  it("fills the start of every item first, newest item first, when room is short", () => {
+    // Room for 3 chunks in all (share 0.15 of 1000 = 150 → one 100-byte chunk on each of 2
+    // nodes, and a third node with room for one).
+    const plans = planPreposition(
+      pre({
+        share: 0.15,
+        nodes: [
+          { id: "n1", cluster: "k1", freeBytes: 1000, capBytes: 1000 },
+          { id: "n2", cluster: "k1", freeBytes: 1000, capBytes: 1000 },
+          { id: "n3", cluster: "k1", freeBytes: 1000, capBytes: 1000 },
+        ],
+      }),
+    );
+    const b = content("b", 3).chunks.map((c) => c.id);
+    const a = content("a", 3).chunks.map((c) => c.id);
+    expect(chunksOf(plans).sort()).toEqual([b[0], a[0], b[1]].sort());
+  });
+
+  it("never goes past share of a store, and leaves held or demanded chunks alone", () => {
+    const a0 = content("a", 3).chunks[0]!.id;
+    const plans = planPreposition(
+      pre({
+        // n1 already uses 450 of 1000 (share 0.5 → 50 bytes of room: no 100-byte chunk fits).
+        nodes: [
+          { id: "n1", cluster: "k1", freeBytes: 550, capBytes: 1000 },
+          { id: "n2", cluster: "k1", freeBytes: 1000, capBytes: 1000 },
+        ],
+        holders: (c) => (c === a0 ? new Set(["n9"]) : new Set()),
+      }),
+    );
+    expect(plans.every((p) => p.node === "n2")).toBe(true);
+    expect(chunksOf(plans)).not.toContain(a0);
+    expect(chunksOf(plans)).toHaveLength(5);
+  });
+
+  it("is off at share 0 and respects the per-round chunk cap", () => {
+    expect(planPreposition(pre({ share: 0 }))).toEqual([]);
+    const plans = planPreposition(
+      pre({ maxChunksPerNodeRound: 2, assignedThisRound: new Map([["n1", 2]]) }),
+    );
+    expect(plans.every((p) => p.node === "n2")).toBe(true);
+    expect(chunksOf(plans)).toHaveLength(2);
   });
 });

@@ -16,6 +16,12 @@
 // With `seedFirst`, a chunk that no node reports holding yet goes to one node only (the seed);
 // the other replicas are placed once the seed reports it, and fetch it from the seed — so the
 // origin serves each chunk to the fog once, not once per replica.
+//
+// Prepositioning (planPreposition): content nobody has asked for yet is placed too, one replica,
+// on nodes whose store is filled below `prepositionShare` of its cap — the start of every item
+// first (chunk 0 of every content, newest first, then chunk 1, …), so the first viewer of an
+// item finds its opening segments in the fog while demand placement fills the rest. Demand
+// placement runs first each round and keeps at least 1 − prepositionShare of every store.
 import { contentId, parseManifest, verifyManifest } from "../protocol/manifest";
 import { ManifestError } from "../protocol/manifest-error";
 import type { HoldSource } from "../protocol/messages";
@@ -201,6 +207,59 @@ export function planPlacement(input: PlacementInput): HoldPlan[] {
   return [...plans.values()].sort((a, b) => cmp(a.node, b.node) || cmp(a.content, b.content));
 }
 
+export interface PrepositionInput {
+  /** Published content, newest first. */
+  contents: ManifestInfo[];
+  nodes: (PlacementNode & { capBytes: number })[];
+  /** Nodes holding (or already told to fetch) a chunk, incl. this round's demand plans. */
+  holders: (chunkId: string) => ReadonlySet<string>;
+  /** Fraction of a node's store cap prepositioning may fill up to (0..1; 0 = off). */
+  share: number;
+  maxChunksPerNodeRound: number;
+  /** Chunks each node was already given this round (by demand placement). */
+  assignedThisRound?: ReadonlyMap<string, number>;
+}
+
+/** Pure prepositioning planner; see the file comment for the rule. */
+export function planPreposition(input: PrepositionInput): HoldPlan[] {
+  if (input.share <= 0 || input.nodes.length === 0) return [];
+  // Bytes each node may still take: up to `share` of its cap in use, and no more than is free.
+  const room = new Map(
+    input.nodes.map((n) => {
+      const used = n.capBytes - n.freeBytes;
+      return [n.id, Math.min(n.freeBytes, Math.floor(n.capBytes * input.share) - used)];
+    }),
+  );
+  const count = new Map(input.assignedThisRound ?? []);
+  const plans = new Map<string, HoldPlan>();
+  const longest = Math.max(0, ...input.contents.map((c) => c.chunks.length));
+  for (let i = 0; i < longest; i++) {
+    for (const content of input.contents) {
+      const chunk = content.chunks[i];
+      if (!chunk || input.holders(chunk.id).size > 0) continue;
+      // The node with the most room that can still take one this round.
+      let best: string | undefined;
+      for (const n of input.nodes) {
+        const r = room.get(n.id) ?? 0;
+        if (r < chunk.size || (count.get(n.id) ?? 0) >= input.maxChunksPerNodeRound) continue;
+        if (best === undefined || r > (room.get(best) ?? 0)) best = n.id;
+      }
+      if (best === undefined) continue;
+      room.set(best, (room.get(best) ?? 0) - chunk.size);
+      count.set(best, (count.get(best) ?? 0) + 1);
+      const key = `${best}|${content.contentId}`;
+      let plan = plans.get(key);
+      if (!plan) {
+        const sources = content.origins.map((url) => ({ kind: "origin" as const, url }));
+        plan = { node: best, content: content.contentId, chunks: [], sources };
+        plans.set(key, plan);
+      }
+      plan.chunks.push(chunk.id);
+    }
+  }
+  return [...plans.values()].sort((a, b) => cmp(a.node, b.node) || cmp(a.content, b.content));
+}
+
 function utf8(s: string): Uint8Array {
   return new TextEncoder().encode(s);
 }
@@ -212,6 +271,8 @@ function cmp(a: string, b: string): number {
 /** Manifests, chunk index, popularity and pending holds. */
 export class ContentIndex {
   private readonly manifests = new Map<string, ManifestInfo>();
+  /** Chunk id -> bytes, for every chunk of every manifest indexed since start. */
+  private readonly chunkSize = new Map<string, number>();
   private readonly holdersOf = new Map<string, Set<string>>();
   private readonly inventoryOf = new Map<string, Set<string>>();
   private readonly demand = new Map<string, { content: string; cluster: string; pop: Decayed }>();
@@ -225,7 +286,7 @@ export class ContentIndex {
   ) {
     for (const row of db.listManifests()) {
       try {
-        this.manifests.set(row.contentId, verify(utf8(row.body), row.publisherDid));
+        this.index(verify(utf8(row.body), row.publisherDid));
       } catch {
         // A manifest stored by an older verifier no longer passes: keep it in the db, do not index.
       }
@@ -244,8 +305,13 @@ export class ContentIndex {
       );
     }
     this.db.putManifest({ contentId: info.contentId, publisherDid, body: text, createdAt: now });
-    this.manifests.set(info.contentId, info);
+    this.index(info);
     return info;
+  }
+
+  private index(info: ManifestInfo): void {
+    this.manifests.set(info.contentId, info);
+    for (const c of info.chunks) this.chunkSize.set(c.id, c.size);
   }
 
   remove(contentId: string, publisherDid: string): boolean {
@@ -368,6 +434,22 @@ export class ContentIndex {
         else out.add(node);
       }
       if (m.size === 0) this.pending.delete(chunkId);
+    }
+    return out;
+  }
+
+  /** Size of a chunk of indexed content, bytes (0 if unknown). */
+  chunkBytes(chunkId: string): number {
+    return this.chunkSize.get(chunkId) ?? 0;
+  }
+
+  /** Bytes of the chunks each node was told to fetch and has not reported yet. */
+  pendingBytes(now: number): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [chunk, m] of this.pending) {
+      for (const [node, exp] of m) {
+        if (exp >= now) out.set(node, (out.get(node) ?? 0) + this.chunkBytes(chunk));
+      }
     }
     return out;
   }

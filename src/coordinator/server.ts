@@ -23,7 +23,14 @@ import {
 } from "../protocol/messages";
 import type { CoordinatorConfig } from "./config";
 import { JobService } from "./jobs/service"; // jobs
-import { ContentIndex, planPlacement, type ManifestVerifier, type PlacementNode } from "./content";
+import {
+  ContentIndex,
+  planPlacement,
+  planPreposition,
+  type HoldPlan,
+  type ManifestVerifier,
+  type PlacementNode,
+} from "./content";
 import { CoordinatorDb } from "./db";
 import { LeaderClusters, RttMatrix, rankNodes, type RankCandidate } from "./proximity";
 import { NodeRegistry, type NodeLink } from "./registry";
@@ -219,7 +226,7 @@ export class CoordinatorServer {
   placeContent(): number {
     const now = this.now();
     this.lastPlacementAt = now;
-    const nodes: PlacementNode[] = this.registry
+    const nodes: (PlacementNode & { capBytes: number })[] = this.registry
       .list()
       .filter(
         (n) =>
@@ -230,10 +237,11 @@ export class CoordinatorServer {
       .map((n) => ({
         id: n.id,
         cluster: this.clusters.clusterOf(n.id),
+        capBytes: n.capacity.storeCapBytes,
         freeBytes: Math.max(0, n.capacity.storeCapBytes - n.capacity.storeBytes),
       }));
     if (nodes.length === 0) return 0;
-    const plans = planPlacement({
+    const demanded = planPlacement({
       demands: this.content.demands(now, this.cfg.placement.minPopularity),
       nodes,
       holders: (c) => this.content.holdersOrPending(c, now),
@@ -244,6 +252,7 @@ export class CoordinatorServer {
       maxChunksPerNodeRound: this.cfg.placement.maxChunksPerNodeRound,
       unknownRttMs: this.cfg.unknownRttMs,
     });
+    const plans = [...demanded, ...this.prepositionPlans(nodes, demanded, now)];
     let sent = 0;
     for (const p of plans) {
       const node = this.registry.get(p.node);
@@ -261,6 +270,41 @@ export class CoordinatorServer {
       }
     }
     return sent;
+  }
+
+  /**
+   * Content nobody asked for yet (planPreposition), in the room this round's demand plans and
+   * the holds still pending leave on each node.
+   */
+  private prepositionPlans(
+    nodes: (PlacementNode & { capBytes: number })[],
+    demanded: HoldPlan[],
+    now: number,
+  ): HoldPlan[] {
+    const share = this.cfg.placement.prepositionShare;
+    if (share <= 0) return [];
+    const given = new Map<string, number>();
+    const soon = this.content.pendingBytes(now);
+    const inDemand = new Set<string>();
+    for (const p of demanded) {
+      given.set(p.node, (given.get(p.node) ?? 0) + p.chunks.length);
+      for (const c of p.chunks) {
+        inDemand.add(c);
+        soon.set(p.node, (soon.get(p.node) ?? 0) + this.content.chunkBytes(c));
+      }
+    }
+    const taken = new Set(["demand"]);
+    return planPreposition({
+      contents: this.content.contents().reverse(),
+      nodes: nodes.map((n) => ({
+        ...n,
+        freeBytes: Math.max(0, n.freeBytes - (soon.get(n.id) ?? 0)),
+      })),
+      holders: (c) => (inDemand.has(c) ? taken : this.content.holdersOrPending(c, now)),
+      share,
+      maxChunksPerNodeRound: this.cfg.placement.maxChunksPerNodeRound,
+      assignedThisRound: given,
+    });
   }
 
   private probeTargetsFor(selfId: string | undefined): ProbeTarget[] {
