@@ -47,4 +47,61 @@ describe("JobsClient", () => {
     expect(seen).toEqual(["POST /api/jobs ok", "GET /api/jobs/J ok", "GET /api/jobs/J/results ok"]);
     await expect(c.status("other")).rejects.toMatchObject({ code: "busy" });
   });
+
+  it("rides out a coordinator restart: polls through refused connections, resubmits a job it lost", async () => {
+    const kp = generateKeyPair();
+    const seen: string[] = [];
+    let jobs = 0;
+    let phase: "up" | "down" | "restarted" = "up";
+    const fake = (async (url: string, init: RequestInit) => {
+      const path = new URL(url).pathname;
+      seen.push(`${phase} ${init.method} ${path}`);
+      if (phase === "down") {
+        phase = "restarted";
+        throw new TypeError("fetch failed (ECONNREFUSED)");
+      }
+      if (path === "/api/jobs") {
+        jobs++;
+        return new Response(JSON.stringify({ jobId: `J${jobs}`, tasks: 1 }), { status: 201 });
+      }
+      if (phase === "up") {
+        phase = "down"; // the coordinator goes away after the first poll
+        return new Response(JSON.stringify({ state: "running" }));
+      }
+      if (path === "/api/jobs/J1")
+        return new Response(JSON.stringify({ error: "not_found", detail: "no job" }), {
+          status: 404,
+        });
+      if (path === "/api/jobs/J2") return new Response(JSON.stringify({ state: "done" }));
+      return new Response(JSON.stringify({ state: "done", results: [{ ok: 4 }] }));
+    }) as unknown as typeof fetch;
+    const c = new JobsClient({
+      coordinatorUrl: "http://coord",
+      did: kp.did,
+      seed: kp.seed,
+      fetch: fake,
+    });
+    await expect(c.execute([2], (x: number) => x * 2, { pollMs: 1 })).resolves.toEqual([4]);
+    expect(seen).toEqual([
+      "up POST /api/jobs",
+      "up GET /api/jobs/J1",
+      "down GET /api/jobs/J1",
+      "restarted GET /api/jobs/J1",
+      "restarted POST /api/jobs",
+      "restarted GET /api/jobs/J2",
+      "restarted GET /api/jobs/J2/results",
+    ]);
+    // With no resubmits left, the lost job is an error naming it.
+    phase = "restarted";
+    jobs = 0;
+    const lost = new JobsClient({
+      coordinatorUrl: "http://coord",
+      did: kp.did,
+      seed: kp.seed,
+      fetch: fake,
+    });
+    await expect(
+      lost.execute([2], (x: number) => x * 2, { pollMs: 1, resubmits: 0 }),
+    ).rejects.toMatchObject({ code: "not_found" });
+  });
 });

@@ -23,6 +23,11 @@ export interface ExecuteOptions {
   pollMs?: number;
   /** Give up (JobError "timeout") after this long, milliseconds. Default 600000. */
   timeoutMs?: number;
+  /**
+   * Jobs live in the coordinator's memory: after a coordinator restart it answers 404 for the
+   * job, and execute submits it again, at most this many times (count). Default 3.
+   */
+  resubmits?: number;
 }
 
 export type JobErrorCode =
@@ -52,6 +57,23 @@ export interface JobsClientOptions {
 }
 
 type Outcome = { ok: unknown } | { error: string } | null;
+
+/** Results in input order, or JobError "task_failed" with the failures and partial results. */
+function settle(results: Outcome[]): unknown[] {
+  const values: unknown[] = [];
+  const failures: { index: number; error: string }[] = [];
+  results.forEach((r, index) => {
+    if (r && "ok" in r) values.push(r.ok);
+    else {
+      values.push(undefined);
+      failures.push({ index, error: r ? r.error : "undecided" });
+    }
+  });
+  if (failures.length) {
+    throw new JobError("task_failed", `${failures.length} task(s) failed`, failures, values);
+  }
+  return values;
+}
 
 /** The job API's signing payload (src/coordinator/api-auth.ts apiSigningPayload; tested equal). */
 function authorization(o: JobsClientOptions, method: string, path: string, body: Uint8Array) {
@@ -101,30 +123,45 @@ export class JobsClient {
     task: string | ((input: never) => unknown),
     options: ExecuteOptions = {},
   ) {
-    const { pollMs = 250, timeoutMs = 600_000, ...rest } = options;
+    const { pollMs = 250, timeoutMs = 600_000, resubmits = 3, ...rest } = options;
     const source = typeof task === "string" ? task : `var task = (${task.toString()});`;
-    const id = await this.submit({ source, inputs: data, ...rest });
-    const end = (this.o.now ?? Date.now)() + timeoutMs;
+    const req: JobRequest = { source, inputs: data, ...rest };
+    const now = this.o.now ?? Date.now;
+    const end = now() + timeoutMs;
+    const pause = () => new Promise((r) => setTimeout(r, pollMs));
+    let id = await this.submit(req);
+    let left = resubmits;
+    // Poll until done. While the coordinator is away (restarting: connection refused, 5xx) keep
+    // polling; once it is back and no longer knows the job, submit it again.
     for (;;) {
-      const s = await this.status(id);
-      if (s.state === "done") break;
-      if ((this.o.now ?? Date.now)() > end) throw new JobError("timeout", `job ${id} not done`);
-      await new Promise((r) => setTimeout(r, pollMs));
-    }
-    const { results } = await this.results(id);
-    const values: unknown[] = [];
-    const failures: { index: number; error: string }[] = [];
-    results.forEach((r, index) => {
-      if (r && "ok" in r) values.push(r.ok);
-      else {
-        values.push(undefined);
-        failures.push({ index, error: r ? r.error : "undecided" });
+      if (now() > end) throw new JobError("timeout", `job ${id} not done`);
+      try {
+        const s = await this.status(id);
+        if (s.state === "done") return settle((await this.results(id)).results);
+      } catch (e) {
+        if (!(e instanceof JobError)) throw e;
+        if (e.code === "not_found" && left > 0) {
+          left--;
+          id = await this.submitWhenBack(req, end, pause);
+          continue;
+        }
+        if (e.code !== "http" && e.code !== "busy") throw e;
       }
-    });
-    if (failures.length) {
-      throw new JobError("task_failed", `${failures.length} task(s) failed`, failures, values);
+      await pause();
     }
-    return values;
+  }
+
+  /** submit(), riding out a coordinator that is still restarting (http/busy) until `end`. */
+  private async submitWhenBack(req: JobRequest, end: number, pause: () => Promise<unknown>) {
+    for (;;) {
+      try {
+        return await this.submit(req);
+      } catch (e) {
+        const transient = e instanceof JobError && (e.code === "http" || e.code === "busy");
+        if (!transient || (this.o.now ?? Date.now)() > end) throw e;
+      }
+      await pause();
+    }
   }
 
   private async request(method: string, path: string, body = new Uint8Array(0)): Promise<unknown> {

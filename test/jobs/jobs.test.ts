@@ -187,4 +187,46 @@ describe("jobs: coordinator, three agents (one saboteur), the SDK client", () =>
       }),
     ).toEqual(results);
   });
+
+  it("a coordinator restart mid-job: the agents sign in again, execute resubmits the lost job", async () => {
+    const slow = `function task(x) { var t = 0; for (var i = 0; i < 3e7; i++) t = (t + i * x) % 1000003; return t; }`;
+    const data = Array.from({ length: 8 }, (_, i) => i + 1);
+    const opts = {
+      replicas: 1,
+      credibility: 0,
+      requirements: { minCredibility: 0.5 },
+      pollMs: 100,
+    };
+    const submits: string[] = [];
+    const counting = new JobsClient({
+      coordinatorUrl: coord.url,
+      did: publisher.did,
+      seed: publisher.seed,
+      fetch: (async (url: string, init: RequestInit) => {
+        if (init.method === "POST") submits.push(String(url));
+        return fetch(url, init);
+      }) as unknown as typeof fetch,
+    });
+    const ran0 = honest[0]!.agent.stats().jobs.ran;
+    const p = counting.execute(data, slow, opts);
+    await until(
+      "a task of the job ran",
+      () => honest[0]!.agent.stats().jobs.ran > ran0 || undefined,
+      30_000,
+    );
+    const port = Number(new URL(coord.url).port);
+    await coord.close(); // jobs live in memory: this one is lost with it
+    coord = await startCoordinator({
+      host: "127.0.0.1",
+      port,
+      dbPath: join(dir, "coordinator.sqlite"),
+      publishers: [publisher.did],
+      heartbeatMs: 200,
+    });
+    const results = await p;
+    expect(submits).toHaveLength(2); // the first submit, and one after the restart
+    // The job the restarted coordinator ran gave what a fresh run gives.
+    expect(await client.execute(data, slow, opts)).toEqual(results);
+    expect(results.every((r) => typeof r === "number")).toBe(true);
+  }, 120_000);
 });
