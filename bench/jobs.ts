@@ -1,4 +1,5 @@
-// `npm run bench -- jobs [--json] [--nodes N] [--tile PX] [--side TILES] [--mc-tasks N]`
+// `npm run bench -- jobs [--json] [--nodes N] [--units U] [--tile PX] [--samples SS] [--fine]
+//                        [--mc-tasks N]`
 // (the issue calls this bench `edge`; bench/edge.ts holds the apps half).
 //
 // 1. job_error_rate, job_redundancy: a Monte Carlo run of the coordinator's real job engine
@@ -6,10 +7,16 @@
 //    saboteurs that lie 50% of the time (colluding: every lie to a task agrees), θ = 0.999,
 //    2 replicas at least, spot checks from 10 known answers per job. Goal: error ≤ 1e-3 at
 //    redundancy ≤ 2.5.
-// 2. job_speedup_per_node: a 2,500-task ray-tracing job (50 × 50 tiles) through a real
-//    coordinator and N node processes (pear-fogd + agent, one task slot each), against one
-//    node process in the same run: (T1 / TN) / N. Goal ≥ 0.8. This machine has 2 cores shared
-//    with the coordinator and everything else running: N = 2 is the honest maximum here.
+// 2. job_speedup_per_node: a 2,500-unit ray-tracing job through a real coordinator and N node
+//    processes (pear-fogd + agent, one task slot each), against one node process in the same
+//    run: (T1 / TN) / N. Goal ≥ 0.8. A unit is the ledger's work unit (one run of the
+//    reference kernel, REFERENCE_KERNEL in src/protocol/jobs.ts): the job is sized before the
+//    run (in the nodes' sandbox: the kernel, and a small render of the scene) and the units the ledger credited for it
+//    are reported (`job_work_units`). Default tiles: 32 px, 16 × 16 rays a pixel (~14 units a
+//    task; a result must fit JOB_LIMITS.valueBytes). `--fine` runs the old shape instead: 2,500 tasks of 8 px tiles at 4 × 4 rays
+//    (~0.05 units each — a measure of the per-task overhead, not of compute).
+//    This machine has 2 cores shared with the coordinator and everything else running: N = 2
+//    is the honest maximum here.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -17,10 +24,12 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { startCoordinator } from "../src/coordinator/main";
 import { simulate } from "../src/coordinator/jobs/simulate";
+import { createTaskRunner } from "../src/platform/node/run-task";
+import { REFERENCE_KERNEL, REFERENCE_KERNEL_INPUT } from "../src/protocol/jobs";
 import { generateKeyPair } from "../src/protocol/ed25519";
 import { JobsClient } from "../src/sdk/jobs-client";
 import { buildPearFogd } from "../test/support/pear-fogd";
-import { RAYTRACE_SOURCE, tiles } from "./jobs/raytrace";
+import { RAYTRACE_SOURCE, tiles, type Tile } from "./jobs/raytrace";
 import { report } from "./report";
 
 function flag(name: string, def: number): number {
@@ -28,8 +37,10 @@ function flag(name: string, def: number): number {
   return i >= 0 ? Number(process.argv[i + 1]) : def;
 }
 const N = flag("nodes", 2);
-const TILE = flag("tile", 8);
-const SIDE = flag("side", 50);
+const FINE = process.argv.includes("--fine");
+const UNITS = flag("units", 2500);
+const TILE = flag("tile", FINE ? 8 : 32);
+const SAMPLES = flag("samples", FINE ? 4 : 16);
 const MC_TASKS = flag("mc-tasks", 20_000);
 
 // ---- 1. Monte Carlo ----
@@ -74,7 +85,44 @@ const client = new JobsClient({
   did: publisher.did,
   seed: publisher.seed,
 });
-const inputs = tiles(SIDE, TILE);
+
+/**
+ * The job: `--fine`'s 50 × 50 small tiles, or as many TILE-pixel tiles as make UNITS work
+ * units. Sized in the sandbox the nodes use (src/platform/node/run-task.ts): the reference
+ * kernel's time (as the agent measures it) and a 128 × 128 px render of the whole scene at the
+ * job's rays a pixel (the scene does not depend on the resolution, so cost a pixel carries over).
+ */
+async function sizeJob(): Promise<{ inputs: Tile[]; unitsPerTask: number }> {
+  const runner = createTaskRunner();
+  const limits = { memoryBytes: 64 << 20, timeoutMs: 30_000 };
+  try {
+    await runner.runTask(REFERENCE_KERNEL, 1000, limits);
+    let refMs = Infinity;
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      await runner.runTask(REFERENCE_KERNEL, REFERENCE_KERNEL_INPUT, limits);
+      refMs = Math.min(refMs, performance.now() - t0);
+    }
+    const probe = tiles(4, 4, 32, SAMPLES);
+    const t0 = performance.now();
+    for (const t of probe) await runner.runTask(RAYTRACE_SOURCE, t, limits);
+    const unitsPerPixel = (performance.now() - t0) / refMs / (128 * 128);
+    const unitsPerTask = unitsPerPixel * TILE * TILE;
+    if (FINE) return { inputs: tiles(50, 50, TILE, SAMPLES), unitsPerTask };
+    const count = Math.max(1, Math.round(UNITS / unitsPerTask));
+    const cols = Math.ceil(Math.sqrt(count));
+    return { inputs: tiles(cols, Math.ceil(count / cols), TILE, SAMPLES), unitsPerTask };
+  } finally {
+    await runner.close();
+  }
+}
+const { inputs, unitsPerTask } = await sizeJob();
+
+/** Work units the ledger holds, all nodes together. */
+function ledgerUnits(): number {
+  coord.server.jobs.ledger.flush();
+  return coord.server.jobs.ledger.totals().reduce((s, t) => s + t.units, 0);
+}
 
 const children = new Set<ChildProcess>();
 process.on("exit", () => {
@@ -129,14 +177,16 @@ async function waitNodes(n: number): Promise<void> {
 /** Seconds to run the whole job on `n` fresh node processes; the image as a check. */
 async function render(
   n: number,
-): Promise<{ seconds: number; pixels: unknown[]; cpuSeconds: number }> {
+): Promise<{ seconds: number; pixels: unknown[]; cpuSeconds: number; units: number }> {
   const nodes: ChildProcess[] = [];
   let seconds = 0;
   let pixels: unknown[] = [];
+  let units0 = 0;
   try {
     for (let i = 0; i < n; i++) nodes.push(await startNode());
     await waitNodes(n);
     await new Promise((r) => setTimeout(r, 1000)); // let start-up CPU settle
+    units0 = ledgerUnits();
     const t0 = performance.now();
     const progress = setInterval(() => {
       if (process.argv.includes("--verbose")) {
@@ -176,7 +226,7 @@ async function render(
   }
   // CPU the node processes used after their start-up (the job, heartbeats, the kernel timing).
   const cpuSeconds = nodes.reduce((s, c) => s + (cpuMs.get(c) ?? NaN), 0) / 1000;
-  return { seconds, pixels, cpuSeconds };
+  return { seconds, pixels, cpuSeconds, units: ledgerUnits() - units0 };
 }
 
 try {
@@ -186,6 +236,16 @@ try {
     throw new Error("the images differ between runs");
   }
   report({ metric: "job_tasks", value: inputs.length, unit: "tasks" });
+  // What the job was worth: the ledger's credit for the one-node run (the N-node run's beside
+  // it), and this process's estimate a task when sizing it.
+  report({
+    metric: "job_work_units",
+    value: one.units,
+    unit: "work units",
+    anchor: `job_work_units_${N}_nodes`,
+    anchor_value: many.units,
+  });
+  report({ metric: "job_units_per_task_estimate", value: unitsPerTask, unit: "work units" });
   report({
     metric: `job_time_${N}_nodes`,
     value: many.seconds,

@@ -1,7 +1,8 @@
 // The ray-tracing job of `npm run bench -- jobs`: a small scene (spheres over a checkered
 // plane, one light, shadows, two reflection bounces, 4×4 supersampling) rendered in square
 // tiles, one task per tile. The task source is plain ES5: it runs in any sandbox (node:vm,
-// QuickJS). The result of a tile is its pixels as 0xRRGGBB integers, row by row.
+// QuickJS). The result of a tile is its pixels as 0xRRGGBB integers, row by row. A tile says
+// its supersampling (`ss` × `ss` rays a pixel): the bench sizes the job in work units with it.
 export const RAYTRACE_SOURCE = `
 function task(t) {
   var spheres = [
@@ -40,7 +41,7 @@ function task(t) {
     }
     return c;
   }
-  var out = [], ss = 4;
+  var out = [], ss = t.ss || 4;
   for (var y = t.y; y < t.y + t.size; y++) {
     for (var x = t.x; x < t.x + t.size; x++) {
       var acc = [0, 0, 0];
@@ -64,15 +65,18 @@ export interface Tile {
   size: number;
   width: number;
   height: number;
+  /** Rays a pixel: ss × ss (default 4). */
+  ss?: number;
 }
 
-/** `side` × `side` tiles of `tile` pixels: side² tasks (50 → the 2,500-unit job). */
-export function tiles(side: number, tile: number): Tile[] {
-  const width = side * tile;
+/** `cols` × `rows` tiles of `tile` pixels with `ss` × `ss` rays a pixel: cols × rows tasks. */
+export function tiles(cols: number, rows: number, tile: number, ss = 4): Tile[] {
+  const width = cols * tile;
+  const height = rows * tile;
   const out: Tile[] = [];
-  for (let ty = 0; ty < side; ty++) {
-    for (let tx = 0; tx < side; tx++) {
-      out.push({ x: tx * tile, y: ty * tile, size: tile, width, height: width });
+  for (let ty = 0; ty < rows; ty++) {
+    for (let tx = 0; tx < cols; tx++) {
+      out.push({ x: tx * tile, y: ty * tile, size: tile, width, height, ss });
     }
   }
   return out;
