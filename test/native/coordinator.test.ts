@@ -80,7 +80,8 @@ describe("pear-fogd's embedded agent with a real coordinator", () => {
     const entry = await until("the node in the registry", () =>
       coord.server.registry.list().find((n) => n.id === did),
     );
-    expect(d.log()).toMatch(/agent: signed in to the coordinator/);
+    // The registry has the node before the agent has read the welcome: wait for the log line.
+    await until("the agent's sign-in", () => /agent: signed in to the coordinator/.test(d.log()));
     const seq0 = entry.lastSeq;
     await until("two more heartbeats", () => entry.lastSeq >= seq0 + 2 || undefined, 10_000);
     const status = coord.server.statusData().nodes.find((n) => n.id === did);
