@@ -78,17 +78,21 @@ export class AppChannel {
     /** The node it talks to (did:key). */
     readonly node: string,
     private readonly dc: RTCDataChannel,
-    release: () => void,
+    private readonly release: () => void,
   ) {
     this.closed = new Promise<AppCloseReason>((r) => (this.settle = r));
     dc.addEventListener("message", (ev: MessageEvent) => this.onFrame(ev.data));
-    dc.addEventListener("close", () => {
-      release();
-      const reason = this.notice ?? { code: "closed", detail: "the channel closed" };
-      this.reason = reason;
-      this.settle(reason);
-      this.onclose?.(reason);
-    });
+    dc.addEventListener("close", () => this.ended());
+  }
+
+  /** The channel closed (its close event, or found closed without one: see opened). */
+  ended(): void {
+    if (this.reason) return;
+    this.release();
+    const reason = this.notice ?? { code: "closed", detail: "the channel closed" };
+    this.reason = reason;
+    this.settle(reason);
+    this.onclose?.(reason);
   }
 
   /** Send one JSON value to the app (its pear.onMessage gets {browser: {id, data}}). */
@@ -127,19 +131,24 @@ export class AppChannel {
   }
 }
 
-/** Wait for dc to open; false if it closed first or took longer than ms. */
+/**
+ * Wait for dc to open; false if it closed first or took longer than ms. The state is polled
+ * too: libwebrtc may close a channel refused right after its OPEN without any event.
+ */
 function opened(dc: RTCDataChannel, ms: number): Promise<boolean> {
   if (dc.readyState === "open") return Promise.resolve(true);
   return new Promise<boolean>((resolve) => {
-    const t = setTimeout(() => resolve(false), ms);
-    dc.addEventListener("open", () => {
+    const done = (ok: boolean): void => {
       clearTimeout(t);
-      resolve(true);
-    });
-    dc.addEventListener("close", () => {
-      clearTimeout(t);
-      resolve(false);
-    });
+      clearInterval(poll);
+      resolve(ok);
+    };
+    const t = setTimeout(() => done(false), ms);
+    const poll = setInterval(() => {
+      if (dc.readyState === "open" || dc.readyState === "closed") done(dc.readyState === "open");
+    }, 20);
+    dc.addEventListener("open", () => done(true));
+    dc.addEventListener("close", () => done(false));
   });
 }
 
@@ -162,6 +171,9 @@ export async function openApp(
       const { dc, release } = await peers.pool.channel(node, `${APP_CHANNEL_PREFIX}${name}`);
       const ch = new AppChannel(name, node, dc, release);
       if (await opened(dc, o.openTimeoutMs ?? 10_000)) return ch;
+      // Refused by the node before it opened: the reason is the node's answer for this app.
+      if (dc.readyState === "closed") ch.ended();
+      if (ch.reason && ch.reason.code !== "closed") return ch;
       dc.close();
       why.push(`${node}: did not open`);
     } catch (e) {

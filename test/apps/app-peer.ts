@@ -17,11 +17,18 @@ export async function openAppChannel(peer: WrtcPeer, label: string): Promise<App
   const dc = peer.pc.createDataChannel(label, { ordered: true });
   const got: { at: number; text: string }[] = [];
   let isClosed = false;
+  // libwebrtc (wrtc) fires no close event for a channel the node closed before its open event
+  // reached JS (readyState goes "closed" silently), so the state is polled as well.
   const closed = new Promise<void>((r) => {
-    dc.onclose = () => {
+    const end = (): void => {
+      clearInterval(poll);
       isClosed = true;
       r();
     };
+    const poll = setInterval(() => {
+      if (dc.readyState === "closed") end();
+    }, 20);
+    dc.onclose = end;
   });
   dc.onmessage = (e: { data: unknown }) => {
     got.push({ at: performance.now(), text: String(e.data) });
@@ -36,14 +43,17 @@ export async function openAppChannel(peer: WrtcPeer, label: string): Promise<App
   const received = (n: number): Promise<void> =>
     got.length >= n ? Promise.resolve() : new Promise((resolve) => waiters.add({ n, resolve }));
   // On a connected peer connection libwebrtc opens a new channel at once (readyState "open",
-  // no open event): the DCEP OPEN is on its way and messages may follow it (RFC 8832 §6).
+  // no open event) or a moment later (an open event); a channel the node refuses may close
+  // before either (its {"close": …} notice still arrives first, then no event at all).
   await new Promise<void>((resolve, reject) => {
     if (dc.readyState === "open") return resolve();
     const t = setTimeout(() => reject(new Error(`${label} did not open`)), 10_000);
-    dc.onopen = () => {
+    const done = (): void => {
       clearTimeout(t);
       resolve();
     };
+    dc.onopen = done;
+    void closed.then(done);
   });
   return { dc, got, closed, received, isClosed: () => isClosed };
 }

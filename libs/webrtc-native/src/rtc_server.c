@@ -195,6 +195,7 @@ static bool app_channels_pump(struct rtc_session *s)
 			}
 			rc_send = channel_send(rc->ch, false, (const uint8_t *)m->data, m->len);
 			if (rc_send == SCTP_E_AGAIN) {
+				log_debug("session %s: app send waits for SCTP room", s->id);
 				s->waiting_room = true;
 				return false;
 			}
@@ -292,8 +293,11 @@ int rtc_server_app_close(struct rtc_server *srv, const char *id, const char *las
 {
 	struct rtc_channel *rc = app_channel_find(srv, id);
 
-	if (!rc)
+	if (!rc) {
+		log_debug("app channel %s: close requested, no such channel", id);
 		return -ENOENT;
+	}
+	log_debug("app channel %s: closing (%s)", id, last ? last : "no notice");
 	app_channel_close_with(rc, last, len);
 	return 0;
 }
