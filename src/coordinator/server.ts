@@ -627,6 +627,15 @@ export class CoordinatorServer {
       case "job.fail":
         this.jobs.onBrowserMessage(conn.id, msg);
         return;
+      // apps (issue 7): the node(s) running an app that takes browser messages
+      case "app.find":
+        send({
+          t: "app.found",
+          req: msg.req,
+          name: msg.name,
+          nodes: this.apps.nodesFor(msg.name).filter((n) => this.registry.get(n)),
+        });
+        return;
       case "browser.stats":
         this.db.addOffload(Math.floor(now / this.cfg.statsBucketMs), msg.p2pBytes, msg.httpBytes);
         return;

@@ -3,8 +3,14 @@
 // (@roamhq/wrtc) opens "pear-fog-app:<name>" channels beside its chunk channel on one peer
 // connection. Echo round trip; a pushing app held to its uploadKiBps (bytes/s measured at the
 // receiver); refusals (no `messages`, not running, unknown label); bad messages close only their
-// channel; chunks still flow on the same connection.
+// channel; chunks still flow on the same connection. The SDK's FogPeers.app on Node (wrtc, ws):
+// the coordinator names the node, the channel rides the page's connection to it.
+import wrtc from "@roamhq/wrtc";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { AppChannelError } from "../../src/sdk/app-channel";
+import type { PeerConnectionCtor } from "../../src/sdk/config";
+import { FogPeers } from "../../src/sdk/peers";
 import { randomChunk, sha256Hex } from "../support/pear-fogd";
 import { connectWrtcPeer, type WrtcPeer } from "../support/wrtc-peer";
 import { ECHO_APP, openAppChannel, PUSHER_APP } from "./app-peer";
@@ -126,5 +132,37 @@ describe("browsers ↔ apps over the data channel", () => {
     const id = await w.d.putChunk(chunk);
     expect(sha256Hex(await peer.client.get(hex2bytes(id)))).toBe(id);
     good.dc.close();
+  }, 30_000);
+
+  it("SDK: peers.app(name) finds the node through the coordinator, shares its connection", async () => {
+    const peers = new FogPeers({
+      coordinator: `${w.coordUrl.replace(/^http/, "ws")}/ws/browser`,
+      peerConnection: wrtc.RTCPeerConnection as unknown as PeerConnectionCtor,
+      webSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+    });
+    try {
+      const chunk = randomChunk(50_000);
+      const id = await w.d.putChunk(chunk);
+      const client = await peers.pool.client(w.nodeId);
+      const echo = await peers.app("echo");
+      expect(echo.node).toBe(w.nodeId);
+      expect(peers.pool.connected()).toEqual([w.nodeId]); // one connection for both
+      const got: unknown[] = [];
+      echo.onmessage = (v) => got.push(v);
+      echo.send({ q: 1 });
+      await until("the echo", () => got.length > 0);
+      expect(got[0]).toEqual({ echo: { q: 1 } });
+      expect(() => echo.send("z".repeat(70_000))).toThrow(AppChannelError);
+      expect(sha256Hex(await client.get(hex2bytes(id)))).toBe(id);
+      for (const name of ["ghost", "quiet"]) {
+        const e = await peers.app(name).catch((err: unknown) => err);
+        expect(e).toBeInstanceOf(AppChannelError);
+        expect((e as AppChannelError).code).toBe("not_running");
+      }
+      echo.close();
+      expect(await echo.closed).toEqual({ code: "closed", detail: "the channel closed" });
+    } finally {
+      peers.close();
+    }
   }, 30_000);
 });
