@@ -273,3 +273,43 @@ describe("AppManager: browsers' app channels", () => {
     expect([c.code(0), c.code(1)]).toEqual(["app_stopped", "app_stopped"]);
   });
 });
+
+describe("AppManager: app.stats", () => {
+  it("reports pear.send totals of running messaging apps when they change", async () => {
+    const w = world();
+    const timers: (() => void)[] = [];
+    const totals = new Map<number, { bytes: number; refused: number }>();
+    w.host.uploadStats = (id) => totals.get(id) ?? null;
+    (w.p as { setTimeout: unknown }).setTimeout = (fn: () => void) => timers.push(fn);
+    const sent: AppNodeToCoordinator[] = [];
+    const mgr = new AppManager(w.p, (m) => void sent.push(m), {
+      ...APP_MANAGER_DEFAULTS,
+      dir: "/apps",
+      httpBase: "http://c",
+    });
+    for (const [name, caps] of [
+      ["m", { messages: true }],
+      ["k", { kv: true }],
+    ] as const) {
+      const b = enc(name);
+      const man = signApp({ name, version: "2", resources: res, capabilities: caps }, b, dev);
+      w.bundles.set(`http://c/${name}`, b);
+      mgr.handle({ t: "app.run", manifest: man, bundleUrl: `http://c/${name}` });
+      await w.settle();
+      w.started.at(-1)!.ev({ type: "started" });
+      await w.settle();
+    }
+    const stats = () => sent.filter((m) => m.t === "app.stats");
+    totals.set(1, { bytes: 100, refused: 2 });
+    totals.set(2, { bytes: 5, refused: 0 }); // no `messages`: never reported
+    timers.shift()!();
+    timers.shift()!(); // unchanged: nothing new
+    totals.set(1, { bytes: 300, refused: 2 });
+    timers.shift()!();
+    expect(stats()).toEqual([
+      { t: "app.stats", name: "m", version: "2", uploadBytes: 100, uploadRefused: 2 },
+      { t: "app.stats", name: "m", version: "2", uploadBytes: 300, uploadRefused: 2 },
+    ]);
+    expect(timers).toHaveLength(1); // it goes on
+  });
+});

@@ -32,6 +32,8 @@ export interface AppManagerOptions {
   fetchMaxBytes: number;
   /** An app's fetch deadline, ms. Default 10000. */
   fetchTimeoutMs: number;
+  /** How often the node reports what its messaging apps sent (app.stats), ms. Default 5000. */
+  statsIntervalMs: number;
   /** Crypto for verifyApp (native OpenSSL on pear-fogd). */
   sha256?: (b: Uint8Array) => Uint8Array;
   ed25519Verify?: (sig: Uint8Array, msg: Uint8Array, pub: Uint8Array) => boolean;
@@ -42,6 +44,7 @@ export const APP_MANAGER_DEFAULTS: Omit<AppManagerOptions, "httpBase" | "dir"> =
   allowWifi: false,
   fetchMaxBytes: 1024 * 1024,
   fetchTimeoutMs: 10_000,
+  statsIntervalMs: 5_000,
 };
 
 /** What a Wi-Fi app receives through pear.onMessage: {"wifi": WifiContextMessage}. */
@@ -78,6 +81,8 @@ interface Running {
   /** Resolved when the sandbox's exit event arrives. */
   exited: Promise<void>;
   stopReason?: string;
+  /** pear.send totals last reported (app.stats). */
+  sent?: { bytes: number; refused: number };
 }
 
 export class AppManager {
@@ -95,6 +100,27 @@ export class AppManager {
     private readonly o: AppManagerOptions,
   ) {
     p.apps?.channels?.((e) => this.onChannel(e));
+    if (p.apps?.uploadStats) this.scheduleStats();
+  }
+
+  /** app.stats for running apps with `messages` whose pear.send totals changed. */
+  private scheduleStats(): void {
+    this.p.setTimeout(() => {
+      for (const r of this.apps.values()) {
+        if (r.state !== "running" || !r.manifest.capabilities.messages) continue;
+        const s = this.p.apps?.uploadStats?.(r.id);
+        if (!s || (s.bytes === r.sent?.bytes && s.refused === r.sent.refused)) continue;
+        r.sent = s;
+        this.send({
+          t: "app.stats",
+          name: r.manifest.name,
+          version: r.manifest.version,
+          uploadBytes: s.bytes,
+          uploadRefused: s.refused,
+        });
+      }
+      this.scheduleStats();
+    }, this.o.statsIntervalMs);
   }
 
   /** Stop taking browsers' app channels (the agent is stopping). */

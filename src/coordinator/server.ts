@@ -528,6 +528,7 @@ export class CoordinatorServer {
         return;
       case "app.state": // apps (issue 7)
       case "app.logs":
+      case "app.stats":
         this.apps.onNodeMessage(nodeId, msg);
         return;
     }

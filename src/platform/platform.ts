@@ -151,6 +151,8 @@ export interface AppHost {
   /** Ask it to stop; the "exit" event follows. False if no such sandbox. */
   stop(id: number): boolean;
   logs(id: number): string | null;
+  /** What an app's pear.send was granted and refused so far (null: no such sandbox). */
+  uploadStats?(id: number): { bytes: number; refused: number } | null;
   /** Browsers' app channels (absent: the platform has none). One handler; null clears. */
   channels?(onEvent: ((e: AppChannelEvent) => void) | null): void;
   /**

@@ -11,6 +11,7 @@
 //   coordinator -> node  app.stop {name} / app.remove {name} / app.logs {name, req}
 //   node -> coordinator  app.state {name, version, state, reason?}   every state change
 //   node -> coordinator  app.logs {name, req, text}
+//   node -> coordinator  app.stats {name, version, uploadBytes, uploadRefused}  pear.send totals
 //   browser -> coordinator  app.find {req, name}            which nodes run app <name> for
 //   coordinator -> browser  app.found {req, name, nodes}    browsers (docs/apps.md, docs/sdk.md)
 import { sha256 } from "@noble/hashes/sha2.js";
@@ -236,7 +237,17 @@ export interface AppLogsReply {
   req: number;
   text: string;
 }
-export type AppNodeToCoordinator = AppStateReport | AppLogsReply;
+/** What an app sent to browsers since it started (pear.send; sent when it changed). */
+export interface AppStatsReport {
+  t: "app.stats";
+  name: string;
+  version: string;
+  /** Bytes granted by its upload allowance. */
+  uploadBytes: number;
+  /** pear.send calls refused (over an allowance, too large, none). */
+  uploadRefused: number;
+}
+export type AppNodeToCoordinator = AppStateReport | AppLogsReply | AppStatsReport;
 
 const appName = str(32, APP_NAME_RE);
 const manifestMsg = manifestCheck as Check<AppManifest>;
@@ -294,5 +305,12 @@ export const APP_NODE_TO_COORDINATOR: Record<string, Check<unknown>> = {
     name: appName,
     req,
     text: str(APP_LIMITS.logText),
+  }),
+  "app.stats": obj({
+    t: oneOf(["app.stats"]),
+    name: appName,
+    version: str(32, APP_VERSION_RE),
+    uploadBytes: num(0, Number.MAX_SAFE_INTEGER, true),
+    uploadRefused: num(0, Number.MAX_SAFE_INTEGER, true),
   }),
 };

@@ -95,6 +95,9 @@ describe("browsers ↔ apps over the data channel", () => {
     expect(pusher.upload_bytes as number).toBeGreaterThan(bytes);
     expect(pusher.upload_refused as number).toBeGreaterThan(0);
     expect(list.apps_upload).toBe(1024 * 1024);
+    // The developer sees it too (app.stats → GET /api/apps/<name>, `pear-fog app status`).
+    const v = await w.waitApp("pusher", (x) => (x.upload?.bytes ?? 0) > 0, 15_000);
+    expect(v.upload!.refused).toBeGreaterThan(0);
     c.dc.close();
   }, 30_000);
 

@@ -59,6 +59,8 @@ export interface AppRecord {
   updating?: string;
   rolledBack?: { from: string; reason: string };
   updatedAt: number;
+  /** What it sent to browsers since it started (the node's app.stats; not persisted). */
+  upload?: { bytes: number; refused: number };
 }
 
 export interface AppView {
@@ -72,6 +74,8 @@ export interface AppView {
   previousVersion?: string;
   rolledBack?: { from: string; reason: string };
   updatedAt: number;
+  /** Bytes its pear.send was granted and sends refused, since it started on the node. */
+  upload?: { bytes: number; refused: number };
 }
 
 const LOGS_TIMEOUT_MS = 5000;
@@ -255,7 +259,7 @@ export class AppService {
     });
   }
 
-  /** A node's app.state / app.logs. */
+  /** A node's app.state / app.logs / app.stats. */
   onNodeMessage(nodeId: string, msg: AppNodeToCoordinator): void {
     if (msg.t === "app.logs") {
       this.logWaits.get(msg.req)?.(msg.text);
@@ -266,6 +270,10 @@ export class AppService {
     if (!r || r.node !== nodeId) return;
     // Reports of another version than the current one are stale (e.g. the old one stopping).
     if (msg.version !== r.manifest.version) return;
+    if (msg.t === "app.stats") {
+      r.upload = { bytes: msg.uploadBytes, refused: msg.uploadRefused };
+      return;
+    }
     r.state = msg.state;
     r.reason = msg.reason;
     r.updatedAt = this.d.now();
@@ -379,5 +387,6 @@ function view(r: AppRecord): AppView {
     ...(r.previous ? { previousVersion: r.previous.version } : {}),
     ...(r.rolledBack ? { rolledBack: r.rolledBack } : {}),
     updatedAt: r.updatedAt,
+    ...(r.upload ? { upload: r.upload } : {}),
   };
 }

@@ -216,6 +216,10 @@ export const nativeApps: AppHost = {
   reply: (id, req, ok, json) => fog.appReply(id, req, ok, json),
   stop: (id) => fog.appStop(id),
   logs: (id) => fog.appLogs(id),
+  uploadStats(id) {
+    const i = fog.appInfo(id);
+    return i && { bytes: i.uploadBytes, refused: i.uploadRefused };
+  },
   channels(onEvent) {
     if (!onEvent) return fog.appChannels(undefined);
     fog.appChannels((...ev) => {
