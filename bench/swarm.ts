@@ -2,7 +2,7 @@
 // (flags: bench/swarm/options.ts): V simulated viewers watch a Zipf-popular catalogue of
 // synthetic HLS items, first over HTTP only from the origin (the anchor), then — same viewers,
 // same schedule, same process — fog first through the SDK (@roamhq/wrtc peer connections to
-// real pear-fogd nodes, release build, with the demo node glue, started empty when the fog
+// real pear-fogd nodes, release build, the agent embedded (as on a router), started empty when the fog
 // phase starts; coordinator placement fills them from the viewers' finds and prepositions
 // content nobody asked for yet into `prepositionShare` of their stores). Steady state = segments requested after
 // `warmup` seconds of a phase; the warm-up's offload and the whole phase's are reported too.
@@ -13,12 +13,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startCoordinator } from "../src/coordinator/main";
 import { generateKeyPair } from "../src/protocol/ed25519";
-import { startDemoNode, type DemoNode } from "../scripts/demo/node";
-import { startOrigin, type Origin } from "../scripts/demo/origin";
+import { startOrigin } from "../scripts/demo/origin";
 import { report } from "./report";
 import { publishCatalogue, writeCatalogue, type Item } from "./swarm/catalogue";
 import { figures, mergeViewers, type PhaseResult } from "./swarm/metrics";
+import { startSwarmNode, type SwarmNode } from "./swarm/nodes";
 import { parseSwarmArgs, type SwarmOptions } from "./swarm/options";
+import { startOriginProcess } from "./swarm/origin-process";
 import { makeSchedule, type ViewerPlan } from "./swarm/schedule";
 import {
   coordinatorMessages,
@@ -47,13 +48,13 @@ async function runPhase(
   plans: ViewerPlan[],
   items: Item[],
   open: OpenSession,
-  origin: Origin,
+  origin: { segmentBytes(): number | Promise<number> },
   nodePids: number[],
 ): Promise<PhaseResult> {
   say(`${name}: ${plans.length} viewers for ${o.duration} s`);
   const cpu0 = process.cpuUsage();
   const nodes0 = nodePids.reduce((n, p) => n + procCpuS(p), 0);
-  const origin0 = origin.segmentBytes();
+  const origin0 = await origin.segmentBytes();
   const start = performance.now();
   const end = start + o.duration * 1000;
   const player = {
@@ -68,7 +69,7 @@ async function runPhase(
     ...mergeViewers(vs),
     benchCpuS: (cpu.user + cpu.system) / 1e6,
     nodesCpuS: nodePids.reduce((n, p) => n + procCpuS(p), 0) - nodes0,
-    originBytes: origin.segmentBytes() - origin0,
+    originBytes: (await origin.segmentBytes()) - origin0,
     wallS: (performance.now() - start) / 1000,
   };
   say(
@@ -83,7 +84,7 @@ async function runPhase(
 async function main(): Promise<void> {
   const o = parseSwarmArgs(process.argv.slice(2));
   const dir = mkdtempSync(join(tmpdir(), "pear-fog-swarm-"));
-  const nodes: DemoNode[] = [];
+  const nodes: SwarmNode[] = [];
   const closers: (() => Promise<void>)[] = [];
   try {
     const spec = {
@@ -95,7 +96,10 @@ async function main(): Promise<void> {
       seed: o.seed,
     };
     writeCatalogue(dir, spec);
-    const origin = await startOrigin(dir, {}, { delayMs: o.originDelayMs });
+    const origin =
+      o.originProcess > 0
+        ? await startOriginProcess(dir, o.originDelayMs)
+        : await startOrigin(dir, {}, { delayMs: o.originDelayMs });
     closers.push(origin.close);
     const key = generateKeyPair();
     const coord = await startCoordinator({
@@ -124,8 +128,9 @@ async function main(): Promise<void> {
     const http = await runPhase("http_only", o, plans, items, openHttpSession, origin, []);
     // The nodes start empty when the fog phase starts: everything they fill (placement on
     // demand, prepositioning) is the fog phase's origin traffic.
-    for (let i = 0; i < o.nodes; i++) nodes.push(await startDemoNode(coord.url));
-    const pids = nodes.map((n) => n.daemon.proc.pid ?? 0).filter((p) => p > 0);
+    for (let i = 0; i < o.nodes; i++)
+      nodes.push(await startSwarmNode(coord.url, o.nativeNodes > 0));
+    const pids = nodes.map((n) => n.pid).filter((p) => p > 0);
     const browserWs = `${coord.url.replace(/^http/, "ws")}/ws/browser`;
     const msgs0 = coordinatorMessages.sent + coordinatorMessages.received;
     const fogOpen = fogSessionOpener(browserWs, key.did, o.sharePeers > 0);
@@ -215,6 +220,8 @@ async function main(): Promise<void> {
     report({ metric: "viewers", value: o.viewers, unit: "count" });
     report({ metric: "duration_s", value: o.duration, unit: "s" });
     report({ metric: "origin_delay_ms", value: o.originDelayMs, unit: "ms" });
+    report({ metric: "origin_process", value: o.originProcess > 0 ? 1 : 0, unit: "bool" });
+    report({ metric: "preposition_share", value: o.prepositionShare, unit: "ratio" });
     const setup = [...fog.setupMs].sort((a, b) => a - b);
     say(
       `fog steady: ${fs.segments} segments, ${(fs.bytes / 2 ** 20).toFixed(1)} MiB; session set-up ` +
@@ -223,8 +230,8 @@ async function main(): Promise<void> {
     );
     say(`fog fallback chunks by reason (whole phase): ${JSON.stringify(fallbackReasons)}`);
     for (const [i, n] of nodes.entries()) {
-      const f = n.filled();
-      say(`node ${i + 1}: filled ${f.ok} chunks (${f.failed} failed)`);
+      const f = await n.filled();
+      say(`node ${i + 1}: ${f.stored} chunks stored (${f.failed ?? "?"} fills failed)`);
     }
   } finally {
     for (const n of nodes) await n.stop().catch(() => undefined);

@@ -44,6 +44,18 @@ export const SWARM_DEFAULTS = {
    */
   originDelayMs: 0,
   /**
+   * 1: the origin runs in a process of its own (bench/swarm/origin-process.ts), as a real
+   * origin is another machine; 0: inside the bench process, where the HTTP-only viewers reach it
+   * without leaving their process (fog segments always cross to pear-fogd and back). Default 1.
+   */
+  originProcess: 1,
+  /**
+   * 1: each node is pear-fogd with the agent embedded in its QuickJS (a router); 0: the demo
+   * node glue, whose agent runs on the Node platform inside the bench process and shares the
+   * viewers' event loop (bench/swarm/nodes.ts). Default 1.
+   */
+  nativeNodes: 1,
+  /**
    * The coordinator's placement.prepositionShare: fraction of each node's store that content
    * nobody asked for yet may fill (0 = fill on demand only). Default 0.25 (the coordinator's).
    */

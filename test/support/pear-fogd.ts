@@ -159,10 +159,13 @@ export function buildAgentBundle(): string {
 export async function startPearFogdWithAgent(
   dir: string,
   coordinatorUrl: string,
-  opts: Omit<PearFogdOptions, "args"> = {},
+  opts: Omit<PearFogdOptions, "args"> & { extraConfig?: Record<string, string> } = {},
 ): Promise<PearFogd> {
   const agent = buildAgentBundle();
   const conf = join(dir, "pear-fog");
+  const extra = Object.entries(opts.extraConfig ?? {})
+    .map(([k, v]) => `\toption ${k} '${v}'\n`)
+    .join("");
   writeFileSync(
     conf,
     `config pear-fog 'main'
@@ -170,7 +173,7 @@ export async function startPearFogdWithAgent(
 \toption coordinator '${coordinatorUrl.replace(/^http/, "ws")}/ws/node'
 \toption key_path '${join(dir, "node.key")}'
 \toption agent_staging '${join(dir, "agent-staging")}'
-`,
+${extra}`,
   );
   return startPearFogd({ ...opts, args: ["--config", conf, "--agent-js", agent] });
 }

@@ -1,0 +1,62 @@
+// The swarm bench's origin in a process of its own (`originProcess: 1`): a real origin is
+// another machine, and an origin inside the bench process would answer the HTTP-only viewers
+// without a single hop between processes, while every fog segment crosses to pear-fogd and back.
+//   child:  npx tsx bench/swarm/origin-process.ts DIR DELAY_MS   → prints "url <url>"; answers
+//           each stdin line "bytes" with "bytes <segment bytes served so far>"
+//   parent: startOriginProcess(dir, delayMs)
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { startOrigin } from "../../scripts/demo/origin";
+
+export interface OriginProcess {
+  url: string;
+  pid: number;
+  /** Segment bytes the origin served so far (asks the child). */
+  segmentBytes(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function startOriginProcess(dir: string, delayMs: number): Promise<OriginProcess> {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", fileURLToPath(import.meta.url), dir, String(delayMs)],
+    { stdio: ["pipe", "pipe", "inherit"] },
+  );
+  const lines = createInterface({ input: child.stdout! });
+  const waiting: ((line: string) => void)[] = [];
+  lines.on("line", (l) => waiting.shift()?.(l));
+  const next = () =>
+    new Promise<string>((resolve, reject) => {
+      waiting.push(resolve);
+      child.once("exit", (c) => reject(new Error(`origin process exited (${c})`)));
+    });
+  const first = await next();
+  if (!first.startsWith("url ")) throw new Error(`origin process said: ${first}`);
+  return {
+    url: first.slice(4),
+    pid: child.pid ?? 0,
+    async segmentBytes() {
+      const answer = next();
+      child.stdin!.write("bytes\n");
+      return Number((await answer).slice(6));
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const [dir, delay = "0"] = process.argv.slice(2);
+  const origin = await startOrigin(dir!, {}, { delayMs: Number(delay) });
+  process.stdout.write(`url ${origin.url}\n`);
+  createInterface({ input: process.stdin }).on("line", (l) => {
+    if (l === "bytes") process.stdout.write(`bytes ${origin.segmentBytes()}\n`);
+  });
+  process.stdin.on("end", () => process.exit(0));
+  process.on("SIGTERM", () => process.exit(0));
+}
