@@ -115,6 +115,9 @@ export class StoreFiller {
     queued: 0,
   };
 
+  /** The platform's native SHA-256 where it has one (Node), else @noble/hashes. */
+  private readonly hash = (b: Uint8Array): Uint8Array => (this.p.sha256 ?? sha256)(b);
+
   constructor(
     private readonly p: Platform,
     /** URL of the coordinator's manifest for a content id (GET /api/manifests/<id>). */
@@ -225,7 +228,7 @@ export class StoreFiller {
       if (typeof got === "string") return this.fail("http", job, got);
       this.stats.bytesFetched += got.length;
       try {
-        checkChunk(loc, got, sha256);
+        checkChunk(loc, got, this.hash);
       } catch (e) {
         return this.fail("bad_hash", job, String(e));
       }
@@ -266,7 +269,7 @@ export class StoreFiller {
       }
       this.stats.bytesFetched += body.length;
       try {
-        checkChunk(loc, body, sha256);
+        checkChunk(loc, body, this.hash);
         return body;
       } catch (e) {
         this.stats.badNodeBytes++;

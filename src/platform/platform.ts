@@ -93,6 +93,11 @@ export interface Platform {
   /** A path in the agent's staging directory (same filesystem as nothing in particular). */
   stagingPath(name: string): string;
   randomBytes(n: number): Uint8Array;
+  /**
+   * SHA-256 of the bytes by the platform's native code (fill verification: every chunk a node
+   * stores). Absent: the agent's pure-JS @noble/hashes (which pear-fogd's bundle maps to its C).
+   */
+  sha256?(data: Uint8Array): Uint8Array;
   log(level: LogLevel, msg: string): void;
   daemon: Daemon;
   /**

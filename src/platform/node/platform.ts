@@ -1,7 +1,7 @@
 // The platform interface on Node: `ws` for the coordinator, fetch for origin fills, node:fs for
 // state and staging files, pear-fogd's control socket via CtlClient. The agent never imports
 // this file; src/agent/main.ts (the Node entry) does.
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import WebSocket from "ws";
@@ -73,6 +73,7 @@ export async function createNodePlatform(o: NodePlatformOptions): Promise<NodePl
     removeFile: (path) => rm(path, { force: true }),
     stagingPath: (name) => join(o.stagingDir, name),
     randomBytes: (n) => new Uint8Array(randomBytes(n)),
+    sha256: (data) => new Uint8Array(createHash("sha256").update(data).digest()),
     log(level, msg) {
       if (LEVELS[level] <= min) sink(`pear-fog-agent: ${level}: ${msg}`);
     },
