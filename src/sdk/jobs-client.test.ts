@@ -3,6 +3,12 @@ import { ReplayCache, verifyApiRequest } from "../coordinator/api-auth";
 import { generateKeyPair } from "../protocol/ed25519";
 import { JobError, JobsClient } from "./jobs-client";
 
+/** A client of a publisher key that talks through `fake` instead of the network. */
+function clientOver(fake: unknown, kp = generateKeyPair()): JobsClient {
+  const fetch = fake as typeof globalThis.fetch;
+  return new JobsClient({ coordinatorUrl: "http://coord/", did: kp.did, seed: kp.seed, fetch });
+}
+
 describe("JobsClient", () => {
   it("signs requests the coordinator's api-auth accepts, and maps HTTP errors to JobError codes", async () => {
     const kp = generateKeyPair();
@@ -31,12 +37,7 @@ describe("JobsClient", () => {
         );
       return new Response(JSON.stringify({ error: "busy", detail: "full" }), { status: 503 });
     }) as unknown as typeof fetch;
-    const c = new JobsClient({
-      coordinatorUrl: "http://coord/",
-      did: kp.did,
-      seed: kp.seed,
-      fetch: fake,
-    });
+    const c = clientOver(fake, kp);
     const e = await c
       .execute([1, "x"], (x: number) => x * 2, { pollMs: 1 })
       .catch((x: unknown) => x);
@@ -49,7 +50,6 @@ describe("JobsClient", () => {
   });
 
   it("rides out a coordinator restart: polls through refused connections, resubmits a job it lost", async () => {
-    const kp = generateKeyPair();
     const seen: string[] = [];
     let jobs = 0;
     let phase: "up" | "down" | "restarted" = "up";
@@ -75,12 +75,7 @@ describe("JobsClient", () => {
       if (path === "/api/jobs/J2") return new Response(JSON.stringify({ state: "done" }));
       return new Response(JSON.stringify({ state: "done", results: [{ ok: 4 }] }));
     }) as unknown as typeof fetch;
-    const c = new JobsClient({
-      coordinatorUrl: "http://coord",
-      did: kp.did,
-      seed: kp.seed,
-      fetch: fake,
-    });
+    const c = clientOver(fake);
     await expect(c.execute([2], (x: number) => x * 2, { pollMs: 1 })).resolves.toEqual([4]);
     expect(seen).toEqual([
       "up POST /api/jobs",
@@ -94,12 +89,7 @@ describe("JobsClient", () => {
     // With no resubmits left, the lost job is an error naming it.
     phase = "restarted";
     jobs = 0;
-    const lost = new JobsClient({
-      coordinatorUrl: "http://coord",
-      did: kp.did,
-      seed: kp.seed,
-      fetch: fake,
-    });
+    const lost = clientOver(fake);
     await expect(
       lost.execute([2], (x: number) => x * 2, { pollMs: 1, resubmits: 0 }),
     ).rejects.toMatchObject({ code: "not_found" });
