@@ -211,10 +211,14 @@ describe("status view", () => {
   const declared: { object: string; method: string; params?: string[] }[] = [];
   let replies: Record<string, Record<string, unknown>> = {};
   const polls: unknown[] = [];
+  const calls: [string, unknown[]][] = [];
   const rpc = {
     declare(d: { object: string; method: string; params?: string[] }) {
       declared.push(d);
-      return async () => replies[d.method];
+      return async (...args: unknown[]) => {
+        calls.push([d.method, args]);
+        return replies[d.method];
+      };
     },
   };
   type Node = { tag: string; attrs: Record<string, unknown>; children: unknown[] };
@@ -275,8 +279,10 @@ describe("status view", () => {
       peers: plugin("peers"),
       cache: plugin("cache", '{"offset":0,"limit":20}'),
       wifi: plugin("wifi"),
+      apps: plugin("apps"),
     };
     expect(replies.status?.running).toBe(true);
+    expect(replies.apps?.apps).toEqual([]);
     const data = await (v.load as () => Promise<unknown>).call(v);
     const page = (v.render as (d: unknown) => unknown).call(v, data);
     const t = text(page);
@@ -284,6 +290,7 @@ describe("status view", () => {
     expect(t).toContain("1 chunks, 25 B of");
     expect(t).toContain(`192.168.1.1 udp/${d.rtcPort}`);
     expect(t).toContain("0 now, 0 since start (at most 200)");
+    expect(t).toContain("No apps run here.");
     expect(polls).toHaveLength(1);
     expect((polls[0] as unknown[])[1]).toBe(5);
   });
@@ -303,6 +310,53 @@ describe("status view", () => {
     await (v.refresh as (b: Node) => Promise<void>).call(v, box);
     expect(text(box)).not.toContain("old");
     expect(text(box)).toContain(String(replies.status?.version));
+  });
+
+  it("lists the apps with a Stop button on running ones; Stop calls app_stop with the name", async () => {
+    // Field names as pear-fogd's app_list answers them (the plugin passes them through).
+    const apps = {
+      apps: [
+        {
+          name: "echo",
+          version: "1.0.0",
+          state: "running",
+          cpu_ms: 42,
+          memory_bytes: 2048,
+          memory_limit: 4194304,
+          upload_bytes: 5000,
+          upload_refused: 3,
+        },
+        { name: "idle", version: "2.0.0", state: "stopped", cpu_ms: 0 },
+      ],
+    };
+    const st = (replies.status ?? {}) as Record<string, unknown>;
+    const page = (v.renderState as (d: unknown) => unknown).call(v, [st, {}, {}, {}, apps]);
+    const t = text(page);
+    expect(t).toContain("echo 1.0.0 running 42 ms 2048 B of 4194304 B 5000 B (3 refused) Stop");
+    expect(t).toContain("idle 2.0.0 stopped 0 ms");
+    const buttons: Node[] = [];
+    const walk = (n: unknown) => {
+      if (!n || typeof n !== "object" || !("tag" in n)) return;
+      if ((n as Node).tag === "button" && text(n) === "Stop") buttons.push(n as Node);
+      (n as Node).children.forEach(walk);
+    };
+    walk(page);
+    expect(buttons).toHaveLength(1); // the stopped app has none
+    calls.length = 0;
+    replies.app_stop = { name: "echo", stopped: true };
+    await (buttons[0]!.attrs.click as () => Promise<unknown>)();
+    expect(calls[0]).toEqual(["app_stop", ["echo"]]);
+    // What the plugin answers for an app that is not there: an error the page can show.
+    expect(plugin("app_stop", '{"name":"nosuchapp"}')).toHaveProperty("error");
+    // A plugin error instead of a list is said, not rendered as "no apps".
+    const err = (v.renderState as (d: unknown) => unknown).call(v, [
+      st,
+      {},
+      {},
+      {},
+      { error: "not_running", message: "no socket" },
+    ]);
+    expect(text(err)).toContain("Apps: no socket");
   });
 
   it("says so when pear-fogd is not running", () => {

@@ -5,8 +5,10 @@
 "require ui";
 "require dom";
 
-// pear-fog status: live numbers from the rpcd plugin (ubus pear-fog status/peers/cache/wifi),
-// refreshed every POLL_S seconds; the bandwidth chart is the served-bytes delta per interval.
+// pear-fog status: live numbers from the rpcd plugin (ubus pear-fog status/peers/cache/wifi/
+// apps), refreshed every POLL_S seconds; the bandwidth chart is the served-bytes delta per
+// interval. The router owner sees the edge-compute apps running here and can stop one
+// (ubus pear-fog app_stop: the coordinator keeps it stopped until its developer starts it).
 
 var POLL_S = 5; // seconds between refreshes
 var CHART_POINTS = 60; // samples kept for the bandwidth chart (5 min at 5 s)
@@ -20,6 +22,13 @@ var callCache = rpc.declare({
   expect: { "": {} },
 });
 var callWifi = rpc.declare({ object: "pear-fog", method: "wifi", expect: { "": {} } });
+var callApps = rpc.declare({ object: "pear-fog", method: "apps", expect: { "": {} } });
+var callAppStop = rpc.declare({
+  object: "pear-fog",
+  method: "app_stop",
+  params: ["name"],
+  expect: { "": {} },
+});
 var callSetSharing = rpc.declare({
   object: "pear-fog",
   method: "set_sharing",
@@ -62,6 +71,47 @@ function chart(samples) {
   );
 }
 
+// The apps table: one row an app, a Stop button on each running one.
+function appsTable(apps, stop) {
+  var list = (apps && apps.apps) || [];
+  if (apps && apps.error) return E("p", {}, [_("Apps: %s").format(apps.message || apps.error)]);
+  if (!list.length) return E("p", {}, [_("No apps run here.")]);
+  var head = E("tr", { class: "tr table-titles" }, [
+    E("th", { class: "th" }, [_("App")]),
+    E("th", { class: "th" }, [_("State")]),
+    E("th", { class: "th" }, [_("CPU")]),
+    E("th", { class: "th" }, [_("Memory")]),
+    E("th", { class: "th" }, [_("Sent to browsers")]),
+    E("th", { class: "th" }, []),
+  ]);
+  return E(
+    "table",
+    { class: "table" },
+    [head].concat(
+      list.map(function (a) {
+        return E("tr", { class: "tr" }, [
+          E("td", { class: "td" }, [a.name + " " + (a.version || "")]),
+          E("td", { class: "td" }, [a.state || "?"]),
+          E("td", { class: "td" }, [_("%d ms").format(a.cpu_ms || 0)]),
+          E("td", { class: "td" }, [
+            _("%s of %s").format(bytes(a.memory_bytes), bytes(a.memory_limit)),
+          ]),
+          E("td", { class: "td" }, [
+            _("%s (%d refused)").format(bytes(a.upload_bytes), a.upload_refused || 0),
+          ]),
+          E("td", { class: "td" }, [
+            a.state === "running"
+              ? E("button", { class: "cbi-button cbi-button-remove", click: stop(a.name) }, [
+                  _("Stop"),
+                ])
+              : "",
+          ]),
+        ]);
+      }),
+    ),
+  );
+}
+
 function row(label, value) {
   return E("tr", { class: "tr" }, [
     E("td", { class: "td left", width: "33%" }, [label]),
@@ -72,17 +122,29 @@ function row(label, value) {
 return view.extend({
   rate: null,
   last: null,
+  box: null,
 
   load: function () {
     this.rate = new Rate();
-    return Promise.all([callStatus(), callPeers(), callCache(0, 20), callWifi()]);
+    return Promise.all([callStatus(), callPeers(), callCache(0, 20), callWifi(), callApps()]);
+  },
+
+  // A click handler that stops app `name`, then refreshes the page.
+  stopApp: function (name) {
+    var self = this;
+    return ui.createHandlerFn(this, function () {
+      return callAppStop(name).then(function () {
+        return self.box ? self.refresh(self.box) : null;
+      });
+    });
   },
 
   renderState: function (data) {
     var st = data[0] || {},
       peers = data[1] || {},
       cache = data[2] || {},
-      wifi = data[3] || {};
+      wifi = data[3] || {},
+      apps = data[4];
     var rate = this.rate.add(st);
     var reach = st.reachability || {};
     var rows;
@@ -144,12 +206,15 @@ return view.extend({
       E("table", { class: "table" }, rows),
       E("h3", {}, [_("Upload (last %d min)").format((CHART_POINTS * POLL_S) / 60)]),
       chart(this.rate.samples),
+      E("h3", {}, [_("Apps")]),
+      appsTable(apps, this.stopApp.bind(this)),
     ]);
   },
 
   render: function (data) {
     var self = this;
     var box = E("div", { id: "pear-fog-status" }, [this.renderState(data)]);
+    this.box = box;
     var toggle = E(
       "button",
       {
@@ -177,7 +242,7 @@ return view.extend({
 
   refresh: function (box) {
     var self = this;
-    return Promise.all([callStatus(), callPeers(), callCache(0, 20), callWifi()]).then(
+    return Promise.all([callStatus(), callPeers(), callCache(0, 20), callWifi(), callApps()]).then(
       function (data) {
         self.last = data;
         dom.content(box, self.renderState(data));
