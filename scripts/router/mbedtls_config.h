@@ -89,6 +89,9 @@
 #define MBEDTLS_SSL_SERVER_NAME_INDICATION
 #define MBEDTLS_SSL_ALPN
 #define MBEDTLS_SSL_ALL_ALERT_MESSAGES
+/* mbedtls_ssl_context_save/load: dtls_mbedtls.c frees idle DTLS sessions' 20 KiB of record
+ * buffers (release_buffers) and loads the connection again on the next datagram. */
+#define MBEDTLS_SSL_CONTEXT_SERIALIZATION
 
 /* Incoming records can be 2^14 bytes (RFC 5246 §6.2.1) from a TLS server; outgoing ones are
  * ours: dtls_send() takes at most DTLS_MAX_APP_DATA (4096), TLS writes are split.  Per session

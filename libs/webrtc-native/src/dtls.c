@@ -138,6 +138,7 @@ void dtls_ctx_config_default(struct dtls_ctx_config *cfg)
 		.timer_initial_ms = 1000,
 		.timer_max_ms = 60000,
 		.release_buffers = true,
+		.release_idle_ms = 500,
 	};
 }
 
@@ -169,7 +170,8 @@ bool dtls_ctx_config_valid(const struct dtls_ctx_config *cfg)
 {
 	return (cfg->ciphers & DTLS_CIPHER_ALL) && cfg->mtu >= DTLS_MTU_MIN &&
 	       cfg->mtu <= DTLS_MAX_APP_DATA && cfg->timer_initial_ms >= DTLS_TIMER_MIN_MS &&
-	       cfg->timer_max_ms >= cfg->timer_initial_ms && cfg->timer_max_ms <= DTLS_TIMER_LIMIT_MS;
+	       cfg->timer_max_ms >= cfg->timer_initial_ms && cfg->timer_max_ms <= DTLS_TIMER_LIMIT_MS &&
+	       cfg->release_idle_ms <= DTLS_TIMER_LIMIT_MS;
 }
 
 void dtls_suite_ids(const struct dtls_ctx_config *cfg, int ids[DTLS_N_SUITES + 1])
@@ -356,45 +358,6 @@ static void dtls_enter(struct dtls *s)
 	s->depth++;
 }
 
-/* Give the library's record buffers back between datagrams (release_buffers; OpenSSL:
- * ~21 KB per idle session).  Only from the outermost call, never between two reads of one
- * datagram, and only when connected: dtls_untrim() runs before anything that writes
- * outside a read (a read sets them up again by itself). */
-static void dtls_trim(struct dtls *s)
-{
-	if (s->depth == 1 && s->state == DTLS_STATE_CONNECTED && !s->free_pending &&
-	    !s->trimmed && dtls_backend_release_buffers(s))
-		s->trimmed = true;
-}
-
-static void dtls_untrim(struct dtls *s)
-{
-	if (!s->trimmed)
-		return;
-	s->trimmed = false;
-	s->busy = true;
-	dtls_backend_restore_buffers(s);
-	s->busy = false;
-}
-
-/* Frees s if dtls_free() was deferred.  Sends do not trim: the peer's answer (an SCTP
- * SACK) follows soon and trims, so a burst of sends costs one buffer set-up, not one each. */
-static void dtls_leave(struct dtls *s, bool trim)
-{
-	if (trim && s->ctx->cfg.release_buffers)
-		dtls_trim(s);
-	if (--s->depth == 0 && s->free_pending)
-		dtls_destroy(s);
-}
-
-/* close_notify (RFC 5246 §7.2.1), e.g. in answer to the peer's. */
-static void dtls_send_close_notify(struct dtls *s)
-{
-	s->busy = true;
-	dtls_backend_close_notify(s);
-	s->busy = false;
-}
-
 static void dtls_set_closed(struct dtls *s, int reason)
 {
 	if (s->state == DTLS_STATE_CLOSED)
@@ -409,6 +372,52 @@ static void dtls_set_closed(struct dtls *s, int reason)
 static void dtls_fail(struct dtls *s, int reason)
 {
 	dtls_set_closed(s, s->fp_mismatch ? DTLS_E_FINGERPRINT : reason);
+}
+
+/* Give the library's record buffers back between datagrams (release_buffers, or now: by
+ * dtls_release_buffers()).  Only from the outermost call, never between two reads of one
+ * datagram, and only when connected: dtls_untrim() runs before the library is used again. */
+static void dtls_trim(struct dtls *s, bool now)
+{
+	if (s->depth == 1 && s->state == DTLS_STATE_CONNECTED && !s->free_pending &&
+	    !s->trimmed && dtls_backend_release_buffers(s, now))
+		s->trimmed = true;
+}
+
+/* reading: a datagram follows (OpenSSL's read sets its buffers up by itself).  False when
+ * the session could not be set up again and is now closed. */
+static bool dtls_untrim(struct dtls *s, bool reading)
+{
+	int rc;
+
+	if (!s->trimmed)
+		return true;
+	s->trimmed = false;
+	s->busy = true;
+	rc = dtls_backend_restore_buffers(s, reading);
+	s->busy = false;
+	if (rc == DTLS_OK)
+		return true;
+	dtls_fail(s, rc);
+	return false;
+}
+
+/* Frees s if dtls_free() was deferred.  Sends do not trim: the peer's answer (an SCTP
+ * SACK) follows soon and trims, so a burst of sends costs one buffer set-up, not one each. */
+static void dtls_leave(struct dtls *s, bool trim)
+{
+	if (trim && s->ctx->cfg.release_buffers)
+		dtls_trim(s, false);
+	if (--s->depth == 0 && s->free_pending)
+		dtls_destroy(s);
+}
+
+/* close_notify (RFC 5246 §7.2.1), e.g. in answer to the peer's. */
+static void dtls_send_close_notify(struct dtls *s)
+{
+	s->busy = true;
+	dtls_backend_close_notify(s);
+	s->busy = false;
 }
 
 static void dtls_handshake_done(struct dtls *s)
@@ -521,8 +530,8 @@ int dtls_on_packet(struct dtls *s, const uint8_t *pkt, size_t len)
 		return DTLS_OK;
 	s->in = pkt;
 	s->in_len = ok;
-	s->trimmed = false; /* reading sets the record buffers up again */
 	dtls_enter(s);
+	dtls_untrim(s, true);
 	if (s->state == DTLS_STATE_NEW)
 		s->state = DTLS_STATE_HANDSHAKING;
 	if (s->state == DTLS_STATE_HANDSHAKING)
@@ -549,15 +558,18 @@ int dtls_send(struct dtls *s, const uint8_t *data, size_t len)
 	if (s->state != DTLS_STATE_CONNECTED || s->free_pending)
 		return DTLS_E_STATE;
 	dtls_enter(s);
-	dtls_untrim(s);
-	s->busy = true;
-	rc = dtls_backend_write(s, data, len);
-	s->busy = false;
-	if (rc == DTLS_OK) {
-		s->stats.tx_app_bytes += len;
-	} else {
-		dtls_fail(s, rc);
+	if (!dtls_untrim(s, false)) {
 		rc = DTLS_E_CLOSED;
+	} else {
+		s->busy = true;
+		rc = dtls_backend_write(s, data, len);
+		s->busy = false;
+		if (rc == DTLS_OK) {
+			s->stats.tx_app_bytes += len;
+		} else {
+			dtls_fail(s, rc);
+			rc = DTLS_E_CLOSED;
+		}
 	}
 	dtls_leave(s, false);
 	return rc;
@@ -581,7 +593,10 @@ void dtls_on_timeout(struct dtls *s)
 	if (dtls_backend_timeout_ms(s) != 0)
 		return;
 	dtls_enter(s);
-	dtls_untrim(s);
+	if (!dtls_untrim(s, false)) {
+		dtls_leave(s, false);
+		return;
+	}
 	s->busy = true;
 	rc = dtls_backend_on_timeout(s);
 	s->busy = false;
@@ -597,10 +612,8 @@ void dtls_close(struct dtls *s)
 	if (!s || s->busy || s->state == DTLS_STATE_CLOSED)
 		return;
 	dtls_enter(s);
-	if (s->state == DTLS_STATE_CONNECTED) {
-		dtls_untrim(s);
+	if (s->state == DTLS_STATE_CONNECTED && dtls_untrim(s, false))
 		dtls_send_close_notify(s);
-	}
 	dtls_set_closed(s, DTLS_OK);
 	dtls_leave(s, true);
 }
@@ -610,7 +623,7 @@ void dtls_release_buffers(struct dtls *s)
 	if (!s || s->depth)
 		return;
 	s->depth++;
-	dtls_trim(s);
+	dtls_trim(s, true);
 	s->depth--;
 }
 

@@ -108,13 +108,24 @@ struct dtls_ctx_config {
 				      (RFC 6347 §4.2.4.1), at least DTLS_TIMER_MIN_MS */
 	uint32_t timer_max_ms;     /* the timeout doubles up to this, ms; default 60000,
 				      at most 600000 */
-	bool release_buffers;      /* free OpenSSL's ~21 KB of record buffers after each
-				      received datagram: ~39 KB instead of ~60 KB per idle
-				      session, for a malloc/free per datagram (x86-64 -Os,
-				      AES-128-GCM, 1150-byte records: ~220 vs ~250 MB/s
-				      through a pair); default true.  When false, see
-				      dtls_release_buffers().  No-op with mbedTLS (it
-				      keeps its 20 KiB of buffers per session). */
+	bool release_buffers;      /* free the library's record buffers of connected sessions
+				      between datagrams; default true.  When false, see
+				      dtls_release_buffers().
+				      OpenSSL: its ~21 KB, after each received datagram:
+				      ~39 KB instead of ~60 KB per idle session, for a
+				      malloc/free per datagram (x86-64 -Os, AES-128-GCM,
+				      1150-byte records: ~220 vs ~250 MB/s through a pair).
+				      mbedTLS: its 20 KiB (16 KiB in + 4 KiB out), once the
+				      session received nothing for release_idle_ms: the
+				      connection is serialized (keys, sequence numbers,
+				      replay window) and the library session freed, ~3 KB
+				      instead of ~23 KB per idle session; the next datagram
+				      or send sets it up again (re-deriving the keys: too
+				      dear per datagram, hence the idle time). */
+	uint32_t release_idle_ms;  /* mbedTLS with release_buffers: quiet time before a
+				      connected session's buffers go, ms; default 500,
+				      0..600000 (0: after every datagram).  Runs on the
+				      dtls_timeout_ms() timer.  Unused with OpenSSL. */
 };
 
 /* Fill defaults (detects AES instructions for prefer_chacha). */
@@ -177,7 +188,8 @@ int dtls_on_packet(struct dtls *s, const uint8_t *pkt, size_t len);
 /* Encrypt one application data record (one datagram), 1..DTLS_MAX_APP_DATA bytes.
  * Returns 0 or a negative dtls_err (DTLS_E_STATE before on_connected / after close). */
 int dtls_send(struct dtls *s, const uint8_t *data, size_t len);
-/* Milliseconds until dtls_on_timeout() must be called (0 = now), -1 = no timer running. */
+/* Milliseconds until dtls_on_timeout() must be called (0 = now), -1 = no timer running.
+ * The timer is the retransmission timer, and with mbedTLS also release_idle_ms. */
 int64_t dtls_timeout_ms(struct dtls *s);
 /* Retransmit the last flight if its timer expired (RFC 6347 §4.2.4).  After 12 expiries
  * (OpenSSL's limit) the session closes with DTLS_E_TIMEOUT: with the default timers that is
@@ -185,9 +197,11 @@ int64_t dtls_timeout_ms(struct dtls *s);
 void dtls_on_timeout(struct dtls *s);
 /* Send close_notify (if connected) and close; on_closed(0) follows. */
 void dtls_close(struct dtls *s);
-/* Free OpenSSL's record buffers of a connected session now (they come back on the next
- * datagram).  For callers with release_buffers off that trim idle sessions themselves, e.g.
- * after each receive batch or in a periodic sweep.  No-op from callbacks. */
+/* Free the library's record buffers of a connected session now (they come back on the
+ * next datagram or send; see release_buffers).  For callers with release_buffers off that
+ * trim idle sessions themselves, e.g. after each receive batch (OpenSSL) or in a periodic
+ * sweep.  No-op from callbacks, and with mbedTLS while a flight may still need resending
+ * (until the peer's first application data). */
 void dtls_release_buffers(struct dtls *s);
 
 enum dtls_state dtls_state(const struct dtls *s);

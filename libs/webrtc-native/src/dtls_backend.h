@@ -119,17 +119,22 @@ int dtls_backend_write(struct dtls *s, const uint8_t *data, size_t len);
 /* Send close_notify, best effort. */
 void dtls_backend_close_notify(struct dtls *s);
 
-/* Milliseconds until the retransmission timer expires (0 = expired), -1 = not running. */
+/* Milliseconds until the backend's timer expires (0 = expired), -1 = not running: the
+ * retransmission timer, or a timer of its own for release_buffers. */
 int64_t dtls_backend_timeout_ms(struct dtls *s);
 /* The timer expired (state HANDSHAKING or CONNECTED): DTLS_OK (flight resent or nothing
- * to do), DTLS_BACKEND_AGAIN (dtls.c runs a handshake step, which resends), or a negative
- * dtls_err (DTLS_E_TIMEOUT after DTLS_MAX_EXPIRIES). */
+ * to do; dtls.c then tries dtls_backend_release_buffers), DTLS_BACKEND_AGAIN (dtls.c runs a
+ * handshake step, which resends), or a negative dtls_err (DTLS_E_TIMEOUT after
+ * DTLS_MAX_EXPIRIES). */
 int dtls_backend_on_timeout(struct dtls *s);
 
-/* Free the record buffers of a connected session between datagrams: true if freed.
- * dtls_backend_restore_buffers() sets them up again before a write outside a read. */
-bool dtls_backend_release_buffers(struct dtls *s);
-void dtls_backend_restore_buffers(struct dtls *s);
+/* Free the record buffers of a connected session between datagrams (cfg.release_buffers,
+ * after each datagram and timer; now: dtls_release_buffers()): true if freed, false when the
+ * backend keeps them for now. */
+bool dtls_backend_release_buffers(struct dtls *s, bool now);
+/* Set them up again before the library is used: reading, a datagram is about to be read.
+ * DTLS_OK or a negative dtls_err (the session is then closed with it). */
+int dtls_backend_restore_buffers(struct dtls *s, bool reading);
 
 /* The negotiated suite's IANA id, 0 if unknown. */
 int dtls_backend_cipher_id(const struct dtls *s);

@@ -14,8 +14,12 @@
  *     turned off at run time in a library built with it, e.g. OpenWrt's libmbedtls for the
  *     SDK build): ICE already proved the peer's return routability (RFC 8445 §2).
  *   - mbedTLS allocates its record buffers per session at set-up (16 KiB in + 4 KiB out,
- *     mbedtls_config.h) and keeps them: release_buffers and dtls_release_buffers() are
- *     no-ops here.
+ *     mbedtls_config.h) and has no call to free them.  release_buffers therefore serializes
+ *     a connected session that has been quiet for release_idle_ms (mbedtls_ssl_context_save:
+ *     keys, sequence numbers, replay window; MBEDTLS_SSL_CONTEXT_SERIALIZATION) and frees the
+ *     library session; the next datagram or send sets one up from that again
+ *     (mbedtls_ssl_context_load re-derives the keys, hence not after every datagram).  The
+ *     peer sees nothing of it.
  *
  * The verify callback replaces chain validation for the leaf (dtls_peer_fp_check, RFC 8122
  * §5, RFC 8827 §6.5) and the handshake fails with a bad_certificate alert otherwise;
@@ -52,11 +56,15 @@ struct dtls_backend_ctx {
 };
 
 struct dtls_backend_session {
-	mbedtls_ssl_context ssl;
+	mbedtls_ssl_context ssl;	     /* freed (only initialised) while saved */
 	bool timer_running;
 	bool retransmitting;		     /* the next timer is the doubled one */
 	uint32_t timeout_ms;		     /* current retransmission timeout */
 	uint64_t timer_int_ms, timer_fin_ms; /* CLOCK_MONOTONIC deadlines */
+	uint64_t last_rx_ms;		     /* last datagram read (or connected), for release */
+	uint8_t *saved;			     /* the serialized connection while released */
+	size_t saved_len;
+	int cipher_id;			     /* the negotiated suite, kept across release */
 };
 
 /* X25519 first, as browsers offer it (RFC 8422 §5.1.1). */
@@ -274,9 +282,13 @@ static int dtls_send_cb(void *arg, const unsigned char *buf, size_t len)
 
 static int dtls_recv_cb(void *arg, unsigned char *buf, size_t cap)
 {
-	size_t n = dtls_io_recv(arg, buf, cap);
+	struct dtls *s = arg;
+	size_t n = dtls_io_recv(s, buf, cap);
 
-	return n ? (int)n : MBEDTLS_ERR_SSL_WANT_READ;
+	if (!n)
+		return MBEDTLS_ERR_SSL_WANT_READ;
+	s->b->last_rx_ms = now_ms();
+	return (int)n;
 }
 
 /* mbedtls_ssl_set_timer_t: fin_ms 0 cancels.  The retransmission timeout is ours (RFC 6347
@@ -316,6 +328,13 @@ static int dtls_get_timer(void *arg)
 
 /* ---- session ---- */
 
+/* What a library session needs of ours besides its configuration (also after a load). */
+static void dtls_session_io(struct dtls *s)
+{
+	mbedtls_ssl_set_bio(&s->b->ssl, s, dtls_send_cb, dtls_recv_cb, NULL);
+	mbedtls_ssl_set_timer_cb(&s->b->ssl, s, dtls_set_timer, dtls_get_timer);
+}
+
 int dtls_backend_session_new(struct dtls *s)
 {
 	struct dtls_backend_session *b = calloc(1, sizeof(*b));
@@ -329,16 +348,25 @@ int dtls_backend_session_new(struct dtls *s)
 	if (s->role == DTLS_ROLE_CLIENT && mbedtls_ssl_set_hostname(&b->ssl, NULL))
 		return DTLS_E_SSL;
 	mbedtls_ssl_set_verify(&b->ssl, dtls_verify_cert, s);
-	mbedtls_ssl_set_bio(&b->ssl, s, dtls_send_cb, dtls_recv_cb, NULL);
-	mbedtls_ssl_set_timer_cb(&b->ssl, s, dtls_set_timer, dtls_get_timer);
+	dtls_session_io(s);
 	mbedtls_ssl_set_mtu(&b->ssl, s->ctx->cfg.mtu);
 	return DTLS_OK;
+}
+
+static void dtls_saved_free(struct dtls_backend_session *b)
+{
+	if (!b->saved)
+		return;
+	crypto_cleanse(b->saved, b->saved_len); /* the master secret and traffic keys */
+	free(b->saved);
+	b->saved = NULL;
 }
 
 void dtls_backend_session_free(struct dtls_backend_session *b)
 {
 	if (!b)
 		return;
+	dtls_saved_free(b);
 	mbedtls_ssl_free(&b->ssl);
 	free(b);
 }
@@ -375,6 +403,8 @@ void dtls_backend_connected(struct dtls *s)
 	/* Handshake flights are fragmented to the MTU; application data is one record of up
 	 * to DTLS_MAX_APP_DATA (= MBEDTLS_SSL_OUT_CONTENT_LEN) per datagram, as with OpenSSL. */
 	mbedtls_ssl_set_mtu(&s->b->ssl, 0);
+	s->b->cipher_id = mbedtls_ssl_get_ciphersuite_id_from_ssl(&s->b->ssl);
+	s->b->last_rx_ms = now_ms();
 }
 
 int dtls_backend_read(struct dtls *s, uint8_t *buf, size_t cap)
@@ -410,12 +440,16 @@ void dtls_backend_close_notify(struct dtls *s)
 int64_t dtls_backend_timeout_ms(struct dtls *s)
 {
 	struct dtls_backend_session *b = s->b;
-	uint64_t now;
+	uint64_t due, now;
 
-	if (!b->timer_running)
+	if (b->timer_running)
+		due = b->timer_fin_ms;
+	else if (s->state == DTLS_STATE_CONNECTED && s->ctx->cfg.release_buffers && !s->trimmed)
+		due = b->last_rx_ms + s->ctx->cfg.release_idle_ms; /* see release_buffers */
+	else
 		return -1;
 	now = now_ms();
-	return now >= b->timer_fin_ms ? 0 : (int64_t)(b->timer_fin_ms - now);
+	return now >= due ? 0 : (int64_t)(due - now);
 }
 
 int dtls_backend_on_timeout(struct dtls *s)
@@ -430,16 +464,59 @@ int dtls_backend_on_timeout(struct dtls *s)
 	return DTLS_BACKEND_AGAIN;
 }
 
-bool dtls_backend_release_buffers(struct dtls *s)
+/* See the top of this file.  mbedtls_ssl_context_save refuses while mbedTLS keeps the
+ * handshake for resending its last flight (until the peer's first application data), or
+ * with data pending: then the next try is after another quiet spell. */
+bool dtls_backend_release_buffers(struct dtls *s, bool now)
 {
-	return false; /* mbedTLS keeps its per-session buffers (see the top of this file) */
+	struct dtls_backend_session *b = s->b;
+	uint64_t t = now_ms();
+	size_t len = 0;
+	uint8_t *buf;
+
+	if (!now && t - b->last_rx_ms < s->ctx->cfg.release_idle_ms)
+		return false;
+	if (mbedtls_ssl_context_save(&b->ssl, NULL, 0, &len) != MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL ||
+	    !(buf = malloc(len))) {
+		b->last_rx_ms = t;
+		return false;
+	}
+	if (mbedtls_ssl_context_save(&b->ssl, buf, len, &len)) {
+		crypto_cleanse(buf, len);
+		free(buf);
+		b->last_rx_ms = t;
+		return false;
+	}
+	mbedtls_ssl_free(&b->ssl); /* its buffers, transform and session */
+	mbedtls_ssl_init(&b->ssl);
+	b->saved = buf;
+	b->saved_len = len;
+	b->timer_running = false;
+	return true;
 }
 
-void dtls_backend_restore_buffers(struct dtls *s)
+int dtls_backend_restore_buffers(struct dtls *s, bool reading)
 {
+	struct dtls_backend_session *b = s->b;
+	int rc;
+
+	if (!b->saved)
+		return DTLS_OK;
+	rc = mbedtls_ssl_setup(&b->ssl, &s->ctx->b->conf[s->role]);
+	if (rc == 0)
+		rc = mbedtls_ssl_context_load(&b->ssl, b->saved, b->saved_len);
+	dtls_saved_free(b);
+	if (rc) {
+		mbedtls_ssl_free(&b->ssl);
+		mbedtls_ssl_init(&b->ssl);
+		return rc == MBEDTLS_ERR_SSL_ALLOC_FAILED ? DTLS_E_NOMEM : DTLS_E_SSL;
+	}
+	dtls_session_io(s);
+	b->last_rx_ms = now_ms();
+	return DTLS_OK;
 }
 
 int dtls_backend_cipher_id(const struct dtls *s)
 {
-	return mbedtls_ssl_get_ciphersuite_id_from_ssl(&s->b->ssl);
+	return s->b->cipher_id;
 }

@@ -375,19 +375,22 @@ int dtls_backend_on_timeout(struct dtls *s)
 
 /* SSL_MODE_RELEASE_BUFFERS does not cover DTLS in OpenSSL 3.0, so the buffers are freed by
  * hand.  OpenSSL 3.0's DTLS write path does not reallocate them (the read path does). */
-bool dtls_backend_release_buffers(struct dtls *s)
+bool dtls_backend_release_buffers(struct dtls *s, bool now)
 {
 	return SSL_free_buffers(s->b->ssl) == 1;
 }
 
-/* A read with no datagram available sets the buffers up and returns WANT_READ (application
- * data still queued inside OpenSSL stays for the next read). */
-void dtls_backend_restore_buffers(struct dtls *s)
+/* Before a write: a read with no datagram available sets the buffers up and returns
+ * WANT_READ (application data still queued inside OpenSSL stays for the next read). */
+int dtls_backend_restore_buffers(struct dtls *s, bool reading)
 {
 	uint8_t b;
 
+	if (reading)
+		return DTLS_OK;
 	SSL_peek(s->b->ssl, &b, 1);
 	dtls_clear_errors();
+	return DTLS_OK;
 }
 
 int dtls_backend_cipher_id(const struct dtls *s)
