@@ -23,6 +23,7 @@ import { startOriginProcess } from "./swarm/origin-process";
 import { makeSchedule, type ViewerPlan } from "./swarm/schedule";
 import {
   coordinatorMessages,
+  peerConnections,
   fallbackReasons,
   fogSessionOpener,
   openHttpSession,
@@ -220,6 +221,7 @@ async function main(): Promise<void> {
     report({ metric: "viewers", value: o.viewers, unit: "count" });
     report({ metric: "duration_s", value: o.duration, unit: "s" });
     report({ metric: "origin_delay_ms", value: o.originDelayMs, unit: "ms" });
+    report({ metric: "peer_connections", value: peerConnections.created, unit: "count" });
     report({ metric: "origin_process", value: o.originProcess > 0 ? 1 : 0, unit: "bool" });
     report({ metric: "preposition_share", value: o.prepositionShare, unit: "ratio" });
     const setup = [...fog.setupMs].sort((a, b) => a - b);

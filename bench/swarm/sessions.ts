@@ -16,6 +16,17 @@ import type { OpenSession, Session } from "./viewer";
 /** Messages over the browsers' coordinator sockets (client side: sent + received). */
 export const coordinatorMessages = { sent: 0, received: 0 };
 
+/** RTCPeerConnections the fog sessions created (each one an ICE + DTLS + SCTP set-up). */
+export const peerConnections = { created: 0 };
+
+/** wrtc's RTCPeerConnection, counted. */
+class CountingPeerConnection extends wrtc.RTCPeerConnection {
+  constructor(...args: ConstructorParameters<typeof wrtc.RTCPeerConnection>) {
+    super(...args);
+    peerConnections.created++;
+  }
+}
+
 /** Chunks that fell back to HTTP in fog sessions, by the SDK's reason. */
 export const fallbackReasons: Record<string, number> = {};
 
@@ -70,7 +81,7 @@ export function fogSessionOpener(
 ): OpenSession & { close(): void } {
   const connection = {
     coordinator: coordinatorWs,
-    peerConnection: wrtc.RTCPeerConnection as unknown as PeerConnectionCtor,
+    peerConnection: CountingPeerConnection as unknown as PeerConnectionCtor,
     webSocket: CountingWebSocket as unknown as typeof globalThis.WebSocket,
   };
   const perViewer = new Map<number, FogPeers>();
