@@ -577,3 +577,56 @@ describe("coordinator placement on a cold find", () => {
     expect(await coldFind(0)).toBeUndefined();
   });
 });
+
+describe("coordinator prepositioning", () => {
+  const dir = mkdtempSync(join(tmpdir(), "pf-coord-pre-"));
+  const publisher = generateKeyPair();
+  const manifest = signedManifest(publisher, "pre-1", chunkIds); // 4 chunks of 1 KiB
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Every node.hold a node gets within `ms` of publishing, nobody asking for the content. */
+  async function holdsWithoutFinds(share: number, ms: number): Promise<Record<string, unknown>[]> {
+    const coord = await startCoordinator({
+      port: 0,
+      host: "127.0.0.1",
+      dbPath: join(dir, `pre-${share}.db`),
+      publishers: [publisher.did],
+      placement: { intervalMs: 100, prepositionShare: share },
+    });
+    try {
+      const ws = coord.url.replace(/^http/, "ws");
+      const node = await connectNode(ws, generateKeyPair(), "pear-fog-coordinator");
+      // A 4 KiB store: a share of 0.5 is room for two of the four chunks.
+      const capacity = { ...(heartbeat(1, []).capacity as object), storeCapBytes: 4096 };
+      node.send({ ...heartbeat(1, []), capacity });
+      await expect.poll(() => coord.server.registry.list().length).toBe(1);
+      const up = await api(coord.url, "POST", "/api/manifests", manifest.text, publisher);
+      expect(up.status).toBeLessThan(300);
+      const holds: Record<string, unknown>[] = [];
+      const end = Date.now() + ms;
+      for (;;) {
+        const left = end - Date.now();
+        if (left <= 0) break;
+        const h = await node.next((m) => m.t === "node.hold", left).catch(() => undefined);
+        if (h) holds.push(h);
+      }
+      return holds;
+    } finally {
+      await coord.close();
+    }
+  }
+
+  it("places the start of content nobody asked for, within prepositionShare of the store, once", async () => {
+    const holds = await holdsWithoutFinds(0.5, 1500);
+    // One hold for chunks 0 and 1 (the start first); pending holds count as used store, so
+    // the ~14 rounds after it send nothing more.
+    expect(holds).toHaveLength(1);
+    expect(holds[0]?.content).toBe(manifest.id);
+    expect(holds[0]?.chunks).toEqual(chunkIds.slice(0, 2));
+    expect(holds[0]?.sources).toEqual([{ kind: "origin", url: "https://origin.example/pre-1" }]);
+  });
+
+  it("with prepositionShare 0 nothing is placed before a find", async () => {
+    expect(await holdsWithoutFinds(0, 800)).toEqual([]);
+  });
+});
