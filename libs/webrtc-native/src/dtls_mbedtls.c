@@ -41,6 +41,13 @@
 #include <mbedtls/x509_crt.h>
 
 #define DTLS_CERT_DER_MAX 1024 /* a P-256 self-signed certificate is ~400 bytes */
+/* release_buffers needs mbedtls_ssl_context_save/load: on in mbedtls_config.h and in
+ * mbedTLS' default; a libmbedtls without them (an SDK build) keeps its buffers. */
+#if defined(MBEDTLS_SSL_CONTEXT_SERIALIZATION)
+#define DTLS_CAN_RELEASE 1
+#else
+#define DTLS_CAN_RELEASE 0
+#endif
 
 struct dtls_backend_cert {
 	mbedtls_pk_context key;
@@ -444,7 +451,8 @@ int64_t dtls_backend_timeout_ms(struct dtls *s)
 
 	if (b->timer_running)
 		due = b->timer_fin_ms;
-	else if (s->state == DTLS_STATE_CONNECTED && s->ctx->cfg.release_buffers && !s->trimmed)
+	else if (DTLS_CAN_RELEASE && s->state == DTLS_STATE_CONNECTED &&
+		 s->ctx->cfg.release_buffers && !s->trimmed)
 		due = b->last_rx_ms + s->ctx->cfg.release_idle_ms; /* see release_buffers */
 	else
 		return -1;
@@ -467,6 +475,7 @@ int dtls_backend_on_timeout(struct dtls *s)
 /* See the top of this file.  mbedtls_ssl_context_save refuses while mbedTLS keeps the
  * handshake for resending its last flight (until the peer's first application data), or
  * with data pending: then the next try is after another quiet spell. */
+#if DTLS_CAN_RELEASE
 bool dtls_backend_release_buffers(struct dtls *s, bool now)
 {
 	struct dtls_backend_session *b = s->b;
@@ -515,6 +524,17 @@ int dtls_backend_restore_buffers(struct dtls *s, bool reading)
 	b->last_rx_ms = now_ms();
 	return DTLS_OK;
 }
+#else
+bool dtls_backend_release_buffers(struct dtls *s, bool now)
+{
+	return false;
+}
+
+int dtls_backend_restore_buffers(struct dtls *s, bool reading)
+{
+	return DTLS_OK;
+}
+#endif
 
 int dtls_backend_cipher_id(const struct dtls *s)
 {

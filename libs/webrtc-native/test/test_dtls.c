@@ -28,6 +28,13 @@
 #include "dtls.h"
 #include "test.h"
 
+/* mbedTLS frees idle sessions' buffers by serializing them (dtls_mbedtls.c) */
+#if defined(PEARFOG_TLS_MBEDTLS) && defined(MBEDTLS_SSL_CONTEXT_SERIALIZATION)
+#define IDLE_RELEASE 1
+#else
+#define IDLE_RELEASE 0
+#endif
+
 /* Live heap bytes (ASan's allocator; the tests always build with it). */
 size_t __sanitizer_get_current_allocated_bytes(void);
 
@@ -558,11 +565,11 @@ TEST(handshake_and_data)
 	CHECK(is_ours(dtls_cipher_name(p.c.d)));
 	CHECK_EQ_STR(dtls_cipher_name(p.c.d), dtls_cipher_name(p.s.d));
 	/* no retransmission timer once connected; mbedTLS: the release_idle_ms one */
-#ifdef PEARFOG_TLS_OPENSSL
-	CHECK_EQ_INT(dtls_timeout_ms(p.c.d), -1);
-#else
+#if IDLE_RELEASE
 	t = dtls_timeout_ms(p.c.d);
 	CHECK(t > 250 && t <= 500);
+#else
+	CHECK_EQ_INT(dtls_timeout_ms(p.c.d), -1);
 #endif
 	/* every handshake datagram fits the MTU */
 	CHECK(dtls_stats(p.s.d)->tx_datagrams >= 2);
@@ -1091,12 +1098,14 @@ TEST(memory_per_session)
 	 * release_idle_ms (see release_idle) or by hand: the session is then serialized */
 	CHECK(kept < 40 * 1024);
 	CHECK(released < 40 * 1024);
+#if IDLE_RELEASE
 	CHECK(by_hand < 8 * 1024);
 	CHECK(kept > by_hand + 16 * 1024);
 #endif
+#endif
 }
 
-#ifdef PEARFOG_TLS_MBEDTLS
+#if IDLE_RELEASE
 /* mbedTLS: a connected session quiet for release_idle_ms gives its buffers back on the
  * dtls_timeout_ms() timer; the next datagram / send loads it again, sequence numbers and
  * replay window included (a replayed old record is still refused). */
@@ -1573,7 +1582,7 @@ int main(void)
 	RUN(packet_after_close_ignored);
 	RUN(callbacks_reenter);
 	RUN(memory_per_session);
-#ifdef PEARFOG_TLS_MBEDTLS
+#if IDLE_RELEASE
 	RUN(release_idle);
 #endif
 	RUN(bulk_transfer);
