@@ -60,6 +60,17 @@ export class FogClient {
       this.events.emit("warning", { detail: (e as Error).message });
       return undefined;
     });
+    // Where playback will start, the holders are asked for now: the first segment does not
+    // wait for a coordinator round trip (the find cache keeps the answer for it).
+    void this.manifest.then((index) => {
+      if (!index || this.destroyed) return;
+      for (const f of index.starts(cfg.startFinds)) {
+        this.find(
+          index.contentId,
+          f.chunks.map((c) => c.id),
+        ).catch(() => undefined);
+      }
+    });
     if (cfg.statsIntervalMs > 0) {
       this.statsTimer = setInterval(() => this.flushStats(), cfg.statsIntervalMs);
     }

@@ -30,6 +30,8 @@ export interface SdkOptions {
   findMax: number;
   /** A browser.find answer with nodes is reused for the same chunk list this long (an empty one is not), milliseconds. Default 10000. */
   findCacheMs: number;
+  /** Playlist starts (the first segment of each rendition) whose holders are asked for as soon as the manifest is verified, so a first segment does not wait for the coordinator; 0 = none. Count. Default 4. */
+  startFinds: number;
   /** A browser.find (or any coordinator round trip) unanswered this long counts as "no nodes", milliseconds. Default 2000. */
   coordinatorTimeoutMs: number;
   /** First background reconnect to the coordinator after its socket drops, milliseconds (doubles per failure, ±25 % jitter). Default 1000. */
@@ -106,6 +108,7 @@ export const SDK_DEFAULTS: Omit<SdkConfig, "coordinator" | "manifestUrl"> = {
   maxInflightPerNode: 4,
   findMax: 8,
   findCacheMs: 10_000,
+  startFinds: 4,
   coordinatorTimeoutMs: 2_000,
   reconnectMinMs: 1_000,
   reconnectMaxMs: 30_000,
@@ -154,6 +157,9 @@ export function resolveConfig(opts: ClientOptions): SdkConfig {
   }
   for (const k of ["maxNodes", "maxInflightPerNode", "findMax"] as const) {
     if (!Number.isInteger(cfg[k]) || cfg[k] < 1) throw bad(k, "expected integer >= 1");
+  }
+  if (!Number.isInteger(cfg.startFinds) || cfg.startFinds < 0) {
+    throw bad("startFinds", "expected integer >= 0");
   }
   if (!(cfg.deadlineFraction > 0 && cfg.deadlineFraction <= 1)) {
     throw bad("deadlineFraction", "expected 0 < x <= 1");

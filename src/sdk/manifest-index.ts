@@ -50,10 +50,32 @@ export class ManifestIndex {
     return i === undefined ? undefined : this.manifest.files[i + 1];
   }
 
+  /**
+   * Where playback starts: the first media file of each playlist group (a file listed right
+   * after a playlist, or the first file if it is not one), at most `max`. For a download, the
+   * first file.
+   */
+  starts(max: number): ManifestFile[] {
+    const out: ManifestFile[] = [];
+    const files = this.manifest.files;
+    for (let i = 0; i < files.length && out.length < max; i++) {
+      const f = files[i]!;
+      if (isPlaylist(f) || f.chunks.length === 0) continue;
+      if (i === 0 || isPlaylist(files[i - 1]!)) out.push(f);
+    }
+    return out;
+  }
+
   private add(url: string, f: ManifestFile): void {
     const key = normalize(url);
     if (key !== undefined && !this.byUrl.has(key)) this.byUrl.set(key, f);
   }
+}
+
+/** An HLS or DASH playlist (by its name): hls.js loads those itself, not through the SDK. */
+function isPlaylist(f: ManifestFile): boolean {
+  const name = (f.uri ?? f.path ?? "").split(/[?#]/)[0]!.toLowerCase();
+  return name.endsWith(".m3u8") || name.endsWith(".mpd");
 }
 
 function normalize(url: string): string | undefined {
