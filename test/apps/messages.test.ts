@@ -45,7 +45,9 @@ describe("browsers ↔ apps over the data channel", () => {
     await deploy("echo", ECHO_APP, 256, true);
     await deploy("pusher", PUSHER_APP, PUSH_KIBPS, true);
     await deploy("quiet", "console.log('no messages');", 0, false);
-    for (const n of ["echo", "pusher", "quiet"]) await w.waitApp(n, (a) => a.state === "running");
+    await deploy("flood", PUSHER_APP, 1024, true); // as much as the owner's apps total allows
+    for (const n of ["echo", "pusher", "quiet", "flood"])
+      await w.waitApp(n, (a) => a.state === "running");
     peer = await connectWrtcPeer(w.d);
   }, 120_000);
   afterAll(async () => {
@@ -168,4 +170,25 @@ describe("browsers ↔ apps over the data channel", () => {
       peers.close();
     }
   }, 30_000);
+
+  it("the owner's upload_cap holds app bytes too: past it an app's messages queue, then its channel closes", async () => {
+    const CAP = 64 * 1024; // B/s, far below flood's 1 MiB/s allowance
+    await w.d.ctl.request("limits", { upload_cap: CAP });
+    try {
+      const c = await openAppChannel(peer, "pear-fog-app:flood");
+      await until("the first push", () => c.got.length > 0);
+      const t0 = c.got[0]!.at;
+      await new Promise((r) => setTimeout(r, 3000));
+      const bytes = c.got.filter((g) => g.at < t0 + 3000).reduce((n, g) => n + g.text.length, 0);
+      // The node's bucket: its burst (two chunk frames, ~514 KiB) and 3 s at the cap. Without
+      // the cap on app bytes this is the app's allowance: its 2 s burst + 3 s at 1 MiB/s.
+      expect(bytes).toBeLessThan(2 * 257 * 1024 + 3 * CAP + 16 * 1024);
+      // The app keeps sending within its own allowance: its queue (256 KiB) overflows and the
+      // channel is closed with a notice, after what is queued drains at the cap.
+      await c.closed;
+      expect(JSON.parse(c.got.at(-1)!.text).close.code).toBe("queue_full");
+    } finally {
+      await w.d.ctl.request("limits", { upload_cap: 0 });
+    }
+  }, 60_000);
 });

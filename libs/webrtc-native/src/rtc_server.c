@@ -178,9 +178,15 @@ static void app_channel_gone(struct rtc_session *s, struct rtc_channel *rc)
 }
 
 /* Send queued app messages while SCTP has room (RFC 8831 §6.6: one JSON text per message,
- * PPID 51).  false: the association is at its high-water mark (waiting_room set). */
+ * PPID 51) and the node's upload buckets allow: an app's bytes to browsers are upload like
+ * chunks, so the owner's upload_cap / peer_upload_cap bound them too (the app's own
+ * allowance was checked when it sent).  false: stop pumping this session for now — SCTP is
+ * at its high-water mark (waiting_room set) or the buckets are empty (pump_timer set). */
 static bool app_channels_pump(struct rtc_session *s)
 {
+	struct rtc_server *srv = s->srv;
+	uint64_t now = loop_now_ms(srv->loop);
+
 	for (size_t i = 0; i < RTC_MAX_CHANNELS; i++) {
 		struct rtc_channel *rc = &s->channels[i];
 		const struct app_msg *m;
@@ -191,6 +197,14 @@ static bool app_channels_pump(struct rtc_session *s)
 		while ((m = app_msg_queue_peek(&rc->out))) {
 			if (sctp_assoc_buffered(s->sctp) >= RTC_SEND_HIGH_WATER) {
 				s->waiting_room = true;
+				return false;
+			}
+			if (token_bucket_available2(&srv->bucket, &s->bucket, now) < m->len) {
+				uint64_t wait =
+					token_bucket_wait2_ms(&srv->bucket, &s->bucket, m->len, now);
+				metrics_add(M_RATE_LIMITED, 1);
+				if (wait != TOKEN_BUCKET_NEVER)
+					loop_timer_set(srv->loop, &s->pump_timer, wait ? wait : 1);
 				return false;
 			}
 			rc_send = channel_send(rc->ch, false, (const uint8_t *)m->data, m->len);
@@ -206,6 +220,7 @@ static bool app_channels_pump(struct rtc_session *s)
 				rc->closing = true;
 				break;
 			}
+			token_bucket_take2(&srv->bucket, &s->bucket, m->len, now);
 			metrics_add(M_APP_MESSAGES_OUT, 1);
 			metrics_add(M_APP_BYTES_OUT, (int64_t)m->len);
 			app_msg_queue_pop(&rc->out);
@@ -336,7 +351,7 @@ static void session_pump(struct rtc_session *s)
 	if (s->dead || !s->sctp)
 		return;
 	if (!app_channels_pump(s))
-		return; /* SCTP is full (waiting_room) */
+		return; /* SCTP is full (waiting_room) or the upload buckets are empty */
 	while (progress) {
 		progress = false;
 		for (size_t i = 0; i < RTC_MAX_CHANNELS; i++) {
