@@ -8,6 +8,7 @@
 // `warmup` seconds of a phase; the warm-up's offload and the whole phase's are reported too.
 // The coordinator runs in this process, so the bench process CPU includes it.
 import { readFileSync } from "node:fs";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -54,6 +55,8 @@ async function runPhase(
 ): Promise<PhaseResult> {
   say(`${name}: ${plans.length} viewers for ${o.duration} s`);
   const cpu0 = process.cpuUsage();
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
   const nodes0 = nodePids.reduce((n, p) => n + procCpuS(p), 0);
   const origin0 = await origin.segmentBytes();
   const start = performance.now();
@@ -66,9 +69,11 @@ async function runPhase(
     plans.map((p, v) => runViewer(v, p, items, open, player, start, end)),
   );
   const cpu = process.cpuUsage(cpu0);
+  loop.disable();
   const r: PhaseResult = {
     ...mergeViewers(vs),
     benchCpuS: (cpu.user + cpu.system) / 1e6,
+    loopDelayP99Ms: loop.percentile(99) / 1e6,
     nodesCpuS: nodePids.reduce((n, p) => n + procCpuS(p), 0) - nodes0,
     originBytes: (await origin.segmentBytes()) - origin0,
     wallS: (performance.now() - start) / 1000,
@@ -216,6 +221,14 @@ async function main(): Promise<void> {
       unit: "%",
       anchor,
       anchor_value: (100 * http.benchCpuS) / http.wallS,
+    });
+    // A segment delivered while the viewers' event loop is blocked waits that long.
+    report({
+      metric: "event_loop_delay_p99_ms",
+      value: fog.loopDelayP99Ms,
+      unit: "ms",
+      anchor,
+      anchor_value: http.loopDelayP99Ms,
     });
     report({ metric: "nodes_cpu_pct", value: (100 * fog.nodesCpuS) / fog.wallS, unit: "%" });
     report({ metric: "viewers", value: o.viewers, unit: "count" });

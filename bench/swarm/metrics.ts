@@ -40,8 +40,10 @@ export interface PhaseResult {
   stalls: number;
   stallMs: number;
   errors: string[];
-  /** CPU seconds of the bench process (viewers + coordinator + origin) during the phase. */
+  /** CPU seconds of the bench process (viewers + coordinator; + origin with originProcess 0). */
   benchCpuS: number;
+  /** The bench process's event-loop delay over the phase, p99, ms (viewers, SDK, coordinator). */
+  loopDelayP99Ms: number;
   /** CPU seconds of all pear-fogd processes during the phase. */
   nodesCpuS: number;
   originBytes: number;
