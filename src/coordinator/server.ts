@@ -20,6 +20,7 @@ import {
   type ErrorCode,
   type NodeToCoordinator,
   type ProbeTarget,
+  type Reachability,
 } from "../protocol/messages";
 import type { CoordinatorConfig } from "./config";
 import { JobService } from "./jobs/service"; // jobs
@@ -69,6 +70,8 @@ interface BrowserConn {
 }
 
 const UNKNOWN_CLUSTER = "unplaced";
+/** Apps go to nodes browsers reach best first (a NAT class a page's checks open easily). */
+const APP_REACH_ORDER: Reachability[] = ["public", "nat-cone", "unknown", "nat-symmetric"];
 
 export class CoordinatorServer {
   readonly db: CoordinatorDb;
@@ -114,7 +117,22 @@ export class CoordinatorServer {
       this.now,
     ); // jobs
     this.apps = new AppService({
-      nodes: () => this.registry.list().map((n) => ({ id: n.id, send: (m) => n.link.send(m) })),
+      // Nodes browsers can reach directly and that are credible, the least loaded first.
+      nodes: () =>
+        this.registry
+          .list()
+          .filter(
+            (n) =>
+              n.capacity.reachability !== "relay-only" &&
+              n.credibility >= this.cfg.rank.minCredibility,
+          )
+          .sort(
+            (a, b) =>
+              APP_REACH_ORDER.indexOf(a.capacity.reachability) -
+                APP_REACH_ORDER.indexOf(b.capacity.reachability) ||
+              a.capacity.load - b.capacity.load,
+          )
+          .map((n) => ({ id: n.id, send: (m) => n.link.send(m) })),
       node: (id) => {
         const n = this.registry.get(id);
         return n && { id: n.id, send: (m) => n.link.send(m) };

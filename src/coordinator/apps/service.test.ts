@@ -114,4 +114,31 @@ describe("AppService", () => {
       new AppService({ nodes: () => [], node: () => undefined, now: () => 0, db: db2 }).list(),
     ).toEqual([]);
   });
+
+  it("places a new app on the connected node with the fewest apps (preference order on ties)", () => {
+    const sent = new Map<string, string[]>();
+    const mk = (id: string) => ({
+      id,
+      send: (m: CoordinatorToNode) => void sent.set(id, [...(sent.get(id) ?? []), m.t]),
+    });
+    let nodes = [mk("n1"), mk("n2")];
+    const svc = new AppService({
+      nodes: () => nodes,
+      node: (id) => nodes.find((n) => n.id === id),
+      now: () => 1000,
+    });
+    const app = (name: string) => {
+      const b = enc(`console.log("${name}")`);
+      return [
+        signApp({ name, version: "1", resources: res, capabilities: {} }, b, dev),
+        b,
+      ] as const;
+    };
+    const placed = ["p", "q", "r"].map((n) => svc.deploy(dev.did, ...app(n)).node);
+    expect(placed).toEqual(["n1", "n2", "n1"]);
+    // A node named by the developer is used as asked; no connected node: a typed error.
+    expect(svc.deploy(dev.did, ...app("s"), "n1").node).toBe("n1");
+    nodes = [];
+    expect(code(() => svc.deploy(dev.did, ...app("t")))).toBe("no_node");
+  });
 });

@@ -15,7 +15,7 @@ export interface AppNode {
 }
 
 export interface AppServiceDeps {
-  /** Connected nodes that can take apps, in preference order. */
+  /** Connected nodes that can take apps, in preference order (ties of placement go first). */
   nodes(): AppNode[];
   node(id: string): AppNode | undefined;
   now(): number;
@@ -142,12 +142,26 @@ export class AppService {
     return b;
   }
 
+  /**
+   * Where a new app goes when the developer names no node: of the connected nodes that can
+   * take apps (in the deps' preference order), the one with the fewest apps deployed on it.
+   */
+  private placeApp(): AppNode | undefined {
+    const count = new Map<string, number>();
+    for (const r of this.apps.values()) count.set(r.node, (count.get(r.node) ?? 0) + 1);
+    let best: AppNode | undefined;
+    for (const n of this.d.nodes()) {
+      if (!best || (count.get(n.id) ?? 0) < (count.get(best.id) ?? 0)) best = n;
+    }
+    return best;
+  }
+
   /** Verify and send to a node; state "deploying" until the node reports. */
   deploy(developer: string, manifest: unknown, bundle: Uint8Array, nodeId?: string): AppView {
     const m = this.check(developer, manifest, bundle);
     const existing = this.apps.get(m.name);
     if (existing) throw new AppOpFailed("conflict", `app ${m.name} exists: update or delete it`);
-    const node = nodeId ? this.d.node(nodeId) : this.d.nodes()[0];
+    const node = nodeId ? this.d.node(nodeId) : this.placeApp();
     if (!node)
       throw new AppOpFailed(
         "no_node",
