@@ -1,4 +1,4 @@
-// `npm run bench -- segment [--json] [--segments N] [--fogd PATH]`: the latency of one video
+// `npm run bench -- segment [--json] [--segments N] [--gap-ms MS] [--fogd PATH]`: the latency of one video
 // segment from one pear-fogd, over a data channel vs over HTTP, same run, same daemon, loopback.
 //
 // A segment is `chunksPerSegment` chunks of `chunkBytes` fetched in parallel (what the SDK does
@@ -31,7 +31,10 @@ export const SEGMENT_BENCH_DEFAULTS = {
   chunkBytes: 64 * 1024,
   /** Distinct chunks in the daemon's store, picked at random per segment (count). */
   storeChunks: 64,
-  /** Pause between segments, milliseconds (a player asks for one segment at a time). */
+  /**
+   * Pause between segments, milliseconds (a player asks for one segment at a time; a playing
+   * one every segment duration, seconds apart: `--gap-ms 2000` idles the connection like that).
+   */
   gapMs: 2,
   /** Upper bound on one segment, milliseconds. */
   segmentTimeoutMs: 10_000,
@@ -44,6 +47,7 @@ const argOf = (name: string): string | undefined => {
 };
 const SEGMENTS = Number(argOf("--segments") ?? C.segments);
 const FOGD_BINARY = argOf("--fogd");
+const GAP_MS = Number(argOf("--gap-ms") ?? C.gapMs);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -74,7 +78,7 @@ async function run(
         throw new Error(`segment ${s}: chunk ${pick[i]} came back with other bytes`);
       }
     });
-    await sleep(C.gapMs);
+    await sleep(GAP_MS);
   }
   return times;
 }
