@@ -186,6 +186,7 @@ async function allowanceRatio(w: AppsWorld, kibps = 256): Promise<number> {
   const peer = await connectWrtcPeer(w.d);
   try {
     const ch = await openAppChannel(peer, "pear-fog-app:bench-push");
+    ch.dc.send('"go"');
     await until("the first push", () => ch.got.length > 0);
     // Past the first burst (a quarter second of the rate, at least 64 KiB).
     const from = ch.got[0]!.at + 1000;

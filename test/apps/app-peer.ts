@@ -65,7 +65,10 @@ pear.onMessage((msg) => {
   if (b && b.data !== undefined) pear.send(b.id, { echo: b.data });
 });`;
 
-// Pushes ~4 KB messages to every open browser as fast as its allowance lets it.
+// Pushes ~4 KB messages, as fast as its allowance lets it, to every browser that sent it a
+// message (any): a browser can only send once its side of the channel is open. (Pushing from
+// the open event on, @roamhq/wrtc once delivered the first pushes out of order, [2, 0, 3, 1, …]:
+// messages that reach it while it is still setting the channel up take another path.)
 export const PUSHER_APP = `
 const peers = new Set();
 const blob = "x".repeat(4000);
@@ -90,7 +93,7 @@ function pump() {
 pear.onMessage((msg) => {
   const b = msg.browser;
   if (!b) return;
-  if (b.open) peers.add(b.id);
+  if (b.data !== undefined) peers.add(b.id);
   if (b.close) peers.delete(b.id);
   if (!scheduled) pump();
 });`;

@@ -77,6 +77,7 @@ describe("browsers ↔ apps over the data channel", () => {
 
   it("a pushing app is held to its uploadKiBps at the receiver (±15 %)", async () => {
     const c = await openAppChannel(peer, "pear-fog-app:pusher");
+    c.dc.send('"go"');
     await until("the first push", () => c.got.length > 0);
     const t0 = c.got[0]!.at;
     // Past the bucket's first burst (64 KiB = 2 s at 32 KiB/s), measure 3 s.
@@ -176,6 +177,7 @@ describe("browsers ↔ apps over the data channel", () => {
     await w.d.ctl.request("limits", { upload_cap: CAP });
     try {
       const c = await openAppChannel(peer, "pear-fog-app:flood");
+      c.dc.send('"go"');
       await until("the first push", () => c.got.length > 0);
       const t0 = c.got[0]!.at;
       await new Promise((r) => setTimeout(r, 3000));
