@@ -177,6 +177,22 @@ static void app_channel_gone(struct rtc_session *s, struct rtc_channel *rc)
 		srv->app_hooks.on_close(srv->app_hooks.user, id);
 }
 
+/* The node's and this session's upload buckets (upload_cap, peer_upload_cap) hold `len`
+ * bytes now; if not, the pump runs again when they will (pump_timer) and false. */
+static bool upload_allows(struct rtc_session *s, size_t len, uint64_t now)
+{
+	struct rtc_server *srv = s->srv;
+	uint64_t wait;
+
+	if (token_bucket_available2(&srv->bucket, &s->bucket, now) >= len)
+		return true;
+	wait = token_bucket_wait2_ms(&srv->bucket, &s->bucket, len, now);
+	metrics_add(M_RATE_LIMITED, 1);
+	if (wait != TOKEN_BUCKET_NEVER)
+		loop_timer_set(srv->loop, &s->pump_timer, wait ? wait : 1);
+	return false;
+}
+
 /* Send queued app messages while SCTP has room (RFC 8831 §6.6: one JSON text per message,
  * PPID 51) and the node's upload buckets allow: an app's bytes to browsers are upload like
  * chunks, so the owner's upload_cap / peer_upload_cap bound them too (the app's own
@@ -199,14 +215,8 @@ static bool app_channels_pump(struct rtc_session *s)
 				s->waiting_room = true;
 				return false;
 			}
-			if (token_bucket_available2(&srv->bucket, &s->bucket, now) < m->len) {
-				uint64_t wait =
-					token_bucket_wait2_ms(&srv->bucket, &s->bucket, m->len, now);
-				metrics_add(M_RATE_LIMITED, 1);
-				if (wait != TOKEN_BUCKET_NEVER)
-					loop_timer_set(srv->loop, &s->pump_timer, wait ? wait : 1);
+			if (!upload_allows(s, m->len, now))
 				return false;
-			}
 			rc_send = channel_send(rc->ch, false, (const uint8_t *)m->data, m->len);
 			if (rc_send == SCTP_E_AGAIN) {
 				log_debug("session %s: app send waits for SCTP room", s->id);
@@ -369,13 +379,8 @@ static void session_pump(struct rtc_session *s)
 				s->waiting_room = true; /* SACKs (dtls_on_data) resume */
 				return;
 			}
-			if (token_bucket_available2(&srv->bucket, &s->bucket, now) < want) {
-				uint64_t wait = token_bucket_wait2_ms(&srv->bucket, &s->bucket, want, now);
-				metrics_add(M_RATE_LIMITED, 1);
-				if (wait != TOKEN_BUCKET_NEVER)
-					loop_timer_set(srv->loop, &s->pump_timer, wait ? wait : 1);
+			if (!upload_allows(s, want, now))
 				return;
-			}
 			rc_next = chunk_sender_next(&rc->sender, srv->frame, sizeof(srv->frame), want, &len);
 			if (rc_next <= 0)
 				continue;
