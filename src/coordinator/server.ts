@@ -34,10 +34,10 @@ import {
 } from "./content";
 import { CoordinatorDb } from "./db";
 import { LeaderClusters, RttMatrix, rankNodes, type RankCandidate } from "./proximity";
-import { NodeRegistry, type NodeLink } from "./registry";
+import { NodeRegistry, type NodeEntry, type NodeLink } from "./registry";
 import { SignallingRelay, TokenBucket } from "./signalling";
 import { RestApi, sendJson } from "./rest";
-import { AppService } from "./apps/service"; // apps (issue 7)
+import { AppService, type AppNode } from "./apps/service"; // apps (issue 7)
 import type { StatusData } from "./status";
 
 /** Close codes (RFC 6455 section 7.4.2 private range 4000-4999). */
@@ -116,26 +116,21 @@ export class CoordinatorServer {
       (n, near) => this.rtt.estimate(n, near),
       this.now,
     ); // jobs
+    const appNode = (n: NodeEntry): AppNode => ({ id: n.id, send: (m) => n.link.send(m) });
     this.apps = new AppService({
       // Nodes browsers can reach directly and that are credible, the least loaded first.
       nodes: () =>
-        this.registry
-          .list()
-          .filter(
-            (n) =>
-              n.capacity.reachability !== "relay-only" &&
-              n.credibility >= this.cfg.rank.minCredibility,
-          )
+        this.servingNodes()
           .sort(
             (a, b) =>
               APP_REACH_ORDER.indexOf(a.capacity.reachability) -
                 APP_REACH_ORDER.indexOf(b.capacity.reachability) ||
               a.capacity.load - b.capacity.load,
           )
-          .map((n) => ({ id: n.id, send: (m) => n.link.send(m) })),
+          .map(appNode),
       node: (id) => {
         const n = this.registry.get(id);
-        return n && { id: n.id, send: (m) => n.link.send(m) };
+        return n && appNode(n);
       },
       now: this.now,
       db: this.db,
@@ -240,18 +235,22 @@ export class CoordinatorServer {
     }, 0);
   }
 
+  /** Nodes given content or apps: browsers can reach them without a relay, and credible. */
+  private servingNodes() {
+    return this.registry
+      .list()
+      .filter(
+        (n) =>
+          n.capacity.reachability !== "relay-only" && n.credibility >= this.cfg.rank.minCredibility,
+      );
+  }
+
   /** One placement round; returns the number of hold instructions sent. */
   placeContent(): number {
     const now = this.now();
     this.lastPlacementAt = now;
-    const nodes: (PlacementNode & { capBytes: number })[] = this.registry
-      .list()
-      .filter(
-        (n) =>
-          n.capacity.reachability !== "relay-only" &&
-          n.credibility >= this.cfg.rank.minCredibility &&
-          n.capacity.storeCapBytes > 0,
-      )
+    const nodes: (PlacementNode & { capBytes: number })[] = this.servingNodes()
+      .filter((n) => n.capacity.storeCapBytes > 0)
       .map((n) => ({
         id: n.id,
         cluster: this.clusters.clusterOf(n.id),
