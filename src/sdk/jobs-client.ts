@@ -58,6 +58,11 @@ export interface JobsClientOptions {
 
 type Outcome = { ok: unknown } | { error: string } | null;
 
+/** The coordinator away or overloaded (refused connection, 5xx, 429/503): worth asking again. */
+function isTransient(e: unknown): boolean {
+  return e instanceof JobError && (e.code === "http" || e.code === "busy");
+}
+
 /** Results in input order, or JobError "task_failed" with the failures and partial results. */
 function settle(results: Outcome[]): unknown[] {
   const values: unknown[] = [];
@@ -126,15 +131,14 @@ export class JobsClient {
     const { pollMs = 250, timeoutMs = 600_000, resubmits = 3, ...rest } = options;
     const source = typeof task === "string" ? task : `var task = (${task.toString()});`;
     const req: JobRequest = { source, inputs: data, ...rest };
-    const now = this.o.now ?? Date.now;
-    const end = now() + timeoutMs;
+    const end = this.now() + timeoutMs;
     const pause = () => new Promise((r) => setTimeout(r, pollMs));
     let id = await this.submit(req);
     let left = resubmits;
     // Poll until done. While the coordinator is away (restarting: connection refused, 5xx) keep
     // polling; once it is back and no longer knows the job, submit it again.
     for (;;) {
-      if (now() > end) throw new JobError("timeout", `job ${id} not done`);
+      if (this.now() > end) throw new JobError("timeout", `job ${id} not done`);
       try {
         const s = await this.status(id);
         if (s.state === "done") return settle((await this.results(id)).results);
@@ -145,10 +149,14 @@ export class JobsClient {
           id = await this.submitWhenBack(req, end, pause);
           continue;
         }
-        if (e.code !== "http" && e.code !== "busy") throw e;
+        if (!isTransient(e)) throw e;
       }
       await pause();
     }
+  }
+
+  private now(): number {
+    return (this.o.now ?? Date.now)();
   }
 
   /** submit(), riding out a coordinator that is still restarting (http/busy) until `end`. */
@@ -157,8 +165,7 @@ export class JobsClient {
       try {
         return await this.submit(req);
       } catch (e) {
-        const transient = e instanceof JobError && (e.code === "http" || e.code === "busy");
-        if (!transient || (this.o.now ?? Date.now)() > end) throw e;
+        if (!isTransient(e) || this.now() > end) throw e;
       }
       await pause();
     }
