@@ -112,6 +112,11 @@ function appsTable(apps, stop) {
   );
 }
 
+// Everything the page shows, in renderState's order: status, peers, cache, wifi, apps.
+function fetchState() {
+  return Promise.all([callStatus(), callPeers(), callCache(0, 20), callWifi(), callApps()]);
+}
+
 function row(label, value) {
   return E("tr", { class: "tr" }, [
     E("td", { class: "td left", width: "33%" }, [label]),
@@ -126,7 +131,7 @@ return view.extend({
 
   load: function () {
     this.rate = new Rate();
-    return Promise.all([callStatus(), callPeers(), callCache(0, 20), callWifi(), callApps()]);
+    return fetchState();
   },
 
   // A click handler that stops app `name`, then refreshes the page.
@@ -242,12 +247,10 @@ return view.extend({
 
   refresh: function (box) {
     var self = this;
-    return Promise.all([callStatus(), callPeers(), callCache(0, 20), callWifi(), callApps()]).then(
-      function (data) {
-        self.last = data;
-        dom.content(box, self.renderState(data));
-      },
-    );
+    return fetchState().then(function (data) {
+      self.last = data;
+      dom.content(box, self.renderState(data));
+    });
   },
 
   handleSaveApply: null,
