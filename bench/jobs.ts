@@ -11,10 +11,11 @@
 //    processes (pear-fogd + agent, one task slot each), against one node process in the same
 //    run: (T1 / TN) / N. Goal ≥ 0.8. A unit is the ledger's work unit (one run of the
 //    reference kernel, REFERENCE_KERNEL in src/protocol/jobs.ts): the job is sized before the
-//    run (in the nodes' sandbox: the kernel, and a small render of the scene) and the units the ledger credited for it
-//    are reported (`job_work_units`). Default tiles: 32 px, 16 × 16 rays a pixel (~14 units a
-//    task; a result must fit JOB_LIMITS.valueBytes). `--fine` runs the old shape instead: 2,500 tasks of 8 px tiles at 4 × 4 rays
-//    (~0.05 units each — a measure of the per-task overhead, not of compute).
+//    run (in the nodes' sandbox: the kernel, and a small render of the scene) and the units
+//    the ledger credited for it are reported (`job_work_units`). Default tiles: 32 px, 16 × 16
+//    rays a pixel (~30-40 units a task measured here; a result must fit JOB_LIMITS.valueBytes).
+//    `--fine` runs the old shape instead: 2,500 tasks of 8 px tiles at 4 × 4 rays (~0.05 units
+//    of compute each — a measure of the per-task overhead, not of compute).
 //    This machine has 2 cores shared with the coordinator and everything else running: N = 2
 //    is the honest maximum here.
 import { spawn, type ChildProcess } from "node:child_process";

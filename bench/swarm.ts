@@ -2,14 +2,14 @@
 // (flags: bench/swarm/options.ts): V simulated viewers watch a Zipf-popular catalogue of
 // synthetic HLS items, first over HTTP only from the origin (the anchor), then — same viewers,
 // same schedule, same process — fog first through the SDK (@roamhq/wrtc peer connections to
-// real pear-fogd nodes, release build, the agent embedded (as on a router), started empty when the fog
-// phase starts; coordinator placement fills them from the viewers' finds and prepositions
-// content nobody asked for yet into `prepositionShare` of their stores). Steady state = segments requested after
-// `warmup` seconds of a phase; the warm-up's offload and the whole phase's are reported too.
+// real pear-fogd nodes, release build, the agent embedded as on a router, started empty when
+// the fog phase starts; coordinator placement fills them from the viewers' finds and
+// prepositions content nobody asked for yet into `prepositionShare` of their stores). Steady
+// state = segments requested after `warmup` seconds of a phase; the warm-up's offload and the
+// whole phase's are reported too.
 // The coordinator runs in this process, so the bench process CPU includes it.
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startCoordinator } from "../src/coordinator/main";

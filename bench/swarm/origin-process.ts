@@ -23,14 +23,13 @@ export async function startOriginProcess(dir: string, delayMs: number): Promise<
     ["--import", "tsx", fileURLToPath(import.meta.url), dir, String(delayMs)],
     { stdio: ["pipe", "pipe", "inherit"] },
   );
-  const lines = createInterface({ input: child.stdout! });
-  const waiting: ((line: string) => void)[] = [];
-  lines.on("line", (l) => waiting.shift()?.(l));
-  const next = () =>
-    new Promise<string>((resolve, reject) => {
-      waiting.push(resolve);
-      child.once("exit", (c) => reject(new Error(`origin process exited (${c})`)));
-    });
+  // Its answers come one line per question, in order; an exit fails every question open.
+  const waiting: { resolve(line: string): void; reject(e: Error): void }[] = [];
+  createInterface({ input: child.stdout! }).on("line", (l) => waiting.shift()?.resolve(l));
+  child.once("exit", (c) => {
+    for (const w of waiting.splice(0)) w.reject(new Error(`origin process exited (${c})`));
+  });
+  const next = () => new Promise<string>((resolve, reject) => waiting.push({ resolve, reject }));
   const first = await next();
   if (!first.startsWith("url ")) throw new Error(`origin process said: ${first}`);
   return {
