@@ -1,6 +1,7 @@
 // The SDK client: owns the manifest, stats and events of one content; the coordinator link and
 // node pool are its FogPeers (its own, or the page's shared ones: peers.ts).
 // `fetch(url)` delivers a manifest file verified; the hls.js loader calls `fetchSegment`.
+import type { ManifestFile } from "../protocol/manifest-types";
 import type { FoundNode } from "../protocol/messages";
 import { resolveConfig, SdkError, type ClientOptions, type SdkConfig } from "./config";
 import type { CoordinatorLink } from "./coordinator-link";
@@ -64,12 +65,7 @@ export class FogClient {
     // wait for a coordinator round trip (the find cache keeps the answer for it).
     void this.manifest.then((index) => {
       if (!index || this.destroyed) return;
-      for (const f of index.starts(cfg.startFinds)) {
-        this.find(
-          index.contentId,
-          f.chunks.map((c) => c.id),
-        ).catch(() => undefined);
-      }
+      for (const f of index.starts(cfg.startFinds)) this.prefetchFind(index, f);
     });
     if (cfg.statsIntervalMs > 0) {
       this.statsTimer = setInterval(() => this.flushStats(), cfg.statsIntervalMs);
@@ -124,12 +120,7 @@ export class FogClient {
     // The next segment's holders are asked for now (after this one's), so that its delivery
     // does not start with a coordinator round trip (the find cache keeps the answer).
     const next = index.next(entry.file);
-    if (next && next.chunks.length > 0) {
-      this.find(
-        index.contentId,
-        next.chunks.map((c) => c.id),
-      ).catch(() => undefined);
-    }
+    if (next && next.chunks.length > 0) this.prefetchFind(index, next);
     const r = await delivery;
     this.stat.delivered(r.bytesFog, r.bytesHttp);
     this.events.emit("delivered", {
@@ -173,6 +164,14 @@ export class FogClient {
     const r = this.stat.takeReport();
     this.coord.stats(r.p2pBytes, r.httpBytes);
     this.events.emit("stats", this.stat.snapshot());
+  }
+
+  /** Ask for a file's holders ahead of its delivery (the find cache keeps the answer). */
+  private prefetchFind(index: ManifestIndex, file: ManifestFile): void {
+    this.find(
+      index.contentId,
+      file.chunks.map((c) => c.id),
+    ).catch(() => undefined);
   }
 
   private find(contentId: string, ids: string[]): Promise<FoundNode[]> {
