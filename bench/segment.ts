@@ -14,10 +14,13 @@
 //   udp_rcvbuf_errors                      the kernel's UDP RcvbufErrors during the fog phase
 //                                          (/proc/net/snmp; datagrams dropped because a
 //                                          receiver's socket buffer was full), no anchor
+//   sctp_retransmitted_chunks, sctp_fast_retransmits, sctp_t3_timeouts
+//                                          pear-fogd's SCTP counters over the fog phase
+//                                          (/metrics): what the losses cost, no anchor
 import { createHash, randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { startPearFogd } from "../test/support/pear-fogd";
 import { connectWrtcPeer } from "../test/support/wrtc-peer";
+import { udpRcvbufErrors } from "./proc-counters";
 import { report } from "./report";
 import { percentile } from "./swarm/metrics";
 
@@ -51,14 +54,12 @@ const GAP_MS = Number(argOf("--gap-ms") ?? C.gapMs);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The kernel's UDP RcvbufErrors counter (all sockets). */
-function udpRcvbufErrors(): number {
-  const lines = readFileSync("/proc/net/snmp", "utf8")
-    .split("\n")
-    .filter((l) => l.startsWith("Udp:"));
-  const names = lines[0]!.split(/\s+/);
-  const values = lines[1]!.split(/\s+/);
-  return Number(values[names.indexOf("RcvbufErrors")]);
+/** pear-fogd's SCTP counters (Prometheus text of GET /metrics). */
+async function sctpCounters(httpPort: number): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^pearfog_sctp_(\w+)_total (\d+)$/gm)) out[m[1]!] = Number(m[2]);
+  return out;
 }
 
 async function run(
@@ -99,8 +100,11 @@ async function main(): Promise<void> {
 
     const { pc, client } = await connectWrtcPeer(node, { requestTimeoutMs: C.segmentTimeoutMs });
     const drops0 = udpRcvbufErrors();
+    const sctp0 = await sctpCounters(node.httpPort!);
     const fog = await run(ids, (id) => client.get(Buffer.from(id, "hex")));
     const drops = udpRcvbufErrors() - drops0;
+    const sctp1 = await sctpCounters(node.httpPort!);
+    const sctpDelta = (k: string) => (sctp1[k] ?? Number.NaN) - (sctp0[k] ?? Number.NaN);
     pc.close();
 
     for (const [p, name] of [
@@ -125,6 +129,13 @@ async function main(): Promise<void> {
       anchor_value: http.filter((t) => t > 100).length,
     });
     report({ metric: "udp_rcvbuf_errors", value: drops, unit: "count" });
+    for (const [k, metric] of [
+      ["data_chunks_retransmitted", "sctp_retransmitted_chunks"],
+      ["fast_retransmits", "sctp_fast_retransmits"],
+      ["t3_timeouts", "sctp_t3_timeouts"],
+    ] as const) {
+      report({ metric, value: sctpDelta(k), unit: "count" });
+    }
   } finally {
     await node.stop();
   }

@@ -8,13 +8,14 @@
 // state = segments requested after `warmup` seconds of a phase; the warm-up's offload and the
 // whole phase's are reported too.
 // The coordinator runs in this process, so the bench process CPU includes it.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startCoordinator } from "../src/coordinator/main";
 import { generateKeyPair } from "../src/protocol/ed25519";
 import { startOrigin } from "../scripts/demo/origin";
+import { procCpuS, udpRcvbufErrors } from "./proc-counters";
 import { report } from "./report";
 import { publishCatalogue, writeCatalogue, type Item } from "./swarm/catalogue";
 import { figures, mergeViewers, type PhaseResult } from "./swarm/metrics";
@@ -33,15 +34,16 @@ import { runViewer, type OpenSession } from "./swarm/viewer";
 
 const say = (m: string) => console.error(`swarm: ${m}`);
 
-/** utime + stime of a process, seconds (Linux /proc). */
-function procCpuS(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
-    return (Number(rest[11]) + Number(rest[12])) / 100; // fields 14, 15; USER_HZ = 100
-  } catch {
-    return 0;
+/** The nodes' SCTP counters, summed (pear-fogd status: sctp_*_total). */
+async function sctpCounters(nodes: SwarmNode[]): Promise<Record<string, number>> {
+  const sum: Record<string, number> = {};
+  for (const n of nodes) {
+    for (const [k, v] of Object.entries(await n.status())) {
+      const m = /^sctp_(\w+)_total$/.exec(k);
+      if (m && typeof v === "number") sum[m[1]!] = (sum[m[1]!] ?? 0) + v;
+    }
   }
+  return sum;
 }
 
 async function runPhase(
@@ -140,7 +142,11 @@ async function main(): Promise<void> {
     const browserWs = `${coord.url.replace(/^http/, "ws")}/ws/browser`;
     const msgs0 = coordinatorMessages.sent + coordinatorMessages.received;
     const fogOpen = fogSessionOpener(browserWs, key.did, o.sharePeers > 0);
+    const drops0 = udpRcvbufErrors();
+    const sctp0 = await sctpCounters(nodes);
     const fog = await runPhase("fog", o, plans, items, fogOpen, origin, pids);
+    const drops = udpRcvbufErrors() - drops0;
+    const sctp1 = await sctpCounters(nodes);
     fogOpen.close();
     const msgs = coordinatorMessages.sent + coordinatorMessages.received - msgs0;
 
@@ -231,6 +237,11 @@ async function main(): Promise<void> {
       anchor_value: http.loopDelayP99Ms,
     });
     report({ metric: "nodes_cpu_pct", value: (100 * fog.nodesCpuS) / fog.wallS, unit: "%" });
+    // What losses cost the fog phase: datagrams the kernel dropped at a full receive buffer
+    // (any UDP socket: a viewer's or a node's), and the nodes' SCTP recovery from them.
+    report({ metric: "udp_rcvbuf_errors", value: drops, unit: "count" });
+    for (const [k, v] of Object.entries(sctp1))
+      report({ metric: `nodes_sctp_${k}`, value: v - (sctp0[k] ?? 0), unit: "count" });
     report({ metric: "viewers", value: o.viewers, unit: "count" });
     report({ metric: "duration_s", value: o.duration, unit: "s" });
     report({ metric: "origin_delay_ms", value: o.originDelayMs, unit: "ms" });

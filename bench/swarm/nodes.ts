@@ -14,6 +14,8 @@ export interface SwarmNode {
   pid: number;
   /** Chunks in the store now, and fills refused (undefined where the agent does not say). */
   filled(): Promise<{ stored: number; failed: number | undefined }>;
+  /** pear-fogd's status (its metrics as JSON members). */
+  status(): Promise<Record<string, unknown>>;
   stop(): Promise<void>;
 }
 
@@ -30,6 +32,7 @@ export async function startSwarmNode(coordinatorUrl: string, native: boolean): P
         const f = n.filled();
         return { stored: f.ok, failed: f.failed };
       },
+      status: async () => (await n.daemon.ctl.request("status", {})) as Record<string, unknown>,
       stop: () => n.stop(),
     };
   }
@@ -45,6 +48,7 @@ export async function startSwarmNode(coordinatorUrl: string, native: boolean): P
       const s = (await d.ctl.request("status", {})) as { store_chunks?: number };
       return { stored: s.store_chunks ?? 0, failed: undefined };
     },
+    status: async () => (await d.ctl.request("status", {})) as Record<string, unknown>,
     async stop() {
       await d.stop();
       rmSync(dir, { recursive: true, force: true });

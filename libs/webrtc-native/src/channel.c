@@ -4,19 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* .sctp repeats sctp_assoc_config_default (C has no constant copy of an extern object);
- * test_channel checks that the two agree. */
 const struct channel_config channel_config_default = {
-	.sctp = {
-		.local_port = 5000,
-		.remote_port = 5000,
-		.max_message_size = 262144,
-		.send_buffer = 262144,
-		.recv_buffer = 262144,
-		.writable_low = 65536,
-		.streams = 64,
-		.packet_max = 1200 - 37,
-	},
+	.sctp = SCTP_ASSOC_CONFIG_DEFAULTS,
 	.dtls_client = false,
 	.max_channels = 64,
 	.max_label = 1024,

@@ -43,7 +43,15 @@
 	X(APP_BYTES_OUT, "pearfog_app_bytes_out_total", "counter",                               \
 	  "Bytes sent to browsers on app channels")                                             \
 	X(BAD_APP_MESSAGE, "pearfog_bad_app_messages_total", "counter",                          \
-	  "App channels closed for a bad message (binary, too large, not JSON, refused)")
+	  "App channels closed for a bad message (binary, too large, not JSON, refused)")      \
+	X(SCTP_DATA_SENT, "pearfog_sctp_data_chunks_sent_total", "counter",                      \
+	  "SCTP DATA chunks sent, retransmissions included")                                    \
+	X(SCTP_RETRANSMITTED, "pearfog_sctp_data_chunks_retransmitted_total", "counter",         \
+	  "SCTP DATA chunks sent again (lost or presumed lost)")                                \
+	X(SCTP_FAST_RETRANSMITS, "pearfog_sctp_fast_retransmits_total", "counter",               \
+	  "SCTP DATA chunks retransmitted on SACK gap reports (about one round trip)")          \
+	X(SCTP_T3_TIMEOUTS, "pearfog_sctp_t3_timeouts_total", "counter",                         \
+	  "SCTP retransmission timer expiries (a lost tail: at least RTO.Min)")
 
 enum metric_id {
 #define METRIC_ENUM(id, name, type, help) M_##id,

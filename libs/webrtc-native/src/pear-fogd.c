@@ -28,6 +28,7 @@
 #include "metrics.h"
 #include "portmap.h"
 #include "rtc_server.h"
+#include "sctp.h"
 #include "store.h"
 #include "version.h"
 
@@ -51,6 +52,18 @@ struct daemon {
 
 /* ---- control operations ------------------------------------------------------------ */
 
+/* Copies usrsctp's stack-wide counters into the metrics table before it is rendered. */
+static void metrics_refresh_sctp(void)
+{
+	struct sctp_global_stats st;
+
+	sctp_global_stats(&st);
+	metrics_set(M_SCTP_DATA_SENT, (int64_t)st.data_chunks_sent);
+	metrics_set(M_SCTP_RETRANSMITTED, (int64_t)st.data_chunks_retransmitted);
+	metrics_set(M_SCTP_FAST_RETRANSMITS, (int64_t)st.fast_retransmits);
+	metrics_set(M_SCTP_T3_TIMEOUTS, (int64_t)st.t3_timeouts);
+}
+
 static void op_status(void *ctx, const struct ctl_json *req, struct ctl_reply *r)
 {
 	struct daemon *d = ctx;
@@ -69,6 +82,7 @@ static void op_status(void *ctx, const struct ctl_json *req, struct ctl_reply *r
 			 (unsigned long long)st.evictions, (unsigned long long)d->cfg.upload_rate,
 			 (unsigned long long)d->cfg.peer_rate);
 	rtc_server_render_status(d->rtc, r->out);
+	metrics_refresh_sctp();
 	metrics_render_json_members(r->out);
 }
 
@@ -477,6 +491,7 @@ static void http_render_metrics(void *user, struct ctl_json_out *out)
 	struct daemon *d = user;
 	struct store_stat st;
 
+	metrics_refresh_sctp();
 	metrics_render_prometheus(out);
 	store_stat(d->store, &st);
 	ctl_json_out_fmt(out,

@@ -87,7 +87,27 @@ struct sctp_assoc_config {
 				     * free id, RFC 8832 §6) */
 	uint16_t packet_max;        /* SCTP packet bytes, default 1163 = 1200 - 37 (DTLS 1.2
 				     * AES-GCM record: 13 header + 8 nonce + 16 tag) */
+	uint32_t cwnd_cap;          /* bytes, default 65536; 0 = no cap.  Upper bound of the
+				     * congestion window on a short path: the peer's a_rwnd
+				     * counts its SCTP stack's buffer, not the UDP socket buffer
+				     * in front of it, and with no bottleneck link to pace them
+				     * (LAN, loopback) a window's packets land there at once.  A
+				     * browser's socket holds ~55 datagrams (Linux counts ~2.3 KiB
+				     * per 1.2 KB datagram against SO_RCVBUF): more is dropped,
+				     * and a lost tail costs T3-rtx (RTO.Min).  See sctp.c. */
+	uint32_t cwnd_cap_rate;     /* bytes/s, default 12500000 (100 Mbit/s): on a longer path
+				     * the cap grows to this rate x SRTT, so one association can
+				     * still fill an uplink that far away */
 };
+
+/* The documented defaults, as an initializer (channel_config_default embeds them). */
+#define SCTP_ASSOC_CONFIG_DEFAULTS                                                              \
+	{                                                                                       \
+		.local_port = 5000, .remote_port = 5000, .max_message_size = 262144,            \
+		.send_buffer = 262144, .recv_buffer = 262144, .writable_low = 65536,            \
+		.streams = 64, .packet_max = 1200 - 37, .cwnd_cap = 65536,                      \
+		.cwnd_cap_rate = 12500000,                                                      \
+	}
 
 /* Documented defaults; pass NULL to sctp_assoc_new() to use them. */
 extern const struct sctp_assoc_config sctp_assoc_config_default;
@@ -112,6 +132,17 @@ struct sctp_stats {
 	uint64_t msgs_in, msgs_out, bytes_in, bytes_out;
 	uint64_t oversize_dropped; /* received messages larger than max_message_size */
 	uint64_t send_failed;      /* SCTP_SEND_FAILED_EVENT (abandoned PR-SCTP data etc.) */
+};
+
+/* Stack-wide counters of usrsctp (all associations since sctp_global_init), the ones that
+ * explain a slow message: data retransmitted, and how the loss was detected — by SACK gap
+ * reports (fast retransmit, RFC 9260 §7.2.4: about one round trip) or by the T3-rtx timer
+ * expiring (§6.3.3: at least RTO.Min, the price of a lost tail). */
+struct sctp_global_stats {
+	uint64_t data_chunks_sent;	/* DATA chunks sent, first transmissions and retransmissions */
+	uint64_t data_chunks_retransmitted;
+	uint64_t fast_retransmits;	/* DATA chunks fast-retransmitted */
+	uint64_t t3_timeouts;		/* T3-rtx expiries */
 };
 
 struct sctp_assoc;
@@ -150,6 +181,10 @@ uint16_t sctp_assoc_out_streams(const struct sctp_assoc *a);
 uint16_t sctp_assoc_in_streams(const struct sctp_assoc *a);
 uint32_t sctp_assoc_max_message_size(const struct sctp_assoc *a);
 const struct sctp_stats *sctp_assoc_stats(const struct sctp_assoc *a);
+/* The congestion window cap in force now, bytes (0: none; see cwnd_cap). */
+int sctp_assoc_cwnd_cap(const struct sctp_assoc *a);
 const char *sctp_strerror(int err);
+/* Fills *out from usrsctp's statistics (zeros before sctp_global_init). */
+void sctp_global_stats(struct sctp_global_stats *out);
 
 #endif

@@ -20,6 +20,7 @@ static size_t heap_in_use(void)
 struct pkt {
 	struct pkt *next;
 	int to; /* side index */
+	uint64_t due_ms; /* delivered from then (link_delay_ms after it was sent) */
 	size_t len;
 	uint8_t data[];
 };
@@ -46,6 +47,8 @@ static struct side S[2];
 static unsigned drop_every; /* drop every Nth packet side 0 -> side 1 (0 = none) */
 static unsigned n_sent01;
 static unsigned drop_data01; /* drop side 0's next N packets of over 100 bytes (DATA) */
+static unsigned link_delay_ms; /* one-way delay of the in-memory link (0 = none) */
+static unsigned queued01, max_queued01; /* side 0's DATA packets not yet delivered (now, max) */
 
 /* Bitwise CRC32c (Castagnoli, reflected 0x82F63B78), independent of usrsctp. */
 static uint32_t crc32c_ref(const uint8_t *p, size_t len)
@@ -79,6 +82,14 @@ static bool crc_ok(const uint8_t *p, size_t len)
 	       p[11] == (uint8_t)(c >> 24);
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 static void send_packet(void *user, const uint8_t *p, size_t len)
 {
 	struct side *s = user;
@@ -101,9 +112,12 @@ static void send_packet(void *user, const uint8_t *p, size_t len)
 		drop_data01--;
 		return;
 	}
+	if (s->idx == 0 && len > 100 && ++queued01 > max_queued01)
+		max_queued01 = queued01;
 	k = malloc(sizeof(*k) + len);
 	k->next = NULL;
 	k->to = !s->idx;
+	k->due_ms = link_delay_ms ? mono_ms() + link_delay_ms : 0;
 	k->len = len;
 	memcpy(k->data, p, len);
 	*q_tail = k;
@@ -168,16 +182,9 @@ static void q_clear(void)
 		free(k);
 	}
 	q_tail = &q_head;
+	queued01 = 0;
 }
 
-/* Deliver queued packets; when idle advance time.  Stops when done() or after ms. */
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* Deliver queued packets; when idle let real time pass and run the timers by it.  usrsctp
  * mixes its timer ticks with the real clock (RTT, "outstanding long enough" before a T3
@@ -190,12 +197,14 @@ static void pump(unsigned ms, bool (*done)(void))
 	for (;;) {
 		uint64_t now;
 
-		while (q_head) {
+		while (q_head && (!q_head->due_ms || q_head->due_ms <= mono_ms())) {
 			struct pkt *k = q_head;
 
 			q_head = k->next;
 			if (!q_head)
 				q_tail = &q_head;
+			if (k->to == 1 && k->len > 100)
+				queued01--;
 			if (S[k->to].a)
 				sctp_assoc_on_packet(S[k->to].a, k->data, k->len);
 			free(k);
@@ -205,7 +214,7 @@ static void pump(unsigned ms, bool (*done)(void))
 			sctp_timers_advance((uint32_t)(now - last));
 			last = now;
 		}
-		if (q_head)
+		if (q_head && !q_head->due_ms)
 			continue;
 		if ((done && done()) || now - start >= ms)
 			return;
@@ -432,6 +441,66 @@ TEST(lost_tail_retransmitted_after_rto_min)
 	pair_down();
 }
 
+/* Largest burst of DATA packets in the link while side 0 sends 1 MiB in 256 KiB messages:
+ * the packets the receiver's socket buffer would have to hold at once. */
+static unsigned burst_of_1mib(uint32_t cwnd_cap)
+{
+	struct sctp_assoc_config c = sctp_assoc_config_default;
+	static uint8_t buf[256 * 1024];
+
+	c.cwnd_cap = cwnd_cap;
+	c.cwnd_cap_rate = 0; /* the floor alone, whatever this host's RTT */
+	c.max_message_size = c.send_buffer = sizeof(buf);
+	pair_up(&c, NULL);
+	max_queued01 = 0;
+	for (int i = 0; i < 4; i++) {
+		n_expect = S[1].n_msgs + 1;
+		CHECK_EQ_INT(sctp_assoc_send(S[0].a, 2, 53, buf, sizeof(buf), NULL), SCTP_OK);
+		pump(5000, s1_got_one_more);
+	}
+	CHECK_EQ_INT(S[1].n_msgs, 4);
+	pair_down();
+	return max_queued01;
+}
+
+/* cwnd_cap bounds the window, so the burst that lands in a receiver's UDP socket buffer
+ * when no link paces the packets (sctp.c, cwnd_cap_update); without it the burst grows
+ * with slow start to most of a 256 KiB message. */
+TEST(cwnd_cap_bounds_bursts)
+{
+	unsigned capped = burst_of_1mib(16384), uncapped = burst_of_1mib(0);
+
+	printf("  largest burst: %u packets with a 16 KiB cap, %u without\n", capped, uncapped);
+	CHECK(capped <= 16384 / 1100 + 1);
+	CHECK(uncapped > 2 * capped);
+}
+
+/* On a path with a 25 ms one-way delay the cap grows to cwnd_cap_rate x SRTT, so the cap
+ * does not limit a far path's throughput to cwnd_cap / RTT. */
+TEST(cwnd_cap_follows_srtt)
+{
+	struct sctp_assoc_config c = sctp_assoc_config_default;
+	uint8_t buf[16384];
+	int far;
+
+	c.cwnd_cap = 16384;
+	c.cwnd_cap_rate = 1000000; /* 1 MB/s x ~50 ms: ~50 KB (SRTT lags: >= 25 KB) */
+	memset(buf, 5, sizeof(buf));
+	link_delay_ms = 25;
+	pair_up(&c, NULL);
+	for (int i = 0; i < 6; i++) {
+		n_expect = S[1].n_msgs + 1;
+		CHECK_EQ_INT(sctp_assoc_send(S[0].a, 2, 53, buf, sizeof(buf), NULL), SCTP_OK);
+		pump(3000, s1_got_one_more);
+	}
+	pump(150, NULL); /* a cap update round */
+	far = sctp_assoc_cwnd_cap(S[0].a);
+	link_delay_ms = 0;
+	printf("  cap with a 50 ms RTT: %d bytes (floor 16384)\n", far);
+	CHECK(far >= 25000 && far <= 80000);
+	pair_down();
+}
+
 /* A 200 KiB zero-retransmission message whose first packets are all lost is abandoned
  * (RFC 3758): nothing of it is delivered, the send buffer empties, and the association
  * carries on.  Its bytes look like notification headers, in case usrsctp hands any of it
@@ -620,6 +689,8 @@ int main(void)
 	RUN(back_pressure);
 	RUN(lossy_link_reliable_and_partial);
 	RUN(lost_tail_retransmitted_after_rto_min);
+	RUN(cwnd_cap_bounds_bursts);
+	RUN(cwnd_cap_follows_srtt);
 	RUN(abandoned_large_pr_message);
 	RUN(stream_reset);
 	RUN(free_sends_abort_and_close_is_graceful);
