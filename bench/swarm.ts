@@ -7,7 +7,9 @@
 // prepositions content nobody asked for yet into `prepositionShare` of their stores). Steady
 // state = segments requested after `warmup` seconds of a phase; the warm-up's offload and the
 // whole phase's are reported too.
-// The coordinator runs in this process, so the bench process CPU includes it.
+// The coordinator and the origin run in processes of their own (`coordinatorProcess`,
+// `originProcess`), as they are servers elsewhere; with either set to 0 it runs in this
+// process and its CPU counts in bench_process_cpu_pct.
 import { mkdtempSync, rmSync } from "node:fs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { tmpdir } from "node:os";
@@ -21,6 +23,7 @@ import { publishCatalogue, writeCatalogue, type Item } from "./swarm/catalogue";
 import { figures, mergeViewers, type PhaseResult } from "./swarm/metrics";
 import { startSwarmNode, type SwarmNode } from "./swarm/nodes";
 import { parseSwarmArgs, type SwarmOptions } from "./swarm/options";
+import { startCoordinatorProcess } from "./swarm/coordinator-process";
 import { startOriginProcess } from "./swarm/origin-process";
 import { makeSchedule, type ViewerPlan } from "./swarm/schedule";
 import {
@@ -110,13 +113,17 @@ async function main(): Promise<void> {
         : await startOrigin(dir, {}, { delayMs: o.originDelayMs });
     closers.push(origin.close);
     const key = generateKeyPair();
-    const coord = await startCoordinator({
+    const coordOptions = {
       host: "127.0.0.1",
       port: 0,
       dbPath: join(dir, "coordinator.sqlite"),
       publishers: [key.did],
       placement: { intervalMs: o.placementMs, prepositionShare: o.prepositionShare },
-    });
+    };
+    const coord =
+      o.coordinatorProcess > 0
+        ? await startCoordinatorProcess(coordOptions)
+        : { ...(await startCoordinator(coordOptions)), pid: 0 };
     closers.push(coord.close);
     const items = await publishCatalogue(dir, origin.url, coord.url, key, spec);
     say(`published ${items.length} items × ${o.segments} segments × ${o.segmentBytes} B`);
@@ -144,7 +151,9 @@ async function main(): Promise<void> {
     const fogOpen = fogSessionOpener(browserWs, key.did, o.sharePeers > 0);
     const drops0 = udpRcvbufErrors();
     const sctp0 = await sctpCounters(nodes);
+    const coordCpu0 = procCpuS(coord.pid);
     const fog = await runPhase("fog", o, plans, items, fogOpen, origin, pids);
+    const coordCpuS = procCpuS(coord.pid) - coordCpu0;
     const drops = udpRcvbufErrors() - drops0;
     const sctp1 = await sctpCounters(nodes);
     fogOpen.close();
@@ -237,6 +246,9 @@ async function main(): Promise<void> {
       anchor_value: http.loopDelayP99Ms,
     });
     report({ metric: "nodes_cpu_pct", value: (100 * fog.nodesCpuS) / fog.wallS, unit: "%" });
+    if (coord.pid) {
+      report({ metric: "coordinator_cpu_pct", value: (100 * coordCpuS) / fog.wallS, unit: "%" });
+    }
     // What losses cost the fog phase: datagrams the kernel dropped at a full receive buffer
     // (any UDP socket: a viewer's or a node's), and the nodes' SCTP recovery from them.
     report({ metric: "udp_rcvbuf_errors", value: drops, unit: "count" });

@@ -50,6 +50,12 @@ export const SWARM_DEFAULTS = {
    */
   originProcess: 1,
   /**
+   * 1: the coordinator runs in a process of its own (bench/swarm/coordinator-process.ts), as a
+   * real one is a server elsewhere; 0: inside the bench process, where its work (finds,
+   * signalling, placement) shares the fog viewers' event loop. Default 1.
+   */
+  coordinatorProcess: 1,
+  /**
    * 1: each node is pear-fogd with the agent embedded in its QuickJS (a router); 0: the demo
    * node glue, whose agent runs on the Node platform inside the bench process and shares the
    * viewers' event loop (bench/swarm/nodes.ts). Default 1.
