@@ -97,6 +97,12 @@ export interface CoordinatorConfig {
      * keeps the rest. 0..1, 0 = off (fill on demand only). Default 0.25.
      */
     prepositionShare: number;
+    /**
+     * Nodes whose RTT to the demand cluster falls in the same band of this width are equally
+     * near: the replicas of each chunk spread among them by rendezvous hashing (chunk, node)
+     * instead of all going to the same few nodes. Milliseconds, > 0. Default 10.
+     */
+    rttBandMs: number;
   };
 
   /** Per-connection rate limits (token buckets). */
@@ -197,6 +203,7 @@ export const COORDINATOR_DEFAULTS: CoordinatorConfig = {
     eagerGapMs: 1000,
     maxChunksPerNodeRound: 256,
     holdTimeoutMs: 120_000,
+    rttBandMs: 10,
     seedFirst: true,
     prepositionShare: 0.25,
   },
@@ -249,6 +256,10 @@ export type CoordinatorOptions = Partial<
 /** Defaults overlaid with `opts` (nested groups merge key by key). */
 export function resolveConfig(opts: CoordinatorOptions = {}): CoordinatorConfig {
   const d = COORDINATOR_DEFAULTS;
+  const band = opts.placement?.rttBandMs;
+  if (band !== undefined && !(band > 0)) {
+    throw new RangeError(`coordinator config: placement.rttBandMs must be > 0, got ${band}`);
+  }
   return {
     ...d,
     ...opts,

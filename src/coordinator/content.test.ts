@@ -58,6 +58,7 @@ function input(over: Partial<PlacementInput> = {}): PlacementInput {
     replication: 2,
     maxChunksPerNodeRound: 100,
     unknownRttMs: 150,
+    rttBandMs: 1,
     ...over,
   };
 }
@@ -103,6 +104,49 @@ describe("planPlacement", () => {
     );
     expect(plans.map((p) => [p.node, p.chunks])).toEqual([["n2", [id(0)]]]);
     expect(plans[0]!.sources).toContainEqual({ kind: "node", nodeId: "n1" });
+  });
+
+  it("spreads replicas over equally near nodes (one RTT band) by rendezvous hash, stably", () => {
+    const nodes = ["n1", "n2", "n3", "n4"].map((id) => ({ id, cluster: "k1", freeBytes: 1e9 }));
+    const near = (n: string) => ({ n1: 2, n2: 4, n3: 6, n4: 8 })[n]; // all in the 0-10 ms band
+    const demands = [{ content: content("a", 40), cluster: "k1", popularity: 5 }];
+    const count = (plans: { node: string; chunks: string[] }[]) =>
+      Object.fromEntries(plans.map((p) => [p.node, p.chunks.length]));
+    const plans = planPlacement(
+      input({ demands, nodes, rttToCluster: near, rttBandMs: 10, replication: 2 }),
+    );
+    const per = count(plans);
+    // 80 replicas over 4 nodes: each takes a share (by id, n1 and n2 would take all 80).
+    expect(Object.keys(per).sort()).toEqual(["n1", "n2", "n3", "n4"]);
+    for (const n of Object.values(per)) expect(n).toBeGreaterThanOrEqual(10);
+    expect(Object.values(per).reduce((a, b) => a + b, 0)).toBe(80);
+    // The same inputs give the same plan; a fifth node takes over some replicas and leaves
+    // the others where they were.
+    expect(planPlacement(input({ demands, nodes, rttToCluster: near, rttBandMs: 10 }))).toEqual(
+      plans,
+    );
+    const five = [...nodes, { id: "n5", cluster: "k1", freeBytes: 1e9 }];
+    const plans5 = planPlacement(
+      input({ demands, nodes: five, rttToCluster: (n) => near(n) ?? 3, rttBandMs: 10 }),
+    );
+    const holders = (ps: typeof plans) => {
+      const m = new Map<string, string[]>();
+      for (const p of ps) for (const c of p.chunks) m.set(c, [...(m.get(c) ?? []), p.node]);
+      return m;
+    };
+    const before = holders(plans);
+    const moved: string[] = [];
+    for (const [c, hs] of holders(plans5)) {
+      for (const h of hs) if (!before.get(c)!.includes(h)) moved.push(h);
+    }
+    // Only to the new node, about 2/5 of the 80 replicas (each chunk's top 2 of 5).
+    expect(new Set(moved)).toEqual(new Set(["n5"]));
+    expect(moved.length).toBeGreaterThan(15);
+    expect(moved.length).toBeLessThan(50);
+    // Nodes in a nearer band still come first: n1 alone at 2 ms, the others 20+ ms away.
+    const far = (n: string) => (n === "n1" ? 2 : 25);
+    const first = planPlacement(input({ demands, nodes, rttToCluster: far, rttBandMs: 10 }));
+    expect(count(first).n1).toBe(40);
   });
 
   it("respects store caps, skipping to the next nearest node", () => {

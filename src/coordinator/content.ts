@@ -9,7 +9,9 @@
 // count of browser finds from that cluster (half-life `popularityHalfLifeMs`). For every
 // demand above `minPopularity`, most popular first, and every chunk of that content, the
 // R = `replication` nodes nearest to the demand cluster that can take the chunk (same cluster
-// first, then by RTT to the cluster's leader, then by id; a node qualifies if it already holds
+// first, then by RTT to the cluster's leader in bands of `rttBandMs`; within a band by
+// rendezvous hash of (chunk, node), so equally near nodes share the chunks and their uplinks
+// instead of the lowest ids taking every replica; a node qualifies if it already holds
 // the chunk, or has free store for it and has not hit `maxChunksPerNodeRound`) are the targets;
 // targets not yet holding it are told to fetch it (node.hold) from the origins and from
 // current holders. Store caps are respected by tracking each node's free bytes during the plan.
@@ -132,12 +134,23 @@ export interface PlacementInput {
   replication: number;
   maxChunksPerNodeRound: number;
   unknownRttMs: number;
+  /** Width of an RTT band of equally near nodes, ms (> 0). */
+  rttBandMs: number;
 }
 export interface HoldPlan {
   node: string;
   content: string;
   chunks: string[];
   sources: HoldSource[];
+}
+
+/** Rendezvous (highest random weight) rank of `node` for `chunk`: FNV-1a 32 of both, lower first. */
+export function rendezvous(chunk: string, node: string): number {
+  let h = 0x811c9dc5;
+  for (const s of [chunk, "|", node]) {
+    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  }
+  return h >>> 0;
 }
 
 /** Pure placement planner; see the file comment for the rule. */
@@ -151,15 +164,18 @@ export function planPlacement(input: PlacementInput): HoldPlan[] {
     (a, b) => b.popularity - a.popularity || cmp(a.content.contentId, b.content.contentId),
   );
   for (const d of demands) {
-    const order = [...input.nodes]
-      .map((n) => ({
-        n,
-        same: n.cluster === d.cluster ? 0 : 1,
-        rtt: input.rttToCluster(n.id, d.cluster) ?? input.unknownRttMs,
-      }))
-      .sort((a, b) => a.same - b.same || a.rtt - b.rtt || cmp(a.n.id, b.n.id))
-      .map((x) => x.n);
+    const near = input.nodes.map((n) => ({
+      n,
+      same: n.cluster === d.cluster ? 0 : 1,
+      band: Math.floor(
+        (input.rttToCluster(n.id, d.cluster) ?? input.unknownRttMs) / input.rttBandMs,
+      ),
+    }));
     for (const chunk of d.content.chunks) {
+      const order = near
+        .map((x) => ({ ...x, h: rendezvous(chunk.id, x.n.id) }))
+        .sort((a, b) => a.same - b.same || a.band - b.band || a.h - b.h || cmp(a.n.id, b.n.id))
+        .map((x) => x.n);
       const held = input.holders(chunk.id);
       const mine = assigned.get(chunk.id) ?? new Set<string>();
       const targets: string[] = [];

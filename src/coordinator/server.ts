@@ -268,6 +268,7 @@ export class CoordinatorServer {
       replication: this.cfg.placement.replication,
       maxChunksPerNodeRound: this.cfg.placement.maxChunksPerNodeRound,
       unknownRttMs: this.cfg.unknownRttMs,
+      rttBandMs: this.cfg.placement.rttBandMs,
     });
     const plans = [...demanded, ...this.prepositionPlans(nodes, demanded, now)];
     let sent = 0;
