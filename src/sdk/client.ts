@@ -51,21 +51,24 @@ export class FogClient {
     this.coord = this.peers.coord;
     this.pool = this.peers.pool;
     this.offWarning = this.peers.onWarning((detail) => this.events.emit("warning", { detail }));
+    // Where playback will start, the holders are asked for as soon as the manifest is parsed,
+    // while its signature is checked: the first segment does not wait for a coordinator round
+    // trip (the find cache keeps the answer; a manifest that fails the check is never used,
+    // and neither is anything cached under its content id).
+    const findStarts = (index: ManifestIndex) => {
+      if (this.destroyed) return;
+      for (const f of index.starts(cfg.startFinds)) this.prefetchFind(index, f);
+    };
     this.manifest = loadManifest(
       cfg.manifestUrl,
       cfg.publisher,
       this.fetchFn,
       cfg.httpTimeoutMs,
+      findStarts,
     ).catch((e: unknown) => {
       // Without a trusted manifest nothing can be verified: everything goes over HTTP.
       this.events.emit("warning", { detail: (e as Error).message });
       return undefined;
-    });
-    // Where playback will start, the holders are asked for now: the first segment does not
-    // wait for a coordinator round trip (the find cache keeps the answer for it).
-    void this.manifest.then((index) => {
-      if (!index || this.destroyed) return;
-      for (const f of index.starts(cfg.startFinds)) this.prefetchFind(index, f);
     });
     if (cfg.statsIntervalMs > 0) {
       this.statsTimer = setInterval(() => this.flushStats(), cfg.statsIntervalMs);

@@ -30,7 +30,7 @@ export interface SdkOptions {
   findMax: number;
   /** A browser.find answer with nodes is reused for the same chunk list this long (an empty one is not), milliseconds. Default 10000. */
   findCacheMs: number;
-  /** Playlist starts (the first segment of each rendition) whose holders are asked for as soon as the manifest is verified, so a first segment does not wait for the coordinator; 0 = none. Count. Default 4. */
+  /** Playlist starts (the first segment of each rendition) whose holders are asked for as soon as the manifest is parsed (while its signature is checked), so a first segment does not wait for the coordinator; 0 = none. Count. Default 4. */
   startFinds: number;
   /** A browser.find (or any coordinator round trip) unanswered this long counts as "no nodes", milliseconds. Default 2000. */
   coordinatorTimeoutMs: number;

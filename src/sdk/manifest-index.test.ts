@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { generateKeyPair } from "../protocol/ed25519";
-import { buildManifest, signManifest } from "../protocol/manifest";
+import { buildManifest, encodeManifest, signManifest } from "../protocol/manifest";
 import type { ManifestType } from "../protocol/manifest-types";
-import { ManifestIndex } from "./manifest-index";
+import { SdkError } from "./config";
+import { loadManifest, ManifestIndex } from "./manifest-index";
 
 const key = generateKeyPair();
 const id = (n: number) => n.toString(16).padStart(64, "0");
@@ -52,5 +53,32 @@ describe("ManifestIndex.starts", () => {
     expect(names(index("hls", ["0.ts", "1.ts"]).starts(4))).toEqual(["https://o.example/0.ts"]);
     expect(names(index("file", ["movie.mkv"]).starts(4))).toEqual(["movie.mkv"]);
     expect(index("dash", ["only.mpd"]).starts(4)).toEqual([]);
+  });
+});
+
+describe("loadManifest", () => {
+  const served = (ix: ManifestIndex) =>
+    (async () => new Response(encodeManifest(ix.manifest))) as unknown as typeof fetch;
+
+  it("shows the parsed index before the signature check, and resolves to it once checked", async () => {
+    const ix = index("hls", ["0.ts", "1.ts"]);
+    const seen: string[] = [];
+    const got = await loadManifest("https://o.example/m", key.did, served(ix), 1000, (u) =>
+      seen.push(u.contentId),
+    );
+    expect(seen).toEqual([ix.contentId]);
+    expect(got.contentId).toBe(ix.contentId);
+  });
+
+  it("rejects a manifest that fails the check, after onParsed saw it unverified", async () => {
+    const ix = index("hls", ["0.ts"]);
+    const seen: string[] = [];
+    const other = generateKeyPair().did; // not the signer
+    const p = loadManifest("https://o.example/m", other, served(ix), 1000, (u) =>
+      seen.push(u.contentId),
+    );
+    await expect(p).rejects.toBeInstanceOf(SdkError);
+    await expect(p).rejects.toMatchObject({ code: "manifest" });
+    expect(seen).toEqual([ix.contentId]);
   });
 });
