@@ -4,9 +4,9 @@
 // HTTP-only viewers have no such work), and count its CPU as theirs.
 //   child:  npx tsx bench/swarm/coordinator-process.ts OPTIONS_JSON → prints "url <url>"
 //   parent: startCoordinatorProcess(options)
-import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { spawnModule, stopChild } from "./child";
 import { startCoordinator, type StartOptions } from "../../src/coordinator/main";
 
 export interface CoordinatorProcess {
@@ -17,11 +17,7 @@ export interface CoordinatorProcess {
 
 /** `options` must be JSON (no verifier, no clock: the defaults). */
 export async function startCoordinatorProcess(options: StartOptions): Promise<CoordinatorProcess> {
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", fileURLToPath(import.meta.url), JSON.stringify(options)],
-    { stdio: ["pipe", "pipe", "inherit"] },
-  );
+  const child = spawnModule(fileURLToPath(import.meta.url), [JSON.stringify(options)]);
   const first = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once("line", resolve);
     child.once("exit", (c) => reject(new Error(`coordinator process exited (${c})`)));
@@ -30,12 +26,7 @@ export async function startCoordinatorProcess(options: StartOptions): Promise<Co
   return {
     url: first.slice(4),
     pid: child.pid ?? 0,
-    close: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-      }),
+    close: () => stopChild(child),
   };
 }
 

@@ -4,9 +4,9 @@
 //   child:  npx tsx bench/swarm/origin-process.ts DIR DELAY_MS   → prints "url <url>"; answers
 //           each stdin line "bytes" with "bytes <segment bytes served so far>"
 //   parent: startOriginProcess(dir, delayMs)
-import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { spawnModule, stopChild } from "./child";
 import { startOrigin } from "../../scripts/demo/origin";
 
 export interface OriginProcess {
@@ -18,11 +18,7 @@ export interface OriginProcess {
 }
 
 export async function startOriginProcess(dir: string, delayMs: number): Promise<OriginProcess> {
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", fileURLToPath(import.meta.url), dir, String(delayMs)],
-    { stdio: ["pipe", "pipe", "inherit"] },
-  );
+  const child = spawnModule(fileURLToPath(import.meta.url), [dir, String(delayMs)]);
   // Its answers come one line per question, in order; an exit fails every question open.
   const waiting: { resolve(line: string): void; reject(e: Error): void }[] = [];
   createInterface({ input: child.stdout! }).on("line", (l) => waiting.shift()?.resolve(l));
@@ -40,12 +36,7 @@ export async function startOriginProcess(dir: string, delayMs: number): Promise<
       child.stdin!.write("bytes\n");
       return Number((await answer).slice(6));
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-      }),
+    close: () => stopChild(child),
   };
 }
 

@@ -58,7 +58,10 @@ describe("ManifestIndex.starts", () => {
 
 describe("loadManifest", () => {
   const served = (ix: ManifestIndex) =>
-    (async () => new Response(encodeManifest(ix.manifest))) as unknown as typeof fetch;
+    (async () =>
+      new Response(
+        encodeManifest(ix.manifest) as Uint8Array<ArrayBuffer>,
+      )) as unknown as typeof fetch;
 
   it("shows the parsed index before the signature check, and resolves to it once checked", async () => {
     const ix = index("hls", ["0.ts", "1.ts"]);
