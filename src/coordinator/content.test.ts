@@ -139,10 +139,11 @@ describe("planPlacement", () => {
     for (const [c, hs] of holders(plans5)) {
       for (const h of hs) if (!before.get(c)!.includes(h)) moved.push(h);
     }
-    // Only to the new node, about 2/5 of the 80 replicas (each chunk's top 2 of 5).
+    // Only to the new node: a chunk moves one replica when n5 ranks in its top 2 of 5, so
+    // ~40 × 2/5 = 16 moves (± 3 standard deviations: 7..25); a reshuffle would move ~50.
     expect(new Set(moved)).toEqual(new Set(["n5"]));
-    expect(moved.length).toBeGreaterThan(15);
-    expect(moved.length).toBeLessThan(50);
+    expect(moved.length).toBeGreaterThanOrEqual(7);
+    expect(moved.length).toBeLessThanOrEqual(25);
     // Nodes in a nearer band still come first: n1 alone at 2 ms, the others 20+ ms away.
     const far = (n: string) => (n === "n1" ? 2 : 25);
     const first = planPlacement(input({ demands, nodes, rttToCluster: far, rttBandMs: 10 }));

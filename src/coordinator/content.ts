@@ -144,13 +144,22 @@ export interface HoldPlan {
   sources: HoldSource[];
 }
 
-/** Rendezvous (highest random weight) rank of `node` for `chunk`: FNV-1a 32 of both, lower first. */
-export function rendezvous(chunk: string, node: string): number {
+/** FNV-1a 32 of a string. */
+function fnv1a(s: string): number {
   let h = 0x811c9dc5;
-  for (const s of [chunk, "|", node]) {
-    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  }
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
   return h >>> 0;
+}
+
+/**
+ * Rendezvous (highest random weight) rank of a node for a chunk, lower first: murmur3's fmix32
+ * of the two FNV-1a hashes combined (each computed once, not per pair).
+ */
+function rendezvous(chunkHash: number, nodeHash: number): number {
+  let h = (chunkHash ^ Math.imul(nodeHash, 0x9e3779b1)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }
 
 /** Pure placement planner; see the file comment for the rule. */
@@ -163,19 +172,24 @@ export function planPlacement(input: PlacementInput): HoldPlan[] {
   const demands = [...input.demands].sort(
     (a, b) => b.popularity - a.popularity || cmp(a.content.contentId, b.content.contentId),
   );
+  const nodeHash = new Map(input.nodes.map((n) => [n.id, fnv1a(n.id)]));
+  const chunkHash = new Map<string, number>(); // a content's chunks recur once per cluster
   for (const d of demands) {
+    // Nearness of each node to this demand: other clusters after this one, then the RTT band.
     const near = input.nodes.map((n) => ({
       n,
-      same: n.cluster === d.cluster ? 0 : 1,
-      band: Math.floor(
-        (input.rttToCluster(n.id, d.cluster) ?? input.unknownRttMs) / input.rttBandMs,
-      ),
+      tier:
+        (n.cluster === d.cluster ? 0 : 1e9) +
+        Math.floor((input.rttToCluster(n.id, d.cluster) ?? input.unknownRttMs) / input.rttBandMs),
+      nh: nodeHash.get(n.id)!,
+      h: 0,
     }));
     for (const chunk of d.content.chunks) {
-      const order = near
-        .map((x) => ({ ...x, h: rendezvous(chunk.id, x.n.id) }))
-        .sort((a, b) => a.same - b.same || a.band - b.band || a.h - b.h || cmp(a.n.id, b.n.id))
-        .map((x) => x.n);
+      let ch = chunkHash.get(chunk.id);
+      if (ch === undefined) chunkHash.set(chunk.id, (ch = fnv1a(chunk.id)));
+      for (const x of near) x.h = rendezvous(ch, x.nh);
+      near.sort((a, b) => a.tier - b.tier || a.h - b.h || cmp(a.n.id, b.n.id));
+      const order = near.map((x) => x.n);
       const held = input.holders(chunk.id);
       const mine = assigned.get(chunk.id) ?? new Set<string>();
       const targets: string[] = [];
