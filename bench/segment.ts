@@ -16,11 +16,11 @@
 //                                          receiver's socket buffer was full), no anchor
 //   sctp_retransmitted_chunks, sctp_fast_retransmits, sctp_t3_timeouts
 //                                          pear-fogd's SCTP counters over the fog phase
-//                                          (/metrics): what the losses cost, no anchor
+//                                          (its status): what the losses cost, no anchor
 import { createHash, randomBytes } from "node:crypto";
 import { startPearFogd } from "../test/support/pear-fogd";
 import { connectWrtcPeer } from "../test/support/wrtc-peer";
-import { udpRcvbufErrors } from "./proc-counters";
+import { sctpCounters, udpRcvbufErrors } from "./counters";
 import { report } from "./report";
 import { percentile } from "./swarm/metrics";
 
@@ -53,14 +53,6 @@ const FOGD_BINARY = argOf("--fogd");
 const GAP_MS = Number(argOf("--gap-ms") ?? C.gapMs);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** pear-fogd's SCTP counters (Prometheus text of GET /metrics). */
-async function sctpCounters(httpPort: number): Promise<Record<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
-  const out: Record<string, number> = {};
-  for (const m of text.matchAll(/^pearfog_sctp_(\w+)_total (\d+)$/gm)) out[m[1]!] = Number(m[2]);
-  return out;
-}
 
 async function run(
   ids: string[],
@@ -100,10 +92,12 @@ async function main(): Promise<void> {
 
     const { pc, client } = await connectWrtcPeer(node, { requestTimeoutMs: C.segmentTimeoutMs });
     const drops0 = udpRcvbufErrors();
-    const sctp0 = await sctpCounters(node.httpPort!);
+    const status = async () =>
+      sctpCounters((await node.ctl.request("status", {})) as Record<string, unknown>);
+    const sctp0 = await status();
     const fog = await run(ids, (id) => client.get(Buffer.from(id, "hex")));
     const drops = udpRcvbufErrors() - drops0;
-    const sctp1 = await sctpCounters(node.httpPort!);
+    const sctp1 = await status();
     const sctpDelta = (k: string) => (sctp1[k] ?? Number.NaN) - (sctp0[k] ?? Number.NaN);
     pc.close();
 

@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { startCoordinator } from "../src/coordinator/main";
 import { generateKeyPair } from "../src/protocol/ed25519";
 import { startOrigin } from "../scripts/demo/origin";
-import { procCpuS, udpRcvbufErrors } from "./proc-counters";
+import { procCpuS, sctpCounters, udpRcvbufErrors } from "./counters";
 import { report } from "./report";
 import { publishCatalogue, writeCatalogue, type Item } from "./swarm/catalogue";
 import { figures, mergeViewers, type PhaseResult } from "./swarm/metrics";
@@ -37,14 +37,11 @@ import { runViewer, type OpenSession } from "./swarm/viewer";
 
 const say = (m: string) => console.error(`swarm: ${m}`);
 
-/** The nodes' SCTP counters, summed (pear-fogd status: sctp_*_total). */
-async function sctpCounters(nodes: SwarmNode[]): Promise<Record<string, number>> {
+/** The nodes' SCTP counters, summed. */
+async function nodesSctpCounters(nodes: SwarmNode[]): Promise<Record<string, number>> {
   const sum: Record<string, number> = {};
   for (const n of nodes) {
-    for (const [k, v] of Object.entries(await n.status())) {
-      const m = /^sctp_(\w+)_total$/.exec(k);
-      if (m && typeof v === "number") sum[m[1]!] = (sum[m[1]!] ?? 0) + v;
-    }
+    for (const [k, v] of Object.entries(sctpCounters(await n.status()))) sum[k] = (sum[k] ?? 0) + v;
   }
   return sum;
 }
@@ -150,12 +147,12 @@ async function main(): Promise<void> {
     const msgs0 = coordinatorMessages.sent + coordinatorMessages.received;
     const fogOpen = fogSessionOpener(browserWs, key.did, o.sharePeers > 0);
     const drops0 = udpRcvbufErrors();
-    const sctp0 = await sctpCounters(nodes);
+    const sctp0 = await nodesSctpCounters(nodes);
     const coordCpu0 = procCpuS(coord.pid);
     const fog = await runPhase("fog", o, plans, items, fogOpen, origin, pids);
     const coordCpuS = procCpuS(coord.pid) - coordCpu0;
     const drops = udpRcvbufErrors() - drops0;
-    const sctp1 = await sctpCounters(nodes);
+    const sctp1 = await nodesSctpCounters(nodes);
     fogOpen.close();
     const msgs = coordinatorMessages.sent + coordinatorMessages.received - msgs0;
 

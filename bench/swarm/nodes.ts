@@ -42,13 +42,14 @@ export async function startSwarmNode(coordinatorUrl: string, native: boolean): P
     http: true, // other nodes fill from it
     extraConfig: { store_size: STORE, upload_cap: UPLOAD },
   });
+  const status = async () => (await d.ctl.request("status", {})) as Record<string, unknown>;
   return {
     pid: d.proc.pid ?? 0,
     async filled() {
-      const s = (await d.ctl.request("status", {})) as { store_chunks?: number };
-      return { stored: s.store_chunks ?? 0, failed: undefined };
+      const s = await status();
+      return { stored: typeof s.store_chunks === "number" ? s.store_chunks : 0, failed: undefined };
     },
-    status: async () => (await d.ctl.request("status", {})) as Record<string, unknown>,
+    status,
     async stop() {
       await d.stop();
       rmSync(dir, { recursive: true, force: true });

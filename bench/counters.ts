@@ -1,5 +1,5 @@
-// Linux /proc counters the benches read around a phase: a process's CPU time and the kernel's
-// UDP receive-buffer drops.
+// Counters the benches read around a phase: from Linux /proc a process's CPU time and the
+// kernel's UDP receive-buffer drops; from pear-fogd's status its SCTP loss counters.
 import { readFileSync } from "node:fs";
 
 /** utime + stime of a process, seconds (/proc/<pid>/stat fields 14, 15; USER_HZ = 100). */
@@ -24,4 +24,17 @@ export function udpRcvbufErrors(): number {
   const names = lines[0]!.split(/\s+/);
   const values = lines[1]!.split(/\s+/);
   return Number(values[names.indexOf("RcvbufErrors")]);
+}
+
+/**
+ * pear-fogd's SCTP counters from its status (members `sctp_<name>_total`, usrsctp's stack-wide
+ * counts: data_chunks_sent, data_chunks_retransmitted, fast_retransmits, t3_timeouts), by name.
+ */
+export function sctpCounters(status: Record<string, unknown>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(status)) {
+    const m = /^sctp_(\w+)_total$/.exec(k);
+    if (m && typeof v === "number") out[m[1]!] = v;
+  }
+  return out;
 }
