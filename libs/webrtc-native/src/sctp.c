@@ -419,6 +419,18 @@ void sctp_global_shutdown(void)
 	g.inited = false;
 }
 
+static int setopt(struct socket *so, int level, int name, const void *v, socklen_t len)
+{
+	return usrsctp_setsockopt(so, level, name, v, len) < 0 ? SCTP_E_STACK : SCTP_OK;
+}
+
+static int assoc_value(struct socket *so, int name, uint32_t value)
+{
+	struct sctp_assoc_value av = { .assoc_id = SCTP_FUTURE_ASSOC, .assoc_value = value };
+
+	return setopt(so, IPPROTO_SCTP, name, &av, sizeof(av));
+}
+
 /* The congestion window cap (sctp_assoc_config.cwnd_cap) and why.  usrsctp's window grows
  * until a loss (RFC 9260 §7.2.1 slow start; it has no delay signal) and, as max_burst
  * resets it to flight + 4 packets after an idle spell, only a SACK clock spaces the packets.
@@ -433,8 +445,6 @@ void sctp_global_shutdown(void)
  * max(cwnd_cap, cwnd_cap_rate x RTT).  The RTT is the lowest SRTT of the last ~10 s, read
  * every SCTP_CWND_CAP_PERIOD_MS: SRTT itself grows with the queue in the receiver's
  * buffer, which would raise the cap that fills it (BBR takes its min RTT the same way). */
-static int assoc_value(struct socket *so, int name, uint32_t value);
-
 static void cwnd_cap_update(struct sctp_assoc *a)
 {
 	struct sctp_status st;
@@ -465,9 +475,9 @@ static void cwnd_cap_update(struct sctp_assoc *a)
 		a->cwnd_cap_now = (uint32_t)cap;
 }
 
-int sctp_assoc_cwnd_cap(const struct sctp_assoc *a)
+uint32_t sctp_assoc_cwnd_cap(const struct sctp_assoc *a)
 {
-	return (int)a->cwnd_cap_now;
+	return a->cwnd_cap_now;
 }
 
 int sctp_timers_advance(uint32_t elapsed_ms)
@@ -496,18 +506,6 @@ int sctp_timers_advance(uint32_t elapsed_ms)
 size_t sctp_assoc_count(void)
 {
 	return g.count;
-}
-
-static int setopt(struct socket *so, int level, int name, const void *v, socklen_t len)
-{
-	return usrsctp_setsockopt(so, level, name, v, len) < 0 ? SCTP_E_STACK : SCTP_OK;
-}
-
-static int assoc_value(struct socket *so, int name, uint32_t value)
-{
-	struct sctp_assoc_value av = { .assoc_id = SCTP_FUTURE_ASSOC, .assoc_value = value };
-
-	return setopt(so, IPPROTO_SCTP, name, &av, sizeof(av));
 }
 
 /* RFC 8831 §6 option set (libdatachannel's SctpTransport is the model). */

@@ -182,7 +182,7 @@ uint16_t sctp_assoc_in_streams(const struct sctp_assoc *a);
 uint32_t sctp_assoc_max_message_size(const struct sctp_assoc *a);
 const struct sctp_stats *sctp_assoc_stats(const struct sctp_assoc *a);
 /* The congestion window cap in force now, bytes (0: none; see cwnd_cap). */
-int sctp_assoc_cwnd_cap(const struct sctp_assoc *a);
+uint32_t sctp_assoc_cwnd_cap(const struct sctp_assoc *a);
 const char *sctp_strerror(int err);
 /* Fills *out from usrsctp's statistics (zeros before sctp_global_init). */
 void sctp_global_stats(struct sctp_global_stats *out);

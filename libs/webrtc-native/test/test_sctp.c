@@ -481,7 +481,7 @@ TEST(cwnd_cap_follows_srtt)
 {
 	struct sctp_assoc_config c = sctp_assoc_config_default;
 	uint8_t buf[16384];
-	int far;
+	uint32_t far;
 
 	c.cwnd_cap = 16384;
 	c.cwnd_cap_rate = 1000000; /* 1 MB/s x ~50 ms: ~50 KB (SRTT lags: >= 25 KB) */
@@ -496,7 +496,7 @@ TEST(cwnd_cap_follows_srtt)
 	pump(150, NULL); /* a cap update round */
 	far = sctp_assoc_cwnd_cap(S[0].a);
 	link_delay_ms = 0;
-	printf("  cap with a 50 ms RTT: %d bytes (floor 16384)\n", far);
+	printf("  cap with a 50 ms RTT: %u bytes (floor 16384)\n", (unsigned)far);
 	CHECK(far >= 25000 && far <= 80000);
 	pair_down();
 }
