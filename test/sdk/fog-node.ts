@@ -83,7 +83,15 @@ export function serveChunks(
 ): void {
   dc.binaryType = "arraybuffer";
   const cancelled = new Set<number>();
-  const send = (b: Uint8Array) => dc.send(b as Uint8Array<ArrayBuffer>);
+  // wrtc's readyState follows the native channel, which can close between two sends of one
+  // answer (the SDK drops a node it just banned): what a gone peer would not get is dropped.
+  const send = (b: Uint8Array) => {
+    try {
+      dc.send(b as Uint8Array<ArrayBuffer>);
+    } catch (e) {
+      if (dc.readyState === "open") throw e;
+    }
+  };
   dc.addEventListener("message", (ev: MessageEvent) => {
     const buf = new Uint8Array(ev.data as ArrayBuffer);
     const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
