@@ -190,9 +190,26 @@ export class FogClient {
     const nodes = this.coord.find(contentId, ids, this.config.findMax);
     const entry: FindAnswer = { at: now, nodes };
     this.findCache.set(key, entry);
-    nodes.then((n) => (entry.empty = n.length === 0)).catch(() => undefined);
+    nodes
+      .then((n) => {
+        entry.empty = n.length === 0;
+        if (this.config.preconnect && !this.destroyed) this.preconnect(n);
+      })
+      .catch(() => undefined);
     nodes.catch(() => this.findCache.delete(key)); // do not cache failures
     return nodes;
+  }
+
+  /**
+   * Open connections to the nodes a delivery of these holders would use (the best `maxNodes`
+   * usable ones, as deliverFile picks them), in the background: a node that fails to connect
+   * is marked bad as a failed delivery would mark it.
+   */
+  private preconnect(nodes: FoundNode[]): void {
+    const use = nodes.filter((n) => this.pool.usable(n.node)).slice(0, this.config.maxNodes);
+    for (const { node } of use) {
+      this.pool.client(node).catch(() => this.pool.markBad(node));
+    }
   }
 
   private deps(index: ManifestIndex, url: string): DeliveryDeps {

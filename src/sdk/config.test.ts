@@ -14,6 +14,7 @@ describe("resolveConfig", () => {
     [{ manifestUrl: "" }, /manifestUrl/],
     [{ maxNodes: 0 }, /maxNodes/],
     [{ maxInflightPerNode: 1.5 }, /maxInflightPerNode/],
+    [{ preconnect: 1 as unknown as boolean }, /preconnect/],
     [{ deadlineFraction: 0 }, /deadlineFraction/],
     [{ deadlineFraction: 1.5 }, /deadlineFraction/],
     [{ minDeadlineMs: 5000, maxDeadlineMs: 1000 }, /minDeadlineMs/],

@@ -32,6 +32,8 @@ export interface SdkOptions {
   findCacheMs: number;
   /** Playlist starts (the first segment of each rendition) whose holders are asked for as soon as the manifest is parsed (while its signature is checked), so a first segment does not wait for the coordinator; 0 = none. Count. Default 4. */
   startFinds: number;
+  /** Connect to the nodes a browser.find names (the best `maxNodes` usable ones) as soon as its answer arrives — for the next segment's find, while this one plays — so a segment does not wait for ICE + DTLS + SCTP; false = connect when a chunk is first asked of the node. Default true. */
+  preconnect: boolean;
   /** A browser.find (or any coordinator round trip) unanswered this long counts as "no nodes", milliseconds. Default 2000. */
   coordinatorTimeoutMs: number;
   /** First background reconnect to the coordinator after its socket drops, milliseconds (doubles per failure, ±25 % jitter). Default 1000. */
@@ -109,6 +111,7 @@ export const SDK_DEFAULTS: Omit<SdkConfig, "coordinator" | "manifestUrl"> = {
   findMax: 8,
   findCacheMs: 10_000,
   startFinds: 4,
+  preconnect: true,
   coordinatorTimeoutMs: 2_000,
   reconnectMinMs: 1_000,
   reconnectMaxMs: 30_000,
@@ -161,6 +164,7 @@ export function resolveConfig(opts: ClientOptions): SdkConfig {
   if (!Number.isInteger(cfg.startFinds) || cfg.startFinds < 0) {
     throw bad("startFinds", "expected integer >= 0");
   }
+  if (typeof cfg.preconnect !== "boolean") throw bad("preconnect", "expected true or false");
   if (!(cfg.deadlineFraction > 0 && cfg.deadlineFraction <= 1)) {
     throw bad("deadlineFraction", "expected 0 < x <= 1");
   }

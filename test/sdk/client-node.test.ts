@@ -159,4 +159,34 @@ describe("FogClient on Node", () => {
     peers.close();
     await node.close();
   });
+  it("connects to the nodes a find names before a segment asks for them (preconnect), and only then when preconnect is off", async () => {
+    const node = await fx.startNode();
+    const urls = [...fx.segments.keys()];
+    const off = client({ preconnect: false });
+    expect(await off.ready()).toBe(true);
+    // The start find has been answered (its holders are cached) and nothing connected.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(node.offers).toBe(0);
+    expect(sha(await off.fetch(urls[0]!))).toBe(sha(fx.segments.get(urls[0]!)!));
+    expect(node.offers).toBe(1);
+    off.destroy();
+
+    const peers = sharedPeers();
+    const on = new FogClient({
+      peers,
+      manifestUrl: fx.manifestUrl,
+      publisher: fx.publisher.did,
+      statsIntervalMs: 0,
+    });
+    expect(await on.ready()).toBe(true);
+    // The start find's answer opens the connection without any fetch.
+    await expect.poll(() => node.offers, { timeout: 5000 }).toBe(2);
+    await expect.poll(() => peers.pool.connected()).toEqual([node.did]);
+    expect(sha(await on.fetch(urls[0]!))).toBe(sha(fx.segments.get(urls[0]!)!));
+    expect(on.stats().bytesFog).toBe(fx.segments.get(urls[0]!)!.length);
+    expect(node.offers).toBe(2); // the fetch used the connection opened ahead
+    on.destroy();
+    peers.close();
+    await node.close();
+  });
 });
