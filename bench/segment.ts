@@ -14,13 +14,17 @@
 //   udp_rcvbuf_errors                      the kernel's UDP RcvbufErrors during the fog phase
 //                                          (/proc/net/snmp; datagrams dropped because a
 //                                          receiver's socket buffer was full), no anchor
+//   node_cpu_ms_per_segment                pear-fogd's CPU time per segment (the HTTP phase: its
+//                                          HTTP server), milliseconds
+//   viewer_cpu_ms_per_segment              this process's CPU time per segment (wrtc threads +
+//                                          SDK code; HTTP: Node's fetch), milliseconds
 //   sctp_retransmitted_chunks, sctp_fast_retransmits, sctp_t3_timeouts
 //                                          pear-fogd's SCTP counters over the fog phase
 //                                          (its status): what the losses cost, no anchor
 import { createHash, randomBytes } from "node:crypto";
 import { startPearFogd } from "../test/support/pear-fogd";
 import { connectWrtcPeer } from "../test/support/wrtc-peer";
-import { sctpCounters, udpRcvbufErrors } from "./counters";
+import { procCpuS, sctpCounters, udpRcvbufErrors } from "./counters";
 import { report } from "./report";
 import { percentile } from "./swarm/metrics";
 
@@ -54,11 +58,22 @@ const GAP_MS = Number(argOf("--gap-ms") ?? C.gapMs);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+interface Phase {
+  /** Wall time of each segment, milliseconds. */
+  times: number[];
+  /** CPU per segment over the phase, milliseconds: pear-fogd's and this process's. */
+  nodeCpuMs: number;
+  viewerCpuMs: number;
+}
+
 async function run(
+  nodePid: number,
   ids: string[],
   fetchChunk: (id: string) => Promise<Uint8Array>,
-): Promise<number[]> {
+): Promise<Phase> {
   const times: number[] = [];
+  const node0 = procCpuS(nodePid);
+  const viewer0 = process.cpuUsage();
   for (let s = 0; s < SEGMENTS; s++) {
     const pick = Array.from({ length: C.chunksPerSegment }, () => {
       return ids[Math.floor(Math.random() * ids.length)]!;
@@ -73,7 +88,12 @@ async function run(
     });
     await sleep(GAP_MS);
   }
-  return times;
+  const viewer = process.cpuUsage(viewer0);
+  return {
+    times,
+    nodeCpuMs: ((procCpuS(nodePid) - node0) * 1000) / SEGMENTS,
+    viewerCpuMs: (viewer.user + viewer.system) / 1000 / SEGMENTS,
+  };
 }
 
 async function main(): Promise<void> {
@@ -84,7 +104,8 @@ async function main(): Promise<void> {
       ids.push(await node.putChunk(new Uint8Array(randomBytes(C.chunkBytes))));
     }
     const base = `http://127.0.0.1:${node.httpPort}/chunks/`;
-    const http = await run(ids, async (id) => {
+    const pid = node.proc.pid ?? 0;
+    const http = await run(pid, ids, async (id) => {
       const r = await fetch(base + id);
       if (r.status !== 200) throw new Error(`GET ${id}: HTTP ${r.status}`);
       return new Uint8Array(await r.arrayBuffer());
@@ -95,7 +116,7 @@ async function main(): Promise<void> {
     const status = async () =>
       sctpCounters((await node.ctl.request("status", {})) as Record<string, unknown>);
     const sctp0 = await status();
-    const fog = await run(ids, (id) => client.get(Buffer.from(id, "hex")));
+    const fog = await run(pid, ids, (id) => client.get(Buffer.from(id, "hex")));
     const drops = udpRcvbufErrors() - drops0;
     const sctp1 = await status();
     const sctpDelta = (k: string) => (sctp1[k] ?? Number.NaN) - (sctp0[k] ?? Number.NaN);
@@ -109,19 +130,25 @@ async function main(): Promise<void> {
     ] as const) {
       report({
         metric: `segment_ms_${name}`,
-        value: percentile(fog, p),
+        value: percentile(fog.times, p),
         unit: "ms",
         anchor: "http",
-        anchor_value: percentile(http, p),
+        anchor_value: percentile(http.times, p),
       });
     }
     report({
       metric: "segments_over_100ms",
-      value: fog.filter((t) => t > 100).length,
+      value: fog.times.filter((t) => t > 100).length,
       unit: "count",
       anchor: "http",
-      anchor_value: http.filter((t) => t > 100).length,
+      anchor_value: http.times.filter((t) => t > 100).length,
     });
+    for (const [metric, k] of [
+      ["node_cpu_ms_per_segment", "nodeCpuMs"],
+      ["viewer_cpu_ms_per_segment", "viewerCpuMs"],
+    ] as const) {
+      report({ metric, value: fog[k], unit: "ms", anchor: "http", anchor_value: http[k] });
+    }
     report({ metric: "udp_rcvbuf_errors", value: drops, unit: "count" });
     for (const [k, metric] of [
       ["data_chunks_retransmitted", "sctp_retransmitted_chunks"],

@@ -1,17 +1,17 @@
 // `npm run bench -- swarm [--json] [--viewers N --nodes N --catalogue N --zipf S --duration S …]`
 // (flags: bench/swarm/options.ts): V simulated viewers watch a Zipf-popular catalogue of
 // synthetic HLS items, first over HTTP only from the origin (the anchor), then — same viewers,
-// same schedule, same process — fog first through the SDK (@roamhq/wrtc peer connections to
+// same schedule, same processes — fog first through the SDK (@roamhq/wrtc peer connections to
 // real pear-fogd nodes, release build, the agent embedded as on a router, started empty when
 // the fog phase starts; coordinator placement fills them from the viewers' finds and
 // prepositions content nobody asked for yet into `prepositionShare` of their stores). Steady
 // state = segments requested after `warmup` seconds of a phase; the warm-up's offload and the
 // whole phase's are reported too.
-// The coordinator and the origin run in processes of their own (`coordinatorProcess`,
-// `originProcess`), as they are servers elsewhere; with either set to 0 it runs in this
-// process and its CPU counts in bench_process_cpu_pct.
+// The viewers are spread over a few processes of their own (`viewerProcesses`: a browser has
+// its own WebRTC stack), and the coordinator and the origin run in theirs (`coordinatorProcess`,
+// `originProcess`), as they are servers elsewhere; with any of these 0 it runs in this process.
+// bench_process_cpu_pct sums this process and the viewer processes.
 import { mkdtempSync, rmSync } from "node:fs";
-import { monitorEventLoopDelay } from "node:perf_hooks";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startCoordinator } from "../src/coordinator/main";
@@ -19,7 +19,7 @@ import { generateKeyPair } from "../src/protocol/ed25519";
 import { startOrigin } from "../scripts/demo/origin";
 import { procCpuS, sctpCounters, udpRcvbufErrors } from "./counters";
 import { report } from "./report";
-import { publishCatalogue, writeCatalogue, type Item } from "./swarm/catalogue";
+import { publishCatalogue, writeCatalogue } from "./swarm/catalogue";
 import { figures, mergeViewers, type PhaseResult } from "./swarm/metrics";
 import { startSwarmNode, type SwarmNode } from "./swarm/nodes";
 import { parseSwarmArgs, type SwarmOptions } from "./swarm/options";
@@ -27,13 +27,12 @@ import { startCoordinatorProcess } from "./swarm/coordinator-process";
 import { startOriginProcess } from "./swarm/origin-process";
 import { makeSchedule, type ViewerPlan } from "./swarm/schedule";
 import {
-  coordinatorMessages,
-  peerConnections,
-  fallbackReasons,
-  fogSessionOpener,
-  openHttpSession,
-} from "./swarm/sessions";
-import { runViewer, type OpenSession } from "./swarm/viewer";
+  runViewers,
+  startViewerProcess,
+  type RunReport,
+  type RunRequest,
+  type ViewerSetup,
+} from "./swarm/viewer-process";
 
 const say = (m: string) => console.error(`swarm: ${m}`);
 
@@ -46,39 +45,64 @@ async function nodesSctpCounters(nodes: SwarmNode[]): Promise<Record<string, num
   return sum;
 }
 
+/** Runs one phase's viewers (in this process, or spread over viewer processes). */
+type PhaseRunner = (req: Omit<RunRequest, "viewers">, plans: ViewerPlan[]) => Promise<RunReport[]>;
+
+/** The runner for `o.viewerProcesses`: 0 = every viewer in this process. */
+async function viewerRunner(
+  o: SwarmOptions,
+  setup: ViewerSetup,
+  closers: (() => Promise<void>)[],
+): Promise<PhaseRunner> {
+  const each = (plans: ViewerPlan[]) => plans.map((plan, viewer) => ({ viewer, plan }));
+  if (o.viewerProcesses === 0) {
+    return async (req, plans) => [await runViewers(setup, { ...req, viewers: each(plans) })];
+  }
+  const count = Math.min(o.viewers, o.viewerProcesses);
+  const procs = await Promise.all(Array.from({ length: count }, () => startViewerProcess(setup)));
+  closers.push(async () => void (await Promise.all(procs.map((p) => p.close()))));
+  say(`${o.viewers} viewers in ${count} processes`);
+  return (req, plans) =>
+    Promise.all(
+      procs.map((p, k) =>
+        p.run({ ...req, viewers: each(plans).filter(({ viewer }) => viewer % count === k) }),
+      ),
+    );
+}
+
 async function runPhase(
-  name: string,
+  name: RunRequest["phase"],
   o: SwarmOptions,
   plans: ViewerPlan[],
-  items: Item[],
-  open: OpenSession,
+  run: PhaseRunner,
   origin: { segmentBytes(): number | Promise<number> },
   nodePids: number[],
 ): Promise<PhaseResult> {
   say(`${name}: ${plans.length} viewers for ${o.duration} s`);
   const cpu0 = process.cpuUsage();
-  const loop = monitorEventLoopDelay({ resolution: 1 });
-  loop.enable();
   const nodes0 = nodePids.reduce((n, p) => n + procCpuS(p), 0);
   const origin0 = await origin.segmentBytes();
-  const start = performance.now();
-  const end = start + o.duration * 1000;
-  const player = {
-    segmentWallMs: (o.segmentSeconds / o.speedup) * 1000,
-    bufferSegments: o.bufferSegments,
-  };
-  const vs = await Promise.all(
-    plans.map((p, v) => runViewer(v, p, items, open, player, start, end)),
-  );
+  // Every viewer process starts the phase at the same instant, once all have the request.
+  const startEpochMs = Date.now() + 200;
+  const reports = await run({ phase: name, startEpochMs, durationMs: o.duration * 1000 }, plans);
   const cpu = process.cpuUsage(cpu0);
-  loop.disable();
+  const inProcess = o.viewerProcesses === 0; // the report's CPU is this process's own
+  const fallbackReasons: Record<string, number> = {};
+  for (const r of reports) {
+    for (const [k, n] of Object.entries(r.fallbackReasons))
+      fallbackReasons[k] = (fallbackReasons[k] ?? 0) + n;
+  }
   const r: PhaseResult = {
-    ...mergeViewers(vs),
-    benchCpuS: (cpu.user + cpu.system) / 1e6,
-    loopDelayP99Ms: loop.percentile(99) / 1e6,
+    ...mergeViewers(reports.flatMap((x) => x.results)),
+    benchCpuS:
+      (cpu.user + cpu.system) / 1e6 + (inProcess ? 0 : reports.reduce((n, x) => n + x.cpuS, 0)),
+    loopDelayP99Ms: Math.max(...reports.map((x) => x.loopDelayP99Ms)),
+    coordinatorMessages: reports.reduce((n, x) => n + x.coordinatorMessages, 0),
+    peerConnections: reports.reduce((n, x) => n + x.peerConnections, 0),
+    fallbackReasons,
     nodesCpuS: nodePids.reduce((n, p) => n + procCpuS(p), 0) - nodes0,
     originBytes: (await origin.segmentBytes()) - origin0,
-    wallS: (performance.now() - start) / 1000,
+    wallS: (Date.now() - startEpochMs) / 1000,
   };
   say(
     `${name}: ${r.records.length} segments, ${r.sessions} sessions, ${r.stalls} stalls, ` +
@@ -137,24 +161,33 @@ async function main(): Promise<void> {
       o.seed,
     );
 
-    const http = await runPhase("http_only", o, plans, items, openHttpSession, origin, []);
+    const browserWs = `${coord.url.replace(/^http/, "ws")}/ws/browser`;
+    const player = {
+      segmentWallMs: (o.segmentSeconds / o.speedup) * 1000,
+      bufferSegments: o.bufferSegments,
+    };
+    const setup = {
+      items,
+      player,
+      coordinatorWs: browserWs,
+      publisher: key.did,
+      sharePeers: o.sharePeers > 0,
+    };
+    const run = await viewerRunner(o, setup, closers);
+
+    const http = await runPhase("http_only", o, plans, run, origin, []);
     // The nodes start empty when the fog phase starts: everything they fill (placement on
     // demand, prepositioning) is the fog phase's origin traffic.
     for (let i = 0; i < o.nodes; i++)
       nodes.push(await startSwarmNode(coord.url, o.nativeNodes > 0));
     const pids = nodes.map((n) => n.pid).filter((p) => p > 0);
-    const browserWs = `${coord.url.replace(/^http/, "ws")}/ws/browser`;
-    const msgs0 = coordinatorMessages.sent + coordinatorMessages.received;
-    const fogOpen = fogSessionOpener(browserWs, key.did, o.sharePeers > 0);
     const drops0 = udpRcvbufErrors();
     const sctp0 = await nodesSctpCounters(nodes);
     const coordCpu0 = procCpuS(coord.pid);
-    const fog = await runPhase("fog", o, plans, items, fogOpen, origin, pids);
+    const fog = await runPhase("fog", o, plans, run, origin, pids);
     const coordCpuS = procCpuS(coord.pid) - coordCpu0;
     const drops = udpRcvbufErrors() - drops0;
     const sctp1 = await nodesSctpCounters(nodes);
-    fogOpen.close();
-    const msgs = coordinatorMessages.sent + coordinatorMessages.received - msgs0;
 
     const w = o.warmup * 1000;
     const d = o.duration * 1000;
@@ -207,7 +240,7 @@ async function main(): Promise<void> {
     report({ metric: "fallback_ratio", value: fs.fallbackShare, unit: "segments" });
     report({
       metric: "coordinator_signalling_msgs_per_s",
-      value: msgs / fog.wallS,
+      value: fog.coordinatorMessages / fog.wallS,
       unit: "msg/s",
     });
     report({
@@ -254,16 +287,17 @@ async function main(): Promise<void> {
     report({ metric: "viewers", value: o.viewers, unit: "count" });
     report({ metric: "duration_s", value: o.duration, unit: "s" });
     report({ metric: "origin_delay_ms", value: o.originDelayMs, unit: "ms" });
-    report({ metric: "peer_connections", value: peerConnections.created, unit: "count" });
+    report({ metric: "peer_connections", value: fog.peerConnections, unit: "count" });
+    report({ metric: "viewer_processes", value: o.viewerProcesses, unit: "count" });
     report({ metric: "origin_process", value: o.originProcess > 0 ? 1 : 0, unit: "bool" });
     report({ metric: "preposition_share", value: o.prepositionShare, unit: "ratio" });
-    const setup = [...fog.setupMs].sort((a, b) => a - b);
+    const setupMs = [...fog.setupMs].sort((a, b) => a - b);
     say(
       `fog steady: ${fs.segments} segments, ${(fs.bytes / 2 ** 20).toFixed(1)} MiB; session set-up ` +
-        `p50 ${setup[Math.floor(setup.length / 2)]?.toFixed(0)} ms; messages ` +
-        `sent ${coordinatorMessages.sent} received ${coordinatorMessages.received}`,
+        `p50 ${setupMs[Math.floor(setupMs.length / 2)]?.toFixed(0)} ms; coordinator messages ` +
+        `${fog.coordinatorMessages}`,
     );
-    say(`fog fallback chunks by reason (whole phase): ${JSON.stringify(fallbackReasons)}`);
+    say(`fog fallback chunks by reason (whole phase): ${JSON.stringify(fog.fallbackReasons)}`);
     for (const [i, n] of nodes.entries()) {
       const f = await n.filled();
       say(`node ${i + 1}: ${f.stored} chunks stored (${f.failed ?? "?"} fills failed)`);

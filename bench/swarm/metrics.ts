@@ -40,10 +40,19 @@ export interface PhaseResult {
   stalls: number;
   stallMs: number;
   errors: string[];
-  /** CPU seconds of the bench process (viewers + coordinator; + origin with originProcess 0). */
+  /**
+   * CPU seconds of the bench process and its viewer processes (viewers, SDK; + the coordinator
+   * or the origin when they run in the bench process).
+   */
   benchCpuS: number;
-  /** The bench process's event-loop delay over the phase, p99, ms (viewers, SDK, coordinator). */
+  /** Event-loop delay over the phase, p99, ms: the worst of the processes running viewers. */
   loopDelayP99Ms: number;
+  /** Coordinator socket messages (sent + received) of the viewers. */
+  coordinatorMessages: number;
+  /** Peer connections the viewers created. */
+  peerConnections: number;
+  /** Chunks that fell back to HTTP, by the SDK's reason. */
+  fallbackReasons: Record<string, number>;
   /** CPU seconds of all pear-fogd processes during the phase. */
   nodesCpuS: number;
   originBytes: number;

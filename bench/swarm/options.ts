@@ -56,6 +56,16 @@ export const SWARM_DEFAULTS = {
    */
   coordinatorProcess: 1,
   /**
+   * Processes the viewers are spread over (round robin; bench/swarm/viewer-process.ts), count;
+   * 0 = every viewer in the bench process. Real viewers are browsers on devices of their own:
+   * in one process all of them share @roamhq/wrtc's one network thread, whose blocking
+   * RTCDataChannel.send makes a viewer's request wait while the thread decrypts the others'
+   * packets (sends blocked up to 10-20 ms, measured); one process per viewer (24 Node +
+   * libwebrtc processes) oversubscribes a 2-core machine instead (HTTP-only p50 1.9 → 3.2 ms).
+   * Both phases use the same processes. Default 4.
+   */
+  viewerProcesses: 4,
+  /**
    * 1: each node is pear-fogd with the agent embedded in its QuickJS (a router); 0: the demo
    * node glue, whose agent runs on the Node platform inside the bench process and shares the
    * viewers' event loop (bench/swarm/nodes.ts). Default 1.
