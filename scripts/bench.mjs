@@ -6,8 +6,10 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { bootstrap, ROOT } from "./bootstrap.mjs";
 
+// bench/*.ts are benchmarks, except the helpers they share.
+const HELPERS = new Set(["report.ts", "counters.ts"]);
 const available = readdirSync(join(ROOT, "bench"))
-  .filter((f) => f.endsWith(".ts") && f !== "report.ts")
+  .filter((f) => f.endsWith(".ts") && !HELPERS.has(f))
   .map((f) => f.slice(0, -3));
 const [name, ...rest] = process.argv.slice(2);
 if (!name || !available.includes(name)) {

@@ -1,0 +1,57 @@
+// `npm run bench -- swarm` runs end to end, small: viewers in processes of their own, both
+// phases, and prints the JSON lines bench/report.ts defines (the figures themselves are the
+// bench's business, not a test's).
+import { spawnSync } from "node:child_process";
+import { beforeAll, describe, expect, it } from "vitest";
+import { buildAgentBundle, buildPearFogd } from "../support/pear-fogd";
+
+// The bench builds what it runs; built here first, the test's time is the bench's own.
+beforeAll(() => {
+  buildPearFogd("release");
+  buildAgentBundle();
+});
+
+interface Line {
+  metric: string;
+  value: number | null;
+  unit: string;
+  anchor?: string;
+  anchor_value?: number | null;
+  ratio?: number | null;
+}
+
+describe("bench swarm", () => {
+  it("runs a small swarm over two viewer processes and reports both phases", () => {
+    const args = [
+      "tsx",
+      "bench/swarm.ts",
+      "--json",
+      ...["--viewers", "3", "--viewer-processes", "2", "--nodes", "2", "--catalogue", "3"],
+      ...["--segments", "4", "--duration", "12", "--warmup", "4", "--arrival-spread", "1"],
+    ];
+    const r = spawnSync("npx", args, { encoding: "utf8", timeout: 110_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/3 viewers in 2 processes/);
+    const lines = r.stdout
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as Line);
+    const m = new Map(lines.map((l) => [l.metric, l]));
+    for (const l of lines) {
+      expect(typeof l.metric).toBe("string");
+      expect(typeof l.unit).toBe("string");
+    }
+    const delivered = m.get("segments_delivered")!;
+    expect(delivered.value).toBeGreaterThan(0);
+    expect(delivered.anchor_value).toBeGreaterThan(0);
+    // Every byte arrived verified, and the fog served some of them.
+    expect(m.get("offload_ratio_all")!.value).toBeGreaterThan(0);
+    expect(m.get("offload_ratio_all")!.value).toBeLessThanOrEqual(1);
+    const p95 = m.get("p95_segment_ms")!;
+    expect(p95.anchor).toBe("http_only");
+    expect(p95.ratio).toBeCloseTo(p95.value! / p95.anchor_value!, 3);
+    expect(m.get("viewer_processes")!.value).toBe(2);
+    expect(m.get("peer_connections")!.value).toBeGreaterThan(0);
+    expect(r.stderr).not.toMatch(/error:/);
+  });
+});
