@@ -7,6 +7,9 @@ import {
   decodeResponse,
   encodeCancel,
   encodeGet,
+  GET_LEN,
+  type GetSpec,
+  MAX_GET_BATCH,
 } from "./chunk-protocol";
 
 /** The part of RTCDataChannel the client uses. */
@@ -49,11 +52,29 @@ interface Pending {
   timer: ReturnType<typeof setTimeout>;
 }
 
+/** One chunk (range) of a getMany. */
+export interface ChunkWanted {
+  chunkId: Uint8Array;
+  /** First byte, default 0. */
+  offset?: number;
+  /** Bytes; 0 or absent = to the end of the chunk. */
+  length?: number;
+}
+
 export class ChunkClient {
   private nextReqId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly opts: Required<ChunkClientOptions>;
   private closed = false;
+  /**
+   * Does the node take GET batches? "unknown" until it answers a request of a batch;
+   * a node that predates them answers a batch with one BAD_REQUEST for its first GET.
+   */
+  private batches: "unknown" | "yes" | "no" = "unknown";
+  /** While "unknown": each batch sent, by its first req_id, with its GETs. */
+  private readonly batchesSent = new Map<number, GetSpec[]>();
+  /** First req_ids of batches an old node has yet to refuse (after the GETs went again). */
+  private readonly staleRefusals = new Set<number>();
 
   constructor(
     private readonly dc: DataChannelLike,
@@ -75,12 +96,75 @@ export class ChunkClient {
    * sends CANCEL to the node and rejects with code "CANCELLED".
    */
   get(chunkId: Uint8Array, offset = 0, length = 0, signal?: AbortSignal): Promise<Uint8Array> {
+    return this.getMany([{ chunkId, offset, length }], signal)[0]!;
+  }
+
+  /**
+   * Fetch several chunks (ranges) in one message (a GET batch; one GET per message to a node
+   * that does not take batches); the node answers them in order. One promise per chunk, as
+   * get() gives; aborting `signal` cancels those still in flight.
+   */
+  getMany(wanted: readonly ChunkWanted[], signal?: AbortSignal): Promise<Uint8Array>[] {
     if (this.closed || this.dc.readyState !== "open") {
-      return Promise.reject(new ChunkRequestError("CLOSED"));
+      return wanted.map(() => Promise.reject(new ChunkRequestError("CLOSED")));
     }
-    if (signal?.aborted) return Promise.reject(new ChunkRequestError("CANCELLED"));
+    if (signal?.aborted)
+      return wanted.map(() => Promise.reject(new ChunkRequestError("CANCELLED")));
+    const gets: GetSpec[] = wanted.map((w) => ({ ...w, reqId: this.newReqId() }));
+    const out = gets.map((g) => this.track(g, signal));
+    for (let i = 0; i < gets.length; i += MAX_GET_BATCH) {
+      this.sendGets(gets.slice(i, i + MAX_GET_BATCH));
+    }
+    return out;
+  }
+
+  private newReqId(): number {
     const reqId = this.nextReqId;
     this.nextReqId = (this.nextReqId % 0xffffffff) + 1;
+    return reqId;
+  }
+
+  /** Sends `gets` as one batch when there are several and the node may take it. */
+  private sendGets(gets: GetSpec[]): void {
+    const ok: { g: GetSpec; wire: Uint8Array<ArrayBuffer> }[] = [];
+    for (const g of gets) {
+      try {
+        ok.push({ g, wire: encodeGet(g.reqId, g.chunkId, g.offset, g.length) });
+      } catch (err) {
+        this.finish(g.reqId, err as Error, false); // a bad id or range: this request only
+      }
+    }
+    if (ok.length < 2 || this.batches === "no") {
+      for (const { g, wire } of ok) this.send([g.reqId], wire);
+      return;
+    }
+    const batch = new Uint8Array(ok.length * GET_LEN);
+    ok.forEach(({ wire }, i) => batch.set(wire, i * GET_LEN));
+    if (this.batches === "unknown")
+      this.batchesSent.set(
+        ok[0]!.g.reqId,
+        ok.map(({ g }) => g),
+      );
+    this.send(
+      ok.map(({ g }) => g.reqId),
+      batch,
+    );
+  }
+
+  /** dc.send of a request message; a failure fails the requests in it. */
+  private send(reqIds: number[], wire: Uint8Array<ArrayBuffer>): void {
+    try {
+      this.dc.send(wire);
+    } catch (err) {
+      for (const reqId of reqIds) {
+        this.finish(reqId, err instanceof Error ? err : new Error(String(err)), false);
+      }
+    }
+  }
+
+  private track(g: GetSpec, signal: AbortSignal | undefined): Promise<Uint8Array> {
+    const reqId = g.reqId;
+    const offset = g.offset ?? 0;
     return new Promise<Uint8Array>((resolve, reject) => {
       const p: Pending = {
         parts: [],
@@ -99,11 +183,6 @@ export class ChunkClient {
         () => this.finish(reqId, new ChunkRequestError("CANCELLED"), true),
         { once: true },
       );
-      try {
-        this.dc.send(encodeGet(reqId, chunkId, offset, length));
-      } catch (err) {
-        this.finish(reqId, err instanceof Error ? err : new Error(String(err)), false);
-      }
     });
   }
 
@@ -130,6 +209,7 @@ export class ChunkClient {
       if (!(err instanceof ChunkProtocolError)) throw err;
       return;
     }
+    if ((this.batchesSent.size > 0 || this.staleRefusals.size > 0) && this.learnBatches(r)) return;
     const p = this.pending.get(r.reqId);
     if (!p) return; // late frames of a cancelled or timed-out request
     if (r.type === "error") {
@@ -153,6 +233,40 @@ export class ChunkClient {
     clearTimeout(p.timer);
     this.pending.delete(r.reqId);
     p.resolve(out);
+  }
+
+  /**
+   * The first answer to a batch says whether the node takes them: one BAD_REQUEST for a
+   * batch's first GET is a node that read the batch as one malformed GET (nothing of it is
+   * queued there), so its GETs go again one by one, and so will every later batch; any other
+   * answer to a GET of a batch is a node that does. True when `r` was consumed here.
+   */
+  private learnBatches(r: ReturnType<typeof decodeResponse>): boolean {
+    if (this.staleRefusals.delete(r.reqId) && r.type === "error") return true;
+    if (this.batches !== "unknown") return false;
+    const batch = this.batchesSent.get(r.reqId);
+    if (batch && r.type === "error" && r.code === "BAD_REQUEST") {
+      this.batches = "no";
+      for (const [first, gets] of this.batchesSent) {
+        // The node's refusal of the other batches is still to come: not for the resent GET.
+        if (first !== r.reqId) this.staleRefusals.add(first);
+        for (const g of gets) {
+          if (this.pending.has(g.reqId)) {
+            this.send([g.reqId], encodeGet(g.reqId, g.chunkId, g.offset, g.length));
+          }
+        }
+      }
+      this.batchesSent.clear();
+      return true;
+    }
+    for (const gets of this.batchesSent.values()) {
+      if (gets.some((g) => g.reqId === r.reqId)) {
+        this.batches = "yes";
+        this.batchesSent.clear();
+        break;
+      }
+    }
+    return false;
   }
 
   private finish(reqId: number, err: Error, cancel: boolean): void {

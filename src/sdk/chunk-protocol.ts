@@ -3,6 +3,7 @@
 // message, big-endian, starting with a version byte and a type byte. Lengths are exact.
 //
 //   GET    SDK -> node   46 bytes  ver type req_id:u32 id[32] offset:u32 length:u32
+//          (a GET batch: 2..16 GETs back to back in one message, n × 46 bytes)
 //   CANCEL SDK -> node    6 bytes  ver type req_id:u32
 //   DATA   node -> SDK   16 + n    ver type flags rsvd req_id:u32 offset:u32 total:u32 payload
 //   ERROR  node -> SDK   12 bytes  ver type code rsvd req_id:u32 retry_after_ms:u32
@@ -74,6 +75,17 @@ export function encodeGet(
   dv.setUint32(38, offset);
   dv.setUint32(42, length);
   return out;
+}
+
+/** GETs in one batch message at most (the node's requests in flight per channel). */
+export const MAX_GET_BATCH = 16;
+
+/** One GET of a batch. */
+export interface GetSpec {
+  reqId: number;
+  chunkId: Uint8Array;
+  offset?: number;
+  length?: number;
 }
 
 export function encodeCancel(reqId: number): Uint8Array<ArrayBuffer> {

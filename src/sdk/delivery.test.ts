@@ -112,6 +112,31 @@ const node = (opts: ServeOptions = {}, holds = byId): TestNode => ({
 const allIdx = chunks.map((_, i) => i);
 
 describe("deliverFile over real WebRTC", () => {
+  it("asks a node for its chunks in one message (a GET batch), and one GET at a time from a node that predates batches", async () => {
+    const nodes = {
+      a: { ...node(), log: { gets: [], bytes: 0, messages: [] as number[] } },
+      old: { ...node({ noBatches: true }), log: { gets: [], bytes: 0, messages: [] as number[] } },
+    };
+    const t = setup(nodes, [
+      { node: "a", score: 0.9, has: allIdx, rttMs: 1 },
+      { node: "old", score: 0.8, has: allIdx, rttMs: 1 },
+    ]);
+    ranges.length = 0;
+    const r = await t.run();
+    t.pool.close();
+    expect(Buffer.from(r.data).equals(Buffer.from(data))).toBe(true);
+    expect(r.bytesHttp).toBe(0);
+    expect(ranges).toEqual([]);
+    expect(t.fallbacks).toEqual([]);
+    expect(t.bad.size).toBe(0);
+    // maxInflightPerNode 2: the first two chunks for each node go in one message.
+    expect(nodes.a.log.messages[0]).toBe(2);
+    // The old node refused the batch (not logged as served); its GETs came again one by one.
+    expect(nodes.old.log.messages.length).toBeGreaterThanOrEqual(2);
+    expect(nodes.old.log.messages.every((n) => n === 1)).toBe(true);
+    expect(nodes.a.log.gets.length + nodes.old.log.gets.length).toBe(chunks.length);
+  });
+
   it("gets every chunk from two nodes in parallel, verified, no HTTP", async () => {
     const nodes = { a: node(), b: node() };
     const t = setup(nodes, [

@@ -4,8 +4,7 @@
 // verified; HTTP bytes are checked against the manifest too.
 import { hexDecode, hexEncode } from "../protocol/hex";
 import type { FoundNode } from "../protocol/messages";
-import { ChunkRequestError } from "./chunk-client";
-import type { ChunkClient } from "./chunk-client";
+import { type ChunkClient, ChunkRequestError } from "./chunk-client";
 import { SdkError } from "./config";
 import type { FileEntry } from "./manifest-index";
 import { type Assignment, ChunkScheduler, contiguousRuns } from "./schedule";
@@ -101,23 +100,28 @@ export async function deliverFile(
       return true;
     };
 
-    const fogOne = async (a: Assignment) => {
+    // A chunk the fog did not deliver: HTTP takes it (and the node is dropped) unless the
+    // node only pushed back.
+    const fogFailed = (a: Assignment, e: unknown) => {
       const id = ids[a.chunk]!;
-      const started = deps.now();
+      const code = e instanceof ChunkRequestError ? e.code : "CONNECT";
+      // Back-pressure is not misbehaviour: keep the node, send this chunk over HTTP.
+      const keep = code === "BUSY" || code === "RATE_LIMITED";
+      if (code === "TIMEOUT") deps.report(a.node, id, "timeout");
+      else if (code === "NOT_FOUND") deps.report(a.node, id, "refused");
+      deps.onNodeFailure(a.node);
+      if (!keep) deps.markBad(a.node);
+      if (sched.failed(a, !keep)) deps.onFallback("node_error", id, a.node);
+    };
+
+    const fogChunk = async (a: Assignment, reply: Promise<Uint8Array>, started: number) => {
+      const id = ids[a.chunk]!;
       let bytes: Uint8Array;
       try {
-        const client = await deps.client(a.node);
-        bytes = await client.get(hexDecode(id, 32)!, 0, 0);
+        bytes = await reply;
       } catch (e) {
         if (finished) return;
-        const code = e instanceof ChunkRequestError ? e.code : "CONNECT";
-        // Back-pressure is not misbehaviour: keep the node, send this chunk over HTTP.
-        const keep = code === "BUSY" || code === "RATE_LIMITED";
-        if (code === "TIMEOUT") deps.report(a.node, id, "timeout");
-        else if (code === "NOT_FOUND") deps.report(a.node, id, "refused");
-        deps.onNodeFailure(a.node);
-        if (!keep) deps.markBad(a.node);
-        if (sched.failed(a, !keep)) deps.onFallback("node_error", id, a.node);
+        fogFailed(a, e);
         return step();
       }
       if (finished) return;
@@ -133,6 +137,22 @@ export async function deliverFile(
       sched.done(a);
       if (accept(a.chunk, bytes, "fog")) deps.onFog(a.node, bytes.length, deps.now() - started);
       step();
+    };
+
+    // The chunks started on one node go in one request message (a GET batch).
+    const fogFrom = async (node: string, as: Assignment[]) => {
+      const started = deps.now();
+      let client: ChunkClient;
+      try {
+        client = await deps.client(node);
+      } catch (e) {
+        if (finished) return;
+        for (const a of as) fogFailed(a, e);
+        return step();
+      }
+      if (finished) return;
+      const replies = client.getMany(as.map((a) => ({ chunkId: hexDecode(ids[a.chunk]!, 32)! })));
+      as.forEach((a, i) => void fogChunk(a, replies[i]!, started));
     };
 
     const httpRun = async (first: number, last: number) => {
@@ -158,7 +178,9 @@ export async function deliverFile(
 
     const step = () => {
       if (finished) return;
-      for (const a of sched.next()) void fogOne(a);
+      const byNode = new Map<string, Assignment[]>();
+      for (const a of sched.next()) byNode.set(a.node, [...(byNode.get(a.node) ?? []), a]);
+      for (const [node, as] of byNode) void fogFrom(node, as);
       const fresh = sched.httpChunks().filter((i) => !requested.has(i) && !got[i]);
       for (const i of fresh) requested.add(i);
       for (const [a, b] of contiguousRuns(fresh)) void httpRun(a, b);

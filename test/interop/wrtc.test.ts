@@ -31,6 +31,33 @@ describe("pear-fogd ⇄ libwebrtc", () => {
     peer.pc.close();
   });
 
+  it("serves a GET batch in one message: each GET answered on its own, in order", async () => {
+    const chunks = [5000, 70_000, 300].map(randomChunk);
+    const ids = await Promise.all(chunks.map((c) => node.putChunk(c)));
+    const peer = await connectWrtcPeer(node);
+    const sent: number[] = [];
+    const dc = peer.dc as { send(b: Uint8Array): void };
+    const send = dc.send.bind(dc);
+    dc.send = (b) => (sent.push(b.length), send(b));
+    const wanted = [
+      { chunkId: hex2bytes(ids[0]!) },
+      { chunkId: new Uint8Array(32) }, // not held: NOT_FOUND for it alone
+      { chunkId: hex2bytes(ids[1]!), offset: 100, length: 60_000 },
+      { chunkId: hex2bytes(ids[2]!) },
+    ];
+    const got = await Promise.allSettled(peer.client.getMany(wanted));
+    expect(sent).toEqual([4 * 46]);
+    expect(got[1]).toMatchObject({ status: "rejected", reason: { code: "NOT_FOUND" } });
+    const ok = (i: number) => (got[i] as PromiseFulfilledResult<Uint8Array>).value;
+    expect(sha256Hex(ok(0))).toBe(ids[0]);
+    expect(Buffer.from(ok(2)).equals(Buffer.from(chunks[1]!.subarray(100, 60_100)))).toBe(true);
+    expect(sha256Hex(ok(3))).toBe(ids[2]);
+    // The node takes batches: the next one is one message too.
+    await Promise.all(peer.client.getMany(ids.map((id) => ({ chunkId: hex2bytes(id) }))));
+    expect(sent).toEqual([4 * 46, 3 * 46]);
+    peer.pc.close();
+  });
+
   it("answers NOT_FOUND and RANGE with typed errors; CANCEL stops a request", async () => {
     const peer = await connectWrtcPeer(node);
     await expect(peer.client.get(new Uint8Array(32))).rejects.toMatchObject({ code: "NOT_FOUND" });

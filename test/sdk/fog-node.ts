@@ -21,6 +21,7 @@ import {
   MSG_DATA,
   MSG_ERROR,
   MSG_GET,
+  MAX_GET_BATCH,
 } from "../../src/sdk/chunk-protocol";
 
 /** DATA payload per message, bytes (well under every SCTP max-message-size). */
@@ -35,6 +36,11 @@ export interface ServeOptions {
   refuse?: ChunkErrorName;
   /** Answer every GET with protocol garbage (a DATA frame claiming bytes outside the chunk). */
   garbage?: boolean;
+  /**
+   * Be a node from before GET batches: a batch is one malformed GET, answered with one
+   * BAD_REQUEST for its first req_id (as pear-fogd did).
+   */
+  noBatches?: boolean;
 }
 
 export interface ServeLog {
@@ -42,6 +48,8 @@ export interface ServeLog {
   gets: string[];
   /** Payload bytes sent. */
   bytes: number;
+  /** When present: the GETs in each request message, in order (1 = a lone GET). */
+  messages?: number[];
 }
 
 export function encodeData(
@@ -100,7 +108,17 @@ export function serveChunks(
       cancelled.add(dv.getUint32(2));
       return;
     }
-    if (buf[1] !== MSG_GET || buf.length !== GET_LEN) return;
+    if (buf[1] !== MSG_GET || buf.length < GET_LEN) return;
+    const n = buf.length / GET_LEN;
+    if (buf.length > GET_LEN && (opts.noBatches || !Number.isInteger(n) || n > MAX_GET_BATCH)) {
+      return send(encodeError(dv.getUint32(2), "BAD_REQUEST"));
+    }
+    log.messages?.push(n);
+    for (let i = 0; i < n; i++) get(buf.subarray(i * GET_LEN, (i + 1) * GET_LEN));
+  });
+
+  function get(buf: Uint8Array): void {
+    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     const reqId = dv.getUint32(2);
     const id = hexEncode(buf.subarray(6, 38));
     log.gets.push(id);
@@ -124,7 +142,7 @@ export function serveChunks(
     };
     if (opts.delayMs) setTimeout(answer, opts.delayMs);
     else answer();
-  });
+  }
 }
 
 /** Answer an SDP offer as a data-channel-only peer serving chunks; returns the answer SDP. */

@@ -100,7 +100,8 @@ static void run_sender(const uint8_t *data, size_t size)
 	size--;
 	while (size >= 2) {
 		uint8_t op = data[0];
-		size_t n = data[1];
+		/* up to 1023 bytes: a GET batch of 16 (736 bytes) and more */
+		size_t n = data[1] + ((size_t)(op & 0x30) << 4);
 		data += 2;
 		size -= 2;
 		if (n > size)

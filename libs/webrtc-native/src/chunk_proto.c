@@ -341,7 +341,8 @@ bool chunk_sender_cancel(struct chunk_sender *s, uint32_t req_id)
 	return false;
 }
 
-int chunk_sender_on_message(struct chunk_sender *s, const uint8_t *msg, size_t len)
+/* One request message (GET or CANCEL of its exact length). */
+static int on_request(struct chunk_sender *s, const uint8_t *msg, size_t len)
 {
 	struct chunk_request req;
 	int rc = chunk_proto_parse_request(msg, len, &req);
@@ -356,6 +357,28 @@ int chunk_sender_on_message(struct chunk_sender *s, const uint8_t *msg, size_t l
 		return CHUNK_PROTO_OK;
 	}
 	return chunk_sender_submit(s, &req);
+}
+
+/* A GET batch (docs/chunk-protocol.md "GET batch"): 2..CHUNK_PROTO_MAX_INFLIGHT GETs back
+ * to back, each handled as if it came alone, in order.  Anything else that is not one
+ * request's exact length is one malformed request. */
+int chunk_sender_on_message(struct chunk_sender *s, const uint8_t *msg, size_t len)
+{
+	size_t n = len / CHUNK_PROTO_GET_LEN;
+	int first = CHUNK_PROTO_OK;
+
+	if (!msg || len <= CHUNK_PROTO_GET_LEN || len % CHUNK_PROTO_GET_LEN ||
+	    n > CHUNK_PROTO_MAX_INFLIGHT || msg[1] != CHUNK_PROTO_GET)
+		return on_request(s, msg, len);
+	for (size_t i = 0; i < n; i++) {
+		int rc = on_request(s, msg + i * CHUNK_PROTO_GET_LEN, CHUNK_PROTO_GET_LEN);
+
+		if (rc == CHUNK_PROTO_E_OVERLOAD)
+			return rc;
+		if (rc < 0 && first == CHUNK_PROTO_OK)
+			first = rc;
+	}
+	return first;
 }
 
 _Static_assert(CHUNK_PROTO_MAX_PENDING_ERRORS >= CHUNK_PROTO_MAX_INFLIGHT,

@@ -9,6 +9,7 @@
  * code or non-zero reserved byte.
  *
  *   GET    browser -> node  46 bytes   ver type req_id:u32 id[32] offset:u32 length:u32
+ *          (a GET batch: 2..16 GETs back to back in one message, n x 46 bytes)
  *   CANCEL browser -> node   6 bytes   ver type req_id:u32
  *   DATA   node -> browser  16 + n     ver type flags rsvd req_id offset total payload[n]
  *   ERROR  node -> browser  12 bytes   ver type code rsvd req_id retry_after_ms
@@ -170,9 +171,10 @@ void chunk_sender_free(struct chunk_sender *s);
 /* Handle one message from the browser: GET is queued (or answered BUSY when
  * CHUNK_PROTO_MAX_INFLIGHT are in flight, or BAD_REQUEST when its req_id is
  * already in flight), CANCEL drops the request, anything malformed is answered
- * BAD_REQUEST/RANGE.  Returns CHUNK_PROTO_OK, the negative parse error (a reply
- * was queued), or CHUNK_PROTO_E_OVERLOAD (nothing could be queued: too many
- * unsent errors; close the channel). */
+ * BAD_REQUEST/RANGE.  A GET batch (2..CHUNK_PROTO_MAX_INFLIGHT GETs back to back)
+ * is each of its GETs in order.  Returns CHUNK_PROTO_OK, the first negative parse
+ * error (a reply was queued), or CHUNK_PROTO_E_OVERLOAD (nothing more could be
+ * queued: too many unsent errors; close the channel). */
 int chunk_sender_on_message(struct chunk_sender *s, const uint8_t *msg, size_t len);
 /* The same for an already parsed GET (e.g. after a policy check by the caller). */
 int chunk_sender_submit(struct chunk_sender *s, const struct chunk_request *req);

@@ -361,6 +361,88 @@ TEST(sender_errors)
 	fake_free(&fs);
 }
 
+/* A GET batch: GETs back to back in one message, each handled as if alone, in order
+ * (docs/chunk-protocol.md "GET batch"). */
+TEST(sender_get_batch)
+{
+	struct fake_store fs = { 0 };
+	struct chunk_sender s;
+	struct chunk_response r;
+	struct chunk_id missing;
+	uint8_t wire[(CHUNK_PROTO_MAX_INFLIGHT + 1) * CHUNK_PROTO_GET_LEN];
+	size_t n;
+
+	fake_add(&fs, 3000, 4);
+	fake_add(&fs, 5000, 5);
+	chunk_id_of(&missing, "nope", 4);
+	chunk_sender_init(&s, 0, fake_fetch, &fs);
+	const struct chunk_id *ids[3] = { &fs.ids[1], &missing, &fs.ids[0] };
+	for (int i = 0; i < 3; i++) {
+		struct chunk_request q = { CHUNK_PROTO_GET, 20 + i, *ids[i], 0, 0 };
+		CHECK_EQ_INT(chunk_proto_encode_request(wire + i * CHUNK_PROTO_GET_LEN,
+							 CHUNK_PROTO_GET_LEN, &q, &n),
+			     CHUNK_PROTO_OK);
+	}
+	CHECK_EQ_INT(chunk_sender_on_message(&s, wire, 3 * CHUNK_PROTO_GET_LEN), CHUNK_PROTO_OK);
+	CHECK_EQ_INT(chunk_sender_inflight(&s), 3);
+	/* In order; the missing one's ERROR when its turn comes. */
+	CHECK_EQ_INT(pull(&s, SIZE_MAX, &r), 1);
+	CHECK(r.type == CHUNK_PROTO_DATA && r.req_id == 20 && r.total == 5000 &&
+	      r.payload_len == 5000 && (r.flags & CHUNK_PROTO_FLAG_LAST));
+	CHECK_MEM(r.payload, fs.data[1], 5000);
+	CHECK_EQ_INT(pull(&s, SIZE_MAX, &r), 1);
+	CHECK(r.type == CHUNK_PROTO_ERROR && r.req_id == 21 && r.code == CHUNK_ERR_NOT_FOUND);
+	CHECK_EQ_INT(pull(&s, SIZE_MAX, &r), 1);
+	CHECK(r.type == CHUNK_PROTO_DATA && r.req_id == 22 && r.payload_len == 3000);
+	CHECK_EQ_INT(pull(&s, SIZE_MAX, &r), 0);
+
+	/* A malformed GET inside a batch is refused alone; the others are served. */
+	wire[CHUNK_PROTO_GET_LEN] = 9; /* second GET: unknown version */
+	CHECK_EQ_INT(chunk_sender_on_message(&s, wire, 3 * CHUNK_PROTO_GET_LEN),
+		     CHUNK_PROTO_E_VERSION);
+	CHECK_EQ_INT(pull(&s, SIZE_MAX, &r), 1);
+	CHECK(r.type == CHUNK_PROTO_ERROR && r.code == CHUNK_ERR_BAD_REQUEST && r.req_id == 21);
+	CHECK_EQ_INT(pull(&s, SIZE_MAX, &r), 1);
+	CHECK(r.type == CHUNK_PROTO_DATA && r.req_id == 20);
+	CHECK_EQ_INT(pull(&s, SIZE_MAX, &r), 1);
+	CHECK(r.type == CHUNK_PROTO_DATA && r.req_id == 22);
+	CHECK_EQ_INT(pull(&s, SIZE_MAX, &r), 0);
+
+	/* Not a batch: a length that is no multiple of a GET, more GETs than may be in
+	 * flight, or a first message that is not a GET: one malformed request. */
+	CHECK_EQ_INT(chunk_sender_on_message(&s, wire, 2 * CHUNK_PROTO_GET_LEN + 1),
+		     CHUNK_PROTO_E_LENGTH);
+	for (int i = 0; i <= CHUNK_PROTO_MAX_INFLIGHT; i++)
+		memcpy(wire + i * CHUNK_PROTO_GET_LEN, wire + 2 * CHUNK_PROTO_GET_LEN,
+		       CHUNK_PROTO_GET_LEN);
+	CHECK_EQ_INT(chunk_sender_on_message(&s, wire, sizeof(wire)), CHUNK_PROTO_E_LENGTH);
+	wire[1] = CHUNK_PROTO_CANCEL;
+	CHECK_EQ_INT(chunk_sender_on_message(&s, wire, 2 * CHUNK_PROTO_GET_LEN),
+		     CHUNK_PROTO_E_LENGTH);
+	for (int i = 0; i < 3; i++) {
+		CHECK_EQ_INT(pull(&s, SIZE_MAX, &r), 1);
+		CHECK(r.type == CHUNK_PROTO_ERROR && r.code == CHUNK_ERR_BAD_REQUEST);
+	}
+	CHECK_EQ_INT(pull(&s, SIZE_MAX, &r), 0);
+	CHECK_EQ_INT(chunk_sender_inflight(&s), 0);
+
+	/* A batch of 16 fills the window; one more GET is BUSY. */
+	for (int i = 0; i < CHUNK_PROTO_MAX_INFLIGHT; i++) {
+		struct chunk_request q = { CHUNK_PROTO_GET, 100 + i, fs.ids[0], 0, 0 };
+		chunk_proto_encode_request(wire + i * CHUNK_PROTO_GET_LEN, CHUNK_PROTO_GET_LEN, &q,
+					   &n);
+	}
+	CHECK_EQ_INT(chunk_sender_on_message(&s, wire,
+					     CHUNK_PROTO_MAX_INFLIGHT * CHUNK_PROTO_GET_LEN),
+		     CHUNK_PROTO_OK);
+	CHECK_EQ_INT(chunk_sender_inflight(&s), CHUNK_PROTO_MAX_INFLIGHT);
+	CHECK_EQ_INT(send_get(&s, 200, &fs.ids[0], 0, 0), CHUNK_PROTO_OK);
+	CHECK_EQ_INT(pull(&s, SIZE_MAX, &r), 1);
+	CHECK(r.type == CHUNK_PROTO_ERROR && r.code == CHUNK_ERR_BUSY && r.req_id == 200);
+	chunk_sender_free(&s);
+	fake_free(&fs);
+}
+
 TEST(sender_bounds_inflight_and_errors)
 {
 	struct fake_store fs = { 0 };
@@ -495,6 +577,7 @@ int main(void)
 	RUN(response_decode_is_strict);
 	RUN(sender_splits_and_reassembles);
 	RUN(sender_errors);
+	RUN(sender_get_batch);
 	RUN(sender_bounds_inflight_and_errors);
 	RUN(sender_cancel);
 	RUN(sender_with_budget_and_token_bucket);
