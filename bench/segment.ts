@@ -3,7 +3,8 @@
 //
 // A segment is `chunksPerSegment` chunks of `chunkBytes` fetched in parallel (what the SDK does
 // for a 256 KiB HLS segment). The fog side is one @roamhq/wrtc peer in this process with the
-// SDK's ChunkClient on the "pear-fog-chunks" channel; the anchor is Node's fetch (keep-alive)
+// SDK's ChunkClient on the "pear-fog-chunks" channel, asking for a segment's chunks in one
+// message (a GET batch, as the SDK asks one node); the anchor is Node's fetch (keep-alive)
 // against the same pear-fogd's `GET /chunks/<id>`. Each segment's bytes are checked (SHA-256).
 // This isolates the transport from the swarm bench's coordinator, placement and scheduling: the
 // swarm bench's p95 goal (fog no worse than HTTP) cannot be met if this one is not.
@@ -69,7 +70,7 @@ interface Phase {
 async function run(
   nodePid: number,
   ids: string[],
-  fetchChunk: (id: string) => Promise<Uint8Array>,
+  fetchChunks: (ids: string[]) => Promise<Uint8Array[]>,
 ): Promise<Phase> {
   const times: number[] = [];
   const node0 = procCpuS(nodePid);
@@ -79,7 +80,7 @@ async function run(
       return ids[Math.floor(Math.random() * ids.length)]!;
     });
     const t0 = performance.now();
-    const got = await Promise.all(pick.map(fetchChunk));
+    const got = await fetchChunks(pick);
     times.push(performance.now() - t0);
     got.forEach((b, i) => {
       if (createHash("sha256").update(b).digest("hex") !== pick[i]) {
@@ -105,18 +106,25 @@ async function main(): Promise<void> {
     }
     const base = `http://127.0.0.1:${node.httpPort}/chunks/`;
     const pid = node.proc.pid ?? 0;
-    const http = await run(pid, ids, async (id) => {
-      const r = await fetch(base + id);
-      if (r.status !== 200) throw new Error(`GET ${id}: HTTP ${r.status}`);
-      return new Uint8Array(await r.arrayBuffer());
-    });
+    const http = await run(pid, ids, (want) =>
+      Promise.all(
+        want.map(async (id) => {
+          const r = await fetch(base + id);
+          if (r.status !== 200) throw new Error(`GET ${id}: HTTP ${r.status}`);
+          return new Uint8Array(await r.arrayBuffer());
+        }),
+      ),
+    );
 
     const { pc, client } = await connectWrtcPeer(node, { requestTimeoutMs: C.segmentTimeoutMs });
     const drops0 = udpRcvbufErrors();
     const status = async () =>
       sctpCounters((await node.ctl.request("status", {})) as Record<string, unknown>);
     const sctp0 = await status();
-    const fog = await run(pid, ids, (id) => client.get(Buffer.from(id, "hex")));
+    // As the SDK asks a node: the segment's chunks in one message (a GET batch).
+    const fog = await run(pid, ids, (want) =>
+      Promise.all(client.getMany(want.map((id) => ({ chunkId: Buffer.from(id, "hex") })))),
+    );
     const drops = udpRcvbufErrors() - drops0;
     const sctp1 = await status();
     const sctpDelta = (k: string) => (sctp1[k] ?? Number.NaN) - (sctp0[k] ?? Number.NaN);
