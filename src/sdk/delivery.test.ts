@@ -106,21 +106,18 @@ function setup(nodes: Record<string, TestNode>, found: FoundNode[], deadlineMs =
 
 const node = (opts: ServeOptions = {}, holds = byId): TestNode => ({
   opts,
-  log: { gets: [], bytes: 0 },
+  log: { gets: [], bytes: 0, messages: [] },
   holds,
 });
 const allIdx = chunks.map((_, i) => i);
+/** The coordinator's answer: these nodes, best first, each holding every chunk. */
+const ranked = (...names: string[]): FoundNode[] =>
+  names.map((node, i) => ({ node, score: 0.9 - i / 10, has: allIdx, rttMs: 1 }));
 
 describe("deliverFile over real WebRTC", () => {
   it("asks a node for its chunks in one message (a GET batch), and one GET at a time from a node that predates batches", async () => {
-    const nodes = {
-      a: { ...node(), log: { gets: [], bytes: 0, messages: [] as number[] } },
-      old: { ...node({ noBatches: true }), log: { gets: [], bytes: 0, messages: [] as number[] } },
-    };
-    const t = setup(nodes, [
-      { node: "a", score: 0.9, has: allIdx, rttMs: 1 },
-      { node: "old", score: 0.8, has: allIdx, rttMs: 1 },
-    ]);
+    const nodes = { a: node(), old: node({ noBatches: true }) };
+    const t = setup(nodes, ranked("a", "old"));
     ranges.length = 0;
     const r = await t.run();
     t.pool.close();
@@ -130,19 +127,16 @@ describe("deliverFile over real WebRTC", () => {
     expect(t.fallbacks).toEqual([]);
     expect(t.bad.size).toBe(0);
     // maxInflightPerNode 2: the first two chunks for each node go in one message.
-    expect(nodes.a.log.messages[0]).toBe(2);
+    expect(nodes.a.log.messages![0]).toBe(2);
     // The old node refused the batch (not logged as served); its GETs came again one by one.
-    expect(nodes.old.log.messages.length).toBeGreaterThanOrEqual(2);
-    expect(nodes.old.log.messages.every((n) => n === 1)).toBe(true);
+    expect(nodes.old.log.messages!.length).toBeGreaterThanOrEqual(2);
+    expect(nodes.old.log.messages!.every((n) => n === 1)).toBe(true);
     expect(nodes.a.log.gets.length + nodes.old.log.gets.length).toBe(chunks.length);
   });
 
   it("gets every chunk from two nodes in parallel, verified, no HTTP", async () => {
     const nodes = { a: node(), b: node() };
-    const t = setup(nodes, [
-      { node: "a", score: 0.9, has: allIdx, rttMs: 1 },
-      { node: "b", score: 0.8, has: allIdx, rttMs: 1 },
-    ]);
+    const t = setup(nodes, ranked("a", "b"));
     ranges.length = 0;
     const r = await t.run();
     t.pool.close();
@@ -159,7 +153,7 @@ describe("deliverFile over real WebRTC", () => {
   it("catches a corrupted chunk: HTTP range for it, node reported and dropped", async () => {
     const badId = chunks[2]!.id;
     const nodes = { a: node({ corrupt: new Set([badId]) }) };
-    const t = setup(nodes, [{ node: "a", score: 0.9, has: allIdx, rttMs: 1 }]);
+    const t = setup(nodes, ranked("a"));
     ranges.length = 0;
     const r = await t.run();
     t.pool.close();
@@ -183,10 +177,7 @@ describe("deliverFile over real WebRTC", () => {
 
   it("a node speaking garbage is dropped and HTTP fills in", async () => {
     const nodes = { junk: node({ garbage: true }), good: node() };
-    const t = setup(nodes, [
-      { node: "junk", score: 0.9, has: allIdx, rttMs: 1 },
-      { node: "good", score: 0.8, has: allIdx, rttMs: 1 },
-    ]);
+    const t = setup(nodes, ranked("junk", "good"));
     const r = await t.run();
     t.pool.close();
     expect(Buffer.from(r.data).equals(Buffer.from(data))).toBe(true);
@@ -211,7 +202,7 @@ describe("deliverFile over real WebRTC", () => {
 
   it("a slow node misses the deadline: HTTP takes the missing chunks", async () => {
     const nodes = { slow: node({ delayMs: 1500 }) };
-    const t = setup(nodes, [{ node: "slow", score: 0.9, has: allIdx, rttMs: 1 }], 300);
+    const t = setup(nodes, ranked("slow"), 300);
     ranges.length = 0;
     const started = Date.now();
     const r = await t.run();
