@@ -140,13 +140,10 @@ export class ChunkClient {
     }
     const batch = new Uint8Array(ok.length * GET_LEN);
     ok.forEach(({ wire }, i) => batch.set(wire, i * GET_LEN));
-    if (this.batches === "unknown")
-      this.batchesSent.set(
-        ok[0]!.g.reqId,
-        ok.map(({ g }) => g),
-      );
+    const sent = ok.map(({ g }) => g);
+    if (this.batches === "unknown") this.batchesSent.set(sent[0]!.reqId, sent);
     this.send(
-      ok.map(({ g }) => g.reqId),
+      sent.map((g) => g.reqId),
       batch,
     );
   }
