@@ -51,6 +51,9 @@ export class FogClient {
     this.coord = this.peers.coord;
     this.pool = this.peers.pool;
     this.offWarning = this.peers.onWarning((detail) => this.events.emit("warning", { detail }));
+    // The coordinator socket opens while the manifest loads: the start finds (below) then go
+    // out on an open socket instead of waiting for its handshake.
+    this.coord.warm();
     // Where playback will start, the holders are asked for as soon as the manifest is parsed,
     // while its signature is checked: the first segment does not wait for a coordinator round
     // trip (the find cache keeps the answer; a manifest that fails the check is never used,

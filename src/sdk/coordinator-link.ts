@@ -68,6 +68,14 @@ export class CoordinatorLink {
   connections = 0;
   private coordIceServers: RTCIceServer[] = [];
 
+  /**
+   * Open the socket now (hello → welcome) rather than on first use, so the first find does
+   * not pay for it; a failure is left to the next use (and its own retry).
+   */
+  warm(): void {
+    this.connect().catch(() => undefined);
+  }
+
   /** Ranked nodes holding any of `chunks` of `content`. Rejects with CoordinatorError. */
   async find(content: string, chunks: string[], max: number): Promise<FoundNode[]> {
     if (chunks.length > LIMITS.findChunks) chunks = chunks.slice(0, LIMITS.findChunks);

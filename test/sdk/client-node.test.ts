@@ -189,4 +189,25 @@ describe("FogClient on Node", () => {
     peers.close();
     await node.close();
   });
+  it("opens its coordinator socket while the manifest is still loading", async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const peers = sharedPeers();
+    const c = new FogClient({
+      peers,
+      manifestUrl: fx.manifestUrl,
+      publisher: fx.publisher.did,
+      statsIntervalMs: 0,
+      fetch: async (input, init) => {
+        await held; // the manifest (and anything else over HTTP) waits
+        return fetch(input, init);
+      },
+    });
+    await expect.poll(() => peers.coord.connections, { timeout: 5000 }).toBe(1);
+    release();
+    expect(await c.ready()).toBe(true);
+    expect(peers.coord.connections).toBe(1);
+    c.destroy();
+    peers.close();
+  });
 });
