@@ -172,12 +172,7 @@ describe("FogClient on Node", () => {
     off.destroy();
 
     const peers = sharedPeers();
-    const on = new FogClient({
-      peers,
-      manifestUrl: fx.manifestUrl,
-      publisher: fx.publisher.did,
-      statsIntervalMs: 0,
-    });
+    const on = client({ peers });
     expect(await on.ready()).toBe(true);
     // The start find's answer opens the connection without any fetch.
     await expect.poll(() => node.offers, { timeout: 5000 }).toBe(2);
@@ -193,11 +188,8 @@ describe("FogClient on Node", () => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     const peers = sharedPeers();
-    const c = new FogClient({
+    const c = client({
       peers,
-      manifestUrl: fx.manifestUrl,
-      publisher: fx.publisher.did,
-      statsIntervalMs: 0,
       fetch: async (input, init) => {
         await held; // the manifest (and anything else over HTTP) waits
         return fetch(input, init);
