@@ -4,7 +4,8 @@
 // waits for that thread while it decrypts other viewers' packets), which no two real browsers
 // do; the HTTP-only viewers' sockets are the kernel's either way. Both phases use the same
 // processes, so the anchor and the fog run with the same layout.
-//   child:  tsx bench/swarm/viewer-process.ts SETUP_JSON   (Node IPC: "run" → "done")
+//   child:  tsx bench/swarm/viewer-process.ts   (Node IPC: "setup" → "ready", then per phase
+//           "run" → "done" or "error")
 //   parent: startViewerProcess(setup) → run(request) per phase, close()
 import { fork, type ChildProcess } from "node:child_process";
 import { monitorEventLoopDelay } from "node:perf_hooks";

@@ -179,7 +179,11 @@ export async function deliverFile(
     const step = () => {
       if (finished) return;
       const byNode = new Map<string, Assignment[]>();
-      for (const a of sched.next()) byNode.set(a.node, [...(byNode.get(a.node) ?? []), a]);
+      for (const a of sched.next()) {
+        const started = byNode.get(a.node);
+        if (started) started.push(a);
+        else byNode.set(a.node, [a]);
+      }
       for (const [node, as] of byNode) void fogFrom(node, as);
       const fresh = sched.httpChunks().filter((i) => !requested.has(i) && !got[i]);
       for (const i of fresh) requested.add(i);
