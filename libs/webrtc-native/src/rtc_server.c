@@ -88,7 +88,6 @@ struct rtc_server {
 	struct sockaddr_storage mapped;	/* port mapping on the gateway (portmap), if any */
 	socklen_t mapped_len;
 	struct loop_timer housekeeping, sctp_tick, reap, ice_tick;
-	uint64_t sctp_last_ms;
 	struct rtc_app_hooks app_hooks; /* app channels' events (pear-fogd: the agent) */
 	uint8_t frame[CHUNK_PROTO_DEFAULT_MAX_FRAME + CHUNK_PROTO_DATA_HDR_LEN];
 };
@@ -550,10 +549,8 @@ static const struct channel_callbacks channel_cbs = {
 static void sctp_tick_cb(struct loop_timer *t)
 {
 	struct rtc_server *srv = container_of(t, struct rtc_server, sctp_tick);
-	uint64_t now = loop_now_ms(srv->loop);
 
-	sctp_timers_advance((uint32_t)(now - srv->sctp_last_ms));
-	srv->sctp_last_ms = now;
+	sctp_timers_run();
 	if (sctp_assoc_count() > 0)
 		loop_timer_set(srv->loop, &srv->sctp_tick, SCTP_TICK_MS);
 }
@@ -608,10 +605,8 @@ static void dtls_on_connected(void *user)
 		return;
 	}
 	s->sctp = channel_mgr_assoc(s->chans);
-	if (!loop_timer_pending(&srv->sctp_tick)) {
-		srv->sctp_last_ms = loop_now_ms(srv->loop);
+	if (!loop_timer_pending(&srv->sctp_tick))
 		loop_timer_set(srv->loop, &srv->sctp_tick, SCTP_TICK_MS);
-	}
 	log_debug("session %s: DTLS up (%s)", s->id, dtls_cipher_name(s->dtls));
 }
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <usrsctp.h>
 
 /* Not in usrsctp.h but handled by its getsockopt (FreeBSD netinet/sctp.h): bytes in the
@@ -63,6 +64,8 @@ static struct {
 	bool inited;
 	uintptr_t next_id;
 	uint32_t cwnd_cap_elapsed_ms; /* since the last cwnd_cap_update round */
+	uint64_t (*clock)(void);       /* milliseconds (sctp_set_clock; default monotonic) */
+	uint64_t clock_ms;             /* clock() when usrsctp's timers last moved */
 	struct sctp_assoc *head;
 	size_t count;
 	struct sctp_assoc *buckets[SCTP_ID_BUCKETS];
@@ -172,6 +175,40 @@ static void leave(void)
 {
 	if (--g.depth == 0 && g.n_dead)
 		reap_dead();
+}
+
+static uint64_t clock_monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* usrsctp counts a timer's deadline from its own tick counter, which moves only when
+ * usrsctp_handle_timers() is called; between two calls it stands still.  A timer armed
+ * 9 ms after the last call therefore expired 9 ms early: with ticks SCTP_TICK_MS apart, a
+ * T3-rtx armed at RTO.Min (20 ms) fired after 10-20 ms, and every such spurious expiry
+ * cuts the congestion window to one packet (RFC 9260 §7.2.3) with nothing lost.  So every
+ * call into usrsctp first brings its tick counter to now (firing what is due by then) and
+ * timers count from the moment they are armed.  Returns true when time moved.  Call with
+ * g.in_stack == 0 (timer callbacks may send packets). */
+static bool clock_sync(void)
+{
+	uint64_t now = g.clock();
+	uint64_t elapsed;
+
+	if (now <= g.clock_ms)
+		return false;
+	elapsed = now - g.clock_ms;
+	if (elapsed > UINT32_MAX / 2)
+		elapsed = UINT32_MAX / 2;
+	g.clock_ms = now;
+	g.in_stack++;
+	usrsctp_handle_timers((uint32_t)elapsed);
+	g.in_stack--;
+	g.cwnd_cap_elapsed_ms += (uint32_t)elapsed;
+	return true;
 }
 
 size_t sctp_assoc_buffered(const struct sctp_assoc *a)
@@ -366,11 +403,22 @@ static void dispatch(struct sctp_assoc *a)
 	a->dispatching = false;
 }
 
+/* What timers of other associations caused (sctp_timers_run does the periodic sweep). */
+static void dispatch_pending(void)
+{
+	for (struct sctp_assoc *a = g.head; a; a = a->next)
+		if (a->pending)
+			dispatch(a);
+}
+
 int sctp_global_init(void)
 {
 	if (g.inited)
 		return SCTP_OK;
 	usrsctp_init_nothreads(0, conn_output, NULL);
+	if (!g.clock)
+		g.clock = clock_monotonic_ms;
+	g.clock_ms = g.clock();
 	/* Incoming SCTP packets are not CRC32c-checked: they arrived inside DTLS records
 	 * whose AEAD/MAC already authenticated every byte (RFC 8261), and the table CRC was
 	 * ~40% of SCTP CPU in the in-memory benchmark.  Outgoing packets still carry a
@@ -480,25 +528,41 @@ uint32_t sctp_assoc_cwnd_cap(const struct sctp_assoc *a)
 	return a->cwnd_cap_now;
 }
 
-int sctp_timers_advance(uint32_t elapsed_ms)
+uint32_t sctp_assoc_rto_ms(const struct sctp_assoc *a)
+{
+	struct sctp_status st;
+	socklen_t len = sizeof(st);
+
+	if (a->dead || g.in_stack)
+		return 0;
+	memset(&st, 0, sizeof(st));
+	if (usrsctp_getsockopt(a->so, IPPROTO_SCTP, SCTP_STATUS, &st, &len) < 0)
+		return 0;
+	return st.sstat_primary.spinfo_rto;
+}
+
+void sctp_set_clock(uint64_t (*now_ms)(void))
+{
+	g.clock = now_ms ? now_ms : clock_monotonic_ms;
+	g.clock_ms = g.clock(); /* a switch neither fires nor holds back a timer */
+}
+
+int sctp_timers_run(void)
 {
 	if (!g.inited)
 		return SCTP_E_INIT;
 	if (g.in_stack)
 		return SCTP_E_BUSY;
 	enter();
-	g.in_stack++;
-	usrsctp_handle_timers(elapsed_ms);
-	g.cwnd_cap_elapsed_ms += elapsed_ms;
+	clock_sync();
 	if (g.cwnd_cap_elapsed_ms >= SCTP_CWND_CAP_PERIOD_MS) {
 		g.cwnd_cap_elapsed_ms = 0;
+		g.in_stack++;
 		for (struct sctp_assoc *a = g.head; a; a = a->next)
 			cwnd_cap_update(a);
+		g.in_stack--;
 	}
-	g.in_stack--;
-	for (struct sctp_assoc *a = g.head; a; a = a->next)
-		if (a->pending)
-			dispatch(a);
+	dispatch_pending();
 	leave();
 	return SCTP_OK;
 }
@@ -638,6 +702,8 @@ fail:
 
 int sctp_assoc_on_packet(struct sctp_assoc *a, const uint8_t *pkt, size_t len)
 {
+	bool synced;
+
 	if (g.in_stack)
 		return SCTP_E_BUSY;
 	if (a->dead)
@@ -645,11 +711,14 @@ int sctp_assoc_on_packet(struct sctp_assoc *a, const uint8_t *pkt, size_t len)
 	if (!len)
 		return SCTP_E_INVAL;
 	enter();
+	synced = clock_sync();
 	a->stats.packets_in++;
 	g.in_stack++;
 	usrsctp_conninput((void *)a->id, pkt, len, 0);
 	g.in_stack--;
 	dispatch(a);
+	if (synced)
+		dispatch_pending();
 	leave();
 	return SCTP_OK;
 }
@@ -660,6 +729,7 @@ int sctp_assoc_send(struct sctp_assoc *a, uint16_t stream, uint32_t ppid, const 
 	struct sctp_sendv_spa spa;
 	ssize_t n;
 	int err, rc = SCTP_OK;
+	bool synced;
 
 	if (g.in_stack)
 		return SCTP_E_BUSY;
@@ -686,6 +756,7 @@ int sctp_assoc_send(struct sctp_assoc *a, uint16_t stream, uint32_t ppid, const 
 		spa.sendv_prinfo.pr_value = o->pr_value;
 	}
 	enter();
+	synced = clock_sync();
 	g.in_stack++;
 	n = usrsctp_sendv(a->so, data, len, NULL, 0, &spa, sizeof(spa), SCTP_SENDV_SPA, 0);
 	err = errno;
@@ -702,6 +773,8 @@ int sctp_assoc_send(struct sctp_assoc *a, uint16_t stream, uint32_t ppid, const 
 		a->stats.bytes_out += len;
 	}
 	dispatch(a);
+	if (synced)
+		dispatch_pending();
 	leave();
 	return rc;
 }

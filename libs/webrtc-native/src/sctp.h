@@ -5,11 +5,14 @@
  *             sctp_assoc_send() -> usrsctp -> send_packet() -> caller's dtls_send
  *
  * Threading and re-entrancy (the whole module is single-threaded):
- *  - usrsctp runs without threads: the event loop calls sctp_timers_advance() every
- *    SCTP_TICK_MS while any association exists (usrsctp 0.9.5 has no next-timeout query),
- *    passing the real (monotonic) time elapsed.  usrsctp also reads the real clock itself
- *    (RTT, and whether a chunk was outstanding for an RTO before a T3 retransmission), so
- *    timers advanced faster than real time stop retransmissions altogether.
+ *  - usrsctp runs without threads: the event loop calls sctp_timers_run() every
+ *    SCTP_TICK_MS while any association exists (usrsctp 0.9.5 has no next-timeout query).
+ *    This module keeps usrsctp's timer clock on the monotonic clock: every sctp_* call
+ *    that enters usrsctp first moves it to now, so a timer counts from when it was armed,
+ *    not from the last tick (sctp.c: clock_sync).  usrsctp also reads the real clock
+ *    itself (RTT, and whether a chunk was outstanding for an RTO before a T3
+ *    retransmission), so a test clock (sctp_set_clock) running faster than real time
+ *    stops retransmissions altogether.
  *  - send_packet() is called from inside usrsctp (with its locks held).  It must only
  *    hand the packet to DTLS; any sctp_* call made from it returns SCTP_E_BUSY (free is
  *    deferred).
@@ -37,7 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SCTP_TICK_MS 10 /* suggested sctp_timers_advance() interval while assocs exist */
+#define SCTP_TICK_MS 10 /* suggested sctp_timers_run() interval while assocs exist */
 #define SCTP_RTO_MIN_MS 20 /* retransmission timeout floor (sctp.c says why) */
 #define SCTP_MAX_MESSAGE_CAP (16u << 20) /* upper bound accepted for max_message_size */
 #define SCTP_RECV_CHUNK 65536 /* bytes read per usrsctp_recvv (one static buffer) */
@@ -151,8 +154,12 @@ struct sctp_assoc;
 int sctp_global_init(void);
 /* Frees every remaining association (silently) and usrsctp's global state. */
 void sctp_global_shutdown(void);
-/* Run usrsctp's timers; then deliver what they caused.  Call every SCTP_TICK_MS. */
-int sctp_timers_advance(uint32_t elapsed_ms);
+/* Run usrsctp's timers due by now; then deliver what they caused.  Call every
+ * SCTP_TICK_MS while sctp_assoc_count() > 0.  SCTP_E_BUSY from inside a callback. */
+int sctp_timers_run(void);
+/* Milliseconds clock for usrsctp's timers (tests, fuzzers); NULL = CLOCK_MONOTONIC, the
+ * default.  Switching clocks neither fires nor holds back a timer. */
+void sctp_set_clock(uint64_t (*now_ms)(void));
 /* Number of live associations (the loop ticks while this is > 0). */
 size_t sctp_assoc_count(void);
 
@@ -183,6 +190,8 @@ uint32_t sctp_assoc_max_message_size(const struct sctp_assoc *a);
 const struct sctp_stats *sctp_assoc_stats(const struct sctp_assoc *a);
 /* The congestion window cap in force now, bytes (0: none; see cwnd_cap). */
 uint32_t sctp_assoc_cwnd_cap(const struct sctp_assoc *a);
+/* The primary path's retransmission timeout now, ms (RFC 9260 §6.3.1); 0 if unknown. */
+uint32_t sctp_assoc_rto_ms(const struct sctp_assoc *a);
 const char *sctp_strerror(int err);
 /* Fills *out from usrsctp's statistics (zeros before sctp_global_init). */
 void sctp_global_stats(struct sctp_global_stats *out);

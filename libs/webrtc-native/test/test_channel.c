@@ -119,13 +119,12 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* Deliver queued packets; when idle let real time pass and run the timers by it.  usrsctp
- * mixes its timer ticks with the real clock (RTT, "outstanding long enough" before a T3
- * retransmission), so simulated time running ahead of real time stops retransmissions.
- * Stops when done() or after ms milliseconds of real time. */
+/* Deliver queued packets; when idle let real time pass and run the timers due by it
+ * (sctp.c keeps them on the monotonic clock).  Stops when done() or after ms milliseconds
+ * of real time. */
 static void pump(unsigned ms, bool (*done)(void))
 {
-	uint64_t start = mono_ms(), last = start;
+	uint64_t start = mono_ms();
 
 	for (;;) {
 		uint64_t now;
@@ -141,10 +140,7 @@ static void pump(unsigned ms, bool (*done)(void))
 			free(k);
 		}
 		now = mono_ms();
-		if (now > last) {
-			sctp_timers_advance((uint32_t)(now - last));
-			last = now;
-		}
+		sctp_timers_run();
 		if (q_head)
 			continue;
 		if ((done && done()) || now - start >= ms)

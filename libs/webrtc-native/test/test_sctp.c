@@ -186,13 +186,12 @@ static void q_clear(void)
 }
 
 
-/* Deliver queued packets; when idle let real time pass and run the timers by it.  usrsctp
- * mixes its timer ticks with the real clock (RTT, "outstanding long enough" before a T3
- * retransmission), so simulated time running ahead of real time stops retransmissions.
- * Stops when done() or after ms milliseconds of real time. */
+/* Deliver queued packets; when idle let real time pass and run the timers due by it
+ * (sctp.c keeps them on the monotonic clock).  Stops when done() or after ms milliseconds
+ * of real time. */
 static void pump(unsigned ms, bool (*done)(void))
 {
-	uint64_t start = mono_ms(), last = start;
+	uint64_t start = mono_ms();
 
 	for (;;) {
 		uint64_t now;
@@ -210,10 +209,7 @@ static void pump(unsigned ms, bool (*done)(void))
 			free(k);
 		}
 		now = mono_ms();
-		if (now > last) {
-			sctp_timers_advance((uint32_t)(now - last));
-			last = now;
-		}
+		sctp_timers_run();
 		if (q_head && !q_head->due_ms)
 			continue;
 		if ((done && done()) || now - start >= ms)
@@ -441,6 +437,50 @@ TEST(lost_tail_retransmitted_after_rto_min)
 	pair_down();
 }
 
+static uint64_t test_clock_ms;
+
+static uint64_t test_clock(void)
+{
+	return test_clock_ms;
+}
+
+/* A timer counts from when it was armed.  usrsctp counts from its own tick counter, which
+ * moved only when the event loop ran the timers (every SCTP_TICK_MS): a T3-rtx armed 9 ms
+ * after a tick expired 9 ms early — 11-20 ms instead of RTO.Min's 20 — and every spurious
+ * expiry cuts the window to one packet.  sctp.c moves usrsctp's clock on every call. */
+TEST(t3_counts_from_when_it_was_armed)
+{
+	uint8_t buf[1000];
+	struct sctp_global_stats st0, st;
+	uint32_t rto;
+
+	memset(buf, 3, sizeof(buf));
+	pair_up(NULL, NULL);
+	rto = sctp_assoc_rto_ms(S[0].a);
+	CHECK(rto >= SCTP_RTO_MIN_MS);
+	test_clock_ms = mono_ms();
+	sctp_set_clock(test_clock);
+	CHECK_EQ_INT(sctp_timers_run(), SCTP_OK); /* the loop's tick, at T */
+	test_clock_ms += SCTP_TICK_MS - 1;	  /* a message goes out at T + 9, between ticks */
+	drop_data01 = 1;
+	sctp_global_stats(&st0);
+	CHECK_EQ_INT(sctp_assoc_send(S[0].a, 4, 53, buf, sizeof(buf), NULL), SCTP_OK);
+	CHECK_EQ_INT(drop_data01, 0); /* lost: only T3-rtx can recover it */
+	test_clock_ms += rto - (SCTP_TICK_MS - 1) + 1; /* next tick: T + RTO + 1 */
+	CHECK_EQ_INT(sctp_timers_run(), SCTP_OK);
+	sctp_global_stats(&st);
+	CHECK_EQ_INT(st.t3_timeouts - st0.t3_timeouts, 0); /* sent RTO - 8 ms ago */
+	test_clock_ms += SCTP_TICK_MS - 1;		   /* sent RTO + 1 ms ago */
+	CHECK_EQ_INT(sctp_timers_run(), SCTP_OK);
+	sctp_global_stats(&st);
+	CHECK_EQ_INT(st.t3_timeouts - st0.t3_timeouts, 1);
+	sctp_set_clock(NULL);
+	n_expect = S[1].n_msgs + 1;
+	pump(3000, s1_got_one_more); /* retransmitted on the real clock, then delivered */
+	CHECK_EQ_INT(S[1].n_msgs, 1);
+	pair_down();
+}
+
 /* Largest burst of DATA packets in the link while side 0 sends 1 MiB in 256 KiB messages:
  * the packets the receiver's socket buffer would have to hold at once. */
 static unsigned burst_of_1mib(uint32_t cwnd_cap)
@@ -615,7 +655,12 @@ TEST(measure_idle_memory)
 
 	if (getenv("PF_SCTP_STREAMS"))
 		cfg.streams = (uint16_t)atoi(getenv("PF_SCTP_STREAMS"));
-	sctp_timers_advance(1000);
+	/* a second on, so that timers of earlier tests' associations have run */
+	test_clock_ms = mono_ms();
+	sctp_set_clock(test_clock);
+	test_clock_ms += 1000;
+	sctp_timers_run();
+	sctp_set_clock(NULL);
 	before = heap_in_use();
 	{
 		struct sctp_assoc *as[2 * N];
@@ -689,6 +734,7 @@ int main(void)
 	RUN(back_pressure);
 	RUN(lossy_link_reliable_and_partial);
 	RUN(lost_tail_retransmitted_after_rto_min);
+	RUN(t3_counts_from_when_it_was_armed);
 	RUN(cwnd_cap_bounds_bursts);
 	RUN(cwnd_cap_follows_srtt);
 	RUN(abandoned_large_pr_message);
