@@ -190,8 +190,8 @@ static uint64_t clock_monotonic_ms(void)
  * 9 ms after the last call therefore expired 9 ms early: with ticks SCTP_TICK_MS apart, a
  * T3-rtx armed at RTO.Min (20 ms) fired after 10-20 ms, and every such spurious expiry
  * cuts the congestion window to one packet (RFC 9260 §7.2.3) with nothing lost.  So every
- * call into usrsctp first brings its tick counter to now (firing what is due by then) and
- * timers count from the moment they are armed.  Returns true when time moved.  Call with
+ * packet in and message out first brings usrsctp's tick counter to now (firing what is due
+ * by then) and the data timers count from the moment they are armed.  Returns true when time moved.  Call with
  * g.in_stack == 0 (timer callbacks may send packets). */
 static bool clock_sync(void)
 {

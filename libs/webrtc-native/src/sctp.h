@@ -7,9 +7,11 @@
  * Threading and re-entrancy (the whole module is single-threaded):
  *  - usrsctp runs without threads: the event loop calls sctp_timers_run() every
  *    SCTP_TICK_MS while any association exists (usrsctp 0.9.5 has no next-timeout query).
- *    This module keeps usrsctp's timer clock on the monotonic clock: every sctp_* call
- *    that enters usrsctp first moves it to now, so a timer counts from when it was armed,
- *    not from the last tick (sctp.c: clock_sync).  usrsctp also reads the real clock
+ *    This module keeps usrsctp's timer clock on the monotonic clock: a packet in
+ *    (sctp_assoc_on_packet) and a message out (sctp_assoc_send) first move it to now, so
+ *    the data timers (T3-rtx) count from when they were armed, not from the last tick
+ *    (sctp.c: clock_sync; INIT, SHUTDOWN and RECONFIG timers may still start up to a
+ *    tick early, which only resends a control chunk sooner).  usrsctp also reads the real clock
  *    itself (RTT, and whether a chunk was outstanding for an RTO before a T3
  *    retransmission), so a test clock (sctp_set_clock) running faster than real time
  *    stops retransmissions altogether.
