@@ -191,8 +191,8 @@ static uint64_t clock_monotonic_ms(void)
  * T3-rtx armed at RTO.Min (20 ms) fired after 10-20 ms, and every such spurious expiry
  * cuts the congestion window to one packet (RFC 9260 §7.2.3) with nothing lost.  So every
  * packet in and message out first brings usrsctp's tick counter to now (firing what is due
- * by then) and the data timers count from the moment they are armed.  Returns true when time moved.  Call with
- * g.in_stack == 0 (timer callbacks may send packets). */
+ * by then) and the data timers count from the moment they are armed.  Returns true when
+ * time moved.  Call with g.in_stack == 0 (timer callbacks may send packets). */
 static bool clock_sync(void)
 {
 	uint64_t now = g.clock();
@@ -479,6 +479,15 @@ static int assoc_value(struct socket *so, int name, uint32_t value)
 	return setopt(so, IPPROTO_SCTP, name, &av, sizeof(av));
 }
 
+/* The association's SCTP_STATUS (primary path: SRTT, RTO, cwnd ...); false if refused. */
+static bool assoc_status(const struct sctp_assoc *a, struct sctp_status *st)
+{
+	socklen_t len = sizeof(*st);
+
+	memset(st, 0, sizeof(*st));
+	return usrsctp_getsockopt(a->so, IPPROTO_SCTP, SCTP_STATUS, st, &len) == 0;
+}
+
 /* The congestion window cap (sctp_assoc_config.cwnd_cap) and why.  usrsctp's window grows
  * until a loss (RFC 9260 §7.2.1 slow start; it has no delay signal) and, as max_burst
  * resets it to flight + 4 packets after an idle spell, only a SACK clock spaces the packets.
@@ -496,14 +505,12 @@ static int assoc_value(struct socket *so, int name, uint32_t value)
 static void cwnd_cap_update(struct sctp_assoc *a)
 {
 	struct sctp_status st;
-	socklen_t len = sizeof(st);
 	uint32_t srtt;
 	uint64_t cap;
 
 	if (!a->cfg.cwnd_cap || a->state != SCTP_ST_CONNECTED || a->dead)
 		return;
-	memset(&st, 0, sizeof(st));
-	if (usrsctp_getsockopt(a->so, IPPROTO_SCTP, SCTP_STATUS, &st, &len) < 0)
+	if (!assoc_status(a, &st))
 		return;
 	srtt = st.sstat_primary.spinfo_srtt;
 	if (!a->srtt_window--) {
@@ -531,12 +538,8 @@ uint32_t sctp_assoc_cwnd_cap(const struct sctp_assoc *a)
 uint32_t sctp_assoc_rto_ms(const struct sctp_assoc *a)
 {
 	struct sctp_status st;
-	socklen_t len = sizeof(st);
 
-	if (a->dead || g.in_stack)
-		return 0;
-	memset(&st, 0, sizeof(st));
-	if (usrsctp_getsockopt(a->so, IPPROTO_SCTP, SCTP_STATUS, &st, &len) < 0)
+	if (a->dead || g.in_stack || !assoc_status(a, &st))
 		return 0;
 	return st.sstat_primary.spinfo_rto;
 }

@@ -11,8 +11,8 @@
  *    (sctp_assoc_on_packet) and a message out (sctp_assoc_send) first move it to now, so
  *    the data timers (T3-rtx) count from when they were armed, not from the last tick
  *    (sctp.c: clock_sync; INIT, SHUTDOWN and RECONFIG timers may still start up to a
- *    tick early, which only resends a control chunk sooner).  usrsctp also reads the real clock
- *    itself (RTT, and whether a chunk was outstanding for an RTO before a T3
+ *    tick early, which only resends a control chunk sooner).  usrsctp also reads the
+ *    real clock itself (RTT, and whether a chunk was outstanding for an RTO before a T3
  *    retransmission), so a test clock (sctp_set_clock) running faster than real time
  *    stops retransmissions altogether.
  *  - send_packet() is called from inside usrsctp (with its locks held).  It must only
