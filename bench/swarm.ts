@@ -238,6 +238,7 @@ async function main(): Promise<void> {
       ).p95Ms,
     });
     report({ metric: "fallback_ratio", value: fs.fallbackShare, unit: "segments" });
+    report({ metric: "steals_per_segment", value: fs.stealsPerSegment, unit: "chunks" });
     report({
       metric: "coordinator_signalling_msgs_per_s",
       value: fog.coordinatorMessages / fog.wallS,

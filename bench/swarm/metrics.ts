@@ -14,6 +14,8 @@ export interface PhaseFigures {
   p95Ms: number;
   /** Share of segments that needed HTTP for at least one chunk. */
   fallbackShare: number;
+  /** Chunks also asked of a second node, per segment. */
+  stealsPerSegment: number;
   bytes: number;
 }
 
@@ -29,6 +31,7 @@ export function figures(records: SegmentRecord[], fromMs: number, toMs: number):
     p50Ms: percentile(ms, 50),
     p95Ms: percentile(ms, 95),
     fallbackShare: rs.length ? rs.filter((r) => r.fallbackChunks > 0).length / rs.length : 0,
+    stealsPerSegment: rs.length ? rs.reduce((n, r) => n + r.steals, 0) / rs.length : 0,
     bytes: all,
   };
 }

@@ -61,7 +61,7 @@ export const openHttpSession: OpenSession = async (item: Item) => {
       if (!r.ok) throw new Error(`GET ${url}: HTTP ${r.status}`);
       const bytes = new Uint8Array(await r.arrayBuffer());
       if (sha256(bytes) !== digest.get(url)) throw new SegmentMismatchError(url);
-      return { bytesFog: 0, bytesHttp: bytes.length, fallbackChunks: 0 };
+      return { bytesFog: 0, bytesHttp: bytes.length, fallbackChunks: 0, steals: 0 };
     },
     close() {},
   };
@@ -115,7 +115,12 @@ export function fogSessionOpener(
           const d = n - (before.fallbacks[k as keyof typeof before.fallbacks] ?? 0);
           if (d) fallbackReasons[k] = (fallbackReasons[k] ?? 0) + d;
         }
-        return { bytesFog, bytesHttp, fallbackChunks: fallbackSum(after) - fallbackSum(before) };
+        return {
+          bytesFog,
+          bytesHttp,
+          fallbackChunks: fallbackSum(after) - fallbackSum(before),
+          steals: after.steals - before.steals,
+        };
       },
       close: () => client.destroy(),
     };

@@ -73,8 +73,9 @@ export async function startViewerProcess(setup: ViewerSetup): Promise<ViewerProc
   // Answers come one per request, in order; an exit fails every request open.
   const waiting: { resolve(m: ChildMessage): void; reject(e: Error): void }[] = [];
   child.on("message", (m) => waiting.shift()?.resolve(m as ChildMessage));
-  child.once("exit", (c) => {
-    for (const w of waiting.splice(0)) w.reject(new Error(`viewer process exited (${c})`));
+  child.once("exit", (code, sig) => {
+    const how = sig ? `killed by ${sig}` : `exit code ${code}`;
+    for (const w of waiting.splice(0)) w.reject(new Error(`viewer process ${how}`));
   });
   const next = () =>
     new Promise<ChildMessage>((resolve, reject) => waiting.push({ resolve, reject }));

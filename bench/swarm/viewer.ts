@@ -19,6 +19,8 @@ export interface SegmentRecord {
   bytesHttp: number;
   /** Chunks of this segment that fell back to HTTP (any reason). */
   fallbackChunks: number;
+  /** Chunks of this segment also asked of a second node (the SDK's stealFactor). */
+  steals: number;
 }
 
 export interface ViewerResult {
@@ -37,7 +39,7 @@ export interface Session {
   fetch(
     url: string,
     bufferAheadS: number,
-  ): Promise<{ bytesFog: number; bytesHttp: number; fallbackChunks: number }>;
+  ): Promise<{ bytesFog: number; bytesHttp: number; fallbackChunks: number; steals: number }>;
   close(): void;
 }
 

@@ -70,6 +70,33 @@ describe("ChunkClient GET batches", () => {
     expect(dc.sent).toHaveLength(3);
   });
 
+  it("a chunk's own signal cancels that chunk alone; one already aborted is never asked for", async () => {
+    const dc = new ScriptedChannel();
+    const c = new ChunkClient(dc);
+    const own = new AbortController();
+    const gone = new AbortController();
+    gone.abort();
+    const replies = c.getMany([
+      { chunkId: id(1), signal: own.signal },
+      { chunkId: id(2) },
+      { chunkId: id(3), signal: gone.signal },
+    ]);
+    expect(dc.sent).toHaveLength(1);
+    const [a, b] = dc.reqIds(0);
+    expect(dc.reqIds(0)).toHaveLength(2); // id(3) did not go out
+    await expect(replies[2]).rejects.toMatchObject({ code: "CANCELLED" });
+    own.abort();
+    await expect(replies[0]).rejects.toMatchObject({ code: "CANCELLED" });
+    // CANCEL for a's req_id only: ver type req_id.
+    expect(dc.sent).toHaveLength(2);
+    expect(dc.sent[1]![1]).toBe(0x02);
+    expect(new DataView(dc.sent[1]!.buffer).getUint32(2)).toBe(a);
+    dc.reply(data(a!, Uint8Array.of(9))); // late: ignored
+    dc.reply(data(b!, Uint8Array.of(2)));
+    expect(await replies[1]).toEqual(Uint8Array.of(2));
+    expect(c.inflight).toBe(0);
+  });
+
   it("an old node's BAD_REQUEST for a batch: every unanswered batch goes again GET by GET, its late refusals are ignored, and no batch is sent again", async () => {
     const dc = new ScriptedChannel();
     const c = new ChunkClient(dc);

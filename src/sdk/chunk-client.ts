@@ -59,6 +59,8 @@ export interface ChunkWanted {
   offset?: number;
   /** Bytes; 0 or absent = to the end of the chunk. */
   length?: number;
+  /** Aborting it cancels this chunk alone (CANCEL to the node, code "CANCELLED"). */
+  signal?: AbortSignal;
 }
 
 export class ChunkClient {
@@ -102,7 +104,8 @@ export class ChunkClient {
   /**
    * Fetch several chunks (ranges) in one message (a GET batch; one GET per message to a node
    * that does not take batches); the node answers them in order. One promise per chunk, as
-   * get() gives; aborting `signal` cancels those still in flight.
+   * get() gives; aborting `signal` cancels those still in flight, aborting a chunk's own
+   * `signal` cancels that one.
    */
   getMany(wanted: readonly ChunkWanted[], signal?: AbortSignal): Promise<Uint8Array>[] {
     if (this.closed || this.dc.readyState !== "open") {
@@ -110,8 +113,13 @@ export class ChunkClient {
     }
     if (signal?.aborted)
       return wanted.map(() => Promise.reject(new ChunkRequestError("CANCELLED")));
-    const gets: GetSpec[] = wanted.map((w) => ({ ...w, reqId: this.newReqId() }));
-    const out = gets.map((g) => this.track(g, signal));
+    const gets: GetSpec[] = [];
+    const out = wanted.map(({ chunkId, offset, length, signal: own }) => {
+      if (own?.aborted) return Promise.reject(new ChunkRequestError("CANCELLED"));
+      const g: GetSpec = { chunkId, offset, length, reqId: this.newReqId() };
+      gets.push(g);
+      return this.track(g, signal, own);
+    });
     for (let i = 0; i < gets.length; i += MAX_GET_BATCH) {
       this.sendGets(gets.slice(i, i + MAX_GET_BATCH));
     }
@@ -159,7 +167,11 @@ export class ChunkClient {
     }
   }
 
-  private track(g: GetSpec, signal: AbortSignal | undefined): Promise<Uint8Array> {
+  private track(
+    g: GetSpec,
+    signal: AbortSignal | undefined,
+    own: AbortSignal | undefined,
+  ): Promise<Uint8Array> {
     const reqId = g.reqId;
     const offset = g.offset ?? 0;
     return new Promise<Uint8Array>((resolve, reject) => {
@@ -175,11 +187,9 @@ export class ChunkClient {
         ),
       };
       this.pending.set(reqId, p);
-      signal?.addEventListener(
-        "abort",
-        () => this.finish(reqId, new ChunkRequestError("CANCELLED"), true),
-        { once: true },
-      );
+      const cancel = () => this.finish(reqId, new ChunkRequestError("CANCELLED"), true);
+      signal?.addEventListener("abort", cancel, { once: true });
+      own?.addEventListener("abort", cancel, { once: true });
     });
   }
 

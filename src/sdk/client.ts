@@ -230,9 +230,11 @@ export class FogClient {
       httpTimeoutMs: cfg.httpTimeoutMs,
       maxNodes: cfg.maxNodes,
       maxInflightPerNode: cfg.maxInflightPerNode,
+      stealFactor: cfg.stealFactor,
       now: () => Date.now(),
       onFog: (node, bytes, ms) => this.stat.nodeBytes(node, bytes, ms),
       onNodeFailure: (node) => this.stat.nodeFailure(node),
+      onSteal: () => this.stat.steal(),
       onFallback: (reason, chunk, node) => {
         this.stat.fallback(reason);
         this.events.emit("fallback", {

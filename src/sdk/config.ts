@@ -26,6 +26,8 @@ export interface SdkOptions {
   maxNodes: number;
   /** Chunk requests in flight per node, count. Default 4. */
   maxInflightPerNode: number;
+  /** A chunk in flight on a node longer than stealFactor × (the segment's fastest time per chunk so far × its place in that node's batch) is also asked of a holder that has nothing left to send for the segment; the first verified copy wins and the other request is cancelled. 0 = never. Ratio. Default 2. */
+  stealFactor: number;
   /** Nodes asked for in one browser.find, count (capped at 32 by the protocol). Default 8. */
   findMax: number;
   /** A browser.find answer with nodes is reused for the same chunk list this long (an empty one is not), milliseconds. Default 10000. */
@@ -108,6 +110,7 @@ export const SDK_DEFAULTS: Omit<SdkConfig, "coordinator" | "manifestUrl"> = {
   publisher: "",
   maxNodes: 3,
   maxInflightPerNode: 4,
+  stealFactor: 2,
   findMax: 8,
   findCacheMs: 10_000,
   startFinds: 4,
@@ -163,6 +166,9 @@ export function resolveConfig(opts: ClientOptions): SdkConfig {
   }
   if (!Number.isInteger(cfg.startFinds) || cfg.startFinds < 0) {
     throw bad("startFinds", "expected integer >= 0");
+  }
+  if (!(cfg.stealFactor === 0 || cfg.stealFactor >= 1) || !Number.isFinite(cfg.stealFactor)) {
+    throw bad("stealFactor", "expected 0 (never) or a number >= 1");
   }
   if (typeof cfg.preconnect !== "boolean") throw bad("preconnect", "expected true or false");
   if (!(cfg.deadlineFraction > 0 && cfg.deadlineFraction <= 1)) {

@@ -53,8 +53,14 @@ afterAll(async () => {
   await new Promise((r) => origin.close(r));
 });
 
-function setup(nodes: Record<string, TestNode>, found: FoundNode[], deadlineMs = 5000) {
+function setup(
+  nodes: Record<string, TestNode>,
+  found: FoundNode[],
+  deadlineMs = 5000,
+  stealFactor = 0,
+) {
   const reports: [string, string, string][] = [];
+  const steals: [string, string, string][] = [];
   const fallbacks: [FallbackReason, string | undefined][] = [];
   const fogBytes = new Map<string, number>();
   const bad = new Set<string>();
@@ -88,10 +94,12 @@ function setup(nodes: Record<string, TestNode>, found: FoundNode[], deadlineMs =
     httpTimeoutMs: 5000,
     maxNodes: 3,
     maxInflightPerNode: 2,
+    stealFactor,
     now: () => Date.now(),
     onFog: (node, bytes) => fogBytes.set(node, (fogBytes.get(node) ?? 0) + bytes),
     onNodeFailure: () => undefined,
     onFallback: (reason, chunk) => fallbacks.push([reason, chunk]),
+    onSteal: (chunk, from, to) => steals.push([chunk, from, to]),
   };
   const entry: FileEntry = { url, file: { uri: url, size: data.length, chunks }, chunkSize: CHUNK };
   return {
@@ -101,7 +109,16 @@ function setup(nodes: Record<string, TestNode>, found: FoundNode[], deadlineMs =
     fallbacks,
     fogBytes,
     bad,
+    steals,
   };
+}
+
+async function waitFor(cond: () => boolean, ms = 3000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error("condition not met in time");
+    await new Promise((res) => setTimeout(res, 10));
+  }
 }
 
 const node = (opts: ServeOptions = {}, holds = byId): TestNode => ({
@@ -212,6 +229,47 @@ describe("deliverFile over real WebRTC", () => {
     expect(took).toBeLessThan(1500);
     expect(r.bytesHttp).toBe(data.length);
     expect(t.fallbacks.filter((f) => f[0] === "deadline")).toHaveLength(chunks.length);
+  });
+
+  it("a chunk slow on one node is also asked of an idle holder: the fast copy wins, the slow request is cancelled", async () => {
+    const nodes = { slow: node({ delayMs: 1500 }), fast: node() };
+    nodes.slow.log.cancels = 0;
+    const t = setup(nodes, ranked("slow", "fast"), 5000, 2);
+    ranges.length = 0;
+    const started = Date.now();
+    const r = await t.run();
+    const took = Date.now() - started;
+    expect(Buffer.from(r.data).equals(Buffer.from(data))).toBe(true);
+    expect(took).toBeLessThan(1500);
+    expect(r.bytesHttp).toBe(0);
+    expect(ranges).toEqual([]);
+    // slow got chunks 0 and 2 (maxInflightPerNode 2, least loaded first); both moved to fast.
+    expect(t.steals).toEqual([
+      [chunks[0]!.id, "slow", "fast"],
+      [chunks[2]!.id, "slow", "fast"],
+    ]);
+    expect(t.fogBytes.get("fast")).toBe(data.length);
+    expect(t.fallbacks).toEqual([]);
+    expect(t.reports).toEqual([]);
+    expect(t.bad.size).toBe(0); // a cancelled copy is not the node's failure
+    // The CANCELs reach the slow node before its answers are due: it sends nothing.
+    await waitFor(() => nodes.slow.log.cancels === 2);
+    await new Promise((res) => setTimeout(res, 1600));
+    expect(nodes.slow.log.bytes).toBe(0);
+    t.pool.close();
+  });
+
+  it("with stealFactor 0 a slow node keeps its chunks until they arrive", async () => {
+    const nodes = { slow: node({ delayMs: 600 }), fast: node() };
+    const t = setup(nodes, ranked("slow", "fast"), 5000, 0);
+    const started = Date.now();
+    const r = await t.run();
+    const took = Date.now() - started;
+    t.pool.close();
+    expect(Buffer.from(r.data).equals(Buffer.from(data))).toBe(true);
+    expect(took).toBeGreaterThanOrEqual(600);
+    expect(t.steals).toEqual([]);
+    expect(t.fogBytes.get("slow")).toBe(2 * CHUNK);
   });
 
   it("a node that refuses (NOT_FOUND) is reported; a partial holder is combined with HTTP", async () => {

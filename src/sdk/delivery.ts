@@ -1,7 +1,9 @@
 // Delivers one manifest file (an HLS/DASH segment or a large file): chunks from fog nodes in
 // parallel, each verified with SHA-256 against the manifest, HTTP Range requests for the rest
 // (no holder, deadline passed, node error, bad hash). Nothing is returned until every byte is
-// verified; HTTP bytes are checked against the manifest too.
+// verified; HTTP bytes are checked against the manifest too. A chunk that is slow on its node
+// is also asked of an idle holder (stealFactor); the copy that loses is cancelled, as is every
+// fog request still open when the file is complete.
 import { hexDecode, hexEncode } from "../protocol/hex";
 import type { FoundNode } from "../protocol/messages";
 import { type ChunkClient, ChunkRequestError } from "./chunk-client";
@@ -22,10 +24,24 @@ export interface DeliveryDeps {
   httpTimeoutMs: number;
   maxNodes: number;
   maxInflightPerNode: number;
+  /** SdkOptions.stealFactor: 0 = never ask a second node for a slow chunk. */
+  stealFactor: number;
   now(): number;
   onFog(node: string, bytes: number, ms: number): void;
   onNodeFailure(node: string): void;
   onFallback(reason: FallbackReason, chunk: string | undefined, node: string | undefined): void;
+  /** `chunk`, slow on `from`, was also asked of `to`. */
+  onSteal(chunk: string, from: string, to: string): void;
+}
+
+/** A fog request in flight. */
+interface FogRequest {
+  a: Assignment;
+  /** deps.now() when it was asked for. */
+  started: number;
+  /** Its place in the batch sent to its node (1 = first): it waits for those before it. */
+  place: number;
+  cancel: AbortController;
 }
 
 export interface DeliveryResult {
@@ -71,6 +87,10 @@ export async function deliverFile(
 
   return new Promise<DeliveryResult>((resolve, reject) => {
     let finished = false;
+    const open = new Set<FogRequest>();
+    // Fastest (request → verified) / place of this file's fog chunks so far, milliseconds.
+    let perChunkMs = Infinity;
+    let stealTimer: ReturnType<typeof setTimeout> | undefined;
     const deadline = setTimeout(() => {
       for (const i of sched.expire()) deps.onFallback("deadline", ids[i], undefined);
       step();
@@ -82,7 +102,11 @@ export async function deliverFile(
       if (finished) return;
       finished = true;
       clearTimeout(deadline);
+      clearTimeout(stealTimer);
       signal?.removeEventListener("abort", onAbort);
+      // Whatever the fog still sends for this file is no longer wanted.
+      for (const r of open) r.cancel.abort();
+      open.clear();
       if (err) return reject(err);
       const out = new Uint8Array(file.size);
       got.forEach((b, i) => out.set(b!, i * chunkSize));
@@ -114,16 +138,47 @@ export async function deliverFile(
       if (sched.failed(a, !keep)) deps.onFallback("node_error", id, a.node);
     };
 
-    const fogChunk = async (a: Assignment, reply: Promise<Uint8Array>, started: number) => {
+    // Endgame: a chunk that has taken stealFactor times longer than this file's chunks take
+    // on the fastest node (its place in its node's batch counted) is also asked of a holder
+    // with nothing left to send for this file. Armed once a first chunk gives the pace.
+    // A due request that no idle holder can take over waits for the next chunk to arrive
+    // (a node that just became idle) or for the deadline.
+    const dueAt = (r: FogRequest) => r.started + deps.stealFactor * r.place * perChunkMs;
+    const armSteal = (after = -Infinity) => {
+      clearTimeout(stealTimer);
+      if (finished || deps.stealFactor <= 0 || perChunkMs === Infinity) return;
+      let next = Infinity;
+      for (const r of open) if (dueAt(r) > after) next = Math.min(next, dueAt(r));
+      if (next === Infinity) return;
+      stealTimer = setTimeout(stealDue, Math.max(0, next - deps.now()));
+    };
+    const stealDue = () => {
+      const now = deps.now();
+      for (const r of [...open]) {
+        if (dueAt(r) > now) continue;
+        const b = sched.steal(r.a.chunk);
+        if (!b) continue;
+        deps.onSteal(ids[b.chunk]!, r.a.node, b.node);
+        void fogFrom(b.node, [b]);
+      }
+      armSteal(now);
+    };
+
+    const fogChunk = async (r: FogRequest, reply: Promise<Uint8Array>) => {
+      const { a, started } = r;
       const id = ids[a.chunk]!;
       let bytes: Uint8Array;
       try {
         bytes = await reply;
       } catch (e) {
+        open.delete(r);
         if (finished) return;
-        fogFailed(a, e);
+        // Cancelled here: the other copy of the chunk won. Not the node's fault.
+        if (r.cancel.signal.aborted) sched.failed(a, false);
+        else fogFailed(a, e);
         return step();
       }
+      open.delete(r);
       if (finished) return;
       const ok = bytes.length === file.chunks[a.chunk]!.size && (await sha256Hex(bytes)) === id;
       if (finished) return;
@@ -135,7 +190,12 @@ export async function deliverFile(
         return step();
       }
       sched.done(a);
-      if (accept(a.chunk, bytes, "fog")) deps.onFog(a.node, bytes.length, deps.now() - started);
+      const took = deps.now() - started;
+      if (accept(a.chunk, bytes, "fog")) deps.onFog(a.node, bytes.length, took);
+      for (const other of open) if (other.a.chunk === a.chunk) other.cancel.abort();
+      // Clock ticks are whole milliseconds: a chunk "in 0 ms" paces at 1 ms.
+      perChunkMs = Math.min(perChunkMs, Math.max(1, took) / r.place);
+      armSteal();
       step();
     };
 
@@ -151,8 +211,13 @@ export async function deliverFile(
         return step();
       }
       if (finished) return;
-      const replies = client.getMany(as.map((a) => ({ chunkId: hexDecode(ids[a.chunk]!, 32)! })));
-      as.forEach((a, i) => void fogChunk(a, replies[i]!, started));
+      const reqs = as.map((a, i) => ({ a, started, place: i + 1, cancel: new AbortController() }));
+      for (const r of reqs) open.add(r);
+      const replies = client.getMany(
+        reqs.map((r) => ({ chunkId: hexDecode(ids[r.a.chunk]!, 32)!, signal: r.cancel.signal })),
+      );
+      reqs.forEach((r, i) => void fogChunk(r, replies[i]!));
+      armSteal();
     };
 
     const httpRun = async (first: number, last: number) => {

@@ -84,6 +84,66 @@ describe("ChunkScheduler", () => {
     expect(s.settled()).toBe(true);
   });
 
+  it("steal asks the best idle holder not yet asked, once per chunk", () => {
+    const s = new ChunkScheduler(
+      2,
+      [
+        { node: "a", has: all(2) },
+        { node: "b", has: all(2) },
+        { node: "c", has: all(2) },
+      ],
+      3,
+      1,
+    );
+    const [x, y] = s.next(); // 0 on a, 1 on b
+    expect([x, y]).toEqual([
+      { chunk: 0, node: "a" },
+      { chunk: 1, node: "b" },
+    ]);
+    expect(s.steal(0)).toEqual({ chunk: 0, node: "c" }); // b is busy, c idle
+    expect(s.steal(0)).toBeUndefined(); // two copies already
+    expect(s.steal(1)).toBeUndefined(); // a and c busy
+    s.done(x!); // a is idle again
+    expect(s.steal(0)).toBeUndefined(); // chunk 0 is done
+    expect(s.steal(1)).toEqual({ chunk: 1, node: "a" });
+  });
+
+  it("a stolen chunk goes to HTTP only when every copy failed, and a cancelled loser counts nothing", () => {
+    const s = new ChunkScheduler(
+      2,
+      [
+        { node: "a", has: all(2) },
+        { node: "b", has: [0] },
+      ],
+      2,
+      1,
+    );
+    const [x] = s.next(); // 0 on a; 1 waits for a (b does not hold it)
+    const stolen = s.steal(0)!;
+    expect(stolen).toEqual({ chunk: 0, node: "b" });
+    expect(s.failed(x!, true)).toBe(false); // b still has it in flight
+    expect(s.next()).toEqual([]); // only a held 1, and a is dropped: HTTP
+    expect(s.httpChunks()).toEqual([1]);
+    expect(s.failed(stolen, false)).toBe(true);
+    expect(s.httpChunks()).toEqual([0, 1]);
+
+    const t = new ChunkScheduler(
+      1,
+      [
+        { node: "a", has: [0] },
+        { node: "b", has: [0] },
+      ],
+      2,
+      1,
+    );
+    const [p] = t.next();
+    const q = t.steal(0)!;
+    t.done(q);
+    expect(t.failed(p!, false)).toBe(false); // the loser, cancelled: no fallback
+    expect(t.inflightOn("a")).toBe(0);
+    expect(t.settled()).toBe(true);
+  });
+
   it("no nodes: everything is HTTP and settled at once", () => {
     const s = new ChunkScheduler(3, [], 3, 4);
     expect(s.httpChunks()).toEqual([0, 1, 2]);

@@ -5,6 +5,9 @@
 // top-k usable nodes, at most `maxInflight` requests per node, preferring the node with the
 // fewest requests in flight (ties: better rank). A chunk that fails on a node is not retried
 // on the fog: it goes to HTTP, so one slow or bad node costs one HTTP range, not a stall.
+// A chunk still in flight on a slow node may also be asked of an idle holder (steal(): the
+// endgame of BitTorrent-style swarms); the first copy to arrive counts, and the chunk only
+// goes to HTTP once every copy has failed.
 
 export interface RankedNode {
   node: string;
@@ -24,6 +27,10 @@ export class ChunkScheduler {
   private readonly inflight = new Map<string, number>();
   private readonly holders: string[][];
   private readonly dropped = new Set<string>();
+  /** Per chunk: the nodes it was asked of (one, or two once stolen). */
+  private readonly asked: Set<string>[];
+  /** Per chunk: requests for it still in flight. */
+  private readonly copies: number[];
 
   /**
    * @param chunkCount chunks in the segment
@@ -38,6 +45,8 @@ export class ChunkScheduler {
     private readonly maxInflight: number,
   ) {
     this.state = new Array<ChunkState>(chunkCount).fill("pending");
+    this.asked = Array.from({ length: chunkCount }, () => new Set<string>());
+    this.copies = new Array<number>(chunkCount).fill(0);
     const used = nodes.slice(0, maxNodes);
     this.holders = Array.from({ length: chunkCount }, () => [] as string[]);
     for (const n of used) {
@@ -75,10 +84,25 @@ export class ChunkScheduler {
         continue;
       }
       this.state[i] = "inflight";
-      this.inflight.set(best, bestLoad + 1);
+      this.start(i, best);
       out.push({ chunk: i, node: best });
     }
     return out;
+  }
+
+  /**
+   * Ask a second node for a chunk in flight on one: the best-ranked holder not yet asked for it,
+   * not dropped and with nothing in flight. Undefined when the chunk is not in flight on exactly
+   * one node or no holder is idle.
+   */
+  steal(chunk: number): Assignment | undefined {
+    if (this.state[chunk] !== "inflight" || this.copies[chunk] !== 1) return undefined;
+    const node = this.holders[chunk]!.find(
+      (n) => !this.dropped.has(n) && !this.asked[chunk]!.has(n) && this.inflight.get(n) === 0,
+    );
+    if (node === undefined) return undefined;
+    this.start(chunk, node);
+    return { chunk, node };
   }
 
   /** The chunk arrived and verified. */
@@ -88,13 +112,15 @@ export class ChunkScheduler {
   }
 
   /**
-   * The request failed: the chunk goes to HTTP; `dropNode` stops using the node. Returns false
-   * if the chunk had already been given to HTTP (deadline), so callers count a fallback once.
+   * The request failed (or was cancelled): `dropNode` stops using the node. The chunk goes to
+   * HTTP unless another copy is still in flight. Returns false if the chunk did not go to HTTP
+   * now (done, given to HTTP before — deadline —, or another copy in flight), so callers count
+   * a fallback once.
    */
   failed(a: Assignment, dropNode: boolean): boolean {
     this.release(a);
     if (dropNode) this.dropped.add(a.node);
-    if (this.state[a.chunk] !== "inflight") return false;
+    if (this.state[a.chunk] !== "inflight" || this.copies[a.chunk]! > 0) return false;
     this.state[a.chunk] = "http";
     return true;
   }
@@ -127,9 +153,16 @@ export class ChunkScheduler {
     return this.inflight.get(node) ?? 0;
   }
 
+  private start(chunk: number, node: string): void {
+    this.inflight.set(node, this.inflight.get(node)! + 1);
+    this.asked[chunk]!.add(node);
+    this.copies[chunk]!++;
+  }
+
   private release(a: Assignment): void {
     const n = this.inflight.get(a.node);
     if (n !== undefined && n > 0) this.inflight.set(a.node, n - 1);
+    if (this.copies[a.chunk]! > 0) this.copies[a.chunk]!--;
   }
 }
 

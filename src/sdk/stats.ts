@@ -46,6 +46,8 @@ export interface StatsSnapshot {
   fallbacks: Record<FallbackReason, number>;
   /** Playback stalls (hls.js BUFFER_STALLED_ERROR), count. */
   stalls: number;
+  /** Chunks also asked of a second node because the first was slow (stealFactor), count. */
+  steals: number;
   /** Segments/files delivered, count. */
   delivered: number;
 }
@@ -60,6 +62,7 @@ export class DeliveryStats {
   private bytesFog = 0;
   private bytesHttp = 0;
   private stalls = 0;
+  private steals = 0;
   private deliveredCount = 0;
   private readonly fallbacks = Object.fromEntries(FALLBACK_REASONS.map((r) => [r, 0])) as Record<
     FallbackReason,
@@ -109,6 +112,10 @@ export class DeliveryStats {
     this.stalls++;
   }
 
+  steal(): void {
+    this.steals++;
+  }
+
   /** Bytes since the previous call, for the coordinator's browser.stats; resets the counters. */
   takeReport(): { p2pBytes: number; httpBytes: number } {
     const r = { p2pBytes: this.reportFog, httpBytes: this.reportHttp };
@@ -139,6 +146,7 @@ export class DeliveryStats {
       nodes,
       fallbacks: { ...this.fallbacks },
       stalls: this.stalls,
+      steals: this.steals,
       delivered: this.deliveredCount,
     };
   }

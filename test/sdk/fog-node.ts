@@ -50,6 +50,8 @@ export interface ServeLog {
   bytes: number;
   /** When present: the GETs in each request message, in order (1 = a lone GET). */
   messages?: number[];
+  /** CANCELs received, count (counted once the field is present). */
+  cancels?: number;
 }
 
 export function encodeData(
@@ -106,6 +108,7 @@ export function serveChunks(
     if (buf[0] !== CHUNK_PROTO_VERSION) return;
     if (buf[1] === MSG_CANCEL) {
       cancelled.add(dv.getUint32(2));
+      if (log.cancels !== undefined) log.cancels++;
       return;
     }
     if (buf[1] !== MSG_GET || buf.length < GET_LEN) return;
