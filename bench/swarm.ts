@@ -45,6 +45,16 @@ async function nodesSctpCounters(nodes: SwarmNode[]): Promise<Record<string, num
   return sum;
 }
 
+/** Chunk payload bytes the nodes sent over data channels (their status), summed. */
+async function nodesBytesServedRtc(nodes: SwarmNode[]): Promise<number> {
+  let sum = 0;
+  for (const n of nodes) {
+    const v = (await n.status())["bytes_served_rtc_total"];
+    if (typeof v === "number") sum += v;
+  }
+  return sum;
+}
+
 /** Runs one phase's viewers (in this process, or spread over viewer processes). */
 type PhaseRunner = (req: Omit<RunRequest, "viewers">, plans: ViewerPlan[]) => Promise<RunReport[]>;
 
@@ -183,11 +193,13 @@ async function main(): Promise<void> {
     const pids = nodes.map((n) => n.pid).filter((p) => p > 0);
     const drops0 = udpRcvbufErrors();
     const sctp0 = await nodesSctpCounters(nodes);
+    const served0 = await nodesBytesServedRtc(nodes);
     const coordCpu0 = procCpuS(coord.pid);
     const fog = await runPhase("fog", o, plans, run, origin, pids);
     const coordCpuS = procCpuS(coord.pid) - coordCpu0;
     const drops = udpRcvbufErrors() - drops0;
     const sctp1 = await nodesSctpCounters(nodes);
+    const served = (await nodesBytesServedRtc(nodes)) - served0;
 
     const w = o.warmup * 1000;
     const d = o.duration * 1000;
@@ -239,6 +251,13 @@ async function main(): Promise<void> {
     });
     report({ metric: "fallback_ratio", value: fs.fallbackShare, unit: "segments" });
     report({ metric: "steals_per_segment", value: fs.stealsPerSegment, unit: "chunks" });
+    // Upload the nodes spent per fog byte the viewers used (whole phase): above 1 by the
+    // copies of stolen chunks that lost the race, and by requests cancelled mid-chunk.
+    report({
+      metric: "node_upload_per_fog_byte",
+      value: fog.bytesFogFetched ? served / fog.bytesFogFetched : Number.NaN,
+      unit: "ratio",
+    });
     report({
       metric: "coordinator_signalling_msgs_per_s",
       value: fog.coordinatorMessages / fog.wallS,

@@ -43,6 +43,8 @@ export interface PhaseResult {
   stalls: number;
   stallMs: number;
   errors: string[];
+  /** Fog bytes the viewers received, segments cut by the end of the phase included. */
+  bytesFogFetched: number;
   /**
    * CPU seconds of the bench process and its viewer processes (viewers, SDK; + the coordinator
    * or the origin when they run in the bench process).
@@ -70,5 +72,6 @@ export function mergeViewers(vs: ViewerResult[]) {
     stalls: vs.reduce((n, v) => n + v.stalls, 0),
     stallMs: vs.reduce((n, v) => n + v.stallMs, 0),
     errors: vs.flatMap((v) => v.errors),
+    bytesFogFetched: vs.reduce((n, v) => n + v.bytesFogFetched, 0),
   };
 }

@@ -32,6 +32,8 @@ export interface ViewerResult {
   stalls: number;
   stallMs: number;
   errors: string[];
+  /** Fog bytes of every segment fetched, those cut by the end of the phase included. */
+  bytesFogFetched: number;
 }
 
 /** A viewer's session on one item, over some delivery path (fog SDK or plain HTTP). */
@@ -71,6 +73,7 @@ export async function runViewer(
     stalls: 0,
     stallMs: 0,
     errors: [],
+    bytesFogFetched: 0,
   };
   await sleep(phaseStart + plan.arriveMs - now());
   for (const index of plan.items) {
@@ -97,6 +100,7 @@ export async function runViewer(
         const aheadS = bufferedUntil >= 0 ? Math.max(0, bufferedUntil - start) / 1000 : 0;
         const got = await session.fetch(seg.url, aheadS);
         const end = now();
+        r.bytesFogFetched += got.bytesFog;
         if (end > phaseEnd) break; // cut by the end of the phase: not counted
         r.segments.push({ viewer, seq, atMs: start - phaseStart, ms: end - start, ...got });
         if (bufferedUntil < 0) {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { answerOffer, type ServeLog, type ServeOptions } from "../../test/sdk/fog-node";
 import { chunkBytes } from "../protocol/manifest";
 import type { FoundNode } from "../protocol/messages";
-import type { PeerConnectionCtor } from "./config";
+import { SDK_DEFAULTS, type PeerConnectionCtor } from "./config";
 import { deliverFile, type DeliveryDeps } from "./delivery";
 import type { FileEntry } from "./manifest-index";
 import { NodePool } from "./node-pool";
@@ -234,7 +234,7 @@ describe("deliverFile over real WebRTC", () => {
   it("a chunk slow on one node is also asked of an idle holder: the fast copy wins, the slow request is cancelled", async () => {
     const nodes = { slow: node({ delayMs: 1500 }), fast: node() };
     nodes.slow.log.cancels = 0;
-    const t = setup(nodes, ranked("slow", "fast"), 5000, 2);
+    const t = setup(nodes, ranked("slow", "fast"), 5000, SDK_DEFAULTS.stealFactor);
     ranges.length = 0;
     const started = Date.now();
     const r = await t.run();
