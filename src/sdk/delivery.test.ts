@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
 import wrtc from "@roamhq/wrtc";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { answerOffer, type ServeLog, type ServeOptions } from "../../test/sdk/fog-node";
+import { until } from "../../test/support/until";
 import { chunkBytes } from "../protocol/manifest";
 import type { FoundNode } from "../protocol/messages";
 import { SDK_DEFAULTS, type PeerConnectionCtor } from "./config";
@@ -111,14 +112,6 @@ function setup(
     bad,
     steals,
   };
-}
-
-async function waitFor(cond: () => boolean, ms = 3000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error("condition not met in time");
-    await new Promise((res) => setTimeout(res, 10));
-  }
 }
 
 const node = (opts: ServeOptions = {}, holds = byId): TestNode => ({
@@ -253,7 +246,7 @@ describe("deliverFile over real WebRTC", () => {
     expect(t.reports).toEqual([]);
     expect(t.bad.size).toBe(0); // a cancelled copy is not the node's failure
     // The CANCELs reach the slow node before its answers are due: it sends nothing.
-    await waitFor(() => nodes.slow.log.cancels === 2);
+    await until("2 CANCELs at the slow node", () => nodes.slow.log.cancels === 2, 3000, 10);
     await new Promise((res) => setTimeout(res, 1600));
     expect(nodes.slow.log.bytes).toBe(0);
     t.pool.close();

@@ -16,6 +16,7 @@ import {
   encodeMessage,
   type CoordinatorToBrowser,
 } from "../../src/protocol/messages";
+import { until as pollUntil } from "../support/until";
 
 /** Origin: serves `dir` with Range; `corrupt` maps a path to a byte offset to flip on the way out. */
 export async function startOrigin(dir: string, corrupt: Map<string, number>) {
@@ -107,18 +108,13 @@ export class BrowserLink {
   }
 }
 
-export async function until<T>(
+/** test/support/until.ts, polling every 100 ms for up to `ms` (default 15 s). */
+export function until<T>(
   what: string,
   f: () => Promise<T | undefined> | T | undefined,
   ms = 15_000,
-) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+): Promise<T> {
+  return pollUntil(what, f, ms, 100);
 }
 
 /** POST a signed manifest to the coordinator's REST API as its publisher. */

@@ -9,20 +9,16 @@ import { startCoordinator } from "../../src/coordinator/main";
 import type { AppView } from "../../src/coordinator/apps/service";
 import { signApp, type AppManifest, type UnsignedAppManifest } from "../../src/protocol/app";
 import { keyPairFromSeed, type KeyPair } from "../../src/protocol/ed25519";
+import { until as pollUntil } from "../support/until";
 import { startPearFogdWithAgent, type Build, type PearFogd } from "../support/pear-fogd";
 
-export async function until<T>(
+/** test/support/until.ts, polling every 5 ms for up to `ms` (default 20 s). */
+export function until<T>(
   what: string,
   f: () => T | undefined | false | Promise<T | undefined | false>,
   ms = 20_000,
 ): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  return pollUntil(what, f, ms, 5);
 }
 
 export interface AppsWorld {
