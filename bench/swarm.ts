@@ -36,23 +36,22 @@ import {
 
 const say = (m: string) => console.error(`swarm: ${m}`);
 
-/** The nodes' SCTP counters, summed. */
-async function nodesSctpCounters(nodes: SwarmNode[]): Promise<Record<string, number>> {
-  const sum: Record<string, number> = {};
+/**
+ * From the nodes' status, summed: their SCTP counters, and the chunk payload bytes they sent
+ * over data channels.
+ */
+async function nodesCounters(
+  nodes: SwarmNode[],
+): Promise<{ sctp: Record<string, number>; servedRtc: number }> {
+  const sctp: Record<string, number> = {};
+  let servedRtc = 0;
   for (const n of nodes) {
-    for (const [k, v] of Object.entries(sctpCounters(await n.status()))) sum[k] = (sum[k] ?? 0) + v;
+    const status = await n.status();
+    for (const [k, v] of Object.entries(sctpCounters(status))) sctp[k] = (sctp[k] ?? 0) + v;
+    const served = status["bytes_served_rtc_total"];
+    if (typeof served === "number") servedRtc += served;
   }
-  return sum;
-}
-
-/** Chunk payload bytes the nodes sent over data channels (their status), summed. */
-async function nodesBytesServedRtc(nodes: SwarmNode[]): Promise<number> {
-  let sum = 0;
-  for (const n of nodes) {
-    const v = (await n.status())["bytes_served_rtc_total"];
-    if (typeof v === "number") sum += v;
-  }
-  return sum;
+  return { sctp, servedRtc };
 }
 
 /** Runs one phase's viewers (in this process, or spread over viewer processes). */
@@ -192,14 +191,13 @@ async function main(): Promise<void> {
       nodes.push(await startSwarmNode(coord.url, o.nativeNodes > 0));
     const pids = nodes.map((n) => n.pid).filter((p) => p > 0);
     const drops0 = udpRcvbufErrors();
-    const sctp0 = await nodesSctpCounters(nodes);
-    const served0 = await nodesBytesServedRtc(nodes);
+    const counters0 = await nodesCounters(nodes);
     const coordCpu0 = procCpuS(coord.pid);
     const fog = await runPhase("fog", o, plans, run, origin, pids);
     const coordCpuS = procCpuS(coord.pid) - coordCpu0;
     const drops = udpRcvbufErrors() - drops0;
-    const sctp1 = await nodesSctpCounters(nodes);
-    const served = (await nodesBytesServedRtc(nodes)) - served0;
+    const counters1 = await nodesCounters(nodes);
+    const served = counters1.servedRtc - counters0.servedRtc;
 
     const w = o.warmup * 1000;
     const d = o.duration * 1000;
@@ -302,8 +300,8 @@ async function main(): Promise<void> {
     // What losses cost the fog phase: datagrams the kernel dropped at a full receive buffer
     // (any UDP socket: a viewer's or a node's), and the nodes' SCTP recovery from them.
     report({ metric: "udp_rcvbuf_errors", value: drops, unit: "count" });
-    for (const [k, v] of Object.entries(sctp1))
-      report({ metric: `nodes_sctp_${k}`, value: v - (sctp0[k] ?? 0), unit: "count" });
+    for (const [k, v] of Object.entries(counters1.sctp))
+      report({ metric: `nodes_sctp_${k}`, value: v - (counters0.sctp[k] ?? 0), unit: "count" });
     report({ metric: "viewers", value: o.viewers, unit: "count" });
     report({ metric: "duration_s", value: o.duration, unit: "s" });
     report({ metric: "origin_delay_ms", value: o.originDelayMs, unit: "ms" });
