@@ -94,7 +94,10 @@ export interface AgentStats {
 
 export interface Agent {
   stats(): AgentStats;
-  /** Re-read pear-fogd and apply the sharing policy now (also runs every tickMs). */
+  /**
+   * Re-read pear-fogd and apply the sharing policy now (also runs every tickMs). Ticks never
+   * overlap: called while one runs, it waits for it, then runs one that reads the clock anew.
+   */
   tick(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -370,7 +373,17 @@ export async function startAgent(
       .catch((e: unknown) => p.log("warn", `${usagePath}: ${String(e)}`));
   }
 
-  async function tick(): Promise<void> {
+  // The tick in progress (or the last one): ticks run one after another, so a tick that began
+  // before a change (of the clock, the config, the usage) cannot finish after a later one and
+  // undo its decision.
+  let ticking: Promise<void> = Promise.resolve();
+  function tick(): Promise<void> {
+    const run = ticking.then(tickOnce);
+    ticking = run.catch(() => undefined);
+    return run;
+  }
+
+  async function tickOnce(): Promise<void> {
     const now = p.now();
     const local = p.localTime(now);
     try {

@@ -27,6 +27,8 @@ describe("node agent with a coordinator, pear-fogd and an origin", () => {
   const corrupt = new Map<string, number>();
   // Wall clock the agent sees: 11:59 local, a sharing window 00:00-12:00.
   let minuteOfDay = 11 * 60 + 59;
+  // Delay added to the agent's next pear-fogd status read (a slow daemon), milliseconds.
+  let statusDelayMs = 0;
   let w: ContentWorld;
   let node: DemoNode;
   let link: BrowserLink;
@@ -54,6 +56,15 @@ describe("node agent with a coordinator, pear-fogd and an origin", () => {
       platform: (p) => ({
         ...p,
         localTime: () => ({ minuteOfDay, month: "2026-11" }),
+        daemon: {
+          ...p.daemon,
+          status: async () => {
+            const ms = statusDelayMs;
+            statusDelayMs = 0;
+            if (ms) await new Promise((r) => setTimeout(r, ms));
+            return p.daemon.status();
+          },
+        },
       }),
     });
   }, 60_000);
@@ -99,6 +110,7 @@ describe("node agent with a coordinator, pear-fogd and an origin", () => {
     // Four chunks (1 MiB) at 512 KiB/s: about 2 s of transfer.
     const t0 = Date.now();
     const download = Promise.all(good.map((id) => client.get(Buffer.from(id, "hex"))));
+    download.catch(() => undefined); // awaited below; a failed assertion before must not leak it
     await new Promise((r) => setTimeout(r, 300));
     minuteOfDay = 12 * 60; // 12:00: the window 00:00-12:00 has ended
     await node.agent.tick();
@@ -132,6 +144,21 @@ describe("node agent with a coordinator, pear-fogd and an origin", () => {
     await until("signed in again", () => node.agent.stats().connected || undefined);
     expect((await node.daemon.ctl.request("status")).sharing).toBe(true);
   }, 40_000);
+
+  it("a tick slowed by pear-fogd cannot undo the decision of a tick called after it", async () => {
+    expect(node.agent.stats().sharing).toBe(true);
+    statusDelayMs = 500; // this tick (or a scheduled one now starting) still sees 00:01
+    const slow = node.agent.tick();
+    minuteOfDay = 12 * 60;
+    await node.agent.tick(); // called later: 12:00 must be the decision it leaves
+    expect(node.agent.stats().reason).toBe("outside_hours");
+    await slow;
+    expect(node.agent.stats().reason).toBe("outside_hours");
+    minuteOfDay = 1;
+    await node.agent.tick();
+    expect(node.agent.stats().sharing).toBe(true);
+    await until("signed in again", () => node.agent.stats().connected || undefined);
+  }, 20_000);
 
   it("backs off while the household's Wi-Fi is busy, and restores the cap when it is quiet", async () => {
     const cap = 512 * 1024;
