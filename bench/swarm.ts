@@ -10,7 +10,8 @@
 // The viewers are spread over a few processes of their own (`viewerProcesses`: a browser has
 // its own WebRTC stack), and the coordinator and the origin run in theirs (`coordinatorProcess`,
 // `originProcess`), as they are servers elsewhere; with any of these 0 it runs in this process.
-// bench_process_cpu_pct sums this process and the viewer processes.
+// bench_process_cpu_pct sums this process and the viewer processes. With `pinCpus` the servers
+// and the viewers run on separate halves of the CPUs (bench/swarm/cpus.ts).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,6 +25,7 @@ import { figures, mergeViewers, type PhaseResult } from "./swarm/metrics";
 import { startSwarmNode, type SwarmNode } from "./swarm/nodes";
 import { parseSwarmArgs, type SwarmOptions } from "./swarm/options";
 import { startCoordinatorProcess } from "./swarm/coordinator-process";
+import { pinProcess, splitCpus } from "./swarm/cpus";
 import { startOriginProcess } from "./swarm/origin-process";
 import { makeSchedule, type ViewerPlan } from "./swarm/schedule";
 import {
@@ -127,6 +129,14 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "pear-fog-swarm-"));
   const nodes: SwarmNode[] = [];
   const closers: (() => Promise<void>)[] = [];
+  const cpus = o.pinCpus > 0 ? splitCpus() : undefined;
+  if (o.pinCpus > 0 && !cpus) say("one CPU: --pin-cpus ignored");
+  // Children inherit this process's CPUs (the viewers'); each server is moved to its own.
+  if (cpus) pinProcess(process.pid, cpus.viewers);
+  const pinServer = (pid: number) => {
+    if (cpus && pid > 0) pinProcess(pid, cpus.servers);
+  };
+  if (cpus) say(`CPUs: servers ${cpus.servers}, viewers ${cpus.viewers}`);
   try {
     const spec = {
       items: o.catalogue,
@@ -142,6 +152,7 @@ async function main(): Promise<void> {
         ? await startOriginProcess(dir, o.originDelayMs)
         : await startOrigin(dir, {}, { delayMs: o.originDelayMs });
     closers.push(origin.close);
+    if ("pid" in origin) pinServer(origin.pid);
     const key = generateKeyPair();
     const coordOptions = {
       host: "127.0.0.1",
@@ -155,6 +166,7 @@ async function main(): Promise<void> {
         ? await startCoordinatorProcess(coordOptions)
         : { ...(await startCoordinator(coordOptions)), pid: 0 };
     closers.push(coord.close);
+    pinServer(coord.pid);
     const items = await publishCatalogue(dir, origin.url, coord.url, key, spec);
     say(`published ${items.length} items × ${o.segments} segments × ${o.segmentBytes} B`);
 
@@ -189,6 +201,7 @@ async function main(): Promise<void> {
     // demand, prepositioning) is the fog phase's origin traffic.
     for (let i = 0; i < o.nodes; i++)
       nodes.push(await startSwarmNode(coord.url, o.nativeNodes > 0));
+    for (const n of nodes) pinServer(n.pid);
     const pids = nodes.map((n) => n.pid).filter((p) => p > 0);
     const drops0 = udpRcvbufErrors();
     const counters0 = await nodesCounters(nodes);
@@ -309,6 +322,7 @@ async function main(): Promise<void> {
     report({ metric: "viewer_processes", value: o.viewerProcesses, unit: "count" });
     report({ metric: "origin_process", value: o.originProcess > 0 ? 1 : 0, unit: "bool" });
     report({ metric: "preposition_share", value: o.prepositionShare, unit: "ratio" });
+    report({ metric: "pinned_cpus", value: cpus ? 1 : 0, unit: "bool" });
     const setupMs = [...fog.setupMs].sort((a, b) => a - b);
     say(
       `fog steady: ${fs.segments} segments, ${(fs.bytes / 2 ** 20).toFixed(1)} MiB; session set-up ` +

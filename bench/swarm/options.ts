@@ -72,6 +72,13 @@ export const SWARM_DEFAULTS = {
    */
   nativeNodes: 1,
   /**
+   * 1: the servers (origin, coordinator, nodes) run on the first half of the CPUs, the viewers
+   * and the bench process on the other half, in both phases (bench/swarm/cpus.ts): viewers on
+   * devices of their own, whose segments never wait for a node's turn on a shared core. 0: every
+   * process anywhere (the strict one-machine figure). Ignored on one CPU. Default 0.
+   */
+  pinCpus: 0,
+  /**
    * The coordinator's placement.prepositionShare: fraction of each node's store that content
    * nobody asked for yet may fill (0 = fill on demand only). Default 0.25 (the coordinator's).
    */
