@@ -75,7 +75,11 @@ export const SWARM_DEFAULTS = {
    * 1: the servers (origin, coordinator, nodes) run on the first half of the CPUs, the viewers
    * and the bench process on the other half, in both phases (bench/swarm/cpus.ts): viewers on
    * devices of their own, whose segments never wait for a node's turn on a shared core. 0: every
-   * process anywhere (the strict one-machine figure). Ignored on one CPU. Default 0.
+   * process anywhere (the strict one-machine figure). Ignored on one CPU. Default 0: on 2 CPUs
+   * pinning made the fog's p95 ratio worse, not better (1.67 and 1.18 pinned against 1.16 and
+   * 1.07 unpinned, alternate runs): the viewer processes then share one core, and their fog
+   * work (DTLS, SCTP, verification) is what they queue behind; it is there for machines with
+   * more cores.
    */
   pinCpus: 0,
   /**
