@@ -1,5 +1,6 @@
 /* ctl_client: see ctl_client.h. */
 #include "ctl_client.h"
+#include "monotime.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -9,7 +10,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -103,14 +103,6 @@ char *ctl_client_request(const char *op, const char *args_json, int *err, char *
 	return o.buf; /* NUL-terminated by ctl_json_out */
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Wait for events on fd until the deadline; 1 ready, 0 timeout, -1 error. */
 static int wait_fd(int fd, short events, long long deadline)
 {
@@ -119,7 +111,7 @@ static int wait_fd(int fd, short events, long long deadline)
 	int rc;
 
 	do {
-		left = deadline - now_ms();
+		left = deadline - (long long)monotime_ms();
 		if (left <= 0)
 			return 0;
 		rc = poll(&p, 1, (int)left);
@@ -198,7 +190,8 @@ int ctl_client_call(const char *path, const char *op, const char *args_json, int
 		    char **reply, int *ok, char *msg, size_t msg_cap)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	long long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : CTL_CLIENT_TIMEOUT_MS);
+	long long deadline =
+		(long long)monotime_ms() + (timeout_ms > 0 ? timeout_ms : CTL_CLIENT_TIMEOUT_MS);
 	char *req, *line = NULL;
 	int fd, rc;
 

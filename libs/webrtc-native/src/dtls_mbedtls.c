@@ -28,6 +28,7 @@
 
 #include "crypto.h"
 #include "crypto_mbedtls.h"
+#include "monotime.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -78,14 +79,6 @@ struct dtls_backend_session {
 static const uint16_t dtls_groups[] = { MBEDTLS_SSL_IANA_TLS_GROUP_X25519,
 					MBEDTLS_SSL_IANA_TLS_GROUP_SECP256R1,
 					MBEDTLS_SSL_IANA_TLS_GROUP_NONE };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* ---- certificate ---- */
 
@@ -294,7 +287,7 @@ static int dtls_recv_cb(void *arg, unsigned char *buf, size_t cap)
 
 	if (!n)
 		return MBEDTLS_ERR_SSL_WANT_READ;
-	s->b->last_rx_ms = now_ms();
+	s->b->last_rx_ms = monotime_ms();
 	return (int)n;
 }
 
@@ -306,7 +299,7 @@ static void dtls_set_timer(void *arg, uint32_t int_ms, uint32_t fin_ms)
 {
 	struct dtls *s = arg;
 	struct dtls_backend_session *b = s->b;
-	uint64_t now = now_ms();
+	uint64_t now = monotime_ms();
 
 	b->timer_running = fin_ms != 0;
 	if (!fin_ms)
@@ -327,7 +320,7 @@ static int dtls_get_timer(void *arg)
 
 	if (!b->timer_running)
 		return -1;
-	now = now_ms();
+	now = monotime_ms();
 	if (now >= b->timer_fin_ms)
 		return 2;
 	return now >= b->timer_int_ms ? 1 : 0;
@@ -411,7 +404,7 @@ void dtls_backend_connected(struct dtls *s)
 	 * to DTLS_MAX_APP_DATA (= MBEDTLS_SSL_OUT_CONTENT_LEN) per datagram, as with OpenSSL. */
 	mbedtls_ssl_set_mtu(&s->b->ssl, 0);
 	s->b->cipher_id = mbedtls_ssl_get_ciphersuite_id_from_ssl(&s->b->ssl);
-	s->b->last_rx_ms = now_ms();
+	s->b->last_rx_ms = monotime_ms();
 }
 
 int dtls_backend_read(struct dtls *s, uint8_t *buf, size_t cap)
@@ -456,7 +449,7 @@ int64_t dtls_backend_timeout_ms(struct dtls *s)
 		due = b->last_rx_ms + s->ctx->cfg.release_idle_ms; /* see release_buffers */
 	else
 		return -1;
-	now = now_ms();
+	now = monotime_ms();
 	return now >= due ? 0 : (int64_t)(due - now);
 }
 
@@ -479,7 +472,7 @@ int dtls_backend_on_timeout(struct dtls *s)
 bool dtls_backend_release_buffers(struct dtls *s, bool now)
 {
 	struct dtls_backend_session *b = s->b;
-	uint64_t t = now_ms();
+	uint64_t t = monotime_ms();
 	size_t len = 0;
 	uint8_t *buf;
 
@@ -521,7 +514,7 @@ int dtls_backend_restore_buffers(struct dtls *s, bool reading)
 		return rc == MBEDTLS_ERR_SSL_ALLOC_FAILED ? DTLS_E_NOMEM : DTLS_E_SSL;
 	}
 	dtls_session_io(s);
-	b->last_rx_ms = now_ms();
+	b->last_rx_ms = monotime_ms();
 	return DTLS_OK;
 }
 #else

@@ -1,5 +1,6 @@
 /* js_host: QuickJS-ng on pear-fogd's loop.  See js_host.h. */
 #include "js_host.h"
+#include "monotime.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -7,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -56,14 +56,6 @@ struct js_host {
 	struct js_host_stats stats;
 };
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 const char *js_host_strerror(int err)
 {
 	switch (err) {
@@ -85,7 +77,7 @@ static int interrupt_cb(JSRuntime *rt, void *opaque)
 {
 	struct js_host *h = opaque;
 
-	if (h->deadline_ms && mono_ms() > h->deadline_ms) {
+	if (h->deadline_ms && monotime_ms() > h->deadline_ms) {
 		h->stats.interrupts++;
 		return 1;
 	}
@@ -94,13 +86,13 @@ static int interrupt_cb(JSRuntime *rt, void *opaque)
 
 static void slice_begin(struct js_host *h)
 {
-	h->slice_start_ms = mono_ms();
+	h->slice_start_ms = monotime_ms();
 	h->deadline_ms = h->slice_start_ms + h->cfg.slice_ms;
 }
 
 static void slice_end(struct js_host *h)
 {
-	uint64_t ms = mono_ms() - h->slice_start_ms;
+	uint64_t ms = monotime_ms() - h->slice_start_ms;
 
 	if (ms > JS_HOST_SLOW_SLICE_MS) {
 		h->stats.slow_slices++;
@@ -117,7 +109,7 @@ void js_host_extend_slice(struct js_host *h, uint32_t ms)
 		return; /* not inside a slice */
 	if (ms > JS_HOST_SLICE_MS_MAX)
 		ms = JS_HOST_SLICE_MS_MAX;
-	until = mono_ms() + ms;
+	until = monotime_ms() + ms;
 	if (until > h->deadline_ms) {
 		h->deadline_ms = until;
 		log_info("agent: this JS slice may run %u ms", ms);
@@ -191,7 +183,7 @@ static void check_module(struct js_host *h)
 static void jobs_cb(struct loop_timer *t)
 {
 	struct js_host *h = container_of(t, struct js_host, jobs);
-	uint64_t batch_end = mono_ms() + JS_HOST_JOBS_BATCH_MS;
+	uint64_t batch_end = monotime_ms() + JS_HOST_JOBS_BATCH_MS;
 	JSContext *jctx;
 	int n = 0;
 
@@ -202,7 +194,7 @@ static void jobs_cb(struct loop_timer *t)
 	while (JS_IsJobPending(h->rt)) {
 		int rc;
 
-		if (n == JS_HOST_JOBS_PER_TURN || (n && mono_ms() >= batch_end)) {
+		if (n == JS_HOST_JOBS_PER_TURN || (n && monotime_ms() >= batch_end)) {
 			loop_timer_set(h->loop, &h->jobs, 0);
 			return;
 		}
@@ -334,7 +326,7 @@ static void generation_start(struct js_host *h)
 		return;
 	}
 	h->stats.generations++;
-	h->started_ms = mono_ms();
+	h->started_ms = monotime_ms();
 	JS_SetMemoryLimit(h->rt, h->cfg.memory_limit);
 	JS_SetMaxStackSize(h->rt, h->cfg.stack_size);
 	JS_SetInterruptHandler(h->rt, interrupt_cb, h);
@@ -392,7 +384,7 @@ static void restart_cb(struct loop_timer *t)
 	struct js_host *h = container_of(t, struct js_host, restart);
 
 	if (h->rt) {
-		bool stable = mono_ms() - h->started_ms >= JS_HOST_STABLE_MS;
+		bool stable = monotime_ms() - h->started_ms >= JS_HOST_STABLE_MS;
 
 		generation_end(h);
 		if (stable)

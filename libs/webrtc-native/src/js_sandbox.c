@@ -1,5 +1,6 @@
 /* js_sandbox: a QuickJS-ng runtime per task/app on its own thread.  See js_sandbox.h. */
 #include "js_sandbox.h"
+#include "monotime.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -114,14 +115,6 @@ void sandbox_sched_set(uint32_t cpu_permille, uint32_t period_ms)
 	pthread_mutex_unlock(&g_mu);
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t thread_cpu_ns(void)
 {
 	struct timespec ts;
@@ -156,7 +149,7 @@ static void wait_until(struct sandbox *sb, uint64_t abs_ns)
  * part = period × permille/1000 × shares / (shares of all busy sandboxes). */
 static void throttle(struct sandbox *sb, uint64_t cpu)
 {
-	uint64_t period_ns, now = mono_ns(), idx, allow, active;
+	uint64_t period_ns, now = monotime_ns(), idx, allow, active;
 	uint32_t permille;
 
 	pthread_mutex_lock(&g_mu);
@@ -174,10 +167,10 @@ static void throttle(struct sandbox *sb, uint64_t cpu)
 	if (cpu - sb->period_cpu0 < allow)
 		return;
 	pthread_mutex_lock(&sb->mu);
-	while (!atomic_load(&sb->stop_req) && mono_ns() < (idx + 1) * period_ns)
+	while (!atomic_load(&sb->stop_req) && monotime_ns() < (idx + 1) * period_ns)
 		wait_until(sb, (idx + 1) * period_ns);
 	pthread_mutex_unlock(&sb->mu);
-	atomic_fetch_add(&sb->throttled_ns, mono_ns() - now);
+	atomic_fetch_add(&sb->throttled_ns, monotime_ns() - now);
 	sb->period_idx = idx + 1;
 	sb->period_cpu0 = thread_cpu_ns();
 }
@@ -626,7 +619,7 @@ static JSValue app_set_timeout(JSContext *ctx, JSValueConst this_val, int argc, 
 		ms = 2147483647.0;
 	if (!(t = calloc(1, sizeof(*t))))
 		return JS_ThrowOutOfMemory(ctx);
-	t->due_ns = mono_ns() + (uint64_t)ms * 1000000u;
+	t->due_ns = monotime_ns() + (uint64_t)ms * 1000000u;
 	t->seq = ++sb->timer_seq;
 	t->id = ++sb->next_timer_id ? sb->next_timer_id : ++sb->next_timer_id;
 	t->fn = JS_DupValue(ctx, argv[0]);
@@ -801,7 +794,7 @@ static JSValue app_send(JSContext *ctx, JSValueConst this_val, int argc, JSValue
 		return JS_ThrowTypeError(ctx, "pear.send(browser, value): browser is an id from onMessage");
 	if (!(s = json_of(ctx, argv[1], "pear.send(browser, value)", &len)))
 		return JS_EXCEPTION;
-	rc = app_allowance_take(&sb->upload, len, mono_ns() / 1000000u, &retry);
+	rc = app_allowance_take(&sb->upload, len, monotime_ns() / 1000000u, &retry);
 	if (rc != APP_CHANNEL_OK) {
 		JS_FreeCString(ctx, s);
 		e = app_error(ctx, app_channel_strerror(rc),
@@ -1124,7 +1117,7 @@ static enum sandbox_status run_app(struct sandbox *sb, JSContext *ctx, char **re
 		if (!alive || fatal(sb))
 			break;
 		/* due timers that existed now (a 0 ms timer set inside one waits a turn) */
-		now = mono_ns();
+		now = monotime_ns();
 		last_seq = sb->timer_seq;
 		while (alive && sb->timers && sb->timers->due_ns <= now && sb->timers->seq <= last_seq) {
 			struct sb_timer *t = sb->timers;
@@ -1151,9 +1144,9 @@ static enum sandbox_status run_app(struct sandbox *sb, JSContext *ctx, char **re
 			sb->n_in--;
 			m->next = NULL; /* msgs_free(m) below frees the chain it heads */
 		} else if (!atomic_load(&sb->stop_req)) {
-			uint64_t until = sb->timers ? sb->timers->due_ns : mono_ns() + 1000000000u;
+			uint64_t until = sb->timers ? sb->timers->due_ns : monotime_ns() + 1000000000u;
 
-			if (until > mono_ns()) {
+			if (until > monotime_ns()) {
 				pthread_mutex_unlock(&sb->mu);
 				set_busy(sb, false);
 				pthread_mutex_lock(&sb->mu);
@@ -1326,7 +1319,7 @@ struct sandbox *sandbox_new(const struct sandbox_config *c, int *err)
 	sb->caps = c->caps;
 	sb->storage_dir = c->storage_dir ? strdup(c->storage_dir) : NULL;
 	sb->storage_quota = c->storage_quota;
-	app_allowance_init(&sb->upload, c->upload_rate, mono_ns() / 1000000u);
+	app_allowance_init(&sb->upload, c->upload_rate, monotime_ns() / 1000000u);
 	sb->on_message = JS_UNDEFINED;
 	for (size_t i = 0; i < c->n_fetch_hosts; i++)
 		if ((sb->hosts[sb->n_hosts] = strdup(c->fetch_hosts[i])))

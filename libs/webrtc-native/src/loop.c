@@ -1,9 +1,9 @@
 #include "loop.h"
+#include "monotime.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
-#include <time.h>
 #include <unistd.h>
 
 #define LOOP_MAX_EVENTS 64
@@ -18,14 +18,6 @@ struct loop {
 	size_t heap_len, heap_cap;
 };
 
-static uint64_t monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 struct loop *loop_new(void)
 {
 	struct loop *l = calloc(1, sizeof(*l));
@@ -37,7 +29,7 @@ struct loop *loop_new(void)
 		free(l);
 		return NULL;
 	}
-	l->now_ms = monotonic_ms();
+	l->now_ms = monotime_ms();
 	return l;
 }
 
@@ -176,7 +168,7 @@ uint64_t loop_now_ms(const struct loop *l)
 
 uint64_t loop_update_time(struct loop *l)
 {
-	l->now_ms = monotonic_ms();
+	l->now_ms = monotime_ms();
 	return l->now_ms;
 }
 

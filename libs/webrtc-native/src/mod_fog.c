@@ -1,6 +1,7 @@
 /* mod_fog: "pear-fog:native" — timers, log, clock, random, control ops, signals.
  * Files are in mod_fog_fs.c, child processes in mod_fog_proc.c.  See mod_fog.h. */
 #include "mod_fog.h"
+#include "monotime.h"
 
 #include <errno.h>
 #include <math.h>
@@ -235,10 +236,7 @@ static JSValue fog_now(JSContext *ctx, JSValueConst this_val, int argc, JSValueC
 
 static JSValue fog_monotonic(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return JS_NewFloat64(ctx, (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6);
+	return JS_NewFloat64(ctx, (double)monotime_ns() / 1e6);
 }
 
 static JSValue fog_local_time(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)

@@ -8,13 +8,13 @@
  * (`app_list`, `app_stop`, `app_limits`: mod_fog_sandbox_ctl_*), which run on the loop
  * thread like everything here. */
 #include "mod_fog.h"
+#include "monotime.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <time.h>
 
 #include "app_channel.h"
 #include "js_host.h"
@@ -515,11 +515,7 @@ void mod_fog_sandbox_limits(uint32_t cpu_permille, uint32_t period_ms, uint64_t 
 
 void mod_fog_sandbox_upload_total(uint64_t bytes_per_sec)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	app_allowance_set_total(bytes_per_sec, (uint64_t)ts.tv_sec * 1000u +
-						       (uint64_t)ts.tv_nsec / 1000000u);
+	app_allowance_set_total(bytes_per_sec, monotime_ms());
 }
 
 void mod_fog_sandbox_ctl_list(struct ctl_json_out *o)

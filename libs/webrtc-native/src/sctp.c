@@ -2,6 +2,7 @@
  * re-entrancy rules.  RFC 8261 (SCTP over DTLS), RFC 8831 §6 (SCTP usage for data
  * channels), RFC 6525 (stream reset), RFC 3758 (PR-SCTP). */
 #include "sctp.h"
+#include "monotime.h"
 
 #include "crc32c.h"
 
@@ -175,14 +176,6 @@ static void leave(void)
 {
 	if (--g.depth == 0 && g.n_dead)
 		reap_dead();
-}
-
-static uint64_t clock_monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* usrsctp counts a timer's deadline from its own tick counter, which moves only when
@@ -417,7 +410,7 @@ int sctp_global_init(void)
 		return SCTP_OK;
 	usrsctp_init_nothreads(0, conn_output, NULL);
 	if (!g.clock)
-		g.clock = clock_monotonic_ms;
+		g.clock = monotime_ms;
 	g.clock_ms = g.clock();
 	/* Incoming SCTP packets are not CRC32c-checked: they arrived inside DTLS records
 	 * whose AEAD/MAC already authenticated every byte (RFC 8261), and the table CRC was
@@ -546,7 +539,7 @@ uint32_t sctp_assoc_rto_ms(const struct sctp_assoc *a)
 
 void sctp_set_clock(uint64_t (*now_ms)(void))
 {
-	g.clock = now_ms ? now_ms : clock_monotonic_ms;
+	g.clock = now_ms ? now_ms : monotime_ms;
 	g.clock_ms = g.clock(); /* a switch neither fires nor holds back a timer */
 }
 
