@@ -1,7 +1,6 @@
 #include "http.h"
+#include "textbuf.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -404,29 +403,6 @@ const char *http_strerror(int err)
 	return "unknown HTTP error";
 }
 
-struct head_out {
-	char *buf;
-	size_t cap, len;
-	bool overflow;
-};
-
-__attribute__((format(printf, 2, 3))) static void head_printf(struct head_out *o, const char *fmt,
-							      ...)
-{
-	va_list ap;
-	int n;
-
-	if (o->overflow)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= o->cap - o->len)
-		o->overflow = true;
-	else
-		o->len += (size_t)n;
-}
-
 /* A caller-given value must not be able to inject a header (no CR/LF/CTL). */
 static bool safe_value(const char *v)
 {
@@ -440,7 +416,7 @@ static bool safe_value(const char *v)
 
 int http_write_head(char *buf, size_t cap, int status, const struct http_head_fields *f)
 {
-	struct head_out o = { buf, cap, 0, false };
+	struct textbuf o = TEXTBUF_INIT(buf, cap);
 	const char *reason = http_status_text(status);
 
 	if (!buf || cap == 0)
@@ -449,29 +425,29 @@ int http_write_head(char *buf, size_t cap, int status, const struct http_head_fi
 	if (!reason || !f || !safe_value(f->content_type) || !safe_value(f->etag) ||
 	    !safe_value(f->cache_control))
 		return HTTP_W_E_INVALID;
-	head_printf(&o, "HTTP/1.1 %d %s\r\n", status, reason);
+	textbuf_printf(&o, "HTTP/1.1 %d %s\r\n", status, reason);
 	if (f->content_type)
-		head_printf(&o, "Content-Type: %s\r\n", f->content_type);
+		textbuf_printf(&o, "Content-Type: %s\r\n", f->content_type);
 	if (f->has_content_length)
-		head_printf(&o, "Content-Length: %llu\r\n", (unsigned long long)f->content_length);
+		textbuf_printf(&o, "Content-Length: %llu\r\n", (unsigned long long)f->content_length);
 	if (f->has_content_range && status == 416) /* RFC 9110 §14.4 unsatisfied-range */
-		head_printf(&o, "Content-Range: bytes */%llu\r\n",
+		textbuf_printf(&o, "Content-Range: bytes */%llu\r\n",
 			    (unsigned long long)f->range_size);
 	else if (f->has_content_range)
-		head_printf(&o, "Content-Range: bytes %llu-%llu/%llu\r\n",
+		textbuf_printf(&o, "Content-Range: bytes %llu-%llu/%llu\r\n",
 			    (unsigned long long)f->range_first, (unsigned long long)f->range_last,
 			    (unsigned long long)f->range_size);
 	if (f->accept_ranges)
-		head_printf(&o, "Accept-Ranges: bytes\r\n");
+		textbuf_printf(&o, "Accept-Ranges: bytes\r\n");
 	if (f->etag)
-		head_printf(&o, "ETag: %s\r\n", f->etag);
+		textbuf_printf(&o, "ETag: %s\r\n", f->etag);
 	if (f->cache_control)
-		head_printf(&o, "Cache-Control: %s\r\n", f->cache_control);
+		textbuf_printf(&o, "Cache-Control: %s\r\n", f->cache_control);
 	if (f->close)
-		head_printf(&o, "Connection: close\r\n");
+		textbuf_printf(&o, "Connection: close\r\n");
 	else if (f->keep_alive)
-		head_printf(&o, "Connection: keep-alive\r\n");
-	head_printf(&o, "\r\n");
+		textbuf_printf(&o, "Connection: keep-alive\r\n");
+	textbuf_printf(&o, "\r\n");
 	if (o.overflow) {
 		buf[0] = '\0';
 		return HTTP_W_E_BUFFER;

@@ -1,9 +1,8 @@
 #include "sdp.h"
 #include "hex.h"
+#include "textbuf.h"
 
 #include <arpa/inet.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 /* A view of bytes inside the offer; never NUL-terminated. */
@@ -596,35 +595,11 @@ uint32_t sdp_candidate_priority(unsigned type_pref, unsigned local_pref, unsigne
 	       (uint32_t)(component >= 1 && component <= 256 ? 256 - component : 0);
 }
 
-struct out_buf {
-	char *buf;
-	size_t cap, len;
-	bool overflow;
-};
-
-__attribute__((format(printf, 2, 3))) static void out_printf(struct out_buf *o, const char *fmt,
-							     ...)
+static void out_fingerprint(struct textbuf *o, const uint8_t fp[SDP_FINGERPRINT_LEN])
 {
-	va_list ap;
-	int n;
-
-	if (o->overflow)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= o->cap - o->len) {
-		o->overflow = true;
-		return;
-	}
-	o->len += (size_t)n;
-}
-
-static void out_fingerprint(struct out_buf *o, const uint8_t fp[SDP_FINGERPRINT_LEN])
-{
-	out_printf(o, "a=fingerprint:sha-256 ");
+	textbuf_printf(o, "a=fingerprint:sha-256 ");
 	for (size_t i = 0; i < SDP_FINGERPRINT_LEN; i++)
-		out_printf(o, "%02X%s", fp[i], i + 1 < SDP_FINGERPRINT_LEN ? ":" : "\r\n");
+		textbuf_printf(o, "%02X%s", fp[i], i + 1 < SDP_FINGERPRINT_LEN ? ":" : "\r\n");
 }
 
 static bool mid_in_bundle(const struct sdp_offer *of, const char *mid)
@@ -680,7 +655,7 @@ static int check_answer_params(const struct sdp_answer_params *p, bool v6[])
  * a=end-of-candidates (RFC 8838 §8.2). */
 int sdp_answer_write(const struct sdp_answer_params *p, char *buf, size_t cap, size_t *len)
 {
-	struct out_buf o = { buf, cap, 0, false };
+	struct textbuf o = TEXTBUF_INIT(buf, cap);
 	bool v6[SDP_MAX_CANDIDATES];
 	const struct sdp_offer *of;
 	const struct sdp_host_candidate *def;
@@ -699,33 +674,33 @@ int sdp_answer_write(const struct sdp_answer_params *p, char *buf, size_t cap, s
 	def = &p->candidates[0];
 	bundle = of->n_bundle && mid_in_bundle(of, of->mid);
 
-	out_printf(&o, "v=0\r\no=- %llu %llu IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n",
+	textbuf_printf(&o, "v=0\r\no=- %llu %llu IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n",
 		   (unsigned long long)p->session_id, (unsigned long long)p->session_version);
 	if (!p->full_ice)
-		out_printf(&o, "a=ice-lite\r\n");
+		textbuf_printf(&o, "a=ice-lite\r\n");
 	/* RFC 9143 §7.3.1: the answerer's group lists only accepted mids. */
 	if (bundle)
-		out_printf(&o, "a=group:BUNDLE %s\r\n", of->mid);
+		textbuf_printf(&o, "a=group:BUNDLE %s\r\n", of->mid);
 	for (unsigned i = 0; i < of->n_media; i++) {
 		const struct sdp_media *m = &of->media[i];
 
 		if (i != of->app_index) {
-			out_printf(&o, "m=%s 0 %s %s\r\nc=IN IP4 0.0.0.0\r\n", m->kind, m->proto,
+			textbuf_printf(&o, "m=%s 0 %s %s\r\nc=IN IP4 0.0.0.0\r\n", m->kind, m->proto,
 				   m->fmt);
 			if (m->mid[0])
-				out_printf(&o, "a=mid:%s\r\n", m->mid);
+				textbuf_printf(&o, "a=mid:%s\r\n", m->mid);
 			continue;
 		}
-		out_printf(&o, "m=application %u UDP/DTLS/SCTP webrtc-datachannel\r\n", def->port);
-		out_printf(&o, "c=IN %s %s\r\n", v6[0] ? "IP6" : "IP4", def->address);
+		textbuf_printf(&o, "m=application %u UDP/DTLS/SCTP webrtc-datachannel\r\n", def->port);
+		textbuf_printf(&o, "c=IN %s %s\r\n", v6[0] ? "IP6" : "IP4", def->address);
 		if (of->mid[0])
-			out_printf(&o, "a=mid:%s\r\n", of->mid);
-		out_printf(&o, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n", p->ice_ufrag, p->ice_pwd);
+			textbuf_printf(&o, "a=mid:%s\r\n", of->mid);
+		textbuf_printf(&o, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n", p->ice_ufrag, p->ice_pwd);
 		out_fingerprint(&o, p->fingerprint);
-		out_printf(&o, "a=setup:passive\r\n");
-		out_printf(&o, "a=sctp-port:%u\r\n",
+		textbuf_printf(&o, "a=setup:passive\r\n");
+		textbuf_printf(&o, "a=sctp-port:%u\r\n",
 			   p->sctp_port ? p->sctp_port : SDP_DEFAULT_SCTP_PORT);
-		out_printf(&o, "a=max-message-size:%llu\r\n",
+		textbuf_printf(&o, "a=max-message-size:%llu\r\n",
 			   (unsigned long long)(p->max_message_size ? p->max_message_size
 								    : SDP_OUR_MAX_MESSAGE_SIZE));
 		/* RFC 8445 §5.1.2.1: type preference 126 host, 100 server reflexive; local
@@ -734,18 +709,18 @@ int sdp_answer_write(const struct sdp_answer_params *p, char *buf, size_t cap, s
 		 * pear-fogd has is known when it answers (the STUN client keeps the
 		 * reflexive address fresh), so the list is closed (RFC 8838 §8.2). */
 		for (size_t c = 0; c < p->n_candidates; c++)
-			out_printf(&o, "a=candidate:%zu 1 udp %u %s %u typ host\r\n", c + 1,
+			textbuf_printf(&o, "a=candidate:%zu 1 udp %u %s %u typ host\r\n", c + 1,
 				   sdp_candidate_priority(126, 65535 - (unsigned)c, 1),
 				   p->candidates[c].address, p->candidates[c].port);
 		for (size_t c = 0; c < p->n_srflx; c++) {
 			const struct sdp_srflx_candidate *sc = &p->srflx[c];
 
-			out_printf(&o, "a=candidate:s%zu 1 udp %u %s %u typ srflx raddr %s rport %u\r\n",
+			textbuf_printf(&o, "a=candidate:s%zu 1 udp %u %s %u typ srflx raddr %s rport %u\r\n",
 				   c + 1, sdp_candidate_priority(100, 65535 - (unsigned)c, 1),
 				   sc->address, sc->port, sc->rel_address ? sc->rel_address : "0.0.0.0",
 				   sc->rel_port);
 		}
-		out_printf(&o, "a=end-of-candidates\r\n");
+		textbuf_printf(&o, "a=end-of-candidates\r\n");
 	}
 	if (o.overflow) {
 		buf[0] = '\0';
