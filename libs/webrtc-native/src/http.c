@@ -429,14 +429,16 @@ int http_write_head(char *buf, size_t cap, int status, const struct http_head_fi
 	if (f->content_type)
 		textbuf_printf(&o, "Content-Type: %s\r\n", f->content_type);
 	if (f->has_content_length)
-		textbuf_printf(&o, "Content-Length: %llu\r\n", (unsigned long long)f->content_length);
+		textbuf_printf(&o, "Content-Length: %llu\r\n",
+			       (unsigned long long)f->content_length);
 	if (f->has_content_range && status == 416) /* RFC 9110 §14.4 unsatisfied-range */
 		textbuf_printf(&o, "Content-Range: bytes */%llu\r\n",
-			    (unsigned long long)f->range_size);
+			       (unsigned long long)f->range_size);
 	else if (f->has_content_range)
 		textbuf_printf(&o, "Content-Range: bytes %llu-%llu/%llu\r\n",
-			    (unsigned long long)f->range_first, (unsigned long long)f->range_last,
-			    (unsigned long long)f->range_size);
+			       (unsigned long long)f->range_first,
+			       (unsigned long long)f->range_last,
+			       (unsigned long long)f->range_size);
 	if (f->accept_ranges)
 		textbuf_printf(&o, "Accept-Ranges: bytes\r\n");
 	if (f->etag)

@@ -794,7 +794,7 @@ static JSValue app_send(JSContext *ctx, JSValueConst this_val, int argc, JSValue
 		return JS_ThrowTypeError(ctx, "pear.send(browser, value): browser is an id from onMessage");
 	if (!(s = json_of(ctx, argv[1], "pear.send(browser, value)", &len)))
 		return JS_EXCEPTION;
-	rc = app_allowance_take(&sb->upload, len, monotime_ns() / 1000000u, &retry);
+	rc = app_allowance_take(&sb->upload, len, monotime_ms(), &retry);
 	if (rc != APP_CHANNEL_OK) {
 		JS_FreeCString(ctx, s);
 		e = app_error(ctx, app_channel_strerror(rc),
@@ -1319,7 +1319,7 @@ struct sandbox *sandbox_new(const struct sandbox_config *c, int *err)
 	sb->caps = c->caps;
 	sb->storage_dir = c->storage_dir ? strdup(c->storage_dir) : NULL;
 	sb->storage_quota = c->storage_quota;
-	app_allowance_init(&sb->upload, c->upload_rate, monotime_ns() / 1000000u);
+	app_allowance_init(&sb->upload, c->upload_rate, monotime_ms());
 	sb->on_message = JS_UNDEFINED;
 	for (size_t i = 0; i < c->n_fetch_hosts; i++)
 		if ((sb->hosts[sb->n_hosts] = strdup(c->fetch_hosts[i])))

@@ -675,7 +675,7 @@ int sdp_answer_write(const struct sdp_answer_params *p, char *buf, size_t cap, s
 	bundle = of->n_bundle && mid_in_bundle(of, of->mid);
 
 	textbuf_printf(&o, "v=0\r\no=- %llu %llu IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n",
-		   (unsigned long long)p->session_id, (unsigned long long)p->session_version);
+		       (unsigned long long)p->session_id, (unsigned long long)p->session_version);
 	if (!p->full_ice)
 		textbuf_printf(&o, "a=ice-lite\r\n");
 	/* RFC 9143 §7.3.1: the answerer's group lists only accepted mids. */
@@ -685,13 +685,14 @@ int sdp_answer_write(const struct sdp_answer_params *p, char *buf, size_t cap, s
 		const struct sdp_media *m = &of->media[i];
 
 		if (i != of->app_index) {
-			textbuf_printf(&o, "m=%s 0 %s %s\r\nc=IN IP4 0.0.0.0\r\n", m->kind, m->proto,
-				   m->fmt);
+			textbuf_printf(&o, "m=%s 0 %s %s\r\nc=IN IP4 0.0.0.0\r\n", m->kind,
+				       m->proto, m->fmt);
 			if (m->mid[0])
 				textbuf_printf(&o, "a=mid:%s\r\n", m->mid);
 			continue;
 		}
-		textbuf_printf(&o, "m=application %u UDP/DTLS/SCTP webrtc-datachannel\r\n", def->port);
+		textbuf_printf(&o, "m=application %u UDP/DTLS/SCTP webrtc-datachannel\r\n",
+			       def->port);
 		textbuf_printf(&o, "c=IN %s %s\r\n", v6[0] ? "IP6" : "IP4", def->address);
 		if (of->mid[0])
 			textbuf_printf(&o, "a=mid:%s\r\n", of->mid);
@@ -699,10 +700,11 @@ int sdp_answer_write(const struct sdp_answer_params *p, char *buf, size_t cap, s
 		out_fingerprint(&o, p->fingerprint);
 		textbuf_printf(&o, "a=setup:passive\r\n");
 		textbuf_printf(&o, "a=sctp-port:%u\r\n",
-			   p->sctp_port ? p->sctp_port : SDP_DEFAULT_SCTP_PORT);
+			       p->sctp_port ? p->sctp_port : SDP_DEFAULT_SCTP_PORT);
 		textbuf_printf(&o, "a=max-message-size:%llu\r\n",
-			   (unsigned long long)(p->max_message_size ? p->max_message_size
-								    : SDP_OUR_MAX_MESSAGE_SIZE));
+			       (unsigned long long)(p->max_message_size
+							    ? p->max_message_size
+							    : SDP_OUR_MAX_MESSAGE_SIZE));
 		/* RFC 8445 §5.1.2.1: type preference 126 host, 100 server reflexive; local
 		 * preference decreasing with the order the caller gave, component 1.
 		 * Server-reflexive ones carry raddr/rport (RFC 8839 §5.1).  Every candidate
@@ -710,15 +712,16 @@ int sdp_answer_write(const struct sdp_answer_params *p, char *buf, size_t cap, s
 		 * reflexive address fresh), so the list is closed (RFC 8838 §8.2). */
 		for (size_t c = 0; c < p->n_candidates; c++)
 			textbuf_printf(&o, "a=candidate:%zu 1 udp %u %s %u typ host\r\n", c + 1,
-				   sdp_candidate_priority(126, 65535 - (unsigned)c, 1),
-				   p->candidates[c].address, p->candidates[c].port);
+				       sdp_candidate_priority(126, 65535 - (unsigned)c, 1),
+				       p->candidates[c].address, p->candidates[c].port);
 		for (size_t c = 0; c < p->n_srflx; c++) {
 			const struct sdp_srflx_candidate *sc = &p->srflx[c];
 
-			textbuf_printf(&o, "a=candidate:s%zu 1 udp %u %s %u typ srflx raddr %s rport %u\r\n",
-				   c + 1, sdp_candidate_priority(100, 65535 - (unsigned)c, 1),
-				   sc->address, sc->port, sc->rel_address ? sc->rel_address : "0.0.0.0",
-				   sc->rel_port);
+			textbuf_printf(&o,
+				       "a=candidate:s%zu 1 udp %u %s %u typ srflx raddr %s rport %u\r\n",
+				       c + 1, sdp_candidate_priority(100, 65535 - (unsigned)c, 1),
+				       sc->address, sc->port,
+				       sc->rel_address ? sc->rel_address : "0.0.0.0", sc->rel_port);
 		}
 		textbuf_printf(&o, "a=end-of-candidates\r\n");
 	}
