@@ -108,7 +108,6 @@ describe("node agent with a coordinator, pear-fogd and an origin", () => {
   it("when the hours window ends mid-download: no new sessions, the download finishes, then the session is closed", async () => {
     const { pc, dc, client } = await connectVia(link, node.did);
     // Four chunks (1 MiB) at 512 KiB/s: about 2 s of transfer.
-    const t0 = Date.now();
     const download = Promise.all(good.map((id) => client.get(Buffer.from(id, "hex"))));
     download.catch(() => undefined); // awaited below; a failed assertion before must not leak it
     await new Promise((r) => setTimeout(r, 300));
@@ -125,9 +124,9 @@ describe("node agent with a coordinator, pear-fogd and an origin", () => {
     await until("node gone from the coordinator", async () =>
       (await link.find(content, good)).includes(node.did) ? undefined : true,
     );
-    // The download in flight completes, every byte right, within the grace period.
+    // The download in flight completes, every byte right, within the grace period (after it
+    // the session is closed and an unfinished get rejects with CLOSED).
     const chunks = await download;
-    expect(Date.now() - t0).toBeLessThan(4000 + 300);
     chunks.forEach((c, i) => expect(createHash("sha256").update(c).digest("hex")).toBe(good[i]));
     // Then the grace period ends and the session is closed.
     await until("session closed", async () =>

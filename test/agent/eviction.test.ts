@@ -2,13 +2,15 @@
 // minute-long inventory refresh: a coordinator, one pear-fogd + agent node with a store of four
 // chunks, an origin. The node fills a clip's three chunks; then four other chunks put straight
 // into its store push the clip's out (LRU), and the coordinator must stop offering the node for
-// them well before the next heartbeat (10 s) or inventory refresh (60 s).
+// them. Heartbeat and inventory refresh are set to ten minutes, so only the prompt report the
+// eviction triggers can explain the coordinator forgetting them within the test's time.
 import { randomBytes } from "node:crypto";
 import { afterEach, expect, it } from "vitest";
 import { startDemoNode, type DemoNode } from "../../scripts/demo/node";
 import { startContentWorld, until, type ContentWorld } from "./support";
 
 const CHUNK = 64 * 1024;
+const TEN_MIN = 600_000; // longer than the test: the periodic reports never come
 
 let w: ContentWorld | undefined;
 let node: DemoNode | undefined;
@@ -22,14 +24,18 @@ it("the coordinator stops offering a node for chunks its store evicted", async (
   w = await startContentWorld({
     files: { "clip.bin": randomBytes(3 * CHUNK) },
     chunkSize: CHUNK,
-    coordinator: { heartbeatMs: 10_000, nodeDeadAfterMs: 60_000, placement: { intervalMs: 300 } },
+    coordinator: {
+      heartbeatMs: TEN_MIN,
+      nodeDeadAfterMs: 2 * TEN_MIN,
+      placement: { intervalMs: 300 },
+    },
   });
   const world = w;
   const ids = world.chunks.get("clip.bin")!;
   node = await startDemoNode(world.coord.url, {
     build: "san",
     config: { storeSizeBytes: 4 * CHUNK },
-    agent: { tickMs: 200 },
+    agent: { tickMs: 200, inventoryRefreshMs: TEN_MIN },
   });
   const n = node;
   await until(
@@ -42,11 +48,9 @@ it("the coordinator stops offering a node for chunks its store evicted", async (
   for (let i = 0; i < 4; i++) await n.daemon.putChunk(new Uint8Array(randomBytes(CHUNK)));
   const have = (await n.daemon.ctl.request("chunk_has", { chunks: ids })).have as string[];
   expect(have).toEqual([]); // the store really evicted them
-  const t0 = Date.now();
   await until(
     "the coordinator forgetting the evicted chunks",
     async () => ((await world.link.find(world.contentId, ids)).length === 0 ? true : undefined),
-    8000,
+    20_000,
   );
-  expect(Date.now() - t0).toBeLessThan(8000);
-}, 40_000);
+}, 60_000);
