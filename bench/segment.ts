@@ -1,30 +1,38 @@
 // `npm run bench -- segment [--json] [--segments N] [--gap-ms MS] [--fogd PATH]`: the latency of one video
-// segment from one pear-fogd, over a data channel vs over HTTP, same run, same daemon, loopback.
+// segment from one pear-fogd over a data channel, against two anchors in the same run: the same
+// pear-fogd over HTTP, and Google's libwebrtc serving the same protocol over a data channel.
 //
 // A segment is `chunksPerSegment` chunks of `chunkBytes` fetched in parallel (what the SDK does
-// for a 256 KiB HLS segment). The fog side is one @roamhq/wrtc peer in this process with the
-// SDK's ChunkClient on the "pear-fog-chunks" channel, asking for a segment's chunks in one
-// message (a GET batch, as the SDK asks one node); the anchor is Node's fetch (keep-alive)
-// against the same pear-fogd's `GET /chunks/<id>`. Each segment's bytes are checked (SHA-256).
-// This isolates the transport from the swarm bench's coordinator, placement and scheduling: the
-// swarm bench's p95 goal (fog no worse than HTTP) cannot be met if this one is not.
+// for a 256 KiB HLS segment). The viewer is one @roamhq/wrtc peer per data-channel node, in this
+// process, with the SDK's ChunkClient on the "pear-fog-chunks" channel, asking for a segment's
+// chunks in one message (a GET batch, as the SDK asks one node). The anchors:
+//   http            Node's fetch (keep-alive) against the same pear-fogd's `GET /chunks/<id>`;
+//   libwebrtc_node  @roamhq/wrtc (libwebrtc, what Chrome runs) as the answering peer, in a
+//                   process of its own (bench/segment/libwebrtc-node.ts), chunks in memory, DATA
+//                   frames as large as pear-fogd's: what a WebRTC stack that is not ours costs.
+// The three arms take turns in rounds of `roundSegments`. Each segment's bytes are checked
+// (SHA-256). This isolates the transport from the swarm bench's coordinator, placement and
+// scheduling: the swarm bench's p95 goal (fog no worse than HTTP) cannot be met if this one is not.
 //
-// Metrics (value = data channel, anchor "http" = the same segments over HTTP):
+// Metrics (value = pear-fogd's data channel; anchor "http", or "libwebrtc_node" for *_vs_libwebrtc):
 //   segment_ms_p50 / _p95 / _p99 / _max   wall time of one segment, milliseconds
 //   segments_over_100ms                    count of segments slower than 100 ms
-//   udp_rcvbuf_errors                      the kernel's UDP RcvbufErrors during the fog phase
+//   udp_rcvbuf_errors                      the kernel's UDP RcvbufErrors over the run
 //                                          (/proc/net/snmp; datagrams dropped because a
 //                                          receiver's socket buffer was full), no anchor
-//   node_cpu_ms_per_segment                pear-fogd's CPU time per segment (the HTTP phase: its
-//                                          HTTP server), milliseconds
+//   node_cpu_ms_per_segment                the serving process's CPU time per segment (pear-fogd;
+//                                          for HTTP its HTTP server; the libwebrtc node's Node
+//                                          process), milliseconds
 //   viewer_cpu_ms_per_segment              this process's CPU time per segment (wrtc threads +
 //                                          SDK code; HTTP: Node's fetch), milliseconds
 //   sctp_retransmitted_chunks, sctp_fast_retransmits, sctp_t3_timeouts
-//                                          pear-fogd's SCTP counters over the fog phase
+//                                          pear-fogd's SCTP counters over the run
 //                                          (its status): what the losses cost, no anchor
 import { createHash, randomBytes } from "node:crypto";
 import { startPearFogd } from "../test/support/pear-fogd";
-import { connectWrtcPeer } from "../test/support/wrtc-peer";
+import { connectWrtcPeer, connectWrtcPeerVia, type WrtcPeer } from "../test/support/wrtc-peer";
+import type { ChunkClient } from "../src/sdk/chunk-client";
+import { startLibwebrtcNode } from "./segment/libwebrtc-node";
 import { procCpuS, sctpCounters, udpRcvbufErrors } from "./counters";
 import { report } from "./report";
 import { percentile } from "./swarm/metrics";
@@ -44,6 +52,8 @@ export const SEGMENT_BENCH_DEFAULTS = {
    * one every segment duration, seconds apart: `--gap-ms 2000` idles the connection like that).
    */
   gapMs: 2,
+  /** Segments per arm before the next arm's turn (the arms take turns), count. */
+  roundSegments: 50,
   /** Upper bound on one segment, milliseconds. */
   segmentTimeoutMs: 10_000,
 } as const;
@@ -59,46 +69,57 @@ const GAP_MS = Number(argOf("--gap-ms") ?? C.gapMs);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Phase {
+/** One way of fetching a segment's chunks, and the process that serves them. */
+interface Arm {
+  name: string;
+  servedBy: number;
+  fetchChunks: (ids: string[]) => Promise<Uint8Array[]>;
+  ids: string[];
   /** Wall time of each segment, milliseconds. */
   times: number[];
-  /** CPU per segment over the phase, milliseconds: pear-fogd's and this process's. */
-  nodeCpuMs: number;
-  viewerCpuMs: number;
+  /** CPU seconds over this arm's rounds: the serving process's, and this process's. */
+  nodeCpuS: number;
+  viewerCpuS: number;
 }
 
-async function run(
-  nodePid: number,
-  ids: string[],
-  fetchChunks: (ids: string[]) => Promise<Uint8Array[]>,
-): Promise<Phase> {
-  const times: number[] = [];
-  const node0 = procCpuS(nodePid);
+/** `count` segments through `arm`, each one's chunks picked at random and their bytes checked. */
+async function round(arm: Arm, count: number): Promise<void> {
+  const node0 = procCpuS(arm.servedBy);
   const viewer0 = process.cpuUsage();
-  for (let s = 0; s < SEGMENTS; s++) {
+  for (let s = 0; s < count; s++) {
     const pick = Array.from({ length: C.chunksPerSegment }, () => {
-      return ids[Math.floor(Math.random() * ids.length)]!;
+      return arm.ids[Math.floor(Math.random() * arm.ids.length)]!;
     });
     const t0 = performance.now();
-    const got = await fetchChunks(pick);
-    times.push(performance.now() - t0);
+    const got = await arm.fetchChunks(pick);
+    arm.times.push(performance.now() - t0);
     got.forEach((b, i) => {
       if (createHash("sha256").update(b).digest("hex") !== pick[i]) {
-        throw new Error(`segment ${s}: chunk ${pick[i]} came back with other bytes`);
+        throw new Error(`${arm.name}: chunk ${pick[i]} came back with other bytes`);
       }
     });
     await sleep(GAP_MS);
   }
   const viewer = process.cpuUsage(viewer0);
-  return {
-    times,
-    nodeCpuMs: ((procCpuS(nodePid) - node0) * 1000) / SEGMENTS,
-    viewerCpuMs: (viewer.user + viewer.system) / 1000 / SEGMENTS,
-  };
+  arm.nodeCpuS += procCpuS(arm.servedBy) - node0;
+  arm.viewerCpuS += (viewer.user + viewer.system) / 1e6;
 }
+
+const arm = (
+  name: string,
+  servedBy: number,
+  ids: string[],
+  fetchChunks: Arm["fetchChunks"],
+): Arm => ({ name, servedBy, ids, fetchChunks, times: [], nodeCpuS: 0, viewerCpuS: 0 });
+
+/** As the SDK asks a node: the segment's chunks in one message (a GET batch). */
+const getBatch = (client: ChunkClient) => (want: string[]) =>
+  Promise.all(client.getMany(want.map((id) => ({ chunkId: Buffer.from(id, "hex") }))));
 
 async function main(): Promise<void> {
   const node = await startPearFogd({ build: "release", binary: FOGD_BINARY, http: true });
+  const other = await startLibwebrtcNode(C.storeChunks, C.chunkBytes);
+  const peers: WrtcPeer[] = [];
   try {
     const ids: string[] = [];
     for (let i = 0; i < C.storeChunks; i++) {
@@ -106,7 +127,7 @@ async function main(): Promise<void> {
     }
     const base = `http://127.0.0.1:${node.httpPort}/chunks/`;
     const pid = node.proc.pid ?? 0;
-    const http = await run(pid, ids, (want) =>
+    const http = arm("http", pid, ids, (want) =>
       Promise.all(
         want.map(async (id) => {
           const r = await fetch(base + id);
@@ -115,33 +136,46 @@ async function main(): Promise<void> {
         }),
       ),
     );
+    const opts = { requestTimeoutMs: C.segmentTimeoutMs };
+    peers.push(await connectWrtcPeer(node, opts));
+    peers.push(await connectWrtcPeerVia((sdp) => other.answer(sdp), opts));
+    const fog = arm("fog", pid, ids, getBatch(peers[0]!.client));
+    const libwebrtc = arm("libwebrtc", other.pid, other.ids, getBatch(peers[1]!.client));
 
-    const { pc, client } = await connectWrtcPeer(node, { requestTimeoutMs: C.segmentTimeoutMs });
     const drops0 = udpRcvbufErrors();
     const status = async () =>
       sctpCounters((await node.ctl.request("status", {})) as Record<string, unknown>);
     const sctp0 = await status();
-    // As the SDK asks a node: the segment's chunks in one message (a GET batch).
-    const fog = await run(pid, ids, (want) =>
-      Promise.all(client.getMany(want.map((id) => ({ chunkId: Buffer.from(id, "hex") })))),
-    );
+    // Rounds in turn, so that a machine that slows down mid-run slows every arm alike.
+    for (let done = 0; done < SEGMENTS; done += C.roundSegments) {
+      const n = Math.min(C.roundSegments, SEGMENTS - done);
+      for (const a of [http, fog, libwebrtc]) await round(a, n);
+    }
     const drops = udpRcvbufErrors() - drops0;
     const sctp1 = await status();
     const sctpDelta = (k: string) => (sctp1[k] ?? Number.NaN) - (sctp0[k] ?? Number.NaN);
-    pc.close();
 
+    const perSegmentMs = (cpuS: number) => (cpuS * 1000) / SEGMENTS;
     for (const [p, name] of [
       [50, "p50"],
       [95, "p95"],
       [99, "p99"],
       [100, "max"],
     ] as const) {
+      const value = percentile(fog.times, p);
       report({
         metric: `segment_ms_${name}`,
-        value: percentile(fog.times, p),
+        value,
         unit: "ms",
         anchor: "http",
         anchor_value: percentile(http.times, p),
+      });
+      report({
+        metric: `segment_ms_${name}_vs_libwebrtc`,
+        value,
+        unit: "ms",
+        anchor: "libwebrtc_node",
+        anchor_value: percentile(libwebrtc.times, p),
       });
     }
     report({
@@ -152,10 +186,18 @@ async function main(): Promise<void> {
       anchor_value: http.times.filter((t) => t > 100).length,
     });
     for (const [metric, k] of [
-      ["node_cpu_ms_per_segment", "nodeCpuMs"],
-      ["viewer_cpu_ms_per_segment", "viewerCpuMs"],
+      ["node_cpu_ms_per_segment", "nodeCpuS"],
+      ["viewer_cpu_ms_per_segment", "viewerCpuS"],
     ] as const) {
-      report({ metric, value: fog[k], unit: "ms", anchor: "http", anchor_value: http[k] });
+      const value = perSegmentMs(fog[k]);
+      report({ metric, value, unit: "ms", anchor: "http", anchor_value: perSegmentMs(http[k]) });
+      report({
+        metric: `${metric}_vs_libwebrtc`,
+        value,
+        unit: "ms",
+        anchor: "libwebrtc_node",
+        anchor_value: perSegmentMs(libwebrtc[k]),
+      });
     }
     report({ metric: "udp_rcvbuf_errors", value: drops, unit: "count" });
     for (const [k, metric] of [
@@ -166,6 +208,8 @@ async function main(): Promise<void> {
       report({ metric, value: sctpDelta(k), unit: "count" });
     }
   } finally {
+    for (const p of peers) p.pc.close();
+    await other.close();
     await node.stop();
   }
 }

@@ -41,6 +41,8 @@ export interface ServeOptions {
    * BAD_REQUEST for its first req_id (as pear-fogd did).
    */
   noBatches?: boolean;
+  /** DATA payload per message, bytes. Default DATA_PIECE. */
+  pieceBytes?: number;
 }
 
 export interface ServeLog {
@@ -135,9 +137,10 @@ export function serveChunks(
         data = data.slice();
         data[data.length >> 1]! ^= 0x5a;
       }
-      for (let off = 0; off < data.length || off === 0; off += DATA_PIECE) {
-        const piece = data.subarray(off, Math.min(off + DATA_PIECE, data.length));
-        const last = off + DATA_PIECE >= data.length;
+      const size = opts.pieceBytes ?? DATA_PIECE;
+      for (let off = 0; off < data.length || off === 0; off += size) {
+        const piece = data.subarray(off, Math.min(off + size, data.length));
+        const last = off + size >= data.length;
         send(encodeData(reqId, off, data.length, piece, last));
         log.bytes += piece.length;
         if (last) break;

@@ -26,9 +26,23 @@ export interface WrtcPeerOptions {
   requestTimeoutMs?: number;
 }
 
+/** Answers an SDP offer: the answer SDP and the answerer's session id. */
+export type AnswerOffer = (offerSdp: string) => Promise<{ sdp: string; session: string }>;
+
 /** Connects a new wrtc peer to the pear-fogd behind `ctl`; rejects if the channel does not open. */
-export async function connectWrtcPeer(
+export function connectWrtcPeer(
   node: { ctl: CtlClient },
+  o: WrtcPeerOptions = {},
+): Promise<WrtcPeer> {
+  return connectWrtcPeerVia(async (sdp) => {
+    const r = await node.ctl.request("offer", { sdp });
+    return { sdp: r.sdp as string, session: r.session as string };
+  }, o);
+}
+
+/** Connects a new wrtc peer to whatever `answer` hands the offer to (another kind of node). */
+export async function connectWrtcPeerVia(
+  answer: AnswerOffer,
   o: WrtcPeerOptions = {},
 ): Promise<WrtcPeer> {
   const openTimeoutMs = o.openTimeoutMs ?? 10_000;
@@ -37,8 +51,8 @@ export async function connectWrtcPeer(
   try {
     const dc = pc.createDataChannel("pear-fog-chunks");
     await pc.setLocalDescription(await pc.createOffer());
-    const r = await node.ctl.request("offer", { sdp: pc.localDescription!.sdp });
-    await pc.setRemoteDescription({ type: "answer", sdp: r.sdp as string });
+    const r = await answer(pc.localDescription!.sdp);
+    await pc.setRemoteDescription({ type: "answer", sdp: r.sdp });
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(
         () => reject(new Error(`data channel did not open in ${openTimeoutMs} ms`)),
@@ -53,7 +67,7 @@ export async function connectWrtcPeer(
       pc,
       dc,
       client: new ChunkClient(dc as never, { requestTimeoutMs: o.requestTimeoutMs ?? 60_000 }),
-      session: r.session as string,
+      session: r.session,
       connectMs: performance.now() - t0,
     };
   } catch (e) {

@@ -1,0 +1,50 @@
+// `npm run bench -- segment` runs end to end, small: the three arms (pear-fogd over a data
+// channel, over HTTP, and libwebrtc as the node) each fetch verified segments, and every
+// comparison is reported against the anchor it names (the figures are the bench's business).
+import { spawnSync } from "node:child_process";
+import { beforeAll, describe, expect, it } from "vitest";
+import { buildPearFogd } from "../support/pear-fogd";
+
+beforeAll(() => {
+  buildPearFogd("release");
+});
+
+interface Line {
+  metric: string;
+  value: number | null;
+  unit: string;
+  anchor?: string;
+  anchor_value?: number | null;
+  ratio?: number | null;
+}
+
+describe("bench segment", () => {
+  it("fetches segments through all three arms and reports each against its anchor", () => {
+    const args = ["tsx", "bench/segment.ts", "--json", "--segments", "60"];
+    const r = spawnSync("npx", args, { encoding: "utf8", timeout: 110_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const m = new Map(
+      r.stdout
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as Line)
+        .map((l) => [l.metric, l]),
+    );
+    for (const p of ["p50", "p95", "p99", "max"]) {
+      const http = m.get(`segment_ms_${p}`)!;
+      const lib = m.get(`segment_ms_${p}_vs_libwebrtc`)!;
+      expect(http.anchor).toBe("http");
+      expect(lib.anchor).toBe("libwebrtc_node");
+      expect(lib.value).toBe(http.value); // the same pear-fogd figure, two anchors
+      for (const l of [http, lib]) {
+        expect(l.value).toBeGreaterThan(0);
+        expect(l.anchor_value).toBeGreaterThan(0);
+        expect(l.ratio).toBeCloseTo(l.value! / l.anchor_value!, 3);
+      }
+    }
+    // Each serving process did the work of its arm.
+    const cpu = m.get("node_cpu_ms_per_segment_vs_libwebrtc")!;
+    expect(cpu.value).toBeGreaterThan(0);
+    expect(cpu.anchor_value).toBeGreaterThan(0);
+  });
+});
