@@ -6,7 +6,10 @@
 // the fog phase starts; coordinator placement fills them from the viewers' finds and
 // prepositions content nobody asked for yet into `prepositionShare` of their stores). Steady
 // state = segments requested after `warmup` seconds of a phase; the warm-up's offload and the
-// whole phase's are reported too.
+// whole phase's are reported too. Then (`libwebrtcNodes`) a third phase, same viewers and
+// schedule, with the pear-fogd nodes replaced by libwebrtc (@roamhq/wrtc) nodes that hold the
+// whole catalogue: the *_vs_libwebrtc_nodes metrics compare the fog with pear-fogd as the server
+// against the fog with Google's WebRTC stack as the server.
 // The viewers are spread over a few processes of their own (`viewerProcesses`: a browser has
 // its own WebRTC stack), and the coordinator and the origin run in theirs (`coordinatorProcess`,
 // `originProcess`), as they are servers elsewhere; with any of these 0 it runs in this process.
@@ -22,6 +25,7 @@ import { procCpuS, sctpCounters, udpRcvbufErrors } from "./counters";
 import { report } from "./report";
 import { publishCatalogue, writeCatalogue } from "./swarm/catalogue";
 import { figures, mergeViewers, type PhaseResult } from "./swarm/metrics";
+import { startLibwebrtcSwarmNode } from "./swarm/libwebrtc-node-process";
 import { startSwarmNode, type SwarmNode } from "./swarm/nodes";
 import { parseSwarmArgs, type SwarmOptions } from "./swarm/options";
 import { startCoordinatorProcess } from "./swarm/coordinator-process";
@@ -124,6 +128,33 @@ async function runPhase(
   return r;
 }
 
+/**
+ * The libwebrtc phase (`libwebrtcNodes`): the pear-fogd nodes are stopped (the coordinator drops
+ * them as their sockets close) and as many libwebrtc nodes, holding the whole catalogue, take
+ * their place for a phase of the same viewers; they are stopped after it.
+ */
+async function runLibwebrtcPhase(
+  o: SwarmOptions,
+  plans: ViewerPlan[],
+  run: PhaseRunner,
+  origin: { segmentBytes(): number | Promise<number> },
+  coordinatorUrl: string,
+  dir: string,
+  nodes: SwarmNode[],
+  pinServer: (pid: number) => void,
+): Promise<PhaseResult> {
+  for (const n of nodes.splice(0)) await n.stop();
+  const lib: SwarmNode[] = [];
+  try {
+    for (let i = 0; i < o.nodes; i++) lib.push(await startLibwebrtcSwarmNode(coordinatorUrl, dir));
+    for (const n of lib) pinServer(n.pid);
+    const pids = lib.map((n) => n.pid).filter((p) => p > 0);
+    return await runPhase("fog_libwebrtc", o, plans, run, origin, pids);
+  } finally {
+    for (const n of lib) await n.stop().catch(() => undefined);
+  }
+}
+
 async function main(): Promise<void> {
   const o = parseSwarmArgs(process.argv.slice(2));
   const dir = mkdtempSync(join(tmpdir(), "pear-fog-swarm-"));
@@ -211,6 +242,10 @@ async function main(): Promise<void> {
     const drops = udpRcvbufErrors() - drops0;
     const counters1 = await nodesCounters(nodes);
     const served = counters1.servedRtc - counters0.servedRtc;
+    const lib =
+      o.libwebrtcNodes > 0
+        ? await runLibwebrtcPhase(o, plans, run, origin, coord.url, dir, nodes, pinServer)
+        : undefined;
 
     const w = o.warmup * 1000;
     const d = o.duration * 1000;
@@ -260,6 +295,31 @@ async function main(): Promise<void> {
         d,
       ).p95Ms,
     });
+    if (lib) {
+      // The same figures with Google's WebRTC stack as the nodes (the libwebrtc phase).
+      const ls = figures(lib.records, w, d);
+      const libAnchor = "libwebrtc_nodes";
+      for (const [metric, value, anchorValue] of [
+        ["p95_segment_ms_vs_libwebrtc_nodes", fs.p95Ms, ls.p95Ms],
+        ["p50_segment_ms_vs_libwebrtc_nodes", fs.p50Ms, ls.p50Ms],
+      ] as const) {
+        report({ metric, value, unit: "ms", anchor: libAnchor, anchor_value: anchorValue });
+      }
+      report({
+        metric: "nodes_cpu_pct_vs_libwebrtc_nodes",
+        value: (100 * fog.nodesCpuS) / fog.wallS,
+        unit: "%",
+        anchor: libAnchor,
+        anchor_value: (100 * lib.nodesCpuS) / lib.wallS,
+      });
+      report({ metric: "offload_ratio_libwebrtc_nodes", value: ls.offload, unit: "ratio" });
+      report({
+        metric: "fallback_ratio_libwebrtc_nodes",
+        value: ls.fallbackShare,
+        unit: "segments",
+      });
+      report({ metric: "stalls_libwebrtc_nodes", value: lib.stalls, unit: "count" });
+    }
     report({ metric: "fallback_ratio", value: fs.fallbackShare, unit: "segments" });
     report({ metric: "steals_per_segment", value: fs.stealsPerSegment, unit: "chunks" });
     // Upload the nodes spent per fog byte the viewers used (whole phase): above 1 by the

@@ -39,7 +39,7 @@ export const SWARM_DEFAULTS = {
   sharePeers: 1,
   /**
    * Held before every origin response, milliseconds: an origin farther away than the fog nodes
-   * (on loopback both are ~0 ms away; a real CDN edge is tens of ms). Applies to both phases,
+   * (on loopback both are ~0 ms away; a real CDN edge is tens of ms). Applies to every phase,
    * fallbacks and the nodes' fills alike. Default 0: the strict comparison.
    */
   originDelayMs: 0,
@@ -62,9 +62,17 @@ export const SWARM_DEFAULTS = {
    * RTCDataChannel.send makes a viewer's request wait while the thread decrypts the others'
    * packets (sends blocked up to 10-20 ms, measured); one process per viewer (24 Node +
    * libwebrtc processes) oversubscribes a 2-core machine instead (HTTP-only p50 1.9 → 3.2 ms).
-   * Both phases use the same processes. Default 4.
+   * Every phase uses the same processes. Default 4.
    */
   viewerProcesses: 4,
+  /**
+   * 1: a third phase after the fog phase — the same viewers, schedule and coordinator, the
+   * pear-fogd nodes replaced by as many nodes running Google's libwebrtc (@roamhq/wrtc, what
+   * Chrome runs; bench/swarm/libwebrtc-node-process.ts), each holding the whole catalogue in
+   * memory from the start: the anchor of the *_vs_libwebrtc_nodes metrics (the fog CDN with a
+   * WebRTC stack that is not ours as the server). 0: no third phase. Default 1.
+   */
+  libwebrtcNodes: 1,
   /**
    * 1: each node is pear-fogd with the agent embedded in its QuickJS (a router); 0: the demo
    * node glue, whose agent runs on the Node platform inside the bench process and shares the
@@ -73,7 +81,7 @@ export const SWARM_DEFAULTS = {
   nativeNodes: 1,
   /**
    * 1: the servers (origin, coordinator, nodes) run on the first half of the CPUs, the viewers
-   * and the bench process on the other half, in both phases (bench/swarm/cpus.ts): viewers on
+   * and the bench process on the other half, in every phase (bench/swarm/cpus.ts): viewers on
    * devices of their own, whose segments never wait for a node's turn on a shared core. 0: every
    * process anywhere (the strict one-machine figure). Ignored on one CPU. Default 0: on 2 CPUs
    * pinning made the fog's p95 ratio worse, not better (1.67 and 1.18 pinned against 1.16 and

@@ -2,7 +2,7 @@
 // a viewer is a browser on a device of its own, with its own WebRTC stack. In one process, every
 // viewer shares @roamhq/wrtc's one network thread and its blocking RTCDataChannel.send (a send
 // waits for that thread while it decrypts other viewers' packets), which no two real browsers
-// do; the HTTP-only viewers' sockets are the kernel's either way. Both phases use the same
+// do; the HTTP-only viewers' sockets are the kernel's either way. Every phase uses the same
 // processes, so the anchor and the fog run with the same layout.
 //   child:  tsx bench/swarm/viewer-process.ts   (Node IPC: "setup" → "ready", then per phase
 //           "run" → "done" or "error")
@@ -35,7 +35,8 @@ export interface ViewerSetup {
 
 /** One phase for the viewers of one process. */
 export interface RunRequest {
-  phase: "http_only" | "fog";
+  /** "http_only": plain HTTP; the others: through the SDK (the fog phase with pear-fogd nodes, or with libwebrtc ones). */
+  phase: "http_only" | "fog" | "fog_libwebrtc";
   viewers: { viewer: number; plan: ViewerPlan }[];
   /** Phase start, Date.now() milliseconds (the same instant for every process). */
   startEpochMs: number;
@@ -107,7 +108,7 @@ export async function runViewers(setup: ViewerSetup, req: RunRequest): Promise<R
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
   const fog =
-    req.phase === "fog"
+    req.phase !== "http_only"
       ? fogSessionOpener(setup.coordinatorWs, setup.publisher, setup.sharePeers)
       : undefined;
   // The same instant in this process's clock.

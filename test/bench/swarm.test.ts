@@ -1,4 +1,4 @@
-// `npm run bench -- swarm` runs end to end, small: viewers in processes of their own, both
+// `npm run bench -- swarm` runs end to end, small: viewers in processes of their own, all three
 // phases, and prints the JSON lines bench/report.ts defines (the figures themselves are the
 // bench's business, not a test's).
 import { spawnSync } from "node:child_process";
@@ -21,7 +21,7 @@ interface Line {
 }
 
 describe("bench swarm", () => {
-  it("runs a small swarm over two viewer processes and reports both phases", () => {
+  it("runs a small swarm over two viewer processes and reports all three phases", () => {
     const args = [
       "tsx",
       "bench/swarm.ts",
@@ -29,7 +29,7 @@ describe("bench swarm", () => {
       ...["--viewers", "3", "--viewer-processes", "2", "--nodes", "2", "--catalogue", "3"],
       ...["--segments", "4", "--duration", "12", "--warmup", "4", "--arrival-spread", "1"],
     ];
-    const r = spawnSync("npx", args, { encoding: "utf8", timeout: 110_000 });
+    const r = spawnSync("npx", args, { encoding: "utf8", timeout: 170_000 });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/3 viewers in 2 processes/);
     const lines = r.stdout
@@ -50,8 +50,15 @@ describe("bench swarm", () => {
     const p95 = m.get("p95_segment_ms")!;
     expect(p95.anchor).toBe("http_only");
     expect(p95.ratio).toBeCloseTo(p95.value! / p95.anchor_value!, 3);
+    // The third phase: the same viewers with libwebrtc nodes, compared with the pear-fogd phase.
+    const lib = m.get("p95_segment_ms_vs_libwebrtc_nodes")!;
+    expect(lib.anchor).toBe("libwebrtc_nodes");
+    expect(lib.value).toBe(p95.value);
+    expect(lib.anchor_value).toBeGreaterThan(0);
+    expect(m.get("offload_ratio_libwebrtc_nodes")!.value).toBeGreaterThan(0);
+    expect(r.stderr).toMatch(/fog_libwebrtc: \d+ segments/);
     expect(m.get("viewer_processes")!.value).toBe(2);
     expect(m.get("peer_connections")!.value).toBeGreaterThan(0);
     expect(r.stderr).not.toMatch(/error:/);
-  });
+  }, 180_000);
 });
