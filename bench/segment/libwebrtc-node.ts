@@ -9,11 +9,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { answerOffer, type ServeLog } from "../../test/sdk/fog-node";
+import { answerOffer, PEARFOGD_DATA_PIECE, type ServeLog } from "../../test/sdk/fog-node";
 import { spawnModule, stopChild } from "../swarm/child";
-
-/** pear-fogd's largest DATA frame (CHUNK_PROTO_DEFAULT_MAX_FRAME) less the 16-byte header. */
-const PIECE_BYTES = 65536 - 16;
 
 export interface LibwebrtcNode {
   pid: number;
@@ -73,7 +70,13 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     queue = queue.then(async () => {
       try {
         const { offer } = JSON.parse(l) as { offer: string };
-        const sdp = await answerOffer(offer, chunks, { pieceBytes: PIECE_BYTES }, log, peers);
+        const sdp = await answerOffer(
+          offer,
+          chunks,
+          { pieceBytes: PEARFOGD_DATA_PIECE },
+          log,
+          peers,
+        );
         process.stdout.write(`${JSON.stringify({ answer: sdp })}\n`);
       } catch (e) {
         process.stdout.write(`${JSON.stringify({ error: String(e) })}\n`);

@@ -13,12 +13,9 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import type { Manifest } from "../../src/protocol/manifest-types";
-import { WrtcFogNode } from "../../test/sdk/fog-node";
+import { PEARFOGD_DATA_PIECE, WrtcFogNode } from "../../test/sdk/fog-node";
 import { spawnModule, stopChild } from "./child";
 import type { SwarmNode } from "./nodes";
-
-/** pear-fogd's largest DATA frame (CHUNK_PROTO_DEFAULT_MAX_FRAME) less the 16-byte header. */
-const PIECE_BYTES = 65536 - 16;
 
 /** Every chunk of the catalogue under `root` (items/v<i>/manifest.json), each one verified. */
 export function loadCatalogueChunks(root: string): Map<string, Uint8Array> {
@@ -64,7 +61,7 @@ export async function startLibwebrtcSwarmNode(
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [coordinatorUrl, dir] = process.argv.slice(2);
   const chunks = loadCatalogueChunks(dir!);
-  const node = new WrtcFogNode(chunks, { pieceBytes: PIECE_BYTES });
+  const node = new WrtcFogNode(chunks, { pieceBytes: PEARFOGD_DATA_PIECE });
   await node.start(coordinatorUrl!);
   process.stdout.write(`ready ${node.did} ${chunks.size}\n`);
   process.on("SIGTERM", () => {

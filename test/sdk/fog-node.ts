@@ -26,6 +26,9 @@ import {
 
 /** DATA payload per message, bytes (well under every SCTP max-message-size). */
 export const DATA_PIECE = 16 * 1024;
+/** pear-fogd's DATA payload per message: its largest frame (CHUNK_PROTO_DEFAULT_MAX_FRAME,
+ * 64 KiB) less the 16-byte header. Benches give libwebrtc nodes the same framing. */
+export const PEARFOGD_DATA_PIECE = 65536 - DATA_HDR_LEN;
 
 export interface ServeOptions {
   /** Chunk ids (hex) whose bytes are sent with one byte flipped. */
