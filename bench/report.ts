@@ -31,6 +31,27 @@ export function report(m: Metric, json = process.argv.includes("--json")): void 
   console.log(`${m.metric.padEnd(28)} ${String(row.value).padStart(12)} ${m.unit}${cmp}`);
 }
 
+/** One --json line as read back (JSON has no NaN: a value that was not a number is null). */
+export interface ReportLine {
+  metric: string;
+  value: number | null;
+  unit: string;
+  anchor?: string;
+  anchor_value?: number | null;
+  ratio?: number | null;
+}
+
+/** The --json lines of a bench's stdout by metric name (other lines are skipped). */
+export function parseReportLines(stdout: string): Map<string, ReportLine> {
+  return new Map(
+    stdout
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as ReportLine)
+      .map((l) => [l.metric, l]),
+  );
+}
+
 function round(v: number): number {
   return Number.isFinite(v) ? Number(v.toPrecision(6)) : v;
 }

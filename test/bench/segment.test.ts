@@ -3,33 +3,19 @@
 // comparison is reported against the anchor it names (the figures are the bench's business).
 import { spawnSync } from "node:child_process";
 import { beforeAll, describe, expect, it } from "vitest";
+import { parseReportLines } from "../../bench/report";
 import { buildPearFogd } from "../support/pear-fogd";
 
 beforeAll(() => {
   buildPearFogd("release");
 });
 
-interface Line {
-  metric: string;
-  value: number | null;
-  unit: string;
-  anchor?: string;
-  anchor_value?: number | null;
-  ratio?: number | null;
-}
-
 describe("bench segment", () => {
   it("fetches segments through all three arms and reports each against its anchor", () => {
     const args = ["tsx", "bench/segment.ts", "--json", "--segments", "60"];
     const r = spawnSync("npx", args, { encoding: "utf8", timeout: 110_000 });
     expect(r.status, r.stderr).toBe(0);
-    const m = new Map(
-      r.stdout
-        .split("\n")
-        .filter((l) => l.startsWith("{"))
-        .map((l) => JSON.parse(l) as Line)
-        .map((l) => [l.metric, l]),
-    );
+    const m = parseReportLines(r.stdout);
     for (const p of ["p50", "p95", "p99", "max"]) {
       const http = m.get(`segment_ms_${p}`)!;
       const lib = m.get(`segment_ms_${p}_vs_libwebrtc`)!;

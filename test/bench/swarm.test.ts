@@ -3,6 +3,7 @@
 // bench's business, not a test's).
 import { spawnSync } from "node:child_process";
 import { beforeAll, describe, expect, it } from "vitest";
+import { parseReportLines } from "../../bench/report";
 import { buildAgentBundle, buildPearFogd } from "../support/pear-fogd";
 
 // The bench builds what it runs; built here first, the test's time is the bench's own.
@@ -10,15 +11,6 @@ beforeAll(() => {
   buildPearFogd("release");
   buildAgentBundle();
 });
-
-interface Line {
-  metric: string;
-  value: number | null;
-  unit: string;
-  anchor?: string;
-  anchor_value?: number | null;
-  ratio?: number | null;
-}
 
 describe("bench swarm", () => {
   it("runs a small swarm over two viewer processes and reports all three phases", () => {
@@ -32,12 +24,8 @@ describe("bench swarm", () => {
     const r = spawnSync("npx", args, { encoding: "utf8", timeout: 170_000 });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/3 viewers in 2 processes/);
-    const lines = r.stdout
-      .split("\n")
-      .filter((l) => l.startsWith("{"))
-      .map((l) => JSON.parse(l) as Line);
-    const m = new Map(lines.map((l) => [l.metric, l]));
-    for (const l of lines) {
+    const m = parseReportLines(r.stdout);
+    for (const l of m.values()) {
       expect(typeof l.metric).toBe("string");
       expect(typeof l.unit).toBe("string");
     }
