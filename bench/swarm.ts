@@ -242,6 +242,10 @@ async function main(): Promise<void> {
     const drops = udpRcvbufErrors() - drops0;
     const counters1 = await nodesCounters(nodes);
     const served = counters1.servedRtc - counters0.servedRtc;
+    for (const [i, n] of nodes.entries()) {
+      const f = await n.filled();
+      say(`node ${i + 1}: ${f.stored} chunks stored (${f.failed ?? "?"} fills failed)`);
+    }
     const lib =
       o.libwebrtcNodes > 0
         ? await runLibwebrtcPhase(o, plans, run, origin, coord.url, dir, nodes, pinServer)
@@ -390,10 +394,6 @@ async function main(): Promise<void> {
         `${fog.coordinatorMessages}`,
     );
     say(`fog fallback chunks by reason (whole phase): ${JSON.stringify(fog.fallbackReasons)}`);
-    for (const [i, n] of nodes.entries()) {
-      const f = await n.filled();
-      say(`node ${i + 1}: ${f.stored} chunks stored (${f.failed ?? "?"} fills failed)`);
-    }
   } finally {
     for (const n of nodes) await n.stop().catch(() => undefined);
     for (const c of closers.reverse()) await c().catch(() => undefined);
