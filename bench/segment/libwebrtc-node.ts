@@ -10,7 +10,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { answerOffer, PEARFOGD_DATA_PIECE, type ServeLog } from "../../test/sdk/fog-node";
-import { spawnModule, stopChild } from "../swarm/child";
+import { childLines, spawnModule, stopChild } from "../swarm/child";
 
 export interface LibwebrtcNode {
   pid: number;
@@ -23,20 +23,16 @@ export interface LibwebrtcNode {
 
 export async function startLibwebrtcNode(chunks: number, bytes: number): Promise<LibwebrtcNode> {
   const child = spawnModule(fileURLToPath(import.meta.url), [String(chunks), String(bytes)]);
-  const waiting: { resolve(v: Record<string, unknown>): void; reject(e: Error): void }[] = [];
-  createInterface({ input: child.stdout! }).on("line", (l) => {
-    const w = waiting.shift();
+  // One JSON line per question, in order.
+  const line = childLines(child, "libwebrtc node");
+  const next = async () => {
+    const l = await line();
     try {
-      w?.resolve(JSON.parse(l) as Record<string, unknown>);
+      return JSON.parse(l) as Record<string, unknown>;
     } catch (e) {
-      w?.reject(new Error(`libwebrtc node said: ${l} (${String(e)})`));
+      throw new Error(`libwebrtc node said: ${l} (${String(e)})`);
     }
-  });
-  child.once("exit", (c) => {
-    for (const w of waiting.splice(0)) w.reject(new Error(`libwebrtc node exited (${c})`));
-  });
-  const next = () =>
-    new Promise<Record<string, unknown>>((resolve, reject) => waiting.push({ resolve, reject }));
+  };
   const first = await next();
   if (!Array.isArray(first.ids)) throw new Error(`libwebrtc node said: ${JSON.stringify(first)}`);
   let sessions = 0;

@@ -1,6 +1,8 @@
-// The swarm bench's helper processes (origin, coordinator): a TypeScript module run under tsx
-// with its stdin and stdout piped to the bench, stopped with SIGTERM.
+// The benches' helper processes (origin, coordinator, libwebrtc nodes): a TypeScript module run
+// under tsx with its stdin and stdout piped to the bench, answering one stdout line per question,
+// stopped with SIGTERM.
 import { type ChildProcess, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
 
 /** Runs `file` (a module of this bench) under tsx with `args`; stderr goes to the bench's. */
 export function spawnModule(file: string, args: string[]): ChildProcess {
@@ -16,4 +18,31 @@ export function stopChild(child: ChildProcess): Promise<void> {
     child.once("exit", () => resolve());
     child.kill("SIGTERM");
   });
+}
+
+/**
+ * The child's stdout lines in order: each call of the function returned resolves with the next
+ * line (one printed before the call is kept for it); once the child has exited and its stdout
+ * has ended, every wait not answered rejects with "`name` exited (code)".
+ */
+export function childLines(child: ChildProcess, name: string): () => Promise<string> {
+  const lines: string[] = [];
+  const waiting: { resolve(line: string): void; reject(e: Error): void }[] = [];
+  let exited: Error | undefined;
+  createInterface({ input: child.stdout! }).on("line", (l) => {
+    const w = waiting.shift();
+    if (w) w.resolve(l);
+    else lines.push(l);
+  });
+  // "close", not "exit": the child's stdio has ended, so every line it printed is in.
+  child.once("close", (c) => {
+    exited = new Error(`${name} exited (${c})`);
+    for (const w of waiting.splice(0)) w.reject(exited);
+  });
+  return () =>
+    new Promise<string>((resolve, reject) => {
+      if (lines.length > 0) return resolve(lines.shift()!);
+      if (exited) return reject(exited);
+      waiting.push({ resolve, reject });
+    });
 }

@@ -4,9 +4,8 @@
 // HTTP-only viewers have no such work), and count its CPU as theirs.
 //   child:  npx tsx bench/swarm/coordinator-process.ts OPTIONS_JSON → prints "url <url>"
 //   parent: startCoordinatorProcess(options)
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { spawnModule, stopChild } from "./child";
+import { childLines, spawnModule, stopChild } from "./child";
 import { startCoordinator, type StartOptions } from "../../src/coordinator/main";
 
 export interface CoordinatorProcess {
@@ -18,10 +17,7 @@ export interface CoordinatorProcess {
 /** `options` must be JSON (no verifier, no clock: the defaults). */
 export async function startCoordinatorProcess(options: StartOptions): Promise<CoordinatorProcess> {
   const child = spawnModule(fileURLToPath(import.meta.url), [JSON.stringify(options)]);
-  const first = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once("line", resolve);
-    child.once("exit", (c) => reject(new Error(`coordinator process exited (${c})`)));
-  });
+  const first = await childLines(child, "coordinator process")();
   if (!first.startsWith("url ")) throw new Error(`coordinator process said: ${first}`);
   return {
     url: first.slice(4),

@@ -10,11 +10,10 @@
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import type { Manifest } from "../../src/protocol/manifest-types";
 import { PEARFOGD_DATA_PIECE, WrtcFogNode } from "../../test/sdk/fog-node";
-import { spawnModule, stopChild } from "./child";
+import { childLines, spawnModule, stopChild } from "./child";
 import type { SwarmNode } from "./nodes";
 
 /** Every chunk of the catalogue under `root` (items/v<i>/manifest.json), each one verified. */
@@ -44,10 +43,7 @@ export async function startLibwebrtcSwarmNode(
   dir: string,
 ): Promise<SwarmNode> {
   const child = spawnModule(fileURLToPath(import.meta.url), [coordinatorUrl, dir]);
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once("line", resolve);
-    child.once("exit", (c) => reject(new Error(`libwebrtc node exited (${c})`)));
-  });
+  const line = await childLines(child, "libwebrtc node")();
   const [word, , count] = line.split(" ");
   if (word !== "ready") throw new Error(`libwebrtc node said: ${line}`);
   return {

@@ -6,7 +6,7 @@
 //   parent: startOriginProcess(dir, delayMs)
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { spawnModule, stopChild } from "./child";
+import { childLines, spawnModule, stopChild } from "./child";
 import { startOrigin } from "../../scripts/demo/origin";
 
 export interface OriginProcess {
@@ -20,12 +20,7 @@ export interface OriginProcess {
 export async function startOriginProcess(dir: string, delayMs: number): Promise<OriginProcess> {
   const child = spawnModule(fileURLToPath(import.meta.url), [dir, String(delayMs)]);
   // Its answers come one line per question, in order; an exit fails every question open.
-  const waiting: { resolve(line: string): void; reject(e: Error): void }[] = [];
-  createInterface({ input: child.stdout! }).on("line", (l) => waiting.shift()?.resolve(l));
-  child.once("exit", (c) => {
-    for (const w of waiting.splice(0)) w.reject(new Error(`origin process exited (${c})`));
-  });
-  const next = () => new Promise<string>((resolve, reject) => waiting.push({ resolve, reject }));
+  const next = childLines(child, "origin process");
   const first = await next();
   if (!first.startsWith("url ")) throw new Error(`origin process said: ${first}`);
   return {

@@ -35,7 +35,10 @@ export interface ViewerSetup {
 
 /** One phase for the viewers of one process. */
 export interface RunRequest {
-  /** "http_only": plain HTTP; the others: through the SDK (the fog phase with pear-fogd nodes, or with libwebrtc ones). */
+  /**
+   * "http_only": plain HTTP; the others through the SDK: "fog" with pear-fogd nodes,
+   * "fog_libwebrtc" with libwebrtc ones.
+   */
   phase: "http_only" | "fog" | "fog_libwebrtc";
   viewers: { viewer: number; plan: ViewerPlan }[];
   /** Phase start, Date.now() milliseconds (the same instant for every process). */
