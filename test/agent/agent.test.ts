@@ -125,7 +125,7 @@ describe("node agent with a coordinator, pear-fogd and an origin", () => {
       (await link.find(content, good)).includes(node.did) ? undefined : true,
     );
     // The download in flight completes, every byte right, within the grace period (after it
-    // the session is closed and an unfinished get rejects with CLOSED).
+    // the node refuses the session's gets and closes it: an unfinished download rejects).
     const chunks = await download;
     chunks.forEach((c, i) => expect(createHash("sha256").update(c).digest("hex")).toBe(good[i]));
     // Then the grace period ends and the session is closed.

@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDemoNode, type DemoNode } from "../../scripts/demo/node";
-import { startContentWorld, until, type ContentWorld } from "./support";
+import { LONGER_THAN_A_TEST_MS, startContentWorld, until, type ContentWorld } from "./support";
 
 const CHUNK = 128 * 1024;
 
@@ -40,7 +40,7 @@ describe("a node fills from another node when the origin is down", () => {
     });
     expect(a.agent.stats().fill.fromNodes).toBe(0);
     expect(w.origin.requests()).toBeGreaterThanOrEqual(chunks.length);
-  }, 60_000);
+  }, 40_000);
 
   it("node B, with the origin down, gets every chunk from A, verified", async () => {
     w.origin.goDown();
@@ -64,7 +64,7 @@ describe("a node fills from another node when the origin is down", () => {
       const body = new Uint8Array(await r.arrayBuffer());
       expect(createHash("sha256").update(body).digest("hex")).toBe(id);
     }
-  }, 60_000);
+  }, 40_000);
 });
 
 describe("a node reports what it filled without waiting for its heartbeat", () => {
@@ -77,13 +77,12 @@ describe("a node reports what it filled without waiting for its heartbeat", () =
   });
 
   it("the coordinator offers filled chunks without waiting for the next heartbeat", async () => {
-    const tenMin = 600_000; // longer than the test: the next regular heartbeat never comes
     w = await startContentWorld({
       files: { "clip.bin": randomBytes(3 * CHUNK) },
       chunkSize: CHUNK,
       coordinator: {
-        heartbeatMs: tenMin,
-        nodeDeadAfterMs: 2 * tenMin,
+        heartbeatMs: LONGER_THAN_A_TEST_MS,
+        nodeDeadAfterMs: 2 * LONGER_THAN_A_TEST_MS,
         placement: { intervalMs: 300 },
       },
     });
@@ -91,7 +90,7 @@ describe("a node reports what it filled without waiting for its heartbeat", () =
     const ids = world.chunks.get("clip.bin")!;
     node = await startDemoNode(world.coord.url, {
       build: "san",
-      agent: { tickMs: 200, inventoryRefreshMs: tenMin },
+      agent: { tickMs: 200, inventoryRefreshMs: LONGER_THAN_A_TEST_MS },
     });
     const n = node;
     // Signed in: its first (full) heartbeat is out, before anything was filled; the next
@@ -103,5 +102,5 @@ describe("a node reports what it filled without waiting for its heartbeat", () =
       20_000,
     );
     expect(n.agent.stats().fill.stored).toBe(ids.length);
-  }, 60_000);
+  }, 40_000);
 });

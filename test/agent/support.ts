@@ -108,6 +108,12 @@ export class BrowserLink {
   }
 }
 
+/**
+ * A period longer than any test here, milliseconds: a heartbeat or inventory refresh set to it
+ * never comes during the test, so only a prompt report can explain what the coordinator learns.
+ */
+export const LONGER_THAN_A_TEST_MS = 600_000;
+
 /** test/support/until.ts, polling every 100 ms for up to `ms` (default 15 s). */
 export function until<T>(
   what: string,
