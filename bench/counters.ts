@@ -1,16 +1,40 @@
-// Counters the benches read around a phase: from Linux /proc a process's CPU time and the
-// kernel's UDP receive-buffer drops; from pear-fogd's status its SCTP loss counters.
-import { readFileSync } from "node:fs";
+// Counters the benches read around a phase: from Linux /proc a process's (or some of its
+// threads') CPU time and the kernel's UDP receive-buffer drops; from pear-fogd's status its SCTP
+// loss counters.
+import { readdirSync, readFileSync } from "node:fs";
 
-/** utime + stime of a process, seconds (/proc/<pid>/stat fields 14, 15; USER_HZ = 100). */
-export function procCpuS(pid: number): number {
+/** utime + stime from a /proc stat file, seconds (fields 14, 15; USER_HZ = 100); 0 if gone. */
+function statCpuS(path: string): number {
   try {
-    const f = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = readFileSync(path, "utf8");
     const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
     return (Number(rest[11]) + Number(rest[12])) / 100;
   } catch {
     return 0;
   }
+}
+
+/** utime + stime of a process, all its threads, seconds. */
+export function procCpuS(pid: number): number {
+  return statCpuS(`/proc/${pid}/stat`);
+}
+
+/**
+ * utime + stime of those threads of `pid` whose name (/proc/<pid>/task/<tid>/comm, at most 15
+ * characters) starts with `prefix`, seconds; e.g. "PeerConnectionF" for the threads of
+ * libwebrtc's PeerConnectionFactory in an @roamhq/wrtc process (network, worker, signalling).
+ */
+export function threadsCpuS(pid: number | "self", prefix: string): number {
+  let sum = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      if (!readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").startsWith(prefix)) continue;
+    } catch {
+      continue; // the thread ended
+    }
+    sum += statCpuS(`/proc/${pid}/task/${tid}/stat`);
+  }
+  return sum;
 }
 
 /**

@@ -25,6 +25,11 @@
 //                                          process), milliseconds
 //   viewer_cpu_ms_per_segment              this process's CPU time per segment (wrtc threads +
 //                                          SDK code; HTTP: Node's fetch), milliseconds
+//   viewer_webrtc_cpu_ms_per_segment       of that, libwebrtc's own threads (receiving, DTLS,
+//                                          SCTP, acknowledging), milliseconds; anchor
+//                                          libwebrtc_node only. The browser's cost of a segment
+//                                          whoever sends it, and, spent on one network thread,
+//                                          a floor under segment_ms that no sender can lower
 //   sctp_retransmitted_chunks, sctp_fast_retransmits, sctp_t3_timeouts
 //                                          pear-fogd's SCTP counters over the run
 //                                          (its status): what the losses cost, no anchor
@@ -33,7 +38,7 @@ import { startPearFogd } from "../test/support/pear-fogd";
 import { connectWrtcPeer, connectWrtcPeerVia, type WrtcPeer } from "../test/support/wrtc-peer";
 import type { ChunkClient } from "../src/sdk/chunk-client";
 import { startLibwebrtcNode } from "./segment/libwebrtc-node";
-import { procCpuS, sctpCounters, udpRcvbufErrors } from "./counters";
+import { procCpuS, sctpCounters, threadsCpuS, udpRcvbufErrors } from "./counters";
 import { report } from "./report";
 import { percentile } from "./swarm/metrics";
 
@@ -80,12 +85,18 @@ interface Arm {
   /** CPU seconds over this arm's rounds: the serving process's, and this process's. */
   nodeCpuS: number;
   viewerCpuS: number;
+  /** Of viewerCpuS, libwebrtc's threads' (PeerConnectionFactory's), seconds. */
+  viewerWebrtcS: number;
 }
+
+/** The name (/proc comm, 15 characters) libwebrtc's threads have in an @roamhq/wrtc process. */
+const WEBRTC_THREADS = "PeerConnectionF";
 
 /** `count` segments through `arm`, each one's chunks picked at random and their bytes checked. */
 async function round(arm: Arm, count: number): Promise<void> {
   const node0 = procCpuS(arm.servedBy);
   const viewer0 = process.cpuUsage();
+  const webrtc0 = threadsCpuS("self", WEBRTC_THREADS);
   for (let s = 0; s < count; s++) {
     const pick = Array.from({ length: C.chunksPerSegment }, () => {
       return arm.ids[Math.floor(Math.random() * arm.ids.length)]!;
@@ -103,6 +114,7 @@ async function round(arm: Arm, count: number): Promise<void> {
   const viewer = process.cpuUsage(viewer0);
   arm.nodeCpuS += procCpuS(arm.servedBy) - node0;
   arm.viewerCpuS += (viewer.user + viewer.system) / 1e6;
+  arm.viewerWebrtcS += threadsCpuS("self", WEBRTC_THREADS) - webrtc0;
 }
 
 const arm = (
@@ -110,7 +122,16 @@ const arm = (
   servedBy: number,
   ids: string[],
   fetchChunks: Arm["fetchChunks"],
-): Arm => ({ name, servedBy, ids, fetchChunks, times: [], nodeCpuS: 0, viewerCpuS: 0 });
+): Arm => ({
+  name,
+  servedBy,
+  ids,
+  fetchChunks,
+  times: [],
+  nodeCpuS: 0,
+  viewerCpuS: 0,
+  viewerWebrtcS: 0,
+});
 
 /** As the SDK asks a node: the segment's chunks in one message (a GET batch). */
 const getBatch = (client: ChunkClient) => (want: string[]) =>
@@ -199,6 +220,13 @@ async function main(): Promise<void> {
         anchor_value: perSegmentMs(libwebrtc[k]),
       });
     }
+    report({
+      metric: "viewer_webrtc_cpu_ms_per_segment",
+      value: perSegmentMs(fog.viewerWebrtcS),
+      unit: "ms",
+      anchor: "libwebrtc_node",
+      anchor_value: perSegmentMs(libwebrtc.viewerWebrtcS),
+    });
     report({ metric: "udp_rcvbuf_errors", value: drops, unit: "count" });
     for (const [k, metric] of [
       ["data_chunks_retransmitted", "sctp_retransmitted_chunks"],

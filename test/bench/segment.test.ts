@@ -32,5 +32,12 @@ describe("bench segment", () => {
     const cpu = m.get("node_cpu_ms_per_segment_vs_libwebrtc")!;
     expect(cpu.value).toBeGreaterThan(0);
     expect(cpu.anchor_value).toBeGreaterThan(0);
+    // The viewer's libwebrtc threads received both data-channel arms, and are a part of the
+    // viewer's CPU (slack: /proc counts threads in 10 ms ticks, 0.17 ms over 60 segments).
+    const webrtc = m.get("viewer_webrtc_cpu_ms_per_segment")!;
+    expect(webrtc.anchor).toBe("libwebrtc_node");
+    expect(webrtc.value).toBeGreaterThan(0);
+    expect(webrtc.anchor_value).toBeGreaterThan(0);
+    expect(webrtc.value).toBeLessThanOrEqual(m.get("viewer_cpu_ms_per_segment")!.value! + 0.2);
   });
 });
