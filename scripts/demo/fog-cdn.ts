@@ -57,6 +57,8 @@ async function main(): Promise<number> {
       outDir: join(dir, "pub"),
       chunkSize: o.chunkSize,
     });
+    // Publishing read every segment from the origin (to hash it): not the fog's traffic.
+    const publisherBytes = origin.segmentBytes();
     const manifestBytes = new Uint8Array(readFileSync(pub.manifestPath));
     served["/manifest.json"] = Buffer.from(manifestBytes);
     const chunks = pub.manifest.files.reduce((n, f) => n + f.chunks.length, 0);
@@ -120,8 +122,9 @@ async function main(): Promise<number> {
       );
     }
     say(
-      `origin: ${r.bytesHttp} bytes to the viewer, ${origin.segmentBytes() - r.bytesHttp} to fill ` +
-        `the nodes; fallbacks ${JSON.stringify(r.fallbacks)}`,
+      `origin: ${r.bytesHttp} bytes to the viewer, ` +
+        `${origin.segmentBytes() - publisherBytes - r.bytesHttp} to fill the nodes ` +
+        `(and ${publisherBytes} read by the publisher); fallbacks ${JSON.stringify(r.fallbacks)}`,
     );
     if (r.errors.length) say(`player errors: ${r.errors.join(", ")}`);
     if (!r.ended) {

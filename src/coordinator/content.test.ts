@@ -106,6 +106,22 @@ describe("planPlacement", () => {
     expect(plans[0]!.sources).toContainEqual({ kind: "node", nodeId: "n1" });
   });
 
+  it("seedFirst: a pending seed stays the only one when a nearer node turns up", () => {
+    // n3 (the farthest) was told to seed every chunk; since then n1 and n2 measured nearer.
+    const pending = () => new Set(["n3"]);
+    const none = () => new Set<string>();
+    expect(planPlacement(input({ seedFirst: true, holders: pending, confirmed: none }))).toEqual(
+      [],
+    );
+    // Two clusters want the same content in one round: one seed between them, not one each.
+    const demands = [
+      { content: content("a", 3), cluster: "k1", popularity: 5 },
+      { content: content("a", 3), cluster: "k2", popularity: 4 },
+    ];
+    const plans = planPlacement(input({ seedFirst: true, demands }));
+    expect(plans.map((p) => [p.node, p.chunks.length])).toEqual([["n1", 3]]);
+  });
+
   it("spreads replicas over equally near nodes (one RTT band) by rendezvous hash, stably", () => {
     const nodes = ["n1", "n2", "n3", "n4"].map((id) => ({ id, cluster: "k1", freeBytes: 1e9 }));
     const near = (n: string) => ({ n1: 2, n2: 4, n3: 6, n4: 8 })[n]; // all in the 0-10 ms band
@@ -278,8 +294,13 @@ describe("ContentIndex", () => {
     idx.markPending("n3", [id(1)], 500);
     expect([...idx.holdersOrPending(id(1), 100)].sort()).toEqual(["n2", "n3"]);
     expect(idx.holdersOrPending(id(1), 600).has("n3")).toBe(false);
+    idx.markPending("n2", [id(2)], 500);
+    idx.markPending("n3", [id(2)], 500);
     idx.dropNode("n2");
     expect(idx.holders(id(1)).size).toBe(0);
+    // A node gone is not on its way to a chunk either (its holds can go to others at once);
+    // the other nodes' holds stay.
+    expect([...idx.holdersOrPending(id(2), 100)]).toEqual(["n3"]);
     db.close();
   });
 

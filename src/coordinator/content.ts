@@ -194,8 +194,11 @@ export function planPlacement(input: PlacementInput): HoldPlan[] {
       const mine = assigned.get(chunk.id) ?? new Set<string>();
       const targets: string[] = [];
       const seeding = input.seedFirst === true && confirmed(chunk.id).size === 0;
-      // Seeding: the node already told to fetch it (pending), else one new node.
-      const want = seeding ? Math.max(1, held.size + mine.size) : input.replication;
+      // Seeding: one new node, unless one was told to fetch it already (pending, or for
+      // another cluster's demand this round) — nearer or not, a second seed would be a second
+      // fetch from the origin.
+      if (seeding && held.size + mine.size > 0) continue;
+      const want = seeding ? 1 : input.replication;
       for (const n of order) {
         if (targets.length >= Math.min(want, input.replication)) break;
         if (held.has(n.id) || mine.has(n.id)) {
@@ -390,8 +393,10 @@ export class ContentIndex {
     const inv = this.inventoryOf.get(nodeId);
     if (inv) for (const c of inv) this.holdersOf.get(c)?.delete(nodeId);
     this.inventoryOf.delete(nodeId);
-    for (const key of this.pending.keys())
-      if (key.startsWith(`${nodeId}|`)) this.pending.delete(key);
+    for (const [chunk, m] of this.pending) {
+      m.delete(nodeId);
+      if (m.size === 0) this.pending.delete(chunk);
+    }
   }
 
   holders(chunkId: string): ReadonlySet<string> {

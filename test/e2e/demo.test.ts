@@ -1,6 +1,7 @@
 // The main job, end to end: `npm run demo`'s program with a short video. Three pear-fogd nodes,
 // the coordinator, the SDK in Chromium; the stream must play to the end from the fog. It plays
-// at 2x (viewers play at 1x; the demo itself defaults to 4x to be quick).
+// at 2x (viewers play at 1x; the demo itself defaults to 4x to be quick). The origin fills the
+// fog with each byte once.
 import { execFileSync, spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 import { expect, it } from "vitest";
@@ -27,4 +28,11 @@ it("plays a published HLS stream to the end from three pear-fogd nodes", () => {
   expect(stalls, out).toBe(0);
   expect(fog! + http!, out).toBeGreaterThan(0);
   expect(out).toMatch(/playback reached the end/);
+  // The origin served the fog each byte once (seeded on one node, replicated node to node): the
+  // nodes' fills are at most what the publisher read, the whole stream once.
+  const o = /origin: \d+ bytes to the viewer, (\d+) to fill the nodes \(and (\d+) read by the/.exec(
+    out,
+  );
+  expect(o, out).not.toBeNull();
+  expect(Number(o![1]), out).toBeLessThanOrEqual(Number(o![2]));
 }, 300_000);
