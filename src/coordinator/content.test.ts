@@ -78,10 +78,12 @@ describe("planPlacement", () => {
     const plans = planPlacement(input({ holders }));
     const n1 = plans.find((p) => p.node === "n1")!;
     expect(n1.chunks).toEqual([id(1), id(2)]);
-    const n2 = plans.find((p) => p.node === "n2")!;
-    expect(n2.chunks).toEqual([id(0), id(1), id(2)]);
-    expect(n2.sources).toContainEqual({ kind: "node", nodeId: "n1" });
-    expect(n2.sources).toContainEqual({ kind: "node", nodeId: "n3" });
+    // n2's copy of id(0) comes in a hold of its own naming both holders; the rest from the origin.
+    const n2 = plans.filter((p) => p.node === "n2");
+    expect(n2.map((p) => p.chunks)).toEqual([[id(0)], [id(1), id(2)]]);
+    expect(n2[0]!.sources).toContainEqual({ kind: "node", nodeId: "n1" });
+    expect(n2[0]!.sources).toContainEqual({ kind: "node", nodeId: "n3" });
+    expect(n2[1]!.sources).toEqual([{ kind: "origin", url: "https://origin.example/a" }]);
     // Nothing to do once the two nearest hold everything.
     const all = () => new Set(["n1", "n2"]);
     expect(planPlacement(input({ holders: all }))).toEqual([]);
@@ -104,6 +106,47 @@ describe("planPlacement", () => {
     );
     expect(plans.map((p) => [p.node, p.chunks])).toEqual([["n2", [id(0)]]]);
     expect(plans[0]!.sources).toContainEqual({ kind: "node", nodeId: "n1" });
+  });
+
+  it("seedFirst: seeds and copies for one node go in separate holds, seeds from the origin only", () => {
+    // n2 holds id(0); id(1) and id(2) are nobody's. n1, the nearest, copies id(0) from n2 and
+    // seeds id(1) and id(2): two holds.
+    const held = (c: string) => new Set(c === id(0) ? ["n2"] : []);
+    const plans = planPlacement(input({ seedFirst: true, holders: held, confirmed: held }));
+    expect(plans.map((p) => [p.node, p.chunks])).toEqual([
+      ["n1", [id(0)]],
+      ["n1", [id(1), id(2)]],
+    ]);
+    expect(plans[0]!.sources).toContainEqual({ kind: "node", nodeId: "n2" });
+    expect(plans[1]!.sources).toEqual([{ kind: "origin", url: "https://origin.example/a" }]);
+  });
+
+  it("groups copies by the holder they come from, named first, and spreads them over holders", () => {
+    // 40 chunks, each held by n2 or n3 (alternately) and n4; n1 (nearest) copies them all.
+    const nodes = ["n1", "n2", "n3", "n4"].map((n) => ({ id: n, cluster: "k1", freeBytes: 1e9 }));
+    const c = content("a", 40);
+    const holderOf = new Map(c.chunks.map((x, i) => [x.id, new Set([i % 2 ? "n3" : "n2", "n4"])]));
+    const held = (x: string) => holderOf.get(x) ?? new Set<string>();
+    const plans = planPlacement(
+      input({
+        demands: [{ content: c, cluster: "k1", popularity: 5 }],
+        nodes,
+        holders: held,
+        rttToCluster: (n) => ({ n1: 1, n2: 50, n3: 50, n4: 50 })[n],
+        rttBandMs: 10,
+      }),
+    ).filter((p) => p.node === "n1");
+    expect(plans.flatMap((p) => p.chunks).length).toBe(40);
+    for (const p of plans) {
+      const first = p.sources.find((s) => s.kind === "node")!;
+      expect(first.kind === "node" && p.chunks.every((x) => held(x).has(first.nodeId))).toBe(true);
+    }
+    // Every holder is copied from (by rendezvous hash): none is left idle, none takes it all.
+    const per = (n: string) =>
+      plans
+        .filter((p) => p.sources.find((s) => s.kind === "node")?.nodeId === n)
+        .reduce((a, p) => a + p.chunks.length, 0);
+    for (const n of ["n2", "n3", "n4"]) expect(per(n)).toBeGreaterThan(0);
   });
 
   it("seedFirst: a pending seed stays the only one when a nearer node turns up", () => {

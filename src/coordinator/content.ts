@@ -14,7 +14,7 @@
 // instead of the lowest ids taking every replica; a node qualifies if it already holds
 // the chunk, or has free store for it and has not hit `maxChunksPerNodeRound`) are the targets;
 // targets not yet holding it are told to fetch it (node.hold) from the origins and from
-// current holders. Store caps are respected by tracking each node's free bytes during the plan.
+// current holders — one hold per holder copied from, that holder named first. Store caps are respected by tracking each node's free bytes during the plan.
 // With `seedFirst`, a chunk that no node reports holding yet goes to one node only (the seed);
 // the other replicas are placed once the seed reports it, and fetch it from the seed — so the
 // origin serves each chunk to the fog once, not once per replica.
@@ -167,7 +167,7 @@ export function planPlacement(input: PlacementInput): HoldPlan[] {
   const free = new Map(input.nodes.map((n) => [n.id, n.freeBytes]));
   const assignedCount = new Map<string, number>();
   const assigned = new Map<string, Set<string>>(); // chunk -> nodes assigned this round
-  const plans = new Map<string, HoldPlan>(); // node|content -> plan
+  const plans = new Map<string, HoldPlan & { via?: string }>(); // node|content|source -> plan
   const confirmed = input.confirmed ?? input.holders;
   const demands = [...input.demands].sort(
     (a, b) => b.popularity - a.popularity || cmp(a.content.contentId, b.content.contentId),
@@ -212,32 +212,59 @@ export function planPlacement(input: PlacementInput): HoldPlan[] {
         assignedCount.set(n.id, (assignedCount.get(n.id) ?? 0) + 1);
         mine.add(n.id);
         assigned.set(chunk.id, mine);
-        const key = `${n.id}|${d.content.contentId}`;
+        // One hold per source: a seed's is the origin; a copy's is one node holding it (by
+        // rendezvous hash, so that the holders share the copying), named first. A node tries its
+        // node sources in order, so a hold mixing chunks of different holders would send it to
+        // nodes without the chunk first (HTTP 404s: half the copies in the demo, measured).
+        const via = seeding ? undefined : copySource(ch, n.id, confirmed(chunk.id), nodeHash);
+        const key = `${n.id}|${d.content.contentId}|${seeding ? "seed" : (via ?? "origin")}`;
         let plan = plans.get(key);
         if (!plan) {
-          plan = { node: n.id, content: d.content.contentId, chunks: [], sources: [] };
+          plan = { node: n.id, content: d.content.contentId, chunks: [], sources: [], via };
           plans.set(key, plan);
         }
         plan.chunks.push(chunk.id);
       }
     }
   }
-  // Sources: the origins, then up to a few nodes holding chunks of that content already.
-  for (const plan of plans.values()) {
+  // Sources: the origins, then the node the hold copies from, then a few more holding some of
+  // its chunks (should that one fail).
+  const out: HoldPlan[] = [];
+  for (const { via, ...plan } of plans.values()) {
     const sources: HoldSource[] = [];
     const content = demands.find((d) => d.content.contentId === plan.content)?.content;
     for (const url of content?.origins ?? []) sources.push({ kind: "origin", url });
     const peers = new Set<string>();
     for (const c of plan.chunks) {
-      for (const h of confirmed(c)) if (h !== plan.node) peers.add(h);
+      for (const h of confirmed(c)) if (h !== plan.node && h !== via) peers.add(h);
     }
-    for (const p of [...peers].sort()) {
+    for (const p of [...(via ? [via] : []), ...[...peers].sort()]) {
       if (sources.length >= LIMITS.holdSources) break;
       sources.push({ kind: "node", nodeId: p });
     }
-    plan.sources = sources;
+    out.push({ ...plan, sources });
   }
-  return [...plans.values()].sort((a, b) => cmp(a.node, b.node) || cmp(a.content, b.content));
+  return out.sort((a, b) => cmp(a.node, b.node) || cmp(a.content, b.content));
+}
+
+/** The holder `node` copies a chunk from: the first of `holders` (not itself) by rendezvous. */
+function copySource(
+  chunkHash: number,
+  node: string,
+  holders: ReadonlySet<string>,
+  nodeHash: ReadonlyMap<string, number>,
+): string | undefined {
+  let best: string | undefined;
+  let bestRank = 0;
+  for (const h of holders) {
+    if (h === node) continue;
+    const rank = rendezvous(chunkHash, nodeHash.get(h) ?? fnv1a(h));
+    if (best === undefined || rank < bestRank || (rank === bestRank && cmp(h, best) < 0)) {
+      best = h;
+      bestRank = rank;
+    }
+  }
+  return best;
 }
 
 export interface PrepositionInput {
