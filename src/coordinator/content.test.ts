@@ -163,6 +163,12 @@ describe("planPlacement", () => {
     ];
     const plans = planPlacement(input({ seedFirst: true, demands }));
     expect(plans.map((p) => [p.node, p.chunks.length])).toEqual([["n1", 3]]);
+    // A seed that may no longer be given content (gone relay-only, or lost credibility) is
+    // replaced at once, not when its hold expires.
+    const gone = () => new Set(["n9"]);
+    expect(
+      planPlacement(input({ seedFirst: true, holders: gone, confirmed: none })).map((p) => p.node),
+    ).toEqual(["n1"]);
   });
 
   it("spreads replicas over equally near nodes (one RTT band) by rendezvous hash, stably", () => {

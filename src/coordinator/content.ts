@@ -194,10 +194,10 @@ export function planPlacement(input: PlacementInput): HoldPlan[] {
       const mine = assigned.get(chunk.id) ?? new Set<string>();
       const targets: string[] = [];
       const seeding = input.seedFirst === true && confirmed(chunk.id).size === 0;
-      // Seeding: one new node, unless one was told to fetch it already (pending, or for
-      // another cluster's demand this round) — nearer or not, a second seed would be a second
-      // fetch from the origin.
-      if (seeding && held.size + mine.size > 0) continue;
+      // Seeding: one new node, unless one still placeable was told to fetch it already
+      // (pending, or for another cluster's demand this round) — nearer or not, a second seed
+      // would be a second fetch from the origin.
+      if (seeding && (mine.size > 0 || [...held].some((h) => free.has(h)))) continue;
       const want = seeding ? 1 : input.replication;
       for (const n of order) {
         if (targets.length >= Math.min(want, input.replication)) break;
