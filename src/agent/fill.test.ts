@@ -141,6 +141,40 @@ describe("StoreFiller sources", () => {
     expect(f.stats.failed.bad_hash).toBe(0);
   });
 
+  it("an unreachable node source is skipped for nodeSourcePauseMs, then asked again", async () => {
+    const c = content(4);
+    const dead = "http://10.0.0.68:8080/chunks/";
+    const whole = new Uint8Array(c.data.length * SIZE);
+    c.data.forEach((d, i) => whole.set(d, i * SIZE));
+    let now = 1000;
+    const { p, stored, asked } = platform((url) => {
+      if (url === "https://coord/m") return c.bytes;
+      if (url.startsWith(dead)) return new PlatformError("http_get", "timeout", "no answer");
+      if (url === "https://origin.example/f.bin") return whole;
+      return 404;
+    });
+    p.now = () => now;
+    const f = new StoreFiller(
+      p,
+      () => "https://coord/m",
+      () => undefined,
+      { concurrency: 1, nodeSourcePauseMs: 5000 },
+    );
+    const deadAsked = () => asked.filter((u) => u.startsWith(dead)).length;
+    const source: HoldSource = { kind: "node", nodeId: "did:key:zDead", url: dead };
+    await f.hold({ ...hold(c, [source, origin]), chunks: c.ids.slice(0, 3) });
+    await f.idle(1);
+    // The first chunk found it dead; the next two went straight to the origin.
+    expect(deadAsked()).toBe(1);
+    expect(stored.size).toBe(3);
+    expect(f.stats.nodeSourcePauses).toBe(1);
+    now += 5000; // the pause is over: the node may be back
+    await f.hold({ ...hold(c, [source, origin]), chunks: c.ids.slice(3) });
+    await f.idle(1);
+    expect(deadAsked()).toBe(2);
+    expect(stored.size).toBe(4);
+  });
+
   it("a node answering more than the chunk's size is refused (maxBytes is the chunk size)", async () => {
     const c = content(1);
     let maxAsked = -1;

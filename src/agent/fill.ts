@@ -30,6 +30,12 @@ export interface FillOptions {
   maxQueue: number;
   /** Manifests kept parsed (count). Default 64. */
   manifestCache: number;
+  /**
+   * A node source that could not be reached (refused, reset, timed out) or sent wrong bytes is
+   * skipped for this long, milliseconds. Default 60000: a router switched off mid-fill would
+   * otherwise cost every chunk queued for it a whole fetchTimeoutMs before the next source.
+   */
+  nodeSourcePauseMs: number;
 }
 
 export const FILL_DEFAULTS: FillOptions = {
@@ -39,6 +45,7 @@ export const FILL_DEFAULTS: FillOptions = {
   maxManifestBytes: 4 * 1024 * 1024,
   maxQueue: 10_000,
   manifestCache: 64,
+  nodeSourcePauseMs: 60_000,
 };
 
 export type FillFailure =
@@ -57,6 +64,8 @@ export interface FillStats {
   fromNodes: number;
   /** Node sources that answered with bytes that failed the manifest check. */
   badNodeBytes: number;
+  /** Times a node source was set aside for nodeSourcePauseMs (unreachable or wrong bytes). */
+  nodeSourcePauses: number;
   failed: Record<FillFailure, number>;
   queued: number;
 }
@@ -95,6 +104,8 @@ export class StoreFiller {
   private readonly queue: Job[] = [];
   private readonly queuedIds = new Set<string>();
   private readonly manifests = new Map<string, Promise<ManifestEntry>>();
+  /** Node source base URL -> platform time until which it is skipped. */
+  private readonly pausedUntil = new Map<string, number>();
   private running = 0;
   private seq = 0;
   private stopped = false;
@@ -103,6 +114,7 @@ export class StoreFiller {
     bytesFetched: 0,
     fromNodes: 0,
     badNodeBytes: 0,
+    nodeSourcePauses: 0,
     failed: {
       manifest: 0,
       not_in_manifest: 0,
@@ -248,9 +260,18 @@ export class StoreFiller {
     }
   }
 
+  /** Skips `base` for nodeSourcePauseMs; forgets pauses that are over. */
+  private pauseSource(base: string): void {
+    const now = this.p.now();
+    for (const [b, until] of this.pausedUntil) if (until <= now) this.pausedUntil.delete(b);
+    this.pausedUntil.set(base, now + this.o.nodeSourcePauseMs);
+    this.stats.nodeSourcePauses++;
+  }
+
   /** The chunk from the first node source whose bytes pass the manifest check. */
   private async fromNodes(job: Job, loc: ChunkLocation): Promise<Uint8Array | undefined> {
     for (const base of job.nodeBases) {
+      if ((this.pausedUntil.get(base) ?? 0) > this.p.now()) continue;
       const url = `${base}${job.id}`;
       let body: Uint8Array;
       try {
@@ -264,7 +285,9 @@ export class StoreFiller {
         }
         body = r.body;
       } catch (e) {
-        this.p.log("debug", `fill ${job.id.slice(0, 12)}: ${url}: ${String(e)}`);
+        // Unreachable: the chunks queued behind this one would wait for it too.
+        this.p.log("info", `fill ${job.id.slice(0, 12)}: ${url}: ${String(e)}; skipping ${base}`);
+        this.pauseSource(base);
         continue;
       }
       this.stats.bytesFetched += body.length;
@@ -273,6 +296,7 @@ export class StoreFiller {
         return body;
       } catch (e) {
         this.stats.badNodeBytes++;
+        this.pauseSource(base);
         this.p.log("warn", `fill ${job.id.slice(0, 12)}: node ${url}: ${String(e)}`);
       }
     }
