@@ -85,18 +85,31 @@ async function viewerRunner(
     );
 }
 
+/** What the benches read from the origin, in process (Origin) or not (OriginProcess). */
+interface OriginCounts {
+  segmentBytes(): number | Promise<number>;
+  repeatRangeBytes(): number | Promise<number>;
+}
+
+/** The origin's [segment bytes, repeated range bytes] so far. */
+async function originCounts(origin: OriginCounts): Promise<[number, number]> {
+  return [await origin.segmentBytes(), await origin.repeatRangeBytes()];
+}
+
+/** One phase; the origin's traffic counts from `originSince` (default: the phase start). */
 async function runPhase(
   name: RunRequest["phase"],
   o: SwarmOptions,
   plans: ViewerPlan[],
   run: PhaseRunner,
-  origin: { segmentBytes(): number | Promise<number> },
+  origin: OriginCounts,
   nodePids: number[],
+  originSince?: [number, number],
 ): Promise<PhaseResult> {
   say(`${name}: ${plans.length} viewers for ${o.duration} s`);
   const cpu0 = process.cpuUsage();
   const nodes0 = nodePids.reduce((n, p) => n + procCpuS(p), 0);
-  const origin0 = await origin.segmentBytes();
+  const [origin0, repeat0] = originSince ?? (await originCounts(origin));
   // Every viewer process starts the phase at the same instant, once all have the request.
   const startEpochMs = Date.now() + 200;
   const reports = await run({ phase: name, startEpochMs, durationMs: o.duration * 1000 }, plans);
@@ -107,6 +120,7 @@ async function runPhase(
     for (const [k, n] of Object.entries(r.fallbackReasons))
       fallbackReasons[k] = (fallbackReasons[k] ?? 0) + n;
   }
+  const [origin1, repeat1] = await originCounts(origin);
   const r: PhaseResult = {
     ...mergeViewers(reports.flatMap((x) => x.results)),
     benchCpuS:
@@ -116,7 +130,8 @@ async function runPhase(
     peerConnections: reports.reduce((n, x) => n + x.peerConnections, 0),
     fallbackReasons,
     nodesCpuS: nodePids.reduce((n, p) => n + procCpuS(p), 0) - nodes0,
-    originBytes: (await origin.segmentBytes()) - origin0,
+    originBytes: origin1 - origin0,
+    originRepeatBytes: repeat1 - repeat0,
     wallS: (Date.now() - startEpochMs) / 1000,
   };
   say(
@@ -137,7 +152,7 @@ async function runLibwebrtcPhase(
   o: SwarmOptions,
   plans: ViewerPlan[],
   run: PhaseRunner,
-  origin: { segmentBytes(): number | Promise<number> },
+  origin: OriginCounts,
   coordinatorUrl: string,
   dir: string,
   nodes: SwarmNode[],
@@ -229,7 +244,9 @@ async function main(): Promise<void> {
 
     const http = await runPhase("http_only", o, plans, run, origin, []);
     // The nodes start empty when the fog phase starts: everything they fill (placement on
-    // demand, prepositioning) is the fog phase's origin traffic.
+    // demand, prepositioning — from their first second, before the viewers start) is the fog
+    // phase's origin traffic.
+    const originAtNodesStart = await originCounts(origin);
     for (let i = 0; i < o.nodes; i++)
       nodes.push(await startSwarmNode(coord.url, o.nativeNodes > 0));
     for (const n of nodes) pinServer(n.pid);
@@ -237,7 +254,7 @@ async function main(): Promise<void> {
     const drops0 = udpRcvbufErrors();
     const counters0 = await nodesCounters(nodes);
     const coordCpu0 = procCpuS(coord.pid);
-    const fog = await runPhase("fog", o, plans, run, origin, pids);
+    const fog = await runPhase("fog", o, plans, run, origin, pids, originAtNodesStart);
     const coordCpuS = procCpuS(coord.pid) - coordCpu0;
     const drops = udpRcvbufErrors() - drops0;
     const counters1 = await nodesCounters(nodes);
@@ -345,6 +362,9 @@ async function main(): Promise<void> {
       anchor,
       anchor_value: http.originBytes,
     });
+    // The nodes' fills fetch byte ranges; a range the origin serves twice is a chunk the fog
+    // filled from the origin twice (placement seeds each chunk once: this should be 0).
+    report({ metric: "origin_fill_repeat_bytes", value: fog.originRepeatBytes, unit: "B" });
     // Stalls without an anchor field: the anchor is usually 0, which has no ratio.
     report({ metric: "stalls", value: fog.stalls, unit: "count" });
     report({ metric: "stalls_http_only", value: http.stalls, unit: "count" });

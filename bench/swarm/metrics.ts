@@ -61,6 +61,8 @@ export interface PhaseResult {
   /** CPU seconds of all pear-fogd processes during the phase. */
   nodesCpuS: number;
   originBytes: number;
+  /** Of originBytes, byte ranges the origin had served before (a chunk filled twice). */
+  originRepeatBytes: number;
   wallS: number;
 }
 

@@ -2,7 +2,8 @@
 // another machine, and an origin inside the bench process would answer the HTTP-only viewers
 // without a single hop between processes, while every fog segment crosses to pear-fogd and back.
 //   child:  npx tsx bench/swarm/origin-process.ts DIR DELAY_MS   → prints "url <url>"; answers
-//           each stdin line "bytes" with "bytes <segment bytes served so far>"
+//           each stdin line "bytes" with "bytes <segment bytes served so far> <of them, ranges
+//           served before>"
 //   parent: startOriginProcess(dir, delayMs)
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -14,6 +15,8 @@ export interface OriginProcess {
   pid: number;
   /** Segment bytes the origin served so far (asks the child). */
   segmentBytes(): Promise<number>;
+  /** Of them, bytes of ranges it had served before (Origin.repeatRangeBytes; asks the child). */
+  repeatRangeBytes(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -23,13 +26,19 @@ export async function startOriginProcess(dir: string, delayMs: number): Promise<
   const next = childLines(child, "origin process");
   const first = await next();
   if (!first.startsWith("url ")) throw new Error(`origin process said: ${first}`);
+  const counts = async () => {
+    const answer = next();
+    child.stdin!.write("bytes\n");
+    return (await answer).split(" ").slice(1).map(Number);
+  };
   return {
     url: first.slice(4),
     pid: child.pid ?? 0,
     async segmentBytes() {
-      const answer = next();
-      child.stdin!.write("bytes\n");
-      return Number((await answer).slice(6));
+      return (await counts())[0]!;
+    },
+    async repeatRangeBytes() {
+      return (await counts())[1]!;
     },
     close: () => stopChild(child),
   };
@@ -40,7 +49,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const origin = await startOrigin(dir!, {}, { delayMs: Number(delay) });
   process.stdout.write(`url ${origin.url}\n`);
   createInterface({ input: process.stdin }).on("line", (l) => {
-    if (l === "bytes") process.stdout.write(`bytes ${origin.segmentBytes()}\n`);
+    if (l === "bytes") {
+      process.stdout.write(`bytes ${origin.segmentBytes()} ${origin.repeatRangeBytes()}\n`);
+    }
   });
   process.stdin.on("end", () => process.exit(0));
   process.on("SIGTERM", () => process.exit(0));

@@ -10,6 +10,11 @@ export interface Origin {
   url: string;
   /** Segment (.ts) bytes served so far, full and ranged. */
   segmentBytes(): number;
+  /**
+   * Segment bytes served again for a byte range served before (the same file and range): the
+   * nodes' fills fetch ranges, so this is the fog filling a chunk from the origin twice.
+   */
+  repeatRangeBytes(): number;
   close(): Promise<void>;
 }
 
@@ -31,6 +36,8 @@ export async function startOrigin(
   { delayMs = 0 }: { delayMs?: number } = {},
 ): Promise<Origin> {
   let segBytes = 0;
+  let repeatBytes = 0;
+  const rangesServed = new Set<string>(); // "<path> <first>-<last>" of segment ranges
   const server: Server = createServer((req, res) => {
     if (delayMs > 0) setTimeout(() => serve(req, res), delayMs);
     else serve(req, res);
@@ -60,7 +67,12 @@ export async function startOrigin(
         res.writeHead(416, { ...headers, "content-range": `bytes */${body.length}` }).end();
         return;
       }
-      if (ext === ".ts") segBytes += last - first + 1;
+      if (ext === ".ts") {
+        segBytes += last - first + 1;
+        const key = `${path} ${first}-${last}`;
+        if (rangesServed.has(key)) repeatBytes += last - first + 1;
+        rangesServed.add(key);
+      }
       res
         .writeHead(206, {
           ...headers,
@@ -77,6 +89,7 @@ export async function startOrigin(
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     segmentBytes: () => segBytes,
+    repeatRangeBytes: () => repeatBytes,
     close: () => new Promise((r) => server.close(() => r())),
   };
 }

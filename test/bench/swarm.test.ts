@@ -47,6 +47,13 @@ describe("bench swarm", () => {
     expect(r.stderr).toMatch(/fog_libwebrtc: \d+ segments/);
     expect(m.get("viewer_processes")!.value).toBe(2);
     expect(m.get("peer_connections")!.value).toBeGreaterThan(0);
+    // The fog phase's origin traffic counts from when its nodes start, empty: every byte the fog
+    // served came from there first. Ranges served twice are a part of it.
+    const origin = m.get("origin_bytes")!.value!;
+    expect(origin).toBeGreaterThan(0);
+    const repeat = m.get("origin_fill_repeat_bytes")!.value!;
+    expect(repeat).toBeGreaterThanOrEqual(0);
+    expect(repeat).toBeLessThanOrEqual(origin);
     expect(r.stderr).not.toMatch(/error:/);
   }, 180_000);
 });
