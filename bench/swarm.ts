@@ -20,7 +20,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startCoordinator } from "../src/coordinator/main";
 import { generateKeyPair } from "../src/protocol/ed25519";
-import { startOrigin } from "../scripts/demo/origin";
+import { startOrigin, type Origin } from "../scripts/demo/origin";
 import { procCpuS, sctpCounters, udpRcvbufErrors } from "./counters";
 import { report } from "./report";
 import { publishCatalogue, writeCatalogue } from "./swarm/catalogue";
@@ -30,7 +30,7 @@ import { startSwarmNode, type SwarmNode } from "./swarm/nodes";
 import { parseSwarmArgs, type SwarmOptions } from "./swarm/options";
 import { startCoordinatorProcess } from "./swarm/coordinator-process";
 import { pinProcess, splitCpus } from "./swarm/cpus";
-import { startOriginProcess } from "./swarm/origin-process";
+import { startOriginProcess, type OriginProcess } from "./swarm/origin-process";
 import { makeSchedule, type ViewerPlan } from "./swarm/schedule";
 import {
   runViewers,
@@ -85,15 +85,9 @@ async function viewerRunner(
     );
 }
 
-/** What the benches read from the origin, in process (Origin) or not (OriginProcess). */
-interface OriginCounts {
-  segmentBytes(): number | Promise<number>;
-  repeatRangeBytes(): number | Promise<number>;
-}
-
-/** The origin's [segment bytes, repeated range bytes] so far. */
-async function originCounts(origin: OriginCounts): Promise<[number, number]> {
-  return [await origin.segmentBytes(), await origin.repeatRangeBytes()];
+/** The origin's [segment bytes, repeated range bytes] so far, in this process or its own. */
+async function originCounts(origin: Origin | OriginProcess): Promise<[number, number]> {
+  return "counts" in origin ? origin.counts() : [origin.segmentBytes(), origin.repeatRangeBytes()];
 }
 
 /** One phase; the origin's traffic counts from `originSince` (default: the phase start). */
@@ -102,7 +96,7 @@ async function runPhase(
   o: SwarmOptions,
   plans: ViewerPlan[],
   run: PhaseRunner,
-  origin: OriginCounts,
+  origin: Origin | OriginProcess,
   nodePids: number[],
   originSince?: [number, number],
 ): Promise<PhaseResult> {
@@ -152,7 +146,7 @@ async function runLibwebrtcPhase(
   o: SwarmOptions,
   plans: ViewerPlan[],
   run: PhaseRunner,
-  origin: OriginCounts,
+  origin: Origin | OriginProcess,
   coordinatorUrl: string,
   dir: string,
   nodes: SwarmNode[],

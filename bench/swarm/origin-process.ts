@@ -13,10 +13,11 @@ import { startOrigin } from "../../scripts/demo/origin";
 export interface OriginProcess {
   url: string;
   pid: number;
-  /** Segment bytes the origin served so far (asks the child). */
-  segmentBytes(): Promise<number>;
-  /** Of them, bytes of ranges it had served before (Origin.repeatRangeBytes; asks the child). */
-  repeatRangeBytes(): Promise<number>;
+  /**
+   * [segment bytes served so far, of them bytes of ranges served before] (Origin.segmentBytes,
+   * Origin.repeatRangeBytes), in one question to the child.
+   */
+  counts(): Promise<[number, number]>;
   close(): Promise<void>;
 }
 
@@ -26,19 +27,14 @@ export async function startOriginProcess(dir: string, delayMs: number): Promise<
   const next = childLines(child, "origin process");
   const first = await next();
   if (!first.startsWith("url ")) throw new Error(`origin process said: ${first}`);
-  const counts = async () => {
-    const answer = next();
-    child.stdin!.write("bytes\n");
-    return (await answer).split(" ").slice(1).map(Number);
-  };
   return {
     url: first.slice(4),
     pid: child.pid ?? 0,
-    async segmentBytes() {
-      return (await counts())[0]!;
-    },
-    async repeatRangeBytes() {
-      return (await counts())[1]!;
+    async counts() {
+      const answer = next();
+      child.stdin!.write("bytes\n");
+      const [, bytes, repeat] = (await answer).split(" ").map(Number);
+      return [bytes!, repeat!];
     },
     close: () => stopChild(child),
   };
