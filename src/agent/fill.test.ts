@@ -12,7 +12,10 @@ const SIZE = 1024;
 const hex = (b: Uint8Array) => hexEncode(sha256(b));
 const randomBytes = (n: number) => globalThis.crypto.getRandomValues(new Uint8Array(n));
 
-/** A signed one-file manifest of `n` random 1 KiB chunks at origin https://origin.example/. */
+/**
+ * A signed one-file manifest of `n` random 1 KiB chunks at origin https://origin.example/, and
+ * the file's bytes.
+ */
 function content(n: number) {
   const key = generateKeyPair();
   const data = Array.from({ length: n }, () => randomBytes(SIZE));
@@ -31,7 +34,9 @@ function content(n: number) {
     }),
     key,
   );
-  return { id: contentId(m), bytes: encodeManifest(m), data, ids: data.map(hex) };
+  const whole = new Uint8Array(n * SIZE); // f.bin as the origin serves it
+  data.forEach((d, i) => whole.set(d, i * SIZE));
+  return { id: contentId(m), bytes: encodeManifest(m), data, whole, ids: data.map(hex) };
 }
 
 /**
@@ -111,13 +116,11 @@ describe("StoreFiller sources", () => {
     const c = content(2);
     const bad = "http://10.0.0.66:8080/chunks/";
     const down = "http://10.0.0.67:8080/chunks/";
-    const whole = new Uint8Array(c.data.length * SIZE);
-    c.data.forEach((d, i) => whole.set(d, i * SIZE));
     const { p, stored } = platform((url) => {
       if (url === "https://coord/m") return c.bytes;
       if (url.startsWith(bad)) return randomBytes(SIZE);
       if (url.startsWith(down)) return new PlatformError("http_get", "refused", "connect");
-      if (url === "https://origin.example/f.bin") return whole;
+      if (url === "https://origin.example/f.bin") return c.whole;
       return 404;
     });
     const f = new StoreFiller(
@@ -144,13 +147,11 @@ describe("StoreFiller sources", () => {
   it("an unreachable node source is skipped for nodeSourcePauseMs, then asked again", async () => {
     const c = content(4);
     const dead = "http://10.0.0.68:8080/chunks/";
-    const whole = new Uint8Array(c.data.length * SIZE);
-    c.data.forEach((d, i) => whole.set(d, i * SIZE));
     let now = 1000;
     const { p, stored, asked } = platform((url) => {
       if (url === "https://coord/m") return c.bytes;
       if (url.startsWith(dead)) return new PlatformError("http_get", "timeout", "no answer");
-      if (url === "https://origin.example/f.bin") return whole;
+      if (url === "https://origin.example/f.bin") return c.whole;
       return 404;
     });
     p.now = () => now;
